@@ -1,0 +1,41 @@
+# The one library: libredes.so with a SONAME, hidden visibility and REDES_API
+# marking what is exported. core/ and kernels/ add their sources to it.
+add_library(redes SHARED)
+add_library(redes::redes ALIAS redes)
+set_target_properties(redes PROPERTIES
+  VERSION ${PROJECT_VERSION}
+  SOVERSION ${PROJECT_VERSION_MAJOR}.${PROJECT_VERSION_MINOR}
+  EXPORT_NAME redes
+  # Installed libredes finds its private CUDA/BLAS libraries where it was linked against them.
+  INSTALL_RPATH_USE_LINK_PATH TRUE)
+target_compile_definitions(redes PRIVATE REDES_BUILDING_LIBRARY)
+target_include_directories(redes PUBLIC
+  $<BUILD_INTERFACE:${CMAKE_CURRENT_SOURCE_DIR}>
+  $<BUILD_INTERFACE:${CMAKE_CURRENT_SOURCE_DIR}/core/include>
+  $<INSTALL_INTERFACE:include/redes>)
+target_link_libraries(redes PRIVATE redes_blas)
+redes_set_warnings(redes)
+if(REDES_HAVE_CUDA)
+  target_link_libraries(redes PRIVATE CUDA::cudart CUDA::cublas)
+  target_compile_definitions(redes PRIVATE REDES_WITH_CUDA=1)
+endif()
+if(REDES_HAVE_CUDNN)
+  target_include_directories(redes SYSTEM PRIVATE ${REDES_CUDNN_INCLUDE_DIR})
+  target_link_libraries(redes PRIVATE ${REDES_CUDNN_LIBRARY})
+  # Only the registry needs to know: keeping the define off the other sources
+  # lets ccache share their objects between the cuDNN and no-cuDNN builds.
+  set_source_files_properties(kernels/registry.cpp PROPERTIES COMPILE_DEFINITIONS REDES_WITH_CUDNN=1)
+endif()
+
+# Build facts the public API reports (redes::build_info()).
+target_include_directories(redes PRIVATE ${CMAKE_CURRENT_BINARY_DIR}/generated)
+set(REDES_HAVE_CUDA_01 0)
+set(REDES_HAVE_CUDNN_01 0)
+if(REDES_HAVE_CUDA)
+  set(REDES_HAVE_CUDA_01 1)
+endif()
+if(REDES_HAVE_CUDNN)
+  set(REDES_HAVE_CUDNN_01 1)
+endif()
+configure_file(${CMAKE_CURRENT_SOURCE_DIR}/cmake/build_config.h.in
+               ${CMAKE_CURRENT_BINARY_DIR}/generated/redes_build_config.h @ONLY)

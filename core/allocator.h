@@ -1,0 +1,35 @@
+// Memory for tensor storage. Each device has one allocator; statistics let
+// tests and users see leaks and peaks.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+
+#include "core/device.h"
+#include "core/export.h"
+
+namespace redes {
+
+struct AllocatorStats {
+  std::size_t live_bytes = 0;       // handed out and not yet returned
+  std::size_t peak_live_bytes = 0;  // highest live_bytes since the last reset_peak()
+  std::uint64_t allocations = 0;    // allocate() calls answered
+  std::uint64_t frees = 0;          // deallocate() calls
+  std::uint64_t system_allocations = 0;  // times the system allocator (malloc/cudaMalloc) was called
+};
+
+class REDES_API Allocator {
+ public:
+  virtual ~Allocator();
+  // Returns at least `bytes` bytes, 64-byte aligned; nullptr for 0 bytes.
+  virtual void* allocate(std::size_t bytes) = 0;
+  // `bytes` must be the size given to allocate().
+  virtual void deallocate(void* ptr, std::size_t bytes) = 0;
+  virtual AllocatorStats stats() const = 0;
+  virtual void reset_peak() = 0;
+};
+
+// The allocator serving a device; throws for a CUDA device when CUDA is unavailable.
+REDES_API Allocator& allocator_for(Device device);
+
+}  // namespace redes

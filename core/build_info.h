@@ -1,0 +1,19 @@
+// What this build of redes contains, for `redes info` and bug reports.
+#pragma once
+
+#include <string>
+
+#include "core/export.h"
+
+namespace redes {
+
+struct BuildInfo {
+  std::string version;
+  bool cuda = false;   // the CUDA backend was compiled in
+  bool cudnn = false;  // the cuDNN implementations were compiled in
+  std::string cuda_architectures;
+};
+
+REDES_API BuildInfo build_info();
+
+}  // namespace redes

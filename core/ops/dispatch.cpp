@@ -1,0 +1,102 @@
+#include "core/ops/dispatch.h"
+
+#include <vector>
+
+#include "core/allocator.h"
+#include "core/runtime.h"
+
+namespace redes::detail {
+
+namespace {
+
+// Scratch memory from the device's allocator, returned when the call ends.
+class CallWorkspace final : public Workspace {
+ public:
+  explicit CallWorkspace(Device device) : device_(device) {}
+  ~CallWorkspace() override {
+    for (const Block& block : blocks_) allocator_for(device_).deallocate(block.ptr, block.bytes);
+  }
+  CallWorkspace(const CallWorkspace&) = delete;
+  CallWorkspace& operator=(const CallWorkspace&) = delete;
+
+  void* request(std::size_t bytes) override {
+    void* ptr = allocator_for(device_).allocate(bytes);
+    blocks_.push_back({ptr, bytes});
+    return ptr;
+  }
+
+ private:
+  struct Block {
+    void* ptr;
+    std::size_t bytes;
+  };
+  Device device_;
+  std::vector<Block> blocks_;
+};
+
+}  // namespace
+
+TensorArg kernel_arg(const Tensor& tensor, const char* op) {
+  REDES_CHECK(tensor.dim() <= kMaxDims, op, ": tensors of at most ", kMaxDims, " dims are supported, got ",
+              tensor.dim(), " dims (shape ", shape_str(tensor.shape()), ")");
+  TensorArg arg;
+  arg.data = tensor.data_ptr();
+  arg.dtype = tensor.dtype();
+  arg.ndim = static_cast<int>(tensor.dim());
+  for (int d = 0; d < arg.ndim; ++d) {
+    arg.sizes[d] = tensor.shape()[static_cast<std::size_t>(d)];
+    arg.strides[d] = tensor.strides()[static_cast<std::size_t>(d)];
+  }
+  return arg;
+}
+
+TensorArg broadcast_arg(const Tensor& tensor, const Shape& shape, const char* op) {
+  REDES_CHECK(static_cast<int>(shape.size()) <= kMaxDims, op, ": tensors of at most ", kMaxDims,
+              " dims are supported, got shape ", shape_str(shape));
+  TensorArg arg;
+  arg.data = tensor.data_ptr();
+  arg.dtype = tensor.dtype();
+  arg.ndim = static_cast<int>(shape.size());
+  const std::size_t lead = shape.size() - static_cast<std::size_t>(tensor.dim());
+  for (std::size_t d = 0; d < shape.size(); ++d) {
+    arg.sizes[d] = shape[d];
+    if (d < lead) continue;
+    const std::int64_t own_size = tensor.shape()[d - lead];
+    REDES_CHECK(own_size == shape[d] || own_size == 1, op, ": cannot broadcast shape ",
+                shape_str(tensor.shape()), " to ", shape_str(shape));
+    arg.strides[d] = own_size == shape[d] ? tensor.strides()[d - lead] : 0;
+  }
+  return arg;
+}
+
+void run_kernel(const char* op, const void* params, Device device, DType dtype,
+                std::initializer_list<TensorArg> args) {
+  const int nargs = static_cast<int>(args.size());
+  const KernelEntry& entry = KernelRegistry::instance().select(op, device, dtype, params, args.begin(), nargs);
+  CallWorkspace workspace(device);
+  ExecContext context{device, current_stream(device), &workspace};
+  entry.run(params, args.begin(), nargs, context);
+}
+
+Device common_device(const char* op, std::initializer_list<const Tensor*> tensors) {
+  const Tensor* first = nullptr;
+  for (const Tensor* tensor : tensors) {
+    if (tensor == nullptr || !tensor->defined()) continue;
+    if (first == nullptr) {
+      first = tensor;
+      continue;
+    }
+    REDES_CHECK(tensor->device() == first->device(), op,
+                ": expected all tensors on the same device, got ", first->device().str(), " and ",
+                tensor->device().str(), " (move one with .to(device))");
+  }
+  REDES_CHECK(first != nullptr, op, ": expected at least one defined tensor");
+  return first->device();
+}
+
+void check_defined(const Tensor& tensor, const char* op, const char* what) {
+  REDES_CHECK(tensor.defined(), op, ": ", what, " is an undefined tensor (default-constructed Tensor)");
+}
+
+}  // namespace redes::detail
+

@@ -1,0 +1,30 @@
+// How front-ends hand work to kernels. Internal.
+#pragma once
+
+#include <initializer_list>
+
+#include "core/tensor.h"
+#include "kernels/registry.h"
+#include "kernels/tensor_arg.h"
+
+namespace redes::detail {
+
+// The kernel view of a tensor; `op` names the caller in errors (too many dims).
+TensorArg kernel_arg(const Tensor& tensor, const char* op);
+// The kernel view of `tensor` broadcast to `shape` (stride 0 on broadcast dims).
+TensorArg broadcast_arg(const Tensor& tensor, const Shape& shape, const char* op);
+
+// Runs the implementation of Params::op that the registry selects.
+void run_kernel(const char* op, const void* params, Device device, DType dtype,
+                std::initializer_list<TensorArg> args);
+
+template <class Params>
+void launch(const Params& params, Device device, DType dtype, std::initializer_list<TensorArg> args) {
+  run_kernel(Params::op, &params, device, dtype, args);
+}
+
+// Checks that all defined tensors live on one device; returns it.
+Device common_device(const char* op, std::initializer_list<const Tensor*> tensors);
+void check_defined(const Tensor& tensor, const char* op, const char* what);
+
+}  // namespace redes::detail

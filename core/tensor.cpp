@@ -1,0 +1,269 @@
+// Tensor basics: accessors, copies across devices and dtypes, autograd
+// entry points and in-place updates.
+#include "core/tensor.h"
+
+#include <cstring>
+
+#include "core/autograd.h"
+#include "core/ops.h"
+#include "core/ops/dispatch.h"
+#include "core/runtime.h"
+#include "core/tensor_impl.h"
+#include "kernels/params.h"
+
+namespace redes {
+
+Tensor::Tensor(std::shared_ptr<TensorImpl> impl) : impl_(std::move(impl)) {}
+
+namespace {
+const TensorImpl& checked(const std::shared_ptr<TensorImpl>& impl) {
+  REDES_CHECK(impl != nullptr, "tensor: this Tensor is undefined (default-constructed); create one "
+              "with a factory such as zeros() or from_vector()");
+  return *impl;
+}
+}  // namespace
+
+const Shape& Tensor::shape() const { return checked(impl_).shape; }
+const Strides& Tensor::strides() const { return checked(impl_).strides; }
+std::int64_t Tensor::dim() const { return static_cast<std::int64_t>(shape().size()); }
+std::int64_t Tensor::size(std::int64_t d) const { return shape()[static_cast<std::size_t>(wrap_dim(d, dim(), "size"))]; }
+std::int64_t Tensor::stride(std::int64_t d) const {
+  return strides()[static_cast<std::size_t>(wrap_dim(d, dim(), "stride"))];
+}
+std::int64_t Tensor::numel() const {
+  std::int64_t count = 1;
+  for (std::int64_t s : shape()) count *= s;
+  return count;
+}
+DType Tensor::dtype() const { return checked(impl_).dtype; }
+Device Tensor::device() const { return checked(impl_).storage->device(); }
+std::int64_t Tensor::storage_offset() const { return checked(impl_).offset; }
+
+bool Tensor::is_contiguous() const {
+  const TensorImpl& impl = checked(impl_);
+  std::int64_t expected = 1;
+  for (std::size_t d = impl.shape.size(); d-- > 0;) {
+    if (impl.shape[d] != 1 && impl.strides[d] != expected) return false;
+    expected *= impl.shape[d];
+  }
+  return true;
+}
+
+void* Tensor::data_ptr() const {
+  const TensorImpl& impl = checked(impl_);
+  return static_cast<char*>(impl.storage->data()) +
+         impl.offset * static_cast<std::int64_t>(dtype_size(impl.dtype));
+}
+
+void Tensor::check_element_type(DType requested) const {
+  REDES_CHECK(dtype() == requested, "data<T>(): the tensor holds ", dtype_name(dtype()),
+              " elements, but ", dtype_name(requested), " was requested");
+}
+
+Tensor Tensor::contiguous() const { return is_contiguous() ? *this : clone(); }
+
+Tensor Tensor::clone() const {
+  Tensor out = empty(shape(), {dtype(), device()});
+  detail::launch(CopyParams{}, device(), dtype(), {detail::kernel_arg(out, "clone"), detail::kernel_arg(*this, "clone")});
+  if (needs_grad({this})) {
+    record_op("clone", out, {this}, {}, [](const Tensor& g, const std::vector<Tensor>&) {
+      return std::vector<Tensor>{g};
+    });
+  }
+  return out;
+}
+
+Tensor Tensor::to(DType target) const {
+  if (target == dtype()) return *this;
+  REDES_CHECK(is_implemented(target), "to: dtype ", dtype_name(target), " is reserved and not implemented yet");
+  Tensor out = empty(shape(), {target, device()});
+  detail::launch(CopyParams{}, device(), target, {detail::kernel_arg(out, "to"), detail::kernel_arg(*this, "to")});
+  if (is_floating(target) && needs_grad({this})) {
+    const DType source = dtype();
+    record_op("to_dtype", out, {this}, {}, [source](const Tensor& g, const std::vector<Tensor>&) {
+      return std::vector<Tensor>{g.to(source)};
+    });
+  }
+  return out;
+}
+
+Tensor Tensor::to(Device target) const {
+  if (target == device()) return *this;
+  detail::require_device(target, "to");
+  const Tensor source = contiguous();
+  Tensor out = empty(shape(), {dtype(), target});
+  detail::copy_bytes(out.data_ptr(), target, source.data_ptr(), source.device(),
+                     static_cast<std::size_t>(numel()) * dtype_size(dtype()));
+  if (needs_grad({this})) {
+    const Device origin = device();
+    record_op("to_device", out, {this}, {}, [origin](const Tensor& g, const std::vector<Tensor>&) {
+      return std::vector<Tensor>{g.to(origin)};
+    });
+  }
+  return out;
+}
+
+double Tensor::item() const {
+  REDES_CHECK(numel() == 1, "item: expected a tensor with one element, got shape ", shape_str(shape()));
+  NoGradGuard no_grad;
+  const Tensor host = to(Device::cpu()).to(kFloat64);
+  return *static_cast<const double*>(host.data_ptr());
+}
+
+template <class T>
+std::vector<T> Tensor::to_vector() const {
+  check_element_type(dtype_of_v<T>);
+  NoGradGuard no_grad;
+  const Tensor host = to(Device::cpu()).contiguous();
+  std::vector<T> values(static_cast<std::size_t>(numel()));
+  if (!values.empty()) std::memcpy(values.data(), host.data_ptr(), values.size() * sizeof(T));
+  return values;
+}
+
+template std::vector<float> Tensor::to_vector<float>() const;
+template std::vector<double> Tensor::to_vector<double>() const;
+template std::vector<std::int64_t> Tensor::to_vector<std::int64_t>() const;
+template std::vector<std::int32_t> Tensor::to_vector<std::int32_t>() const;
+template std::vector<std::uint8_t> Tensor::to_vector<std::uint8_t>() const;
+
+// ---- autograd ----
+
+bool Tensor::requires_grad() const {
+  const AutogradMeta* meta = checked(impl_).autograd.get();
+  return meta != nullptr && meta->requires_grad;
+}
+
+bool Tensor::is_leaf() const {
+  const AutogradMeta* meta = checked(impl_).autograd.get();
+  return meta == nullptr || !meta->grad_fn;
+}
+
+Tensor& Tensor::requires_grad_(bool enabled) {
+  REDES_CHECK(is_leaf(), "requires_grad_: only leaf tensors can be marked; this one is the result of ",
+              grad_fn()->name(), " (use detach() to make a leaf)");
+  REDES_CHECK(!enabled || is_floating(dtype()), "requires_grad_: only floating-point tensors can "
+              "require gradients, this one is ", dtype_name(dtype()));
+  impl_->autograd_meta().requires_grad = enabled;
+  return *this;
+}
+
+Tensor Tensor::grad() const {
+  const AutogradMeta* meta = checked(impl_).autograd.get();
+  return meta != nullptr && meta->grad ? Tensor(meta->grad) : Tensor();
+}
+
+void Tensor::set_grad(const Tensor& grad) {
+  if (grad.defined()) {
+    REDES_CHECK(grad.shape() == shape() && grad.dtype() == dtype() && grad.device() == device(),
+                "set_grad: expected a gradient of shape ", shape_str(shape()), ", ", dtype_name(dtype()),
+                " on ", device().str(), ", got ", shape_str(grad.shape()), ", ", dtype_name(grad.dtype()),
+                " on ", grad.device().str());
+  }
+  impl_->autograd_meta().grad = grad.impl_ptr();
+}
+
+void Tensor::zero_grad() {
+  if (impl_->autograd) impl_->autograd->grad.reset();
+}
+
+std::shared_ptr<Node> Tensor::grad_fn() const {
+  const AutogradMeta* meta = checked(impl_).autograd.get();
+  return meta != nullptr ? meta->grad_fn : nullptr;
+}
+
+void Tensor::backward(const Tensor& gradient, bool retain_graph) const {
+  Tensor seed = gradient;
+  if (!seed.defined()) {
+    REDES_CHECK(numel() == 1, "backward: expected a scalar (one-element) tensor to start from, got shape ",
+                shape_str(shape()), "; reduce it first (e.g. .sum()) or pass a gradient of that shape");
+    seed = ones(shape(), {dtype(), device()});
+  } else {
+    REDES_CHECK(seed.shape() == shape(), "backward: the gradient has shape ", shape_str(seed.shape()),
+                " but the tensor has shape ", shape_str(shape()));
+    seed = seed.to(device()).to(dtype());
+  }
+  run_backward(*this, seed, retain_graph);
+}
+
+Tensor Tensor::detach() const {
+  const TensorImpl& impl = checked(impl_);
+  return Tensor(std::make_shared<TensorImpl>(impl.storage, impl.shape, impl.strides, impl.offset, impl.dtype));
+}
+
+std::uint64_t Tensor::version() const { return checked(impl_).storage->version(); }
+
+// ---- in-place updates ----
+
+namespace {
+
+void check_inplace(const Tensor& self, const Tensor* other, const char* op) {
+  if (is_grad_enabled()) {
+    REDES_CHECK(!self.requires_grad(), op, ": cannot modify in place a tensor that requires grad while "
+                "grad mode is on (for a parameter update, wrap it in NoGradGuard; otherwise use the "
+                "out-of-place op)");
+    REDES_CHECK(other == nullptr || !other->requires_grad(), op, ": the operand requires grad, but an "
+                "in-place update records no history; use the out-of-place op");
+  }
+  for (std::size_t d = 0; d < self.shape().size(); ++d) {
+    REDES_CHECK(self.shape()[d] <= 1 || self.strides()[d] != 0, op, ": cannot write into an expanded "
+                "tensor (dim ", d, " has stride 0, so several elements share memory); call "
+                "contiguous() first");
+  }
+}
+
+void binary_inplace(Tensor& self, const Tensor& other, BinaryKind kind, double alpha, const char* op) {
+  detail::check_defined(other, op, "the operand");
+  check_inplace(self, &other, op);
+  detail::common_device(op, {&self, &other});
+  const Tensor operand = other.to(self.dtype());
+  const TensorArg out = detail::kernel_arg(self, op);
+  detail::launch(BinaryParams{kind, alpha}, self.device(), self.dtype(),
+                 {out, out, detail::broadcast_arg(operand, self.shape(), op)});
+  self.impl()->storage->bump_version();
+}
+
+}  // namespace
+
+Tensor& Tensor::add_(const Tensor& other, double alpha) {
+  binary_inplace(*this, other, BinaryKind::Add, alpha, "add_");
+  return *this;
+}
+
+Tensor& Tensor::mul_(const Tensor& other) {
+  binary_inplace(*this, other, BinaryKind::Mul, 1.0, "mul_");
+  return *this;
+}
+
+Tensor& Tensor::mul_(double value) { return mul_(scalar_like(value, *this)); }
+
+Tensor& Tensor::fill_(double value) {
+  check_inplace(*this, nullptr, "fill_");
+  detail::launch(FillParams{value}, device(), dtype(), {detail::kernel_arg(*this, "fill_")});
+  impl_->storage->bump_version();
+  return *this;
+}
+
+Tensor& Tensor::zero_() { return fill_(0.0); }
+
+Tensor& Tensor::copy_(const Tensor& source) {
+  detail::check_defined(source, "copy_", "the source");
+  check_inplace(*this, &source, "copy_");
+  const Tensor local = source.to(device());
+  detail::launch(CopyParams{}, device(), dtype(),
+                 {detail::kernel_arg(*this, "copy_"), detail::broadcast_arg(local, shape(), "copy_")});
+  impl_->storage->bump_version();
+  return *this;
+}
+
+// ---- method forms of common ops ----
+
+Tensor Tensor::sum() const { return redes::sum(*this); }
+Tensor Tensor::sum(const std::vector<std::int64_t>& dims, bool keepdim) const { return redes::sum(*this, dims, keepdim); }
+Tensor Tensor::mean() const { return redes::mean(*this); }
+Tensor Tensor::mean(const std::vector<std::int64_t>& dims, bool keepdim) const { return redes::mean(*this, dims, keepdim); }
+Tensor Tensor::exp() const { return redes::exp(*this); }
+Tensor Tensor::log() const { return redes::log(*this); }
+Tensor Tensor::relu() const { return redes::relu(*this); }
+Tensor Tensor::matmul(const Tensor& other) const { return redes::matmul(*this, other); }
+
+}  // namespace redes

@@ -1,0 +1,162 @@
+// Tensor: an n-dimensional array on a device, with value semantics over
+// shared storage (copying a Tensor copies a handle; views share memory).
+#pragma once
+
+#include <cstdint>
+#include <initializer_list>
+#include <iosfwd>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "core/device.h"
+#include "core/dtype.h"
+#include "core/error.h"
+#include "core/export.h"
+#include "core/shape.h"
+
+namespace redes {
+
+class TensorImpl;
+class Node;
+
+struct TensorOptions {
+  DType dtype = kFloat32;
+  Device device = Device::cpu();
+  bool requires_grad = false;
+};
+
+class REDES_API Tensor {
+ public:
+  Tensor() = default;
+  explicit Tensor(std::shared_ptr<TensorImpl> impl);
+
+  bool defined() const { return impl_ != nullptr; }
+  const Shape& shape() const;
+  std::int64_t size(std::int64_t dim) const;
+  const Strides& strides() const;
+  std::int64_t stride(std::int64_t dim) const;
+  std::int64_t dim() const;
+  std::int64_t numel() const;
+  DType dtype() const;
+  Device device() const;
+  std::int64_t storage_offset() const;  // in elements
+  bool is_contiguous() const;
+  // Address of element 0 (storage data + offset). Host-readable only on the CPU.
+  void* data_ptr() const;
+  template <class T>
+  T* data() const {
+    check_element_type(dtype_of_v<T>);
+    return static_cast<T*>(data_ptr());
+  }
+
+  // Views: share storage with *this, record a backward rule when needed.
+  Tensor view(const Shape& shape) const;  // needs compatible strides
+  Tensor reshape(const Shape& shape) const;  // a view when possible, else a copy
+  Tensor flatten() const;
+  Tensor permute(const std::vector<std::int64_t>& dims) const;
+  Tensor transpose(std::int64_t dim0, std::int64_t dim1) const;
+  Tensor t() const;  // transpose of a 2-D tensor
+  Tensor narrow(std::int64_t dim, std::int64_t start, std::int64_t length) const;
+  Tensor slice(std::int64_t dim, std::int64_t start, std::int64_t end, std::int64_t step = 1) const;
+  Tensor select(std::int64_t dim, std::int64_t index) const;
+  Tensor unsqueeze(std::int64_t dim) const;
+  Tensor squeeze(std::int64_t dim) const;
+  Tensor expand(const Shape& shape) const;
+  Tensor contiguous() const;  // *this when already contiguous
+
+  // Copies.
+  Tensor clone() const;
+  Tensor to(Device device) const;
+  Tensor to(DType dtype) const;
+  // Single element as double (any dtype); throws unless numel() == 1.
+  double item() const;
+  template <class T>
+  std::vector<T> to_vector() const;
+
+  // Autograd.
+  bool requires_grad() const;
+  // Marks a leaf as needing a gradient; throws on a non-leaf or integer tensor.
+  Tensor& requires_grad_(bool enabled = true);
+  bool is_leaf() const;
+  Tensor grad() const;  // undefined until a backward pass reached this leaf
+  void set_grad(const Tensor& grad);
+  void zero_grad();  // drops the stored gradient
+  std::shared_ptr<Node> grad_fn() const;
+  // Backward from a scalar (or with an explicit gradient of the same shape).
+  void backward(const Tensor& gradient = Tensor(), bool retain_graph = false) const;
+  Tensor detach() const;  // same storage, no history
+  std::uint64_t version() const;  // the storage's in-place version counter
+
+  // In-place updates. Refused on tensors that take part in autograd while
+  // grad mode is on (use the out-of-place form, or a NoGradGuard).
+  Tensor& add_(const Tensor& other, double alpha = 1.0);
+  Tensor& mul_(const Tensor& other);
+  Tensor& mul_(double value);
+  Tensor& fill_(double value);
+  Tensor& zero_();
+  Tensor& copy_(const Tensor& source);  // broadcasts, converts dtype, crosses devices
+
+  // Common ops as methods (the free functions in core/ops.h are the same).
+  Tensor sum() const;
+  Tensor sum(const std::vector<std::int64_t>& dims, bool keepdim = false) const;
+  Tensor mean() const;
+  Tensor mean(const std::vector<std::int64_t>& dims, bool keepdim = false) const;
+  Tensor exp() const;
+  Tensor log() const;
+  Tensor relu() const;
+  Tensor matmul(const Tensor& other) const;
+
+  std::string str() const;
+  TensorImpl* impl() const { return impl_.get(); }
+  const std::shared_ptr<TensorImpl>& impl_ptr() const { return impl_; }
+
+ private:
+  void check_element_type(DType requested) const;
+  std::shared_ptr<TensorImpl> impl_;
+};
+
+REDES_API std::ostream& operator<<(std::ostream& out, const Tensor& tensor);
+
+// Factories.
+REDES_API Tensor empty(const Shape& shape, const TensorOptions& options = {});
+REDES_API Tensor zeros(const Shape& shape, const TensorOptions& options = {});
+REDES_API Tensor ones(const Shape& shape, const TensorOptions& options = {});
+REDES_API Tensor full(const Shape& shape, double value, const TensorOptions& options = {});
+REDES_API Tensor scalar_tensor(double value, const TensorOptions& options = {});
+// 0, 1, ..., n-1
+REDES_API Tensor arange(std::int64_t n, const TensorOptions& options = {});
+// Copies host values; values.size() must equal the shape's element count.
+template <class T>
+Tensor from_vector(const std::vector<T>& values, const Shape& shape, const TensorOptions& options = {});
+REDES_API Tensor tensor(std::initializer_list<double> values, const TensorOptions& options = {});
+REDES_API Tensor zeros_like(const Tensor& other);
+REDES_API Tensor ones_like(const Tensor& other);
+
+// Grad mode: while a NoGradGuard lives on this thread, ops record no history.
+REDES_API bool is_grad_enabled();
+class REDES_API NoGradGuard {
+ public:
+  NoGradGuard();
+  ~NoGradGuard();
+  NoGradGuard(const NoGradGuard&) = delete;
+  NoGradGuard& operator=(const NoGradGuard&) = delete;
+
+ private:
+  bool previous_;
+};
+
+}  // namespace redes
+
+namespace redes {
+extern template REDES_API Tensor from_vector<float>(const std::vector<float>&, const Shape&, const TensorOptions&);
+extern template REDES_API Tensor from_vector<double>(const std::vector<double>&, const Shape&, const TensorOptions&);
+extern template REDES_API Tensor from_vector<std::int64_t>(const std::vector<std::int64_t>&, const Shape&, const TensorOptions&);
+extern template REDES_API Tensor from_vector<std::int32_t>(const std::vector<std::int32_t>&, const Shape&, const TensorOptions&);
+extern template REDES_API Tensor from_vector<std::uint8_t>(const std::vector<std::uint8_t>&, const Shape&, const TensorOptions&);
+extern template REDES_API std::vector<float> Tensor::to_vector<float>() const;
+extern template REDES_API std::vector<double> Tensor::to_vector<double>() const;
+extern template REDES_API std::vector<std::int64_t> Tensor::to_vector<std::int64_t>() const;
+extern template REDES_API std::vector<std::int32_t> Tensor::to_vector<std::int32_t>() const;
+extern template REDES_API std::vector<std::uint8_t> Tensor::to_vector<std::uint8_t>() const;
+}  // namespace redes

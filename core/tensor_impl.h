@@ -1,0 +1,39 @@
+// The data behind a Tensor handle: storage, view geometry and autograd state.
+// Internal to the library (not installed).
+#pragma once
+
+#include <memory>
+
+#include "core/storage.h"
+#include "core/tensor.h"
+
+namespace redes {
+
+struct AutogradMeta {
+  bool requires_grad = false;
+  std::shared_ptr<Node> grad_fn;          // set on results of recorded ops
+  std::weak_ptr<Node> grad_accumulator;   // leaves: the node that adds into grad
+  std::shared_ptr<TensorImpl> grad;       // leaves: the accumulated gradient
+};
+
+class TensorImpl {
+ public:
+  TensorImpl(std::shared_ptr<Storage> storage_in, Shape shape_in, Strides strides_in, std::int64_t offset_in,
+             DType dtype_in)
+      : storage(std::move(storage_in)), shape(std::move(shape_in)), strides(std::move(strides_in)),
+        offset(offset_in), dtype(dtype_in) {}
+
+  std::shared_ptr<Storage> storage;
+  Shape shape;
+  Strides strides;
+  std::int64_t offset = 0;  // elements from the storage start
+  DType dtype;
+  std::unique_ptr<AutogradMeta> autograd;  // null for tensors that never met autograd
+
+  AutogradMeta& autograd_meta() {
+    if (!autograd) autograd = std::make_unique<AutogradMeta>();
+    return *autograd;
+  }
+};
+
+}  // namespace redes

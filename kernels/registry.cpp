@@ -1,0 +1,115 @@
+#include "kernels/registry.h"
+
+#include <algorithm>
+#include <sstream>
+
+#include "core/error.h"
+
+namespace redes {
+
+namespace {
+const char* device_type_name(DeviceType type) { return type == DeviceType::CPU ? "cpu" : "cuda"; }
+}  // namespace
+
+KernelRegistry::KernelRegistry() {
+  register_cpu_kernels(*this);
+#if defined(REDES_WITH_CUDA)
+  register_cuda_kernels(*this);
+#endif
+#if defined(REDES_WITH_CUDNN)
+  register_cudnn_kernels(*this);
+#endif
+}
+
+KernelRegistry& KernelRegistry::instance() {
+  static KernelRegistry* registry = new KernelRegistry();
+  return *registry;
+}
+
+void KernelRegistry::add(KernelEntry entry) {
+  std::lock_guard lock(mutex_);
+  std::vector<KernelEntry>& list = entries_[entry.op];
+  for (const KernelEntry& existing : list) {
+    REDES_CHECK(!(existing.device == entry.device && existing.dtype == entry.dtype &&
+                  existing.name == entry.name),
+                "kernel registry: \"", entry.name, "\" registered twice for ", entry.op, " on ",
+                device_type_name(entry.device), " ", dtype_name(entry.dtype));
+  }
+  list.push_back(std::move(entry));
+  // Highest priority first, so select() takes the first supporting entry.
+  std::stable_sort(list.begin(), list.end(),
+                   [](const KernelEntry& a, const KernelEntry& b) { return a.priority > b.priority; });
+}
+
+const KernelEntry& KernelRegistry::select(const std::string& op, Device device, DType dtype,
+                                          const void* params, const TensorArg* args, int nargs) const {
+  std::lock_guard lock(mutex_);
+  auto found = entries_.find(op);
+  const std::vector<KernelEntry>* list = found == entries_.end() ? nullptr : &found->second;
+  auto forced = forced_.find(op);
+  const KernelEntry* chosen = nullptr;
+  std::vector<std::string> refused;
+  if (list != nullptr) {
+    for (const KernelEntry& entry : *list) {
+      if (entry.device != device.type || entry.dtype != dtype) continue;
+      if (forced != forced_.end() && entry.name != forced->second) continue;
+      if (entry.supports == nullptr || entry.supports(params, args, nargs)) {
+        chosen = &entry;
+        break;
+      }
+      refused.push_back(entry.name);
+    }
+  }
+  if (chosen != nullptr) return *chosen;
+  std::ostringstream message;
+  message << op << ": no kernel for " << dtype_name(dtype) << " tensors on " << device.str();
+  if (forced != forced_.end()) message << " with implementation \"" << forced->second << "\" forced";
+  if (!refused.empty()) {
+    message << " (implementations that refused these arguments:";
+    for (const std::string& name : refused) message << ' ' << name;
+    message << ')';
+  }
+  throw Error(message.str());
+}
+
+std::vector<const KernelEntry*> KernelRegistry::candidates(const std::string& op, DeviceType device,
+                                                           DType dtype) const {
+  std::lock_guard lock(mutex_);
+  std::vector<const KernelEntry*> result;
+  auto found = entries_.find(op);
+  if (found == entries_.end()) return result;
+  for (const KernelEntry& entry : found->second) {
+    if (entry.device == device && entry.dtype == dtype) result.push_back(&entry);
+  }
+  return result;
+}
+
+std::vector<const KernelEntry*> KernelRegistry::all() const {
+  std::lock_guard lock(mutex_);
+  std::vector<const KernelEntry*> result;
+  for (const auto& [op, list] : entries_) {
+    for (const KernelEntry& entry : list) result.push_back(&entry);
+  }
+  std::sort(result.begin(), result.end(), [](const KernelEntry* a, const KernelEntry* b) {
+    return std::tie(a->op, a->device, a->dtype, a->name) < std::tie(b->op, b->device, b->dtype, b->name);
+  });
+  return result;
+}
+
+void KernelRegistry::force(const std::string& op, const std::string& name) {
+  std::lock_guard lock(mutex_);
+  if (name.empty()) {
+    forced_.erase(op);
+    return;
+  }
+  auto found = entries_.find(op);
+  bool known = false;
+  if (found != entries_.end()) {
+    for (const KernelEntry& entry : found->second) known = known || entry.name == name;
+  }
+  REDES_CHECK(known, "kernel registry: cannot force \"", name, "\" for op \"", op,
+              "\": no implementation of that name is registered");
+  forced_[op] = name;
+}
+
+}  // namespace redes

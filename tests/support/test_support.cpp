@@ -1,0 +1,116 @@
+#include "support/test_support.h"
+
+#include <cmath>
+#include <cstdlib>
+#include <sstream>
+
+namespace redes::testing {
+
+std::vector<Device> compiled_devices() {
+  std::vector<Device> devices{Device::cpu()};
+  if (build_info().cuda) devices.push_back(Device::cuda(0));
+  return devices;
+}
+
+std::optional<std::string> unusable_reason(Device device) {
+  if (device.is_cpu() || cuda::is_available()) return std::nullopt;
+  return "CUDA device " + device.str() + " unavailable: " + cuda::unavailable_reason();
+}
+
+bool cuda_required() {
+  const char* value = std::getenv("REDES_REQUIRE_CUDA");
+  return value != nullptr && std::string(value) == "1";
+}
+
+std::string device_test_name(const ::testing::TestParamInfo<Device>& info) {
+  return info.param.is_cpu() ? "cpu" : "cuda" + std::to_string(info.param.index);
+}
+
+std::vector<double> host_values(const Tensor& tensor) {
+  NoGradGuard no_grad;
+  return tensor.detach().to(Device::cpu()).to(kFloat64).contiguous().to_vector<double>();
+}
+
+::testing::AssertionResult all_close(const std::vector<double>& actual, const std::vector<double>& expected,
+                                     double atol, double rtol) {
+  if (actual.size() != expected.size()) {
+    return ::testing::AssertionFailure() << "size mismatch: " << actual.size() << " values, expected "
+                                         << expected.size();
+  }
+  std::ostringstream mismatches;
+  std::size_t count = 0;
+  for (std::size_t i = 0; i < actual.size(); ++i) {
+    const double tolerance = atol + rtol * std::fabs(expected[i]);
+    const bool both_nan = std::isnan(actual[i]) && std::isnan(expected[i]);
+    if (both_nan || std::fabs(actual[i] - expected[i]) <= tolerance) continue;
+    if (++count <= 5) {
+      mismatches << "\n  [" << i << "] got " << actual[i] << ", expected " << expected[i] << " (|diff| "
+                 << std::fabs(actual[i] - expected[i]) << " > " << tolerance << ")";
+    }
+  }
+  if (count == 0) return ::testing::AssertionSuccess();
+  return ::testing::AssertionFailure() << count << " of " << actual.size() << " values differ (atol " << atol
+                                       << ", rtol " << rtol << "):" << mismatches.str();
+}
+
+::testing::AssertionResult all_close(const Tensor& actual, const std::vector<double>& expected, double atol,
+                                     double rtol) {
+  return all_close(host_values(actual), expected, atol, rtol);
+}
+
+::testing::AssertionResult all_close(const Tensor& actual, const Tensor& expected, double atol, double rtol) {
+  if (actual.shape() != expected.shape()) {
+    return ::testing::AssertionFailure() << "shape " << shape_str(actual.shape()) << ", expected "
+                                         << shape_str(expected.shape());
+  }
+  return all_close(host_values(actual), host_values(expected), atol, rtol);
+}
+
+Tensor random_tensor(const Shape& shape, std::uint64_t seed, const TensorOptions& options, double low,
+                     double high) {
+  Generator generator(seed);
+  TensorOptions host = options;
+  host.device = Device::cpu();
+  host.requires_grad = false;
+  Tensor values = uniform(shape, low, high, host, &generator).to(options.device);
+  if (options.requires_grad) values.requires_grad_(true);
+  return values;
+}
+
+::testing::AssertionResult gradcheck(const std::function<Tensor(const std::vector<Tensor>&)>& f,
+                                     const std::vector<Tensor>& inputs, double eps, double atol, double rtol) {
+  std::vector<Tensor> leaves;
+  for (const Tensor& input : inputs) {
+    if (input.dtype() != kFloat64) return ::testing::AssertionFailure() << "gradcheck needs float64 inputs";
+    leaves.push_back(input.detach().clone().requires_grad_(true));
+  }
+  const Tensor probe = f(leaves);
+  const Tensor weights = random_tensor(probe.shape(), 4242, {kFloat64, probe.device()});
+  const auto objective = [&](const std::vector<Tensor>& args) { return (f(args) * weights).sum(); };
+
+  objective(leaves).backward();
+
+  for (std::size_t which = 0; which < leaves.size(); ++which) {
+    const std::vector<double> analytic =
+        leaves[which].grad().defined() ? host_values(leaves[which].grad())
+                                       : std::vector<double>(static_cast<std::size_t>(leaves[which].numel()), 0.0);
+    std::vector<double> base = host_values(leaves[which]);
+    std::vector<double> numeric(base.size());
+    NoGradGuard no_grad;
+    for (std::size_t i = 0; i < base.size(); ++i) {
+      std::vector<Tensor> shifted(leaves.begin(), leaves.end());
+      const auto evaluate = [&](double delta) {
+        std::vector<double> values = base;
+        values[i] += delta;
+        shifted[which] = from_vector(values, leaves[which].shape(), {kFloat64, leaves[which].device()});
+        return objective(shifted).item();
+      };
+      numeric[i] = (evaluate(eps) - evaluate(-eps)) / (2 * eps);
+    }
+    ::testing::AssertionResult result = all_close(analytic, numeric, atol, rtol);
+    if (!result) return ::testing::AssertionFailure() << "gradient of input " << which << ": " << result.message();
+  }
+  return ::testing::AssertionSuccess();
+}
+
+}  // namespace redes::testing
