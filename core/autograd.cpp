@@ -138,6 +138,11 @@ bool needs_grad(std::initializer_list<const Tensor*> inputs) {
 
 void record_op(const char* name, Tensor& result, std::initializer_list<const Tensor*> inputs,
                std::vector<Tensor> saved, BackwardFn backward) {
+  record_op(name, result, std::vector<const Tensor*>(inputs), std::move(saved), std::move(backward));
+}
+
+void record_op(const char* name, Tensor& result, const std::vector<const Tensor*>& inputs,
+               std::vector<Tensor> saved, BackwardFn backward) {
   auto node = std::make_shared<FunctionNode>(name, std::move(saved), std::move(backward));
   node->next_edges.reserve(inputs.size());
   for (const Tensor* input : inputs) {

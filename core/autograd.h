@@ -61,6 +61,9 @@ REDES_API bool needs_grad(std::initializer_list<const Tensor*> inputs);
 REDES_API void record_op(const char* name, Tensor& result, std::initializer_list<const Tensor*> inputs,
                          std::vector<Tensor> saved, BackwardFn backward);
 
+REDES_API void record_op(const char* name, Tensor& result, const std::vector<const Tensor*>& inputs,
+                         std::vector<Tensor> saved, BackwardFn backward);
+
 // Runs the backward pass from `root` seeded with `grad`.
 REDES_API void run_backward(const Tensor& root, const Tensor& grad, bool retain_graph);
 

@@ -3,7 +3,9 @@
 // backward rule when autograd needs it.
 #pragma once
 
+#include <array>
 #include <cstdint>
+#include <optional>
 #include <vector>
 
 #include "core/export.h"
@@ -20,6 +22,34 @@ REDES_API Tensor neg(const Tensor& x);
 REDES_API Tensor exp(const Tensor& x);
 REDES_API Tensor log(const Tensor& x);
 REDES_API Tensor relu(const Tensor& x);
+REDES_API Tensor sqrt(const Tensor& x);
+REDES_API Tensor abs(const Tensor& x);
+REDES_API Tensor sigmoid(const Tensor& x);
+REDES_API Tensor tanh(const Tensor& x);
+REDES_API Tensor pow(const Tensor& base, double exponent);
+REDES_API Tensor pow(const Tensor& base, const Tensor& exponent);
+// Elementwise larger/smaller of two tensors; NaN propagates; at ties the
+// gradient is split evenly between the inputs.
+REDES_API Tensor maximum(const Tensor& a, const Tensor& b);
+REDES_API Tensor minimum(const Tensor& a, const Tensor& b);
+// Limits x to [low, high]; either bound may be omitted. The gradient passes
+// where low <= x <= high.
+REDES_API Tensor clamp(const Tensor& x, std::optional<double> low, std::optional<double> high);
+
+// Comparisons and logic, giving bool tensors (not differentiable).
+REDES_API Tensor eq(const Tensor& a, const Tensor& b);
+REDES_API Tensor ne(const Tensor& a, const Tensor& b);
+REDES_API Tensor lt(const Tensor& a, const Tensor& b);
+REDES_API Tensor le(const Tensor& a, const Tensor& b);
+REDES_API Tensor gt(const Tensor& a, const Tensor& b);
+REDES_API Tensor ge(const Tensor& a, const Tensor& b);
+REDES_API Tensor logical_and(const Tensor& a, const Tensor& b);
+REDES_API Tensor logical_or(const Tensor& a, const Tensor& b);
+REDES_API Tensor logical_not(const Tensor& x);
+// condition ? a : b elementwise, with broadcasting; differentiable in a and b.
+REDES_API Tensor where(const Tensor& condition, const Tensor& a, const Tensor& b);
+// x with `value` wherever mask is true.
+REDES_API Tensor masked_fill(const Tensor& x, const Tensor& mask, double value);
 
 // Reductions. An empty `dims` means all dims.
 REDES_API Tensor sum(const Tensor& x);
@@ -29,8 +59,56 @@ REDES_API Tensor mean(const Tensor& x, const std::vector<std::int64_t>& dims, bo
 // Sums `x` down to `shape` (the reverse of broadcasting `shape` up to x's shape).
 REDES_API Tensor sum_to(const Tensor& x, const Shape& shape);
 
-// Matrix product of two 2-D tensors.
+struct ValuesIndices {
+  Tensor values;
+  Tensor indices;  // int64, the first position of each extreme
+};
+// Largest/smallest element of all of x (0-d), or along `dim` with indices.
+// NaN counts as the extreme.
+REDES_API Tensor max(const Tensor& x);
+REDES_API Tensor min(const Tensor& x);
+REDES_API ValuesIndices max(const Tensor& x, std::int64_t dim, bool keepdim = false);
+REDES_API ValuesIndices min(const Tensor& x, std::int64_t dim, bool keepdim = false);
+REDES_API Tensor argmax(const Tensor& x, std::int64_t dim, bool keepdim = false);
+REDES_API Tensor argmin(const Tensor& x, std::int64_t dim, bool keepdim = false);
+// Variance and standard deviation over `dims` (all when empty), dividing by
+// N - correction (1: the unbiased estimate).
+REDES_API Tensor var(const Tensor& x, const std::vector<std::int64_t>& dims = {}, std::int64_t correction = 1,
+                     bool keepdim = false);
+REDES_API Tensor std(const Tensor& x, const std::vector<std::int64_t>& dims = {}, std::int64_t correction = 1,
+                     bool keepdim = false);
+
+// Softmax and log-softmax along `dim`, numerically stable.
+REDES_API Tensor softmax(const Tensor& x, std::int64_t dim);
+REDES_API Tensor log_softmax(const Tensor& x, std::int64_t dim);
+
+// Matrix product with NumPy matmul semantics: 1-D operands are promoted to a
+// row (left) or column (right) and the added dim removed; operands of more
+// than 2 dims are batches of matrices with broadcast batch dims.
 REDES_API Tensor matmul(const Tensor& a, const Tensor& b);
+// bias + a @ b for 2-D a and b, with the bias (broadcast to the result) added
+// by the GEMM itself.
+REDES_API Tensor addmm(const Tensor& bias, const Tensor& a, const Tensor& b);
+
+// Joining and splitting.
+REDES_API Tensor cat(const std::vector<Tensor>& tensors, std::int64_t dim = 0);
+REDES_API Tensor stack(const std::vector<Tensor>& tensors, std::int64_t dim = 0);
+// Pieces of `size` along dim (the last may be smaller); views of x.
+REDES_API std::vector<Tensor> split(const Tensor& x, std::int64_t size, std::int64_t dim = 0);
+// `chunks` pieces of equal size (the last may be smaller); views of x.
+REDES_API std::vector<Tensor> chunk(const Tensor& x, std::int64_t chunks, std::int64_t dim = 0);
+// Constant padding; `pads` lists (before, after) pairs starting from the last
+// dim, as in PyTorch: {left, right, top, bottom, ...}.
+REDES_API Tensor pad(const Tensor& x, const std::vector<std::int64_t>& pads, double value = 0.0);
+REDES_API Tensor flip(const Tensor& x, const std::vector<std::int64_t>& dims);
+
+// Indexing with int64 index tensors.
+REDES_API Tensor index_select(const Tensor& x, std::int64_t dim, const Tensor& index);
+REDES_API Tensor gather(const Tensor& x, std::int64_t dim, const Tensor& index);
+// x with src added at the positions index names along dim (out of place).
+REDES_API Tensor scatter_add(const Tensor& x, std::int64_t dim, const Tensor& index, const Tensor& src);
+// int64 tensor of index's shape plus a last dim of `classes`.
+REDES_API Tensor one_hot(const Tensor& index, std::int64_t classes);
 
 // A scalar operand becomes a 0-d tensor of the other operand's dtype (float32
 // when that is an integer type and the scalar is not a whole number).
@@ -41,6 +119,18 @@ inline Tensor operator-(const Tensor& a, const Tensor& b) { return sub(a, b); }
 inline Tensor operator*(const Tensor& a, const Tensor& b) { return mul(a, b); }
 inline Tensor operator/(const Tensor& a, const Tensor& b) { return div(a, b); }
 inline Tensor operator-(const Tensor& x) { return neg(x); }
+inline Tensor operator==(const Tensor& a, const Tensor& b) { return eq(a, b); }
+inline Tensor operator!=(const Tensor& a, const Tensor& b) { return ne(a, b); }
+inline Tensor operator<(const Tensor& a, const Tensor& b) { return lt(a, b); }
+inline Tensor operator<=(const Tensor& a, const Tensor& b) { return le(a, b); }
+inline Tensor operator>(const Tensor& a, const Tensor& b) { return gt(a, b); }
+inline Tensor operator>=(const Tensor& a, const Tensor& b) { return ge(a, b); }
+inline Tensor operator<(const Tensor& a, double b) { return lt(a, scalar_like(b, a)); }
+inline Tensor operator<=(const Tensor& a, double b) { return le(a, scalar_like(b, a)); }
+inline Tensor operator>(const Tensor& a, double b) { return gt(a, scalar_like(b, a)); }
+inline Tensor operator>=(const Tensor& a, double b) { return ge(a, scalar_like(b, a)); }
+inline Tensor operator==(const Tensor& a, double b) { return eq(a, scalar_like(b, a)); }
+inline Tensor operator!=(const Tensor& a, double b) { return ne(a, scalar_like(b, a)); }
 inline Tensor operator+(const Tensor& a, double b) { return add(a, scalar_like(b, a)); }
 inline Tensor operator-(const Tensor& a, double b) { return sub(a, scalar_like(b, a)); }
 inline Tensor operator*(const Tensor& a, double b) { return mul(a, scalar_like(b, a)); }
@@ -49,5 +139,63 @@ inline Tensor operator+(double a, const Tensor& b) { return add(scalar_like(a, b
 inline Tensor operator-(double a, const Tensor& b) { return sub(scalar_like(a, b), b); }
 inline Tensor operator*(double a, const Tensor& b) { return mul(scalar_like(a, b), b); }
 inline Tensor operator/(double a, const Tensor& b) { return div(scalar_like(a, b), b); }
+
+// Convolution and pooling over (N, C, H, W) tensors of float32 or float64.
+// Sizes, strides, padding and dilation come as (height, width) pairs; a
+// window reads input positions o * stride - padding + t * dilation for taps
+// t in [0, kernel), with zeros (or nothing, for the pools) outside the input.
+struct Conv2dOptions {
+  std::array<std::int64_t, 2> stride{1, 1};
+  std::array<std::int64_t, 2> padding{0, 0};   // zeros on both sides
+  std::array<std::int64_t, 2> dilation{1, 1};  // spacing of the kernel taps
+  std::int64_t groups = 1;  // channel groups convolved independently (groups = C: depthwise)
+};
+// Cross-correlation, as PyTorch's conv2d: input (N, C, H, W), weight
+// (K, C / groups, kh, kw), optional bias (K) -> (N, K, OH, OW) with
+// OH = (H + 2 padding - dilation (kh - 1) - 1) / stride + 1 (rounded down).
+REDES_API Tensor conv2d(const Tensor& input, const Tensor& weight, const Tensor& bias = Tensor(),
+                        Conv2dOptions options = {});
+
+struct MaxPool2dOptions {
+  std::optional<std::array<std::int64_t, 2>> stride = std::nullopt;  // default: the kernel size
+  std::array<std::int64_t, 2> padding{0, 0};  // at most half the kernel; padding never wins
+  std::array<std::int64_t, 2> dilation{1, 1};
+  // Round the output size up instead of down; a last window must still start
+  // inside the input or its left padding.
+  bool ceil_mode = false;
+};
+// The max of each window and its int64 position h * W + w within its (H, W)
+// plane (as PyTorch's indices). NaN counts as the max. The gradient flows to
+// each window's max (summed where windows share one).
+REDES_API ValuesIndices max_pool2d_with_indices(const Tensor& input, std::array<std::int64_t, 2> kernel_size,
+                                                MaxPool2dOptions options = {});
+REDES_API Tensor max_pool2d(const Tensor& input, std::array<std::int64_t, 2> kernel_size,
+                            MaxPool2dOptions options = {});
+
+struct AvgPool2dOptions {
+  std::optional<std::array<std::int64_t, 2>> stride = std::nullopt;  // default: the kernel size
+  std::array<std::int64_t, 2> padding{0, 0};  // at most half the kernel
+  bool ceil_mode = false;  // as in MaxPool2dOptions
+  // Divide by the window clipped to the input plus padding (true) or by the
+  // number of input elements in it (false).
+  bool count_include_pad = true;
+};
+REDES_API Tensor avg_pool2d(const Tensor& input, std::array<std::int64_t, 2> kernel_size,
+                            AvgPool2dOptions options = {});
+// (N, C, H, W) -> (N, C, OH, OW): output i along H averages inputs
+// [floor(i H / OH), ceil((i + 1) H / OH)), likewise along W.
+REDES_API Tensor adaptive_avg_pool2d(const Tensor& input, std::array<std::int64_t, 2> output_size);
+
+// LSTM cell (gate order i, f, g, o; PyTorch's parameter layout):
+//   gates = x W_ih^T + b_ih + h W_hh^T + b_hh,  c' = f c + i g,  h' = o tanh(c').
+// The nonlinearities and the c/h update run as one fused kernel.
+struct LstmState {
+  Tensor h;  // (N, H)
+  Tensor c;  // (N, H)
+};
+REDES_API LstmState lstm_cell(const Tensor& x, const LstmState& state, const Tensor& w_ih, const Tensor& w_hh,
+                              const Tensor& b_ih = Tensor(), const Tensor& b_hh = Tensor());
+// The fused part alone, from pre-activation gates (N, 4H) and c (N, H).
+REDES_API LstmState lstm_cell_from_gates(const Tensor& gates, const Tensor& c_prev);
 
 }  // namespace redes

@@ -40,6 +40,11 @@ REDES_API Tensor normal(const Shape& shape, double mean, double std, const Tenso
 // 1 with probability p, else 0 (in options.dtype).
 REDES_API Tensor bernoulli(const Shape& shape, double p, const TensorOptions& options = {},
                            Generator* generator = nullptr);
+// Inverted dropout: in training, zeroes each element with probability p
+// (Philox mask, reproducible from the generator's state) and scales the rest
+// by 1/(1-p); outside training, or with p = 0, returns x unchanged.
+REDES_API Tensor dropout(const Tensor& x, double p, bool training = true, Generator* generator = nullptr);
+
 // Raw 32-bit Philox outputs in an int64 tensor.
 REDES_API Tensor random_bits(const Shape& shape, const Device& device = Device::cpu(),
                              Generator* generator = nullptr);

@@ -187,7 +187,7 @@ void Tensor::backward(const Tensor& gradient, bool retain_graph) const {
 
 Tensor Tensor::detach() const {
   const TensorImpl& impl = checked(impl_);
-  return Tensor(std::make_shared<TensorImpl>(impl.storage, impl.shape, impl.strides, impl.offset, impl.dtype));
+  return make_alias(*this, impl.shape, impl.strides, impl.offset);
 }
 
 std::uint64_t Tensor::version() const { return checked(impl_).storage->version(); }

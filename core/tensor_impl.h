@@ -36,4 +36,10 @@ class TensorImpl {
   }
 };
 
+// A tensor over `base`'s storage with new geometry (no autograd history).
+inline Tensor make_alias(const Tensor& base, Shape shape, Strides strides, std::int64_t offset) {
+  const TensorImpl& impl = *base.impl();
+  return Tensor(std::make_shared<TensorImpl>(impl.storage, std::move(shape), std::move(strides), offset, impl.dtype));
+}
+
 }  // namespace redes

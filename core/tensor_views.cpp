@@ -12,11 +12,6 @@ namespace redes {
 
 namespace {
 
-Tensor make_view(const Tensor& base, Shape shape, Strides strides, std::int64_t offset) {
-  const TensorImpl& impl = *base.impl();
-  return Tensor(std::make_shared<TensorImpl>(impl.storage, std::move(shape), std::move(strides), offset, impl.dtype));
-}
-
 void record_view(const char* name, Tensor& view, const Tensor& base, BackwardFn backward) {
   if (needs_grad({&base})) record_op(name, view, {&base}, {}, std::move(backward));
 }
@@ -87,7 +82,7 @@ Tensor Tensor::view(const Shape& requested) const {
   REDES_CHECK(strides_new.has_value(), "view: cannot view a tensor of shape ", shape_str(shape()),
               " and strides ", shape_str(strides()), " as ", shape_str(shape_new),
               " without copying; use reshape() (which copies when needed)");
-  Tensor out = make_view(*this, shape_new, std::move(*strides_new), storage_offset());
+  Tensor out = make_alias(*this, shape_new, std::move(*strides_new), storage_offset());
   record_view("view", out, *this, reshape_back(shape()));
   return out;
 }
@@ -113,7 +108,7 @@ Tensor Tensor::permute(const std::vector<std::int64_t>& dims) const {
     shape_new[i] = shape()[d];
     strides_new[i] = strides()[d];
   }
-  Tensor out = make_view(*this, std::move(shape_new), std::move(strides_new), storage_offset());
+  Tensor out = make_alias(*this, std::move(shape_new), std::move(strides_new), storage_offset());
   record_view("permute", out, *this, [inverse](const Tensor& g, const std::vector<Tensor>&) {
     return std::vector<Tensor>{g.permute(inverse)};
   });
@@ -146,7 +141,7 @@ Tensor Tensor::slice(std::int64_t d, std::int64_t start, std::int64_t end, std::
   Strides strides_new = strides();
   shape_new[axis] = (end - start + step - 1) / step;
   strides_new[axis] *= step;
-  Tensor out = make_view(*this, std::move(shape_new), std::move(strides_new),
+  Tensor out = make_alias(*this, std::move(shape_new), std::move(strides_new),
                          storage_offset() + start * strides()[axis]);
   record_view("slice", out, *this,
               [base_shape = shape(), axis, start, end, step](const Tensor& g, const std::vector<Tensor>&) {
@@ -181,7 +176,7 @@ Tensor Tensor::unsqueeze(std::int64_t d) const {
   const std::int64_t stride = axis < strides_new.size() ? strides_new[axis] * shape_new[axis] : 1;
   shape_new.insert(shape_new.begin() + static_cast<std::ptrdiff_t>(axis), 1);
   strides_new.insert(strides_new.begin() + static_cast<std::ptrdiff_t>(axis), stride);
-  Tensor out = make_view(*this, std::move(shape_new), std::move(strides_new), storage_offset());
+  Tensor out = make_alias(*this, std::move(shape_new), std::move(strides_new), storage_offset());
   record_view("unsqueeze", out, *this, reshape_back(shape()));
   return out;
 }
@@ -193,7 +188,7 @@ Tensor Tensor::squeeze(std::int64_t d) const {
   Strides strides_new = strides();
   shape_new.erase(shape_new.begin() + static_cast<std::ptrdiff_t>(axis));
   strides_new.erase(strides_new.begin() + static_cast<std::ptrdiff_t>(axis));
-  Tensor out = make_view(*this, std::move(shape_new), std::move(strides_new), storage_offset());
+  Tensor out = make_alias(*this, std::move(shape_new), std::move(strides_new), storage_offset());
   record_view("squeeze", out, *this, reshape_back(shape()));
   return out;
 }
@@ -217,7 +212,7 @@ Tensor Tensor::expand(const Shape& requested) const {
     shape_new[d] = want;
     strides_new[d] = want == own ? strides()[d - lead] : 0;
   }
-  Tensor out = make_view(*this, std::move(shape_new), std::move(strides_new), storage_offset());
+  Tensor out = make_alias(*this, std::move(shape_new), std::move(strides_new), storage_offset());
   record_view("expand", out, *this, [base_shape = shape()](const Tensor& g, const std::vector<Tensor>&) {
     return std::vector<Tensor>{sum_to(g, base_shape)};
   });

@@ -10,23 +10,53 @@
 
 namespace redes {
 
+// Kinds that integer tensors support (the rest need floating point).
+REDES_HD constexpr bool unary_defined_for_integers(UnaryKind kind) {
+  return kind == UnaryKind::Neg || kind == UnaryKind::Relu || kind == UnaryKind::Abs;
+}
+REDES_HD constexpr bool binary_defined_for_integers(BinaryKind kind) { return kind != BinaryKind::Pow; }
+
 template <UnaryKind Kind, class T>
 REDES_HD T unary_op(T x) {
   using std::exp;
   using std::log;
+  using std::sqrt;
+  using std::tanh;
   if constexpr (Kind == UnaryKind::Neg) return static_cast<T>(-x);
   if constexpr (Kind == UnaryKind::Exp) return static_cast<T>(exp(x));
   if constexpr (Kind == UnaryKind::Log) return static_cast<T>(log(x));
   if constexpr (Kind == UnaryKind::Relu) return x > T(0) ? x : T(0);
+  if constexpr (Kind == UnaryKind::Sqrt) return static_cast<T>(sqrt(x));
+  if constexpr (Kind == UnaryKind::Abs) return x < T(0) ? static_cast<T>(-x) : x;
+  // 1 / (1 + e^-x) overflows harmlessly to 0 for very negative x.
+  if constexpr (Kind == UnaryKind::Sigmoid) return static_cast<T>(T(1) / (T(1) + exp(-x)));
+  if constexpr (Kind == UnaryKind::Tanh) return static_cast<T>(tanh(x));
 }
 
 template <BinaryKind Kind, class T>
 REDES_HD T binary_op(T a, T b, T alpha) {
+  using std::pow;
   if constexpr (Kind == BinaryKind::Add) return static_cast<T>(a + alpha * b);
   if constexpr (Kind == BinaryKind::Sub) return static_cast<T>(a - alpha * b);
   if constexpr (Kind == BinaryKind::Mul) return static_cast<T>(a * b);
   if constexpr (Kind == BinaryKind::Div) return static_cast<T>(a / b);
   if constexpr (Kind == BinaryKind::ReluBackward) return b > T(0) ? a : T(0);
+  if constexpr (Kind == BinaryKind::Pow) return static_cast<T>(pow(a, b));
+  // a != a is true only for NaN: NaN wins so it is never silently dropped.
+  if constexpr (Kind == BinaryKind::Maximum) return (a != a || a > b) ? a : b;
+  if constexpr (Kind == BinaryKind::Minimum) return (a != a || a < b) ? a : b;
+}
+
+template <CompareKind Kind, class T>
+REDES_HD bool compare_op(T a, T b) {
+  if constexpr (Kind == CompareKind::Eq) return a == b;
+  if constexpr (Kind == CompareKind::Ne) return a != b;
+  if constexpr (Kind == CompareKind::Lt) return a < b;
+  if constexpr (Kind == CompareKind::Le) return a <= b;
+  if constexpr (Kind == CompareKind::Gt) return a > b;
+  if constexpr (Kind == CompareKind::Ge) return a >= b;
+  if constexpr (Kind == CompareKind::LogicalAnd) return a != T(0) && b != T(0);
+  if constexpr (Kind == CompareKind::LogicalOr) return a != T(0) || b != T(0);
 }
 
 // Calls body.template operator()<Kind>() for the runtime kind.
@@ -37,6 +67,10 @@ void dispatch_unary_kind(UnaryKind kind, Body&& body) {
     case UnaryKind::Exp: body.template operator()<UnaryKind::Exp>(); return;
     case UnaryKind::Log: body.template operator()<UnaryKind::Log>(); return;
     case UnaryKind::Relu: body.template operator()<UnaryKind::Relu>(); return;
+    case UnaryKind::Sqrt: body.template operator()<UnaryKind::Sqrt>(); return;
+    case UnaryKind::Abs: body.template operator()<UnaryKind::Abs>(); return;
+    case UnaryKind::Sigmoid: body.template operator()<UnaryKind::Sigmoid>(); return;
+    case UnaryKind::Tanh: body.template operator()<UnaryKind::Tanh>(); return;
   }
 }
 
@@ -48,6 +82,23 @@ void dispatch_binary_kind(BinaryKind kind, Body&& body) {
     case BinaryKind::Mul: body.template operator()<BinaryKind::Mul>(); return;
     case BinaryKind::Div: body.template operator()<BinaryKind::Div>(); return;
     case BinaryKind::ReluBackward: body.template operator()<BinaryKind::ReluBackward>(); return;
+    case BinaryKind::Pow: body.template operator()<BinaryKind::Pow>(); return;
+    case BinaryKind::Maximum: body.template operator()<BinaryKind::Maximum>(); return;
+    case BinaryKind::Minimum: body.template operator()<BinaryKind::Minimum>(); return;
+  }
+}
+
+template <class Body>
+void dispatch_compare_kind(CompareKind kind, Body&& body) {
+  switch (kind) {
+    case CompareKind::Eq: body.template operator()<CompareKind::Eq>(); return;
+    case CompareKind::Ne: body.template operator()<CompareKind::Ne>(); return;
+    case CompareKind::Lt: body.template operator()<CompareKind::Lt>(); return;
+    case CompareKind::Le: body.template operator()<CompareKind::Le>(); return;
+    case CompareKind::Gt: body.template operator()<CompareKind::Gt>(); return;
+    case CompareKind::Ge: body.template operator()<CompareKind::Ge>(); return;
+    case CompareKind::LogicalAnd: body.template operator()<CompareKind::LogicalAnd>(); return;
+    case CompareKind::LogicalOr: body.template operator()<CompareKind::LogicalOr>(); return;
   }
 }
 

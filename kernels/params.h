@@ -18,7 +18,7 @@ struct CopyParams {
   static constexpr const char* op = "copy";
 };
 
-enum class UnaryKind : std::uint8_t { Neg, Exp, Log, Relu };
+enum class UnaryKind : std::uint8_t { Neg, Exp, Log, Relu, Sqrt, Abs, Sigmoid, Tanh };
 
 // args: out, in — same sizes and dtype; in may be strided.
 struct UnaryParams {
@@ -27,7 +27,8 @@ struct UnaryParams {
 };
 
 // ReluBackward(grad, output) = grad where output > 0, else 0.
-enum class BinaryKind : std::uint8_t { Add, Sub, Mul, Div, ReluBackward };
+// Maximum/Minimum propagate NaN from either side.
+enum class BinaryKind : std::uint8_t { Add, Sub, Mul, Div, ReluBackward, Pow, Maximum, Minimum };
 
 // args: out, a, b — all with out's sizes and dtype; a and b may be strided,
 // with stride 0 on broadcast dims. out = a (kind) b, scaled: for Add/Sub,
@@ -46,14 +47,67 @@ struct SumParams {
   static constexpr const char* op = "sum";
 };
 
-// args: out (m x n, contiguous), a (m x k), b (k x n). a and b each have unit
-// stride in one of their two dims (row- or column-major); the front-end makes
-// them so. out = a @ b.
+// args: out (batch, m, n) contiguous, a (batch, m, k), b (batch, k, n). The
+// batch stride of a and b may be anything, 0 included (a broadcast operand);
+// within a batch each of a and b has unit stride in one of its two dims (row-
+// or column-major), which the front-end ensures. out = a @ b, or
+// out += a @ b when `accumulate` (addmm: out holds the bias beforehand).
 struct MatmulParams {
   static constexpr const char* op = "matmul";
+  std::int64_t batch = 1;
   std::int64_t m = 0;
   std::int64_t n = 0;
   std::int64_t k = 0;
+  bool accumulate = false;
+};
+
+// LogicalAnd/LogicalOr treat non-zero as true.
+enum class CompareKind : std::uint8_t { Eq, Ne, Lt, Le, Gt, Ge, LogicalAnd, LogicalOr };
+
+// args: out (bool), a, b — out's sizes; a and b of one dtype (the registry
+// key), strided, stride 0 where broadcast.
+struct CompareParams {
+  static constexpr const char* op = "compare";
+  CompareKind kind = CompareKind::Eq;
+};
+
+// args: out, condition (bool), a, b — out's sizes and (but for condition)
+// dtype; inputs strided, stride 0 where broadcast. out = condition ? a : b.
+struct WhereParams {
+  static constexpr const char* op = "where";
+};
+
+// args: values (in's sizes with 1 at `dim`, in's dtype), indices (same sizes,
+// int64), in (any strides). The max (or min) along `dim` and the first index
+// where it occurs; NaN counts as larger (smaller) than everything.
+struct ArgReduceParams {
+  static constexpr const char* op = "arg_reduce";
+  std::int64_t dim = 0;
+  bool max = true;
+};
+
+// args: out, in — same sizes and dtype, any strides. Softmax (or log-softmax)
+// along `dim`, computed as exp(x - max) / sum for stability.
+struct SoftmaxParams {
+  static constexpr const char* op = "softmax";
+  std::int64_t dim = 0;
+  bool log = false;
+};
+
+// args: out (index's sizes), in, index (int64) — all with in's ndim, any
+// strides. out[..., i_dim, ...] = in[..., index[..., i_dim, ...], ...].
+// Kernels reject an index outside [0, in.sizes[dim]) with an error.
+struct GatherParams {
+  static constexpr const char* op = "gather";
+  std::int64_t dim = 0;
+};
+
+// args: out (updated in place), index (int64), src (index's sizes) — all with
+// out's ndim. out[..., index[..., j, ...], ...] += src[..., j, ...]. Indices
+// are checked as in gather.
+struct ScatterAddParams {
+  static constexpr const char* op = "scatter_add";
+  std::int64_t dim = 0;
 };
 
 enum class Distribution : std::uint8_t { Bits, Uniform, Normal, Bernoulli };
@@ -71,4 +125,137 @@ struct RandomParams {
   std::uint64_t offset = 0;
 };
 
+// Sliding-window geometry along H and W, shared by conv2d and the 2-D pools:
+// output position o reads input positions o * stride - pad + t * dilation for
+// taps t in [0, kernel); positions outside the input are padding.
+struct Window2d {
+  std::int64_t kernel_height = 1, kernel_width = 1;
+  std::int64_t stride_height = 1, stride_width = 1;
+  std::int64_t pad_height = 0, pad_width = 0;
+  std::int64_t dilation_height = 1, dilation_width = 1;
+};
+
+// Output length of a sliding window along one dim, PyTorch's formula:
+// (size + 2 pad - dilation (kernel - 1) - 1) / stride + 1, rounded down (up
+// with ceil_mode); with ceil_mode a last window that would start past the
+// input and its left padding is dropped. Below 1 when the kernel does not fit.
+constexpr std::int64_t window_output_size(std::int64_t size, std::int64_t kernel, std::int64_t stride,
+                                          std::int64_t pad, std::int64_t dilation, bool ceil_mode) {
+  const std::int64_t span = size + 2 * pad - dilation * (kernel - 1) - 1 + (ceil_mode ? stride - 1 : 0);
+  // Rounds down for a negative span too (a kernel larger than the padded input).
+  std::int64_t out = (span >= 0 ? span / stride : -((-span + stride - 1) / stride)) + 1;
+  if (ceil_mode && (out - 1) * stride >= size + pad) --out;
+  return out;
+}
+
+// conv2d's sizes: input (batch, in_channels, in_height, in_width), weight
+// (out_channels, in_channels / groups, kernel_height, kernel_width), output
+// (batch, out_channels, out_height, out_width). Input channel group g
+// (in_channels / groups channels from g * in_channels / groups) feeds output
+// channels g * out_channels / groups onwards.
+struct Conv2dGeometry {
+  std::int64_t batch = 0, in_channels = 0, in_height = 0, in_width = 0;
+  std::int64_t out_channels = 0, out_height = 0, out_width = 0;
+  std::int64_t groups = 1;
+  Window2d window;
+};
+
+// args: out (N, K, OH, OW), input (N, C, H, W), weight (K, C/groups, kh, kw)
+// and optionally bias (K) — all contiguous: the front-end calls contiguous()
+// on its inputs, because the CPU kernel's im2col and GEMM want dense planes.
+// out = cross-correlation of input with weight (as PyTorch's conv2d) + bias.
+struct Conv2dForwardParams {
+  static constexpr const char* op = "conv2d_forward";
+  Conv2dGeometry geometry;
+};
+
+// args: grad_input (N, C, H, W), grad_output (N, K, OH, OW), weight
+// (K, C/groups, kh, kw) — all contiguous. Overwrites grad_input with the
+// gradient of conv2d_forward's out with respect to its input.
+struct Conv2dBackwardInputParams {
+  static constexpr const char* op = "conv2d_backward_input";
+  Conv2dGeometry geometry;
+};
+
+// args: grad_weight (K, C/groups, kh, kw), grad_output (N, K, OH, OW), input
+// (N, C, H, W) — all contiguous. Overwrites grad_weight with the gradient
+// with respect to the weight, summed over the batch.
+struct Conv2dBackwardWeightParams {
+  static constexpr const char* op = "conv2d_backward_weight";
+  Conv2dGeometry geometry;
+};
+
+// A 2-D pooling's sizes: input (batch, channels, in_height, in_width), output
+// (batch, channels, out_height, out_width).
+struct Pool2dShape {
+  std::int64_t batch = 0, channels = 0, in_height = 0, in_width = 0;
+  std::int64_t out_height = 0, out_width = 0;
+};
+
+// args: out (N, C, OH, OW) contiguous, indices (int64, out's sizes,
+// contiguous), input (N, C, H, W) any strides. The max of each window's taps
+// inside the input and its position h * W + w within the plane (PyTorch's
+// indices). NaN counts as the max; a window with no tap inside the input
+// (possible with dilation) gives -inf and index -1.
+struct MaxPool2dParams {
+  static constexpr const char* op = "max_pool2d";
+  Pool2dShape shape;
+  Window2d window;
+};
+
+// args: grad_input (N, C, H, W) contiguous, zeroed by the caller, grad_output
+// (N, C, OH, OW) any strides, indices (int64, grad_output's sizes, any
+// strides) from max_pool2d. grad_input[plane][indices[i]] += grad_output[i];
+// index -1 passes nothing on.
+struct MaxPool2dBackwardParams {
+  static constexpr const char* op = "max_pool2d_backward";
+  Pool2dShape shape;
+};
+
+// args: out (N, C, OH, OW) contiguous, input (N, C, H, W) any strides. The
+// mean of each window (dilation 1), divided, as in PyTorch, by the window
+// clipped to the input plus padding (count_include_pad) or to the input.
+struct AvgPool2dParams {
+  static constexpr const char* op = "avg_pool2d";
+  Pool2dShape shape;
+  Window2d window;
+  bool count_include_pad = true;
+};
+
+// args: grad_input (N, C, H, W) contiguous (overwritten), grad_output
+// (N, C, OH, OW) any strides. The gradient of avg_pool2d with the same params.
+struct AvgPool2dBackwardParams {
+  static constexpr const char* op = "avg_pool2d_backward";
+  Pool2dShape shape;
+  Window2d window;
+  bool count_include_pad = true;
+};
+
+// args: out (N, C, OH, OW) contiguous, input (N, C, H, W) any strides. Output
+// o along a dim of size H averages inputs [floor(o H / OH), ceil((o + 1) H / OH)).
+struct AdaptiveAvgPool2dParams {
+  static constexpr const char* op = "adaptive_avg_pool2d";
+  Pool2dShape shape;
+};
+
+// args: grad_input (N, C, H, W) contiguous (overwritten), grad_output
+// (N, C, OH, OW) any strides. The gradient of adaptive_avg_pool2d.
+struct AdaptiveAvgPool2dBackwardParams {
+  static constexpr const char* op = "adaptive_avg_pool2d_backward";
+  Pool2dShape shape;
+};
+
 }  // namespace redes
+
+// LSTM cell, gate order i, f, g, o. args: hc (N, 2H: h then c), activated
+// (N, 4H: the gates after their nonlinearities, kept for backward), gates
+// (N, 4H pre-activations), c_prev (N, H). All contiguous.
+struct LstmCellParams {
+  static constexpr const char* op = "lstm_cell";
+};
+
+// args: d_gates (N, 4H), dc_prev (N, H), d_hc (N, 2H: dh then dc),
+// activated (N, 4H), c_prev (N, H), hc (N, 2H). All contiguous.
+struct LstmCellBackwardParams {
+  static constexpr const char* op = "lstm_cell_backward";
+};

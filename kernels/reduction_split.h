@@ -35,4 +35,19 @@ REDES_HD ReductionSplit split_reduction(const TensorArg& out, const TensorArg& i
   return split;
 }
 
+// `arg` without dim `dim`: walks the positions of the other dims, e.g. the
+// rows of a softmax along `dim`.
+REDES_HD TensorArg drop_dim(const TensorArg& arg, std::int64_t dim) {
+  TensorArg rest;
+  rest.data = arg.data;
+  rest.dtype = arg.dtype;
+  for (int d = 0; d < arg.ndim; ++d) {
+    if (d == dim) continue;
+    rest.sizes[rest.ndim] = arg.sizes[d];
+    rest.strides[rest.ndim] = arg.strides[d];
+    ++rest.ndim;
+  }
+  return rest;
+}
+
 }  // namespace redes

@@ -1,10 +1,11 @@
 // Elementwise front-ends: add, sub, mul, div, neg, exp, log, relu.
 #include <cmath>
+#include <limits>
 
 #include "core/autograd.h"
 #include "core/ops.h"
 #include "core/ops/dispatch.h"
-#include "kernels/params.h"
+#include "kernels/elementwise_math.h"
 
 namespace redes {
 
@@ -17,13 +18,14 @@ Tensor binary_kernel(BinaryKind kind, const char* op, const Tensor& a, const Ten
   const Shape shape = broadcast_shapes(a.shape(), b.shape(), op);
   Tensor out = empty(shape, {dtype, a.device()});
   detail::launch(BinaryParams{kind, alpha}, a.device(), dtype,
-                 {detail::kernel_arg(out, op), detail::broadcast_arg(a, shape, op),
-                  detail::broadcast_arg(b, shape, op)});
+                 {detail::kernel_arg(out, op), detail::broadcast_arg(a.to(dtype), shape, op),
+                  detail::broadcast_arg(b.to(dtype), shape, op)});
   return out;
 }
 
 Tensor unary_kernel(UnaryKind kind, const char* op, const Tensor& x) {
-  REDES_CHECK(is_floating(x.dtype()) || kind == UnaryKind::Neg || kind == UnaryKind::Relu, op,
+  detail::check_defined(x, op, "the input");
+  REDES_CHECK(is_floating(x.dtype()) || unary_defined_for_integers(kind), op,
               ": expected a floating-point tensor, got ", dtype_name(x.dtype()));
   Tensor out = empty(x.shape(), {x.dtype(), x.device()});
   detail::launch(UnaryParams{kind}, x.device(), x.dtype(), {detail::kernel_arg(out, op), detail::kernel_arg(x, op)});
@@ -111,7 +113,6 @@ Tensor div(const Tensor& a_in, const Tensor& b_in) {
 }
 
 Tensor neg(const Tensor& x) {
-  detail::check_defined(x, "neg", "the input");
   Tensor out = unary_kernel(UnaryKind::Neg, "neg", x);
   if (needs_grad({&x})) {
     record_op("neg", out, {&x}, {}, [](const Tensor& g, const std::vector<Tensor>&) {
@@ -122,7 +123,6 @@ Tensor neg(const Tensor& x) {
 }
 
 Tensor exp(const Tensor& x) {
-  detail::check_defined(x, "exp", "the input");
   Tensor out = unary_kernel(UnaryKind::Exp, "exp", x);
   if (needs_grad({&x})) {
     record_op("exp", out, {&x}, {out}, [](const Tensor& g, const std::vector<Tensor>& saved) {
@@ -133,7 +133,6 @@ Tensor exp(const Tensor& x) {
 }
 
 Tensor log(const Tensor& x) {
-  detail::check_defined(x, "log", "the input");
   Tensor out = unary_kernel(UnaryKind::Log, "log", x);
   if (needs_grad({&x})) {
     record_op("log", out, {&x}, {x}, [](const Tensor& g, const std::vector<Tensor>& saved) {
@@ -144,11 +143,128 @@ Tensor log(const Tensor& x) {
 }
 
 Tensor relu(const Tensor& x) {
-  detail::check_defined(x, "relu", "the input");
   Tensor out = unary_kernel(UnaryKind::Relu, "relu", x);
   if (needs_grad({&x})) {
     record_op("relu", out, {&x}, {out}, [](const Tensor& g, const std::vector<Tensor>& saved) {
       return std::vector<Tensor>{binary_kernel(BinaryKind::ReluBackward, "relu backward", g, saved[0], 1.0)};
+    });
+  }
+  return out;
+}
+
+Tensor sqrt(const Tensor& x) {
+  Tensor out = unary_kernel(UnaryKind::Sqrt, "sqrt", x);
+  if (needs_grad({&x})) {
+    record_op("sqrt", out, {&x}, {out}, [](const Tensor& g, const std::vector<Tensor>& saved) {
+      return std::vector<Tensor>{g / (saved[0] * 2.0)};
+    });
+  }
+  return out;
+}
+
+Tensor abs(const Tensor& x) {
+  Tensor out = unary_kernel(UnaryKind::Abs, "abs", x);
+  if (needs_grad({&x})) {
+    record_op("abs", out, {&x}, {x}, [](const Tensor& g, const std::vector<Tensor>& saved) {
+      // sign(x), with 0 at 0 (the subgradient PyTorch also picks).
+      const Tensor sign = gt(saved[0], zeros_like(saved[0])).to(g.dtype()) - lt(saved[0], zeros_like(saved[0])).to(g.dtype());
+      return std::vector<Tensor>{g * sign};
+    });
+  }
+  return out;
+}
+
+Tensor sigmoid(const Tensor& x) {
+  Tensor out = unary_kernel(UnaryKind::Sigmoid, "sigmoid", x);
+  if (needs_grad({&x})) {
+    record_op("sigmoid", out, {&x}, {out}, [](const Tensor& g, const std::vector<Tensor>& saved) {
+      return std::vector<Tensor>{g * saved[0] * (1.0 - saved[0])};
+    });
+  }
+  return out;
+}
+
+Tensor tanh(const Tensor& x) {
+  Tensor out = unary_kernel(UnaryKind::Tanh, "tanh", x);
+  if (needs_grad({&x})) {
+    record_op("tanh", out, {&x}, {out}, [](const Tensor& g, const std::vector<Tensor>& saved) {
+      return std::vector<Tensor>{g * (1.0 - saved[0] * saved[0])};
+    });
+  }
+  return out;
+}
+
+Tensor pow(const Tensor& base, double exponent) {
+  detail::check_defined(base, "pow", "the base");
+  REDES_CHECK(is_floating(base.dtype()), "pow: expected a floating-point base, got ", dtype_name(base.dtype()));
+  Tensor out = binary_kernel(BinaryKind::Pow, "pow", base, scalar_like(exponent, base), 1.0);
+  if (needs_grad({&base})) {
+    record_op("pow", out, {&base}, {base}, [exponent](const Tensor& g, const std::vector<Tensor>& saved) {
+      if (exponent == 0.0) return std::vector<Tensor>{zeros_like(g)};
+      return std::vector<Tensor>{g * pow(saved[0], exponent - 1.0) * exponent};
+    });
+  }
+  return out;
+}
+
+Tensor pow(const Tensor& base_in, const Tensor& exponent_in) {
+  const auto [base, exponent] = prepare(base_in, exponent_in, "pow");
+  REDES_CHECK(is_floating(base.dtype()), "pow: expected floating-point operands, got ", dtype_name(base.dtype()));
+  Tensor out = binary_kernel(BinaryKind::Pow, "pow", base, exponent, 1.0);
+  if (needs_grad({&base, &exponent})) {
+    const bool grad_exponent = exponent.requires_grad();
+    record_op("pow", out, {&base, &exponent}, {base, exponent, grad_exponent ? out : Tensor()},
+              [sb = base.shape(), se = exponent.shape(), grad_exponent](const Tensor& g,
+                                                                        const std::vector<Tensor>& saved) {
+                // d(b^e)/db = e b^(e-1); d(b^e)/de = b^e ln b.
+                const Tensor grad_base = g * saved[1] * pow(saved[0], saved[1] - 1.0);
+                return std::vector<Tensor>{sum_to(grad_base, sb),
+                                           grad_exponent ? sum_to(g * saved[2] * log(saved[0]), se) : Tensor()};
+              });
+  }
+  return out;
+}
+
+namespace {
+
+// maximum/minimum: the gradient goes to the winner, split evenly at ties.
+Tensor extreme(BinaryKind kind, const char* op, const Tensor& a_in, const Tensor& b_in) {
+  const auto [a, b] = prepare(a_in, b_in, op);
+  Tensor out = binary_kernel(kind, op, a, b, 1.0);
+  if (needs_grad({&a, &b})) {
+    const bool is_max = kind == BinaryKind::Maximum;
+    record_op(op, out, {&a, &b}, {a, b},
+              [sa = a.shape(), sb = b.shape(), is_max](const Tensor& g, const std::vector<Tensor>& saved) {
+                const Tensor wins = (is_max ? gt(saved[0], saved[1]) : lt(saved[0], saved[1])).to(g.dtype());
+                const Tensor ties = eq(saved[0], saved[1]).to(g.dtype());
+                const Tensor share_a = wins + ties * 0.5;
+                return std::vector<Tensor>{sum_to(g * share_a, sa), sum_to(g * (1.0 - share_a), sb)};
+              });
+  }
+  return out;
+}
+
+}  // namespace
+
+Tensor maximum(const Tensor& a, const Tensor& b) { return extreme(BinaryKind::Maximum, "maximum", a, b); }
+Tensor minimum(const Tensor& a, const Tensor& b) { return extreme(BinaryKind::Minimum, "minimum", a, b); }
+
+Tensor clamp(const Tensor& x, std::optional<double> low, std::optional<double> high) {
+  detail::check_defined(x, "clamp", "the input");
+  REDES_CHECK(!low || !high || *low <= *high, "clamp: expected low <= high, got [", *low, ", ", *high, "]");
+  Tensor out = x;
+  {
+    NoGradGuard no_grad;
+    if (low) out = binary_kernel(BinaryKind::Maximum, "clamp", out, scalar_like(*low, x), 1.0);
+    if (high) out = binary_kernel(BinaryKind::Minimum, "clamp", out, scalar_like(*high, x), 1.0);
+    if (!low && !high) out = x.clone();
+  }
+  if (needs_grad({&x})) {
+    const double lo = low.value_or(-std::numeric_limits<double>::infinity());
+    const double hi = high.value_or(std::numeric_limits<double>::infinity());
+    record_op("clamp", out, {&x}, {x}, [lo, hi](const Tensor& g, const std::vector<Tensor>& saved) {
+      const Tensor inside = logical_and(saved[0] >= lo, saved[0] <= hi);
+      return std::vector<Tensor>{g * inside.to(g.dtype())};
     });
   }
   return out;

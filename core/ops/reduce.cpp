@@ -84,4 +84,76 @@ Tensor sum_to(const Tensor& x, const Shape& shape) {
   return sum(x, dims, true).reshape(shape);
 }
 
+namespace {
+
+// Max or min along one dim with indices; the values' gradient flows to the
+// position of each extreme.
+ValuesIndices arg_reduce(const Tensor& x, std::int64_t dim, bool keepdim, bool is_max) {
+  const char* op = is_max ? "max" : "min";
+  detail::check_defined(x, op, "the input");
+  REDES_CHECK(x.dtype() != kBool && x.dtype() != kUInt8, op, ": expected a float or int32/int64 tensor, got ",
+              dtype_name(x.dtype()));
+  const std::int64_t axis = wrap_dim(dim, x.dim(), op);
+  const Tensor input = x.dim() == 0 ? x.reshape({1}) : x;
+  REDES_CHECK(input.size(axis) > 0, op, ": cannot reduce over dim ", axis, " of size 0 (shape ",
+              shape_str(x.shape()), ")");
+  Shape kept_shape = input.shape();
+  kept_shape[static_cast<std::size_t>(axis)] = 1;
+  Tensor values = empty(kept_shape, {x.dtype(), x.device()});
+  Tensor indices = empty(kept_shape, {kInt64, x.device()});
+  detail::launch(ArgReduceParams{axis, is_max}, x.device(), x.dtype(),
+                 {detail::kernel_arg(values, op), detail::kernel_arg(indices, op), detail::kernel_arg(input, op)});
+  if (needs_grad({&x})) {
+    record_op(op, values, {&x}, {indices},
+              [input_shape = x.shape(), axis](const Tensor& g, const std::vector<Tensor>& saved) {
+                const Tensor positions = saved[0].reshape(g.shape());
+                const Tensor grad = scatter_add(zeros(input_shape.empty() ? Shape{1} : input_shape,
+                                                      {g.dtype(), g.device()}),
+                                                axis, positions, g);
+                return std::vector<Tensor>{grad.reshape(input_shape)};
+              });
+  }
+  if (!keepdim && x.dim() > 0) {
+    return {values.squeeze(axis), indices.squeeze(axis)};
+  }
+  if (x.dim() == 0) return {values.reshape({}), indices.reshape({})};
+  return {values, indices};
+}
+
+}  // namespace
+
+ValuesIndices max(const Tensor& x, std::int64_t dim, bool keepdim) { return arg_reduce(x, dim, keepdim, true); }
+ValuesIndices min(const Tensor& x, std::int64_t dim, bool keepdim) { return arg_reduce(x, dim, keepdim, false); }
+Tensor max(const Tensor& x) { return arg_reduce(x.reshape({-1}), 0, false, true).values; }
+Tensor min(const Tensor& x) { return arg_reduce(x.reshape({-1}), 0, false, false).values; }
+
+Tensor argmax(const Tensor& x, std::int64_t dim, bool keepdim) {
+  NoGradGuard no_grad;
+  return arg_reduce(x, dim, keepdim, true).indices;
+}
+
+Tensor argmin(const Tensor& x, std::int64_t dim, bool keepdim) {
+  NoGradGuard no_grad;
+  return arg_reduce(x, dim, keepdim, false).indices;
+}
+
+Tensor var(const Tensor& x, const std::vector<std::int64_t>& dims, std::int64_t correction, bool keepdim) {
+  detail::check_defined(x, "var", "the input");
+  REDES_CHECK(is_floating(x.dtype()), "var: expected a floating-point tensor, got ", dtype_name(x.dtype()));
+  REDES_CHECK(correction >= 0, "var: expected correction >= 0, got ", correction);
+  const std::vector<bool> mask = reduced_mask(dims, x.dim(), "var");
+  std::int64_t count = 1;
+  for (std::size_t d = 0; d < mask.size(); ++d) {
+    if (mask[d]) count *= x.shape()[d];
+  }
+  REDES_CHECK(count > correction, "var: ", count, " elements per result cannot give a variance with correction ",
+              correction);
+  const Tensor centred = x - mean(x, dims, true);
+  return sum(centred * centred, dims, keepdim) / static_cast<double>(count - correction);
+}
+
+Tensor std(const Tensor& x, const std::vector<std::int64_t>& dims, std::int64_t correction, bool keepdim) {
+  return sqrt(var(x, dims, correction, keepdim));
+}
+
 }  // namespace redes

@@ -1,5 +1,6 @@
-// Unary and binary elementwise ops on the CPU.
+// Elementwise ops on the CPU: unary, binary, compare (to bool) and where.
 #include <cstdint>
+#include <type_traits>
 
 #include "kernels/cpu/strided_loop.h"
 #include "kernels/elementwise_math.h"
@@ -14,9 +15,11 @@ void unary_cpu(const UnaryParams& params, const TensorArg* args, int, const Exec
   T* out = static_cast<T*>(args[0].data);
   const T* in = static_cast<const T*>(args[1].data);
   dispatch_unary_kind(params.kind, [&]<UnaryKind Kind>() {
-    cpu::strided_for_each<2>(args, [&](const auto& offsets) {
-      out[offsets[0]] = unary_op<Kind>(in[offsets[1]]);
-    });
+    if constexpr (std::is_floating_point_v<T> || unary_defined_for_integers(Kind)) {
+      cpu::strided_for_each<2>(args, [&](const auto& offsets) {
+        out[offsets[0]] = unary_op<Kind>(in[offsets[1]]);
+      });
+    }
   });
 }
 
@@ -28,31 +31,75 @@ void binary_cpu(const BinaryParams& params, const TensorArg* args, int, const Ex
   const T* b = static_cast<const T*>(args[2].data);
   const T alpha = static_cast<T>(params.alpha);
   dispatch_binary_kind(params.kind, [&]<BinaryKind Kind>() {
+    if constexpr (std::is_floating_point_v<T> || binary_defined_for_integers(Kind)) {
+      cpu::strided_for_each<3>(args, [&](const auto& offsets) {
+        out[offsets[0]] = binary_op<Kind>(a[offsets[1]], b[offsets[2]], alpha);
+      });
+    }
+  });
+}
+
+// out (bool), a, b: out's sizes; a and b strided, of dtype T.
+template <class T>
+void compare_cpu(const CompareParams& params, const TensorArg* args, int, const ExecContext&) {
+  bool* out = static_cast<bool*>(args[0].data);
+  const T* a = static_cast<const T*>(args[1].data);
+  const T* b = static_cast<const T*>(args[2].data);
+  dispatch_compare_kind(params.kind, [&]<CompareKind Kind>() {
     cpu::strided_for_each<3>(args, [&](const auto& offsets) {
-      out[offsets[0]] = binary_op<Kind>(a[offsets[1]], b[offsets[2]], alpha);
+      out[offsets[0]] = compare_op<Kind>(a[offsets[1]], b[offsets[2]]);
     });
   });
 }
 
-// Integer tensors have neg and relu, not exp and log.
+// out, condition (bool), a, b: out's sizes; inputs strided.
+template <class T>
+void where_cpu(const WhereParams&, const TensorArg* args, int, const ExecContext&) {
+  T* out = static_cast<T*>(args[0].data);
+  const bool* condition = static_cast<const bool*>(args[1].data);
+  const T* a = static_cast<const T*>(args[2].data);
+  const T* b = static_cast<const T*>(args[3].data);
+  cpu::strided_for_each<4>(args, [&](const auto& offsets) {
+    out[offsets[0]] = condition[offsets[1]] ? a[offsets[2]] : b[offsets[3]];
+  });
+}
+
 bool unary_supported_on_integers(const void* params, const TensorArg*, int) {
-  const UnaryKind kind = static_cast<const UnaryParams*>(params)->kind;
-  return kind == UnaryKind::Neg || kind == UnaryKind::Relu;
+  return unary_defined_for_integers(static_cast<const UnaryParams*>(params)->kind);
+}
+
+bool binary_supported_on_integers(const void* params, const TensorArg*, int) {
+  return binary_defined_for_integers(static_cast<const BinaryParams*>(params)->kind);
+}
+
+template <class T>
+void register_arithmetic(KernelRegistry& registry) {
+  constexpr bool floating = std::is_floating_point_v<T>;
+  registry.add(make_kernel<UnaryParams, &unary_cpu<T>>(DeviceType::CPU, dtype_of_v<T>, "cpu", 0,
+                                                       floating ? nullptr : &unary_supported_on_integers));
+  registry.add(make_kernel<BinaryParams, &binary_cpu<T>>(DeviceType::CPU, dtype_of_v<T>, "cpu", 0,
+                                                         floating ? nullptr : &binary_supported_on_integers));
+}
+
+template <class T>
+void register_selection(KernelRegistry& registry) {
+  registry.add(make_kernel<CompareParams, &compare_cpu<T>>(DeviceType::CPU, dtype_of_v<T>, "cpu"));
+  registry.add(make_kernel<WhereParams, &where_cpu<T>>(DeviceType::CPU, dtype_of_v<T>, "cpu"));
 }
 
 }  // namespace
 
 void register_cpu_elementwise(KernelRegistry& registry) {
-  registry.add(make_kernel<UnaryParams, &unary_cpu<float>>(DeviceType::CPU, kFloat32, "cpu"));
-  registry.add(make_kernel<UnaryParams, &unary_cpu<double>>(DeviceType::CPU, kFloat64, "cpu"));
-  registry.add(make_kernel<UnaryParams, &unary_cpu<std::int64_t>>(DeviceType::CPU, kInt64, "cpu", 0,
-                                                                  &unary_supported_on_integers));
-  registry.add(make_kernel<UnaryParams, &unary_cpu<std::int32_t>>(DeviceType::CPU, kInt32, "cpu", 0,
-                                                                  &unary_supported_on_integers));
-  registry.add(make_kernel<BinaryParams, &binary_cpu<float>>(DeviceType::CPU, kFloat32, "cpu"));
-  registry.add(make_kernel<BinaryParams, &binary_cpu<double>>(DeviceType::CPU, kFloat64, "cpu"));
-  registry.add(make_kernel<BinaryParams, &binary_cpu<std::int64_t>>(DeviceType::CPU, kInt64, "cpu"));
-  registry.add(make_kernel<BinaryParams, &binary_cpu<std::int32_t>>(DeviceType::CPU, kInt32, "cpu"));
+  register_arithmetic<float>(registry);
+  register_arithmetic<double>(registry);
+  register_arithmetic<std::int64_t>(registry);
+  register_arithmetic<std::int32_t>(registry);
+  register_selection<float>(registry);
+  register_selection<double>(registry);
+  register_selection<std::int64_t>(registry);
+  register_selection<std::int32_t>(registry);
+  register_selection<std::uint8_t>(registry);
+  register_selection<bool>(registry);
 }
 
 }  // namespace redes

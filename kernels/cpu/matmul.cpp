@@ -1,49 +1,58 @@
-// 2-D matrix product on the CPU through OpenBLAS (cblas_sgemm / cblas_dgemm).
+// Batched matrix product on the CPU through OpenBLAS (cblas_sgemm / cblas_dgemm).
 #include <cblas.h>
 
 #include <algorithm>
 #include <cstdint>
 
+#include "core/error.h"
+#include "kernels/gemm_layout.h"
 #include "kernels/params.h"
 #include "kernels/registry.h"
 
 namespace redes {
 namespace {
 
-// A (rows x cols) operand with unit stride in one dim, as cblas sees it in
-// row-major terms: transposed or not, with its leading dimension.
+// One (rows x cols) matrix of a batch as cblas sees it in row-major terms:
+// transposed or not, with its leading dimension (rule: kernels/gemm_layout.h).
 struct BlasOperand {
   CBLAS_TRANSPOSE trans;
   int leading;
 };
 
+// arg: (batch, rows, cols) in a GEMM layout (the front-end ensures it).
 BlasOperand blas_operand(const TensorArg& arg) {
-  const std::int64_t rows = arg.sizes[0], cols = arg.sizes[1];
-  if (arg.strides[1] == 1 || cols == 1) {
-    return {CblasNoTrans, static_cast<int>(std::max<std::int64_t>({arg.strides[0], cols, 1}))};
-  }
-  return {CblasTrans, static_cast<int>(std::max<std::int64_t>({arg.strides[1], rows, 1}))};
+  const std::optional<GemmOperandLayout> layout = gemm_layout(arg.sizes[1], arg.sizes[2], arg.strides[1], arg.strides[2]);
+  REDES_CHECK(layout.has_value(), "matmul: operand strides (", arg.strides[1], ", ", arg.strides[2],
+              ") are not a GEMM layout; the front-end should have made it contiguous");
+  return {layout->transposed ? CblasTrans : CblasNoTrans, static_cast<int>(layout->leading)};
 }
 
-// out: (m, n) contiguous; a: (m, k); b: (k, n); a and b have a unit stride.
+// out: (batch, m, n) contiguous; a: (batch, m, k); b: (batch, k, n).
 template <class T>
 void matmul_cpu(const MatmulParams& p, const TensorArg* args, int, const ExecContext&) {
   T* out = static_cast<T*>(args[0].data);
-  if (p.m == 0 || p.n == 0) return;
+  const T* a = static_cast<const T*>(args[1].data);
+  const T* b = static_cast<const T*>(args[2].data);
+  if (p.m == 0 || p.n == 0 || p.batch == 0) return;
   if (p.k == 0) {
-    std::fill(out, out + p.m * p.n, T(0));
+    if (!p.accumulate) std::fill(out, out + p.batch * p.m * p.n, T(0));
     return;
   }
-  const BlasOperand a = blas_operand(args[1]);
-  const BlasOperand b = blas_operand(args[2]);
+  const BlasOperand op_a = blas_operand(args[1]);
+  const BlasOperand op_b = blas_operand(args[2]);
   const int m = static_cast<int>(p.m), n = static_cast<int>(p.n), k = static_cast<int>(p.k);
-  const int ldc = std::max(n, 1);
-  if constexpr (std::is_same_v<T, float>) {
-    cblas_sgemm(CblasRowMajor, a.trans, b.trans, m, n, k, 1.0f, static_cast<const float*>(args[1].data),
-                a.leading, static_cast<const float*>(args[2].data), b.leading, 0.0f, out, ldc);
-  } else {
-    cblas_dgemm(CblasRowMajor, a.trans, b.trans, m, n, k, 1.0, static_cast<const double*>(args[1].data),
-                a.leading, static_cast<const double*>(args[2].data), b.leading, 0.0, out, ldc);
+  const T beta = p.accumulate ? T(1) : T(0);
+  for (std::int64_t i = 0; i < p.batch; ++i) {
+    const T* a_i = a + i * args[1].strides[0];
+    const T* b_i = b + i * args[2].strides[0];
+    T* out_i = out + i * p.m * p.n;
+    if constexpr (std::is_same_v<T, float>) {
+      cblas_sgemm(CblasRowMajor, op_a.trans, op_b.trans, m, n, k, 1.0f, a_i, op_a.leading, b_i, op_b.leading, beta,
+                  out_i, n);
+    } else {
+      cblas_dgemm(CblasRowMajor, op_a.trans, op_b.trans, m, n, k, 1.0, a_i, op_a.leading, b_i, op_b.leading, beta,
+                  out_i, n);
+    }
   }
 }
 

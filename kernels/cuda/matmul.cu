@@ -1,14 +1,22 @@
-// 2-D matrix product on CUDA devices through cuBLAS (cublasSgemm /
-// cublasDgemm), the twin of kernels/cpu/matmul.cpp.
+// Batched matrix product on CUDA devices through cuBLAS, the twin of
+// kernels/cpu/matmul.cpp.
 //
 // cuBLAS is column-major and redes is row-major. A row-major (r x c) matrix
 // is, byte for byte, its column-major (c x r) transpose, so the row-major
 // product out = a @ b is computed as the column-major out^T = b^T @ a^T:
 // cuBLAS gets b first, a second, and the sizes (n, m, k).
+//
+// Batches: cublas{S,D}gemmStridedBatched runs the whole batch in one call
+// when both operands have a nonzero batch stride. The cuBLAS reference
+// describes strideA/strideB only as the offset between consecutive matrices
+// and does not say that 0 (one operand reused for every batch element) is
+// allowed, so a broadcast operand takes one plain gemm per batch element
+// instead: correct by the documented contract, slower for large batches.
 #include <cublas_v2.h>
 
 #include <algorithm>
 #include <climits>
+#include <cstddef>
 #include <cstdint>
 #include <mutex>
 #include <type_traits>
@@ -16,30 +24,38 @@
 
 #include "core/cuda/check.h"
 #include "kernels/cuda/launch.cuh"
+#include "kernels/gemm_layout.h"
 #include "kernels/params.h"
 #include "kernels/registry.h"
 
 namespace redes {
 namespace {
 
-// An operand with unit stride in one dim, as cuBLAS sees it after the
-// transpose trick above: a row-major (rows x cols) block with leading stride
-// ld is already the column-major transpose cuBLAS wants (N); a column-major
-// one is the matrix itself and needs T. Same rule as the CPU's blas_operand.
-struct GemmOperand {
-  cublasOperation_t op;
-  std::int64_t leading;
-};
-
-GemmOperand gemm_operand(const TensorArg& arg) {
-  const std::int64_t rows = arg.sizes[0], cols = arg.sizes[1];
-  if (arg.strides[1] == 1 || cols == 1) return {CUBLAS_OP_N, std::max<std::int64_t>({arg.strides[0], cols, 1})};
-  return {CUBLAS_OP_T, std::max<std::int64_t>({arg.strides[1], rows, 1})};
-}
-
 int gemm_int(std::int64_t value, const char* what) {
   REDES_CHECK(value <= INT_MAX, "matmul: ", what, " ", value, " exceeds cuBLAS's 32-bit limit");
   return static_cast<int>(value);
+}
+
+// An operand as cuBLAS sees it after the transpose trick above: a row-major
+// (rows x cols) block with leading stride ld is already the column-major
+// transpose cuBLAS wants (N); a column-major one is the matrix itself and
+// needs T. The layout rule is kernels/gemm_layout.h, shared with the CPU.
+template <class T>
+struct GemmOperand {
+  const T* data;
+  cublasOperation_t op;
+  int leading;
+  std::int64_t batch_stride;  // elements between batch elements; 0 = broadcast
+};
+
+// arg: (batch, rows, cols).
+template <class T>
+GemmOperand<T> gemm_operand(const TensorArg& arg) {
+  const std::optional<GemmOperandLayout> layout = gemm_layout(arg.sizes[1], arg.sizes[2], arg.strides[1], arg.strides[2]);
+  REDES_CHECK(layout.has_value(), "matmul: operand strides (", arg.strides[1], ", ", arg.strides[2],
+              ") are not a GEMM layout; the front-end should have made it contiguous");
+  return {static_cast<const T*>(arg.data), layout->transposed ? CUBLAS_OP_T : CUBLAS_OP_N,
+          gemm_int(layout->leading, "leading dimension"), arg.strides[0]};
 }
 
 // One cuBLAS handle per device, created on first use with that device
@@ -70,36 +86,67 @@ cublasHandle_t handle_for(CublasHandles& handles, const ExecContext& ctx) {
   return handle;
 }
 
-// out: (m, n) contiguous; a: (m, k); b: (k, n); a and b have a unit stride.
+// out (m x n per batch element, contiguous) = alpha * a @ b + beta * out,
+// for `batch` elements, in cuBLAS's transposed view.
+template <class T>
+void run_gemm(cublasHandle_t handle, const GemmOperand<T>& a, const GemmOperand<T>& b, T* out, int m, int n, int k,
+              std::int64_t batch, T alpha, T beta) {
+  const int ldc = std::max(n, 1);
+  const std::int64_t out_stride = static_cast<std::int64_t>(m) * n;
+  if (batch > 1 && a.batch_stride != 0 && b.batch_stride != 0) {
+    const int count = gemm_int(batch, "batch");
+    if constexpr (std::is_same_v<T, float>) {
+      REDES_CUBLAS_CHECK(cublasSgemmStridedBatched(handle, b.op, a.op, n, m, k, &alpha, b.data, b.leading,
+                                                   b.batch_stride, a.data, a.leading, a.batch_stride, &beta, out,
+                                                   ldc, out_stride, count),
+                         MatmulParams::op);
+    } else {
+      REDES_CUBLAS_CHECK(cublasDgemmStridedBatched(handle, b.op, a.op, n, m, k, &alpha, b.data, b.leading,
+                                                   b.batch_stride, a.data, a.leading, a.batch_stride, &beta, out,
+                                                   ldc, out_stride, count),
+                         MatmulParams::op);
+    }
+    return;
+  }
+  for (std::int64_t i = 0; i < batch; ++i) {
+    const T* a_i = a.data + i * a.batch_stride;
+    const T* b_i = b.data + i * b.batch_stride;
+    T* out_i = out + i * out_stride;
+    if constexpr (std::is_same_v<T, float>) {
+      REDES_CUBLAS_CHECK(
+          cublasSgemm(handle, b.op, a.op, n, m, k, &alpha, b_i, b.leading, a_i, a.leading, &beta, out_i, ldc),
+          MatmulParams::op);
+    } else {
+      REDES_CUBLAS_CHECK(
+          cublasDgemm(handle, b.op, a.op, n, m, k, &alpha, b_i, b.leading, a_i, a.leading, &beta, out_i, ldc),
+          MatmulParams::op);
+    }
+  }
+}
+
+// args: out (batch, m, n) contiguous; a (batch, m, k); b (batch, k, n). a and
+// b have a unit stride in one dim of each matrix and any batch stride, 0
+// included. out = a @ b, or out += a @ b with `accumulate` (beta = 1).
 template <class T>
 void matmul_cuda(const MatmulParams& p, const TensorArg* args, int, const ExecContext& ctx) {
   T* out = static_cast<T*>(args[0].data);
-  if (p.m == 0 || p.n == 0) return;
+  if (p.batch == 0 || p.m == 0 || p.n == 0) return;
   if (p.k == 0) {
-    // An empty sum: all-zero bits are 0.0 in IEEE floats.
-    REDES_CUDA_CHECK(cudaMemsetAsync(out, 0, static_cast<std::size_t>(p.m * p.n) * sizeof(T), cuda::stream_of(ctx)),
-                     MatmulParams::op);
+    // An empty sum: out keeps its values when accumulating, else is zero
+    // (all-zero bits are 0.0 in IEEE floats).
+    if (!p.accumulate) {
+      const auto bytes = static_cast<std::size_t>(p.batch * p.m * p.n) * sizeof(T);
+      REDES_CUDA_CHECK(cudaMemsetAsync(out, 0, bytes, cuda::stream_of(ctx)), MatmulParams::op);
+    }
     return;
   }
-  const GemmOperand a = gemm_operand(args[1]);
-  const GemmOperand b = gemm_operand(args[2]);
+  const GemmOperand<T> a = gemm_operand<T>(args[1]);
+  const GemmOperand<T> b = gemm_operand<T>(args[2]);
   const int m = gemm_int(p.m, "m"), n = gemm_int(p.n, "n"), k = gemm_int(p.k, "k");
-  const int lda = gemm_int(a.leading, "leading dimension"), ldb = gemm_int(b.leading, "leading dimension");
-  const int ldc = std::max(n, 1);
-  const T one = 1, zero = 0;
-  const T* a_data = static_cast<const T*>(args[1].data);
-  const T* b_data = static_cast<const T*>(args[2].data);
 
   CublasHandles& handles = cublas_handles();
   std::lock_guard lock(handles.mutex);
-  cublasHandle_t handle = handle_for(handles, ctx);
-  if constexpr (std::is_same_v<T, float>) {
-    REDES_CUBLAS_CHECK(
-        cublasSgemm(handle, b.op, a.op, n, m, k, &one, b_data, ldb, a_data, lda, &zero, out, ldc), MatmulParams::op);
-  } else {
-    REDES_CUBLAS_CHECK(
-        cublasDgemm(handle, b.op, a.op, n, m, k, &one, b_data, ldb, a_data, lda, &zero, out, ldc), MatmulParams::op);
-  }
+  run_gemm(handle_for(handles, ctx), a, b, out, m, n, k, p.batch, T(1), p.accumulate ? T(1) : T(0));
 }
 
 }  // namespace

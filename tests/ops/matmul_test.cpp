@@ -2,6 +2,7 @@
 // and sliced operands; float64 gradcheck.
 #include <gtest/gtest.h>
 
+#include "kernels/gemm_layout.h"
 #include "support/test_support.h"
 
 namespace redes {
@@ -22,6 +23,16 @@ std::vector<double> reference_matmul(const Tensor& a, const Tensor& b) {
     }
   }
   return out;
+}
+
+TEST(GemmLayout, AcceptsOnlyLayoutsABlasCanRead) {
+  EXPECT_FALSE(gemm_layout(4, 5, 5, 1)->transposed);  // row-major
+  EXPECT_EQ(gemm_layout(4, 5, 8, 1)->leading, 8);      // padded rows
+  EXPECT_TRUE(gemm_layout(4, 5, 1, 4)->transposed);    // column-major
+  EXPECT_EQ(gemm_layout(1, 5, 0, 1)->leading, 5);      // one row: its stride is never used
+  EXPECT_FALSE(gemm_layout(4, 5, 0, 1).has_value());   // broadcast rows overlap
+  EXPECT_FALSE(gemm_layout(4, 5, 3, 1).has_value());   // rows closer than their length
+  EXPECT_FALSE(gemm_layout(4, 5, 10, 2).has_value());  // no unit stride
 }
 
 class MatmulTest : public ::testing::TestWithParam<Device> {};
@@ -52,6 +63,17 @@ TEST_P(MatmulTest, TransposedAndSlicedOperands) {
   EXPECT_TRUE(all_close(matmul(rows, bt), reference_matmul(rows, bt), 1e-5, 1e-5));
 }
 
+TEST_P(MatmulTest, BroadcastRowsAndOverlappingStridesAreNotReadPastTheEnd) {
+  REDES_REQUIRE_DEVICE(GetParam());
+  // (1, k) expanded to (m, k) has strides (0, 1): not a GEMM layout, so it is copied.
+  const Tensor row = testing::random_tensor({1, 5}, 30, {kFloat64, GetParam()});
+  const Tensor b = testing::random_tensor({5, 3}, 31, {kFloat64, GetParam()});
+  const Tensor expanded = row.expand({4, 5});
+  EXPECT_TRUE(all_close(matmul(expanded, b), reference_matmul(expanded.contiguous(), b), 1e-12, 1e-12));
+  const Tensor column = testing::random_tensor({5, 1}, 32, {kFloat64, GetParam()}).expand({5, 3});
+  EXPECT_TRUE(all_close(matmul(b.t(), column), reference_matmul(b.t().contiguous(), column.contiguous()), 1e-12, 1e-12));
+}
+
 TEST_P(MatmulTest, Gradients) {
   REDES_REQUIRE_DEVICE(GetParam());
   const Tensor a = testing::random_tensor({4, 3}, 7, {kFloat64, GetParam()});
@@ -61,6 +83,55 @@ TEST_P(MatmulTest, Gradients) {
   EXPECT_TRUE(testing::gradcheck(
       [](const std::vector<Tensor>& in) { return relu(matmul(in[0], in[1]) + in[2]); },
       {a, b, testing::random_tensor({5}, 9, {kFloat64, GetParam()})}));
+}
+
+TEST_P(MatmulTest, BatchedWithBroadcastBatchDims) {
+  REDES_REQUIRE_DEVICE(GetParam());
+  const Tensor a = testing::random_tensor({2, 3, 4, 5}, 11, {kFloat64, GetParam()});
+  const Tensor b = testing::random_tensor({3, 5, 2}, 12, {kFloat64, GetParam()});
+  const Tensor out = matmul(a, b);
+  ASSERT_EQ(out.shape(), (Shape{2, 3, 4, 2}));
+  for (std::int64_t i = 0; i < 2; ++i) {
+    for (std::int64_t j = 0; j < 3; ++j) {
+      const Tensor ai = a.select(0, i).select(0, j), bj = b.select(0, j);
+      EXPECT_TRUE(all_close(out.select(0, i).select(0, j), reference_matmul(ai, bj), 1e-12, 1e-12));
+    }
+  }
+  const Tensor shared = testing::random_tensor({5, 3}, 13, {kFloat64, GetParam()});
+  const Tensor broadcast = matmul(a, shared);  // one matrix for every batch entry
+  EXPECT_TRUE(all_close(broadcast.select(0, 1).select(0, 2), reference_matmul(a.select(0, 1).select(0, 2), shared),
+                        1e-12, 1e-12));
+  EXPECT_THROW(matmul(a, testing::random_tensor({2, 5, 2}, 14, {kFloat64, GetParam()})), Error);
+}
+
+TEST_P(MatmulTest, VectorOperands) {
+  REDES_REQUIRE_DEVICE(GetParam());
+  const Tensor m = arange(6, {kFloat64, GetParam()}).reshape({2, 3});
+  const Tensor v = from_vector(std::vector<double>{1, 0, -1}, {3}, {kFloat64, GetParam()});
+  const Tensor w = from_vector(std::vector<double>{2, 1}, {2}, {kFloat64, GetParam()});
+  EXPECT_EQ(matmul(m, v).shape(), (Shape{2}));
+  EXPECT_TRUE(all_close(matmul(m, v), {-2, -2}, 0, 0));
+  EXPECT_TRUE(all_close(matmul(w, m), {3, 6, 9}, 0, 0));
+  EXPECT_EQ(matmul(v, v).dim(), 0);
+  EXPECT_TRUE(all_close(matmul(v, v), {2}, 0, 0));
+}
+
+TEST_P(MatmulTest, AddmmAddsTheBiasInTheGemm) {
+  REDES_REQUIRE_DEVICE(GetParam());
+  const Tensor a = testing::random_tensor({6, 4}, 15, {kFloat32, GetParam()});
+  const Tensor b = testing::random_tensor({4, 3}, 16, {kFloat32, GetParam()});
+  const Tensor bias = testing::random_tensor({3}, 17, {kFloat32, GetParam()});
+  EXPECT_TRUE(all_close(addmm(bias, a, b), matmul(a, b) + bias, 1e-6, 1e-6));
+  EXPECT_TRUE(all_close(addmm(bias.reshape({1, 3}), a.t().contiguous().t(), b), matmul(a, b) + bias, 1e-6, 1e-6));
+  const Tensor a64 = a.to(kFloat64), b64 = b.to(kFloat64), bias64 = bias.to(kFloat64);
+  EXPECT_TRUE(testing::gradcheck([](const std::vector<Tensor>& in) { return addmm(in[0], in[1], in[2]); },
+                                 {bias64, a64, b64}));
+  EXPECT_TRUE(testing::gradcheck([](const std::vector<Tensor>& in) { return matmul(in[0], in[1]); },
+                                 {testing::random_tensor({2, 3, 4}, 18, {kFloat64, GetParam()}),
+                                  testing::random_tensor({4, 2}, 19, {kFloat64, GetParam()})}));
+  EXPECT_TRUE(testing::gradcheck([](const std::vector<Tensor>& in) { return matmul(in[0], in[1]); },
+                                 {testing::random_tensor({3}, 20, {kFloat64, GetParam()}),
+                                  testing::random_tensor({2, 3, 2}, 21, {kFloat64, GetParam()})}));
 }
 
 REDES_INSTANTIATE_FOR_DEVICES(MatmulTest);

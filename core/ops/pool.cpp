@@ -1,0 +1,166 @@
+// max_pool2d, avg_pool2d and adaptive_avg_pool2d over (N, C, H, W) tensors,
+// with backward rules that run the backward kernels (any device).
+#include <array>
+
+#include "core/autograd.h"
+#include "core/ops.h"
+#include "core/ops/dispatch.h"
+#include "kernels/params.h"
+
+namespace redes {
+
+namespace {
+
+using Pair = std::array<std::int64_t, 2>;
+
+void check_pool_input(const Tensor& input, const char* op) {
+  detail::check_defined(input, op, "the input");
+  REDES_CHECK(input.dtype() == kFloat32 || input.dtype() == kFloat64, op,
+              ": expected a float32 or float64 input, got ", dtype_name(input.dtype()));
+  REDES_CHECK(input.dim() == 4, op, ": expected a 4-D input (N, C, H, W), got shape ", shape_str(input.shape()));
+  REDES_CHECK(input.size(2) > 0 && input.size(3) > 0, op, ": expected non-empty (H, W) planes, got shape ",
+              shape_str(input.shape()));
+}
+
+// The window of a max or average pooling, checked as PyTorch checks it, and
+// the output shape it gives (ceil_mode included).
+Pool2dShape pool_shape(const Tensor& input, const Window2d& win, bool ceil_mode, const char* op) {
+  REDES_CHECK(win.kernel_height > 0 && win.kernel_width > 0, op, ": expected a positive kernel size, got (",
+              win.kernel_height, ", ", win.kernel_width, ")");
+  REDES_CHECK(win.stride_height > 0 && win.stride_width > 0, op, ": expected a positive stride, got (",
+              win.stride_height, ", ", win.stride_width, ")");
+  REDES_CHECK(win.dilation_height > 0 && win.dilation_width > 0, op, ": expected a positive dilation, got (",
+              win.dilation_height, ", ", win.dilation_width, ")");
+  REDES_CHECK(win.pad_height >= 0 && win.pad_width >= 0, op, ": expected non-negative padding, got (",
+              win.pad_height, ", ", win.pad_width, ")");
+  REDES_CHECK(win.pad_height <= win.kernel_height / 2 && win.pad_width <= win.kernel_width / 2, op,
+              ": padding (", win.pad_height, ", ", win.pad_width, ") must be at most half the kernel size (",
+              win.kernel_height, ", ", win.kernel_width, ")");
+  Pool2dShape s;
+  s.batch = input.size(0);
+  s.channels = input.size(1);
+  s.in_height = input.size(2);
+  s.in_width = input.size(3);
+  s.out_height = window_output_size(s.in_height, win.kernel_height, win.stride_height, win.pad_height,
+                                    win.dilation_height, ceil_mode);
+  s.out_width = window_output_size(s.in_width, win.kernel_width, win.stride_width, win.pad_width,
+                                   win.dilation_width, ceil_mode);
+  REDES_CHECK(s.out_height > 0 && s.out_width > 0, op, ": the input planes ", s.in_height, "x", s.in_width,
+              " are too small for kernel ", win.kernel_height, "x", win.kernel_width, " with padding ",
+              win.pad_height, "x", win.pad_width, " and dilation ", win.dilation_height, "x", win.dilation_width,
+              " (output would be ", s.out_height, "x", s.out_width, ")");
+  return s;
+}
+
+Window2d pool_window(const Pair& kernel, const std::optional<Pair>& stride, const Pair& padding,
+                     const Pair& dilation) {
+  const Pair step = stride.value_or(kernel);
+  Window2d win;
+  win.kernel_height = kernel[0];
+  win.kernel_width = kernel[1];
+  win.stride_height = step[0];
+  win.stride_width = step[1];
+  win.pad_height = padding[0];
+  win.pad_width = padding[1];
+  win.dilation_height = dilation[0];
+  win.dilation_width = dilation[1];
+  return win;
+}
+
+Shape input_shape(const Pool2dShape& s) { return {s.batch, s.channels, s.in_height, s.in_width}; }
+Shape output_shape(const Pool2dShape& s) { return {s.batch, s.channels, s.out_height, s.out_width}; }
+
+Tensor max_pool2d_backward(const Tensor& grad, const Tensor& indices, const Pool2dShape& s) {
+  Tensor grad_input = zeros(input_shape(s), {grad.dtype(), grad.device()});
+  if (grad.numel() > 0) {
+    detail::launch(MaxPool2dBackwardParams{s}, grad.device(), grad.dtype(),
+                   {detail::kernel_arg(grad_input, "max_pool2d"), detail::kernel_arg(grad, "max_pool2d"),
+                    detail::kernel_arg(indices, "max_pool2d")});
+  }
+  return grad_input;
+}
+
+Tensor avg_pool2d_backward(const Tensor& grad, const Pool2dShape& s, const Window2d& win, bool count_include_pad) {
+  Tensor grad_input = empty(input_shape(s), {grad.dtype(), grad.device()});
+  if (grad_input.numel() > 0) {
+    detail::launch(AvgPool2dBackwardParams{s, win, count_include_pad}, grad.device(), grad.dtype(),
+                   {detail::kernel_arg(grad_input, "avg_pool2d"), detail::kernel_arg(grad, "avg_pool2d")});
+  }
+  return grad_input;
+}
+
+Tensor adaptive_avg_pool2d_backward(const Tensor& grad, const Pool2dShape& s) {
+  Tensor grad_input = empty(input_shape(s), {grad.dtype(), grad.device()});
+  if (grad_input.numel() > 0) {
+    detail::launch(AdaptiveAvgPool2dBackwardParams{s}, grad.device(), grad.dtype(),
+                   {detail::kernel_arg(grad_input, "adaptive_avg_pool2d"),
+                    detail::kernel_arg(grad, "adaptive_avg_pool2d")});
+  }
+  return grad_input;
+}
+
+}  // namespace
+
+ValuesIndices max_pool2d_with_indices(const Tensor& input, std::array<std::int64_t, 2> kernel_size,
+                                      MaxPool2dOptions options) {
+  const char* op = "max_pool2d";
+  check_pool_input(input, op);
+  const Window2d win = pool_window(kernel_size, options.stride, options.padding, options.dilation);
+  const Pool2dShape s = pool_shape(input, win, options.ceil_mode, op);
+  Tensor values = empty(output_shape(s), {input.dtype(), input.device()});
+  Tensor indices = empty(output_shape(s), {kInt64, input.device()});
+  if (values.numel() > 0) {
+    detail::launch(MaxPool2dParams{s, win}, input.device(), input.dtype(),
+                   {detail::kernel_arg(values, op), detail::kernel_arg(indices, op), detail::kernel_arg(input, op)});
+  }
+  if (needs_grad({&input})) {
+    record_op(op, values, {&input}, {indices}, [s](const Tensor& grad, const std::vector<Tensor>& saved) {
+      return std::vector<Tensor>{max_pool2d_backward(grad, saved[0], s)};
+    });
+  }
+  return {values, indices};
+}
+
+Tensor max_pool2d(const Tensor& input, std::array<std::int64_t, 2> kernel_size, MaxPool2dOptions options) {
+  return max_pool2d_with_indices(input, kernel_size, options).values;
+}
+
+Tensor avg_pool2d(const Tensor& input, std::array<std::int64_t, 2> kernel_size, AvgPool2dOptions options) {
+  const char* op = "avg_pool2d";
+  check_pool_input(input, op);
+  const Window2d win = pool_window(kernel_size, options.stride, options.padding, {1, 1});
+  const Pool2dShape s = pool_shape(input, win, options.ceil_mode, op);
+  Tensor out = empty(output_shape(s), {input.dtype(), input.device()});
+  const bool include_pad = options.count_include_pad;
+  if (out.numel() > 0) {
+    detail::launch(AvgPool2dParams{s, win, include_pad}, input.device(), input.dtype(),
+                   {detail::kernel_arg(out, op), detail::kernel_arg(input, op)});
+  }
+  if (needs_grad({&input})) {
+    record_op(op, out, {&input}, {}, [s, win, include_pad](const Tensor& grad, const std::vector<Tensor>&) {
+      return std::vector<Tensor>{avg_pool2d_backward(grad, s, win, include_pad)};
+    });
+  }
+  return out;
+}
+
+Tensor adaptive_avg_pool2d(const Tensor& input, std::array<std::int64_t, 2> output_size) {
+  const char* op = "adaptive_avg_pool2d";
+  check_pool_input(input, op);
+  REDES_CHECK(output_size[0] > 0 && output_size[1] > 0, op, ": expected a positive output size, got (",
+              output_size[0], ", ", output_size[1], ")");
+  const Pool2dShape s{input.size(0), input.size(1), input.size(2), input.size(3), output_size[0], output_size[1]};
+  Tensor out = empty(output_shape(s), {input.dtype(), input.device()});
+  if (out.numel() > 0) {
+    detail::launch(AdaptiveAvgPool2dParams{s}, input.device(), input.dtype(),
+                   {detail::kernel_arg(out, op), detail::kernel_arg(input, op)});
+  }
+  if (needs_grad({&input})) {
+    record_op(op, out, {&input}, {}, [s](const Tensor& grad, const std::vector<Tensor>&) {
+      return std::vector<Tensor>{adaptive_avg_pool2d_backward(grad, s)};
+    });
+  }
+  return out;
+}
+
+}  // namespace redes

@@ -1,0 +1,115 @@
+// max_pool2d, avg_pool2d and adaptive_avg_pool2d, forward and backward, on the
+// CPU. Each output (and each average-pool input gradient) is computed by the
+// kernels/conv_math.h body that the CUDA kernels call, so the two backends
+// share their window logic; max pooling's backward scatters through the
+// indices its forward saved.
+#include <cstdint>
+
+#include "kernels/conv_math.h"
+#include "kernels/params.h"
+#include "kernels/registry.h"
+
+namespace redes {
+namespace {
+
+// Calls body(linear, position) for every element of an (N, C, H, W) tensor
+// of contiguous layout, in order.
+template <class Body>
+void for_each_nchw(std::int64_t batch, std::int64_t channels, std::int64_t height, std::int64_t width, Body&& body) {
+  const std::int64_t count = batch * channels * height * width;
+  for (std::int64_t i = 0; i < count; ++i) body(i, nchw_position(i, channels, height, width));
+}
+
+// args: out (N, C, OH, OW) contiguous, indices (int64) contiguous, input any strides.
+template <class T>
+void max_pool2d_cpu(const MaxPool2dParams& p, const TensorArg* args, int, const ExecContext&) {
+  T* out = static_cast<T*>(args[0].data);
+  auto* indices = static_cast<std::int64_t*>(args[1].data);
+  const Pool2dShape& s = p.shape;
+  for_each_nchw(s.batch, s.channels, s.out_height, s.out_width, [&](std::int64_t i, const Nchw& o) {
+    const PoolMax<T> best = max_pool2d_element<T>(s, p.window, args[2], o.n, o.c, o.h, o.w);
+    out[i] = best.value;
+    indices[i] = best.index;
+  });
+}
+
+// args: grad_input (N, C, H, W) contiguous and zeroed, grad_output and indices
+// (N, C, OH, OW) any strides. Serial, so windows sharing an argmax add up in
+// a fixed order.
+template <class T>
+void max_pool2d_backward_cpu(const MaxPool2dBackwardParams& p, const TensorArg* args, int, const ExecContext&) {
+  T* grad_input = static_cast<T*>(args[0].data);
+  const TensorArg& grad_output = args[1];
+  const TensorArg& indices = args[2];
+  const Pool2dShape& s = p.shape;
+  const T* grads = static_cast<const T*>(grad_output.data);
+  const auto* positions = static_cast<const std::int64_t*>(indices.data);
+  for_each_nchw(s.batch, s.channels, s.out_height, s.out_width, [&](std::int64_t, const Nchw& o) {
+    const std::int64_t index = positions[nchw_offset(indices, o.n, o.c, o.h, o.w)];
+    if (index < 0) return;
+    grad_input[(o.n * s.channels + o.c) * s.in_height * s.in_width + index] +=
+        grads[nchw_offset(grad_output, o.n, o.c, o.h, o.w)];
+  });
+}
+
+// args: out (N, C, OH, OW) contiguous, input any strides.
+template <class T>
+void avg_pool2d_cpu(const AvgPool2dParams& p, const TensorArg* args, int, const ExecContext&) {
+  T* out = static_cast<T*>(args[0].data);
+  const Pool2dShape& s = p.shape;
+  for_each_nchw(s.batch, s.channels, s.out_height, s.out_width, [&](std::int64_t i, const Nchw& o) {
+    out[i] = avg_pool2d_element<T>(s, p.window, p.count_include_pad, args[1], o.n, o.c, o.h, o.w);
+  });
+}
+
+// args: grad_input (N, C, H, W) contiguous, grad_output any strides.
+template <class T>
+void avg_pool2d_backward_cpu(const AvgPool2dBackwardParams& p, const TensorArg* args, int, const ExecContext&) {
+  T* grad_input = static_cast<T*>(args[0].data);
+  const Pool2dShape& s = p.shape;
+  for_each_nchw(s.batch, s.channels, s.in_height, s.in_width, [&](std::int64_t i, const Nchw& x) {
+    grad_input[i] = avg_pool2d_input_grad_element<T>(s, p.window, p.count_include_pad, args[1], x.n, x.c, x.h, x.w);
+  });
+}
+
+// args: out (N, C, OH, OW) contiguous, input any strides.
+template <class T>
+void adaptive_avg_pool2d_cpu(const AdaptiveAvgPool2dParams& p, const TensorArg* args, int, const ExecContext&) {
+  T* out = static_cast<T*>(args[0].data);
+  const Pool2dShape& s = p.shape;
+  for_each_nchw(s.batch, s.channels, s.out_height, s.out_width, [&](std::int64_t i, const Nchw& o) {
+    out[i] = adaptive_avg_pool2d_element<T>(s, args[1], o.n, o.c, o.h, o.w);
+  });
+}
+
+// args: grad_input (N, C, H, W) contiguous, grad_output any strides.
+template <class T>
+void adaptive_avg_pool2d_backward_cpu(const AdaptiveAvgPool2dBackwardParams& p, const TensorArg* args, int,
+                                      const ExecContext&) {
+  T* grad_input = static_cast<T*>(args[0].data);
+  const Pool2dShape& s = p.shape;
+  for_each_nchw(s.batch, s.channels, s.in_height, s.in_width, [&](std::int64_t i, const Nchw& x) {
+    grad_input[i] = adaptive_avg_pool2d_input_grad_element<T>(s, args[1], x.n, x.c, x.h, x.w);
+  });
+}
+
+template <class T>
+void register_for(KernelRegistry& registry) {
+  constexpr DType dtype = dtype_of_v<T>;
+  registry.add(make_kernel<MaxPool2dParams, &max_pool2d_cpu<T>>(DeviceType::CPU, dtype, "cpu"));
+  registry.add(make_kernel<MaxPool2dBackwardParams, &max_pool2d_backward_cpu<T>>(DeviceType::CPU, dtype, "cpu"));
+  registry.add(make_kernel<AvgPool2dParams, &avg_pool2d_cpu<T>>(DeviceType::CPU, dtype, "cpu"));
+  registry.add(make_kernel<AvgPool2dBackwardParams, &avg_pool2d_backward_cpu<T>>(DeviceType::CPU, dtype, "cpu"));
+  registry.add(make_kernel<AdaptiveAvgPool2dParams, &adaptive_avg_pool2d_cpu<T>>(DeviceType::CPU, dtype, "cpu"));
+  registry.add(make_kernel<AdaptiveAvgPool2dBackwardParams, &adaptive_avg_pool2d_backward_cpu<T>>(DeviceType::CPU,
+                                                                                                   dtype, "cpu"));
+}
+
+}  // namespace
+
+void register_cpu_pool2d(KernelRegistry& registry) {
+  register_for<float>(registry);
+  register_for<double>(registry);
+}
+
+}  // namespace redes

@@ -1,0 +1,86 @@
+// The fused LSTM cell on CUDA devices: one thread per (row, hidden unit),
+// with the per-element math of kernels/lstm_math.h (shared with the CPU).
+#include <cstdint>
+
+#include "core/cuda/check.h"
+#include "kernels/cuda/launch.cuh"
+#include "kernels/lstm_math.h"
+#include "kernels/params.h"
+#include "kernels/registry.h"
+
+namespace redes {
+namespace {
+
+// hc (N, 2H), activated (N, 4H), gates (N, 4H), c_prev (N, H); contiguous.
+template <class T>
+__global__ void lstm_cell_kernel(T* hc, T* activated, const T* gates, const T* c_prev, std::int64_t rows,
+                                 std::int64_t hidden) {
+  const std::int64_t total = rows * hidden;
+  for (std::int64_t index = cuda::first_index(); index < total; index += cuda::grid_stride()) {
+    const std::int64_t n = index / hidden, u = index % hidden;
+    const T* a = gates + n * 4 * hidden;
+    const auto r = lstm::cell_forward(a[u], a[hidden + u], a[2 * hidden + u], a[3 * hidden + u], c_prev[index]);
+    T* act = activated + n * 4 * hidden;
+    act[u] = r.i;
+    act[hidden + u] = r.f;
+    act[2 * hidden + u] = r.g;
+    act[3 * hidden + u] = r.o;
+    hc[n * 2 * hidden + u] = r.h;
+    hc[n * 2 * hidden + hidden + u] = r.c;
+  }
+}
+
+// d_gates (N, 4H), dc_prev (N, H), d_hc (N, 2H), activated (N, 4H),
+// c_prev (N, H), hc (N, 2H); contiguous.
+template <class T>
+__global__ void lstm_cell_backward_kernel(T* d_gates, T* dc_prev, const T* d_hc, const T* activated, const T* c_prev,
+                                          const T* hc, std::int64_t rows, std::int64_t hidden) {
+  const std::int64_t total = rows * hidden;
+  for (std::int64_t index = cuda::first_index(); index < total; index += cuda::grid_stride()) {
+    const std::int64_t n = index / hidden, u = index % hidden;
+    const T* act = activated + n * 4 * hidden;
+    const auto r = lstm::cell_backward(d_hc[n * 2 * hidden + u], d_hc[n * 2 * hidden + hidden + u], act[u],
+                                       act[hidden + u], act[2 * hidden + u], act[3 * hidden + u], c_prev[index],
+                                       hc[n * 2 * hidden + hidden + u]);
+    T* dg = d_gates + n * 4 * hidden;
+    dg[u] = r.d_i;
+    dg[hidden + u] = r.d_f;
+    dg[2 * hidden + u] = r.d_g;
+    dg[3 * hidden + u] = r.d_o;
+    dc_prev[index] = r.dc_prev;
+  }
+}
+
+template <class T>
+void lstm_cell_cuda(const LstmCellParams&, const TensorArg* args, int, const ExecContext& ctx) {
+  const std::int64_t rows = args[3].sizes[0], hidden = args[3].sizes[1];
+  if (rows * hidden == 0) return;
+  lstm_cell_kernel<T><<<cuda::grid_size(rows * hidden), cuda::kBlockSize, 0, cuda::stream_of(ctx)>>>(
+      static_cast<T*>(args[0].data), static_cast<T*>(args[1].data), static_cast<const T*>(args[2].data),
+      static_cast<const T*>(args[3].data), rows, hidden);
+  REDES_CUDA_CHECK_LAUNCH(LstmCellParams::op);
+}
+
+template <class T>
+void lstm_cell_backward_cuda(const LstmCellBackwardParams&, const TensorArg* args, int, const ExecContext& ctx) {
+  const std::int64_t rows = args[4].sizes[0], hidden = args[4].sizes[1];
+  if (rows * hidden == 0) return;
+  lstm_cell_backward_kernel<T><<<cuda::grid_size(rows * hidden), cuda::kBlockSize, 0, cuda::stream_of(ctx)>>>(
+      static_cast<T*>(args[0].data), static_cast<T*>(args[1].data), static_cast<const T*>(args[2].data),
+      static_cast<const T*>(args[3].data), static_cast<const T*>(args[4].data), static_cast<const T*>(args[5].data),
+      rows, hidden);
+  REDES_CUDA_CHECK_LAUNCH(LstmCellBackwardParams::op);
+}
+
+}  // namespace
+
+void register_cuda_lstm_cell(KernelRegistry& registry) {
+  registry.add(make_kernel<LstmCellParams, &lstm_cell_cuda<float>>(DeviceType::CUDA, kFloat32, "cuda.hand"));
+  registry.add(make_kernel<LstmCellParams, &lstm_cell_cuda<double>>(DeviceType::CUDA, kFloat64, "cuda.hand"));
+  registry.add(
+      make_kernel<LstmCellBackwardParams, &lstm_cell_backward_cuda<float>>(DeviceType::CUDA, kFloat32, "cuda.hand"));
+  registry.add(
+      make_kernel<LstmCellBackwardParams, &lstm_cell_backward_cuda<double>>(DeviceType::CUDA, kFloat64, "cuda.hand"));
+}
+
+}  // namespace redes
