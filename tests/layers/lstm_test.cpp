@@ -1,0 +1,133 @@
+// The fused LSTM cell and the LSTM layer: forward against composed ops,
+// float64 gradchecks, and PyTorch fixtures.
+#include <gtest/gtest.h>
+
+#include <map>
+
+#include "support/test_support.h"
+
+namespace redes {
+namespace {
+
+using testing::all_close;
+using testing::gradcheck;
+
+// The cell written with separate ops: the reference for the fused kernel.
+LstmState composed_cell(const Tensor& x, const LstmState& s, const Tensor& w_ih, const Tensor& w_hh,
+                        const Tensor& b_ih, const Tensor& b_hh) {
+  const Tensor gates = matmul(x, w_ih.t()) + b_ih + matmul(s.h, w_hh.t()) + b_hh;
+  const std::vector<Tensor> parts = chunk(gates, 4, 1);
+  const Tensor i = sigmoid(parts[0]), f = sigmoid(parts[1]), g = tanh(parts[2]), o = sigmoid(parts[3]);
+  const Tensor c = f * s.c + i * g;
+  return {o * tanh(c), c};
+}
+
+class LstmTest : public ::testing::TestWithParam<Device> {
+ protected:
+  Tensor random(const Shape& shape, std::uint64_t seed) const {
+    return testing::random_tensor(shape, seed, {kFloat64, GetParam()});
+  }
+};
+
+TEST_P(LstmTest, FusedCellMatchesComposedOps) {
+  REDES_REQUIRE_DEVICE(GetParam());
+  for (std::int64_t batch : {1, 3}) {
+    for (std::int64_t hidden : {1, 5}) {
+      const Tensor x = random({batch, 4}, 1), h = random({batch, hidden}, 2), c = random({batch, hidden}, 3);
+      const Tensor w_ih = random({4 * hidden, 4}, 4), w_hh = random({4 * hidden, hidden}, 5);
+      const Tensor b_ih = random({4 * hidden}, 6), b_hh = random({4 * hidden}, 7);
+      const LstmState fused = lstm_cell(x, {h, c}, w_ih, w_hh, b_ih, b_hh);
+      const LstmState reference = composed_cell(x, {h, c}, w_ih, w_hh, b_ih, b_hh);
+      EXPECT_TRUE(all_close(fused.h, reference.h, 1e-14, 1e-13));
+      EXPECT_TRUE(all_close(fused.c, reference.c, 1e-14, 1e-13));
+    }
+  }
+}
+
+TEST_P(LstmTest, CellGradcheck) {
+  REDES_REQUIRE_DEVICE(GetParam());
+  const std::int64_t hidden = 3;
+  EXPECT_TRUE(gradcheck(
+      [](const std::vector<Tensor>& in) {
+        const LstmState s = lstm_cell(in[0], {in[1], in[2]}, in[3], in[4], in[5], in[6]);
+        return cat({s.h, s.c * 0.5}, 1);  // both outputs feed the objective
+      },
+      {random({2, 4}, 1), random({2, hidden}, 2), random({2, hidden}, 3), random({4 * hidden, 4}, 4),
+       random({4 * hidden, hidden}, 5), random({4 * hidden}, 6), random({4 * hidden}, 7)}));
+}
+
+TEST_P(LstmTest, ThreeStepTwoLayerGradcheck) {
+  REDES_REQUIRE_DEVICE(GetParam());
+  const std::int64_t hidden = 2;
+  // Inputs: x (3 steps, batch 2, 3 features), then per layer w_ih, w_hh, b_ih, b_hh.
+  const auto unrolled = [hidden](const std::vector<Tensor>& in) {
+    Tensor layer_input = in[0];
+    std::vector<Tensor> finals;
+    for (std::size_t layer = 0; layer < 2; ++layer) {
+      const Tensor* w = &in[1 + 4 * layer];
+      LstmState s{zeros({2, hidden}, {kFloat64, in[0].device()}), zeros({2, hidden}, {kFloat64, in[0].device()})};
+      std::vector<Tensor> outputs;
+      for (std::int64_t t = 0; t < 3; ++t) {
+        s = lstm_cell(layer_input.select(0, t), s, w[0], w[1], w[2], w[3]);
+        outputs.push_back(s.h);
+      }
+      layer_input = stack(outputs, 0);
+      finals.push_back(s.c);
+    }
+    return cat({layer_input.reshape({-1}), finals[0].reshape({-1}), finals[1].reshape({-1})}, 0);
+  };
+  EXPECT_TRUE(gradcheck(unrolled, {random({3, 2, 3}, 1), random({8, 3}, 2), random({8, 2}, 3), random({8}, 4),
+                                   random({8}, 5), random({8, 2}, 6), random({8, 2}, 7), random({8}, 8),
+                                   random({8}, 9)}));
+}
+
+TEST_P(LstmTest, LayerMatchesPyTorchFixture) {
+  REDES_REQUIRE_DEVICE(GetParam());
+  std::map<std::string, Tensor> fixture;
+  for (auto& [key, value] : load_safetensors(std::string(REDES_FIXTURE_DIR) + "/lstm.safetensors")) {
+    fixture[key] = value.to(GetParam());
+  }
+  nn::LSTM lstm(3, 4, {.num_layers = 2, .batch_first = true});
+  lstm.to(kFloat64);
+  nn::StateDict state;
+  for (const auto& [key, value] : fixture) {
+    if (key.rfind("state.", 0) == 0) state.emplace_back(key.substr(6), value);
+  }
+  lstm.load_state_dict(state);  // PyTorch's names load as they are
+  lstm.to(GetParam());
+  Tensor x = fixture["input"].clone().requires_grad_();
+  Tensor h0 = fixture["h0"].clone().requires_grad_();
+  Tensor c0 = fixture["c0"].clone().requires_grad_();
+  const nn::LSTM::Result result = lstm.forward_with_state(x, h0, c0);
+  EXPECT_TRUE(all_close(result.output, fixture["output"], 1e-12, 1e-12));
+  EXPECT_TRUE(all_close(result.h_n, fixture["h_n"], 1e-12, 1e-12));
+  EXPECT_TRUE(all_close(result.c_n, fixture["c_n"], 1e-12, 1e-12));
+  const Tensor objective = (result.output * fixture["weight_output"]).sum() + (result.h_n * fixture["weight_h_n"]).sum() +
+                           (result.c_n * fixture["weight_c_n"]).sum();
+  objective.backward();
+  EXPECT_TRUE(all_close(x.grad(), fixture["grad_input"], 1e-12, 1e-12));
+  EXPECT_TRUE(all_close(h0.grad(), fixture["grad_h0"], 1e-12, 1e-12));
+  EXPECT_TRUE(all_close(c0.grad(), fixture["grad_c0"], 1e-12, 1e-12));
+  for (const auto& [name, parameter] : lstm.named_parameters()) {
+    EXPECT_TRUE(all_close(parameter.grad(), fixture["grad." + name], 1e-12, 1e-12)) << name;
+  }
+}
+
+TEST(Lstm, ShapesNamesAndErrors) {
+  nn::LSTM lstm(28, 16, {.num_layers = 2});
+  std::vector<std::string> names;
+  for (const auto& [name, value] : lstm.named_parameters()) names.push_back(name);
+  EXPECT_EQ(names, (std::vector<std::string>{"weight_ih_l0", "weight_hh_l0", "bias_ih_l0", "bias_hh_l0",
+                                             "weight_ih_l1", "weight_hh_l1", "bias_ih_l1", "bias_hh_l1"}));
+  const nn::LSTM::Result r = lstm.forward_with_state(zeros({7, 3, 28}));
+  EXPECT_EQ(r.output.shape(), (Shape{7, 3, 16}));
+  EXPECT_EQ(r.h_n.shape(), (Shape{2, 3, 16}));
+  EXPECT_THROW(lstm(zeros({7, 3, 27})), Error);
+  EXPECT_THROW(lstm.forward_with_state(zeros({7, 3, 28}), zeros({1, 3, 16})), Error);
+  EXPECT_EQ(lstm.str(), "LSTM(28, 16, num_layers=2)");
+}
+
+REDES_INSTANTIATE_FOR_DEVICES(LstmTest);
+
+}  // namespace
+}  // namespace redes

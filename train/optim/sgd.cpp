@@ -1,0 +1,51 @@
+#include "train/optim/sgd.h"
+
+#include "core/ops.h"
+#include "train/optim/state_io.h"
+
+namespace redes::optim {
+
+SGD::SGD(std::vector<Tensor> parameters, SGDOptions options)
+    : Optimizer(std::move(parameters)), options_(options), momentum_buffers_(parameters_.size()) {
+  REDES_CHECK(options.lr >= 0, "SGD: expected lr >= 0, got ", options.lr);
+  REDES_CHECK(options.momentum >= 0, "SGD: expected momentum >= 0, got ", options.momentum);
+  REDES_CHECK(options.weight_decay >= 0, "SGD: expected weight_decay >= 0, got ", options.weight_decay);
+  REDES_CHECK(!options.nesterov || (options.momentum > 0 && options.dampening == 0),
+              "SGD: Nesterov momentum needs momentum > 0 and dampening = 0");
+}
+
+void SGD::step() {
+  NoGradGuard no_grad;
+  for (std::size_t i = 0; i < parameters_.size(); ++i) {
+    Tensor& p = parameters_[i];
+    if (!p.grad().defined()) continue;
+    Tensor g = p.grad();
+    if (options_.weight_decay != 0) g = add(g, p, options_.weight_decay);
+    if (options_.momentum != 0) {
+      Tensor& buffer = momentum_buffers_[i];
+      if (!buffer.defined()) {
+        buffer = g.clone();
+      } else {
+        buffer.mul_(options_.momentum).add_(g, 1.0 - options_.dampening);
+      }
+      g = options_.nesterov ? add(g, buffer, options_.momentum) : buffer;
+    }
+    p.add_(g, -options_.lr);
+  }
+}
+
+OptimizerState SGD::state() const {
+  OptimizerState out;
+  for (std::size_t i = 0; i < momentum_buffers_.size(); ++i) {
+    if (momentum_buffers_[i].defined()) out.emplace_back(std::to_string(i) + ".momentum_buffer", momentum_buffers_[i]);
+  }
+  return out;
+}
+
+void SGD::load_state(const OptimizerState& state) {
+  std::vector<Tensor> loaded(parameters_.size());
+  detail::read_per_parameter_state(state, "SGD", parameters_, {"momentum_buffer"}, {&loaded});
+  momentum_buffers_ = std::move(loaded);
+}
+
+}  // namespace redes::optim
