@@ -1,5 +1,5 @@
 // Memory for tensor storage. Each device has one allocator; statistics let
-// tests and users see leaks and peaks.
+// tests and users see leaks, peaks and how well the cache serves requests.
 #pragma once
 
 #include <cstddef>
@@ -16,6 +16,8 @@ struct AllocatorStats {
   std::uint64_t allocations = 0;    // allocate() calls answered
   std::uint64_t frees = 0;          // deallocate() calls
   std::uint64_t system_allocations = 0;  // times the system allocator (malloc/cudaMalloc) was called
+  std::size_t cached_bytes = 0;     // freed blocks kept for reuse (their full, rounded-up sizes)
+  std::uint64_t cache_hits = 0;     // allocate() calls served from those blocks
 };
 
 class REDES_API Allocator {
@@ -27,6 +29,8 @@ class REDES_API Allocator {
   virtual void deallocate(void* ptr, std::size_t bytes) = 0;
   virtual AllocatorStats stats() const = 0;
   virtual void reset_peak() = 0;
+  // Returns every cached block to the system (live blocks are untouched).
+  virtual void empty_cache() = 0;
 };
 
 // The allocator serving a device; throws for a CUDA device when CUDA is unavailable.

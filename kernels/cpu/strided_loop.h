@@ -1,14 +1,28 @@
 // The CPU's one way to walk N tensors of the same sizes and any strides:
-// body(offsets) gets each tensor's element offset, in row-major order of the
+// body(offsets) gets each tensor's element offset, for every element of the
 // first tensor's sizes. Dense tensors take a flat loop.
+//
+// Large walks are split over threads (kernels/cpu/parallel.h), so body calls
+// run concurrently on different elements: a body may write only the element
+// it is given, and an output must not overlap an input except element for
+// element (as in-place ops do).
 #pragma once
 
+#include <algorithm>
 #include <array>
 #include <cstdint>
 
+#include "kernels/cpu/parallel.h"
 #include "kernels/tensor_arg.h"
 
 namespace redes::cpu {
+
+template <int N>
+using Offsets = std::array<std::int64_t, N>;
+
+// Elements below which an elementwise walk stays on one thread: tens of
+// microseconds of work, well above what waking an OpenMP team costs.
+inline constexpr std::int64_t kElementwiseGrain = 32768;
 
 inline bool has_contiguous_strides(const TensorArg& arg) {
   std::int64_t expected = 1;
@@ -19,33 +33,44 @@ inline bool has_contiguous_strides(const TensorArg& arg) {
   return true;
 }
 
-template <int N, class Body>
-void strided_for_each(const TensorArg* args, Body&& body) {
+// Walks elements [lo, hi) of the row-major order of args[0]'s sizes as runs:
+// run(first, step, count) gets, per tensor, the offset of the run's first
+// element and the stride to the next; a run ends at the end of a last-dim row
+// (or at hi). When every tensor is dense, [lo, hi) is one run of stride 1.
+template <int N, class Run>
+void for_each_run(const TensorArg* args, std::int64_t lo, std::int64_t hi, Run&& run) {
+  if (hi <= lo) return;
   const TensorArg& lead = args[0];
-  const std::int64_t total = lead.numel();
-  if (total == 0) return;
-  std::array<std::int64_t, N> offsets{};
-
   bool dense = true;
   for (int a = 0; a < N; ++a) dense = dense && has_contiguous_strides(args[a]);
-  if (dense || lead.ndim == 0) {
-    for (std::int64_t i = 0; i < total; ++i) {
-      offsets.fill(i);
-      body(offsets);
-    }
+  if (dense) {
+    Offsets<N> first, step;
+    first.fill(lo);
+    step.fill(1);
+    run(first, step, hi - lo);
     return;
   }
 
-  // Odometer over all dims but the last; the last dim is the inner loop.
+  // The multi-index of element lo, and its offsets.
   const int last = lead.ndim - 1;
-  const std::int64_t inner = lead.sizes[last];
   std::int64_t index[kMaxDims] = {};
-  for (std::int64_t done = 0; done < total; done += inner) {
-    std::array<std::int64_t, N> row = offsets;
-    for (std::int64_t j = 0; j < inner; ++j) {
-      body(row);
-      for (int a = 0; a < N; ++a) row[a] += args[a].strides[last];
-    }
+  Offsets<N> offsets{}, step;
+  std::int64_t rest = lo;
+  for (int d = last; d >= 0; --d) {
+    index[d] = rest % lead.sizes[d];
+    rest /= lead.sizes[d];
+    for (int a = 0; a < N; ++a) offsets[a] += index[d] * args[a].strides[d];
+  }
+  for (int a = 0; a < N; ++a) step[a] = args[a].strides[last];
+
+  // Odometer over all dims but the last; the last dim is the run.
+  for (std::int64_t done = lo;;) {
+    const std::int64_t count = std::min(lead.sizes[last] - index[last], hi - done);
+    run(offsets, step, count);
+    done += count;
+    if (done == hi) return;
+    for (int a = 0; a < N; ++a) offsets[a] -= index[last] * step[a];
+    index[last] = 0;
     for (int d = last - 1; d >= 0; --d) {
       if (++index[d] < lead.sizes[d]) {
         for (int a = 0; a < N; ++a) offsets[a] += args[a].strides[d];
@@ -55,6 +80,32 @@ void strided_for_each(const TensorArg* args, Body&& body) {
       index[d] = 0;
     }
   }
+}
+
+template <int N, class Body>
+void strided_for_each(const TensorArg* args, Body&& body) {
+  const std::int64_t total = args[0].numel();
+  bool dense = true;
+  for (int a = 0; a < N; ++a) dense = dense && has_contiguous_strides(args[a]);
+  parallel_for(0, total, kElementwiseGrain, [&](std::int64_t lo, std::int64_t hi) {
+    if (dense) {
+      // Every operand at the same offset, stepping by one: the loop the
+      // compiler vectorises (cmake/RedesLibrary.cmake sets its cost model).
+      for (std::int64_t i = lo; i < hi; ++i) {
+        Offsets<N> at;
+        at.fill(i);
+        body(at);
+      }
+      return;
+    }
+    for_each_run<N>(args, lo, hi, [&](const Offsets<N>& first, const Offsets<N>& step, std::int64_t count) {
+      for (std::int64_t j = 0; j < count; ++j) {
+        Offsets<N> at;
+        for (int a = 0; a < N; ++a) at[a] = first[a] + j * step[a];
+        body(at);
+      }
+    });
+  });
 }
 
 }  // namespace redes::cpu

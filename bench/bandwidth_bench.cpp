@@ -1,0 +1,82 @@
+// Memory-bound kernels on 16M floats (64 MiB per tensor, far beyond any
+// cache): elementwise add and a full sum, in GB/s of tensor data moved
+// (add reads two tensors and writes one; sum reads one), on one thread and on
+// every thread redes uses by default.
+#include <benchmark/benchmark.h>
+
+#include <cmath>
+#include <vector>
+
+#include <redes.h>
+
+namespace {
+
+using redes::Tensor;
+
+constexpr std::int64_t kElements = std::int64_t{16} << 20;
+
+Tensor make_input(std::uint64_t seed) {
+  redes::Generator generator(seed);
+  return redes::rand({kElements}, {}, &generator);
+}
+
+void set_bandwidth(benchmark::State& state, double bytes_per_iteration) {
+  state.counters["GB/s"] =
+      benchmark::Counter(bytes_per_iteration / 1e9, benchmark::Counter::kIsIterationInvariantRate);
+}
+
+// Runs with state.range(0) threads, restoring the previous count after.
+class ThreadCount {
+ public:
+  explicit ThreadCount(const benchmark::State& state) : previous_(redes::get_num_threads()) {
+    redes::set_num_threads(static_cast<int>(state.range(0)));
+  }
+  ~ThreadCount() { redes::set_num_threads(previous_); }
+  ThreadCount(const ThreadCount&) = delete;
+  ThreadCount& operator=(const ThreadCount&) = delete;
+
+ private:
+  int previous_;
+};
+
+void add_16m(benchmark::State& state) {
+  const ThreadCount threads(state);
+  const Tensor a = make_input(1), b = make_input(2);
+  {
+    const std::vector<float> sum = (a + b).to_vector<float>(), x = a.to_vector<float>(), y = b.to_vector<float>();
+    for (std::size_t i = 0; i < sum.size(); ++i) {
+      if (sum[i] != x[i] + y[i]) {
+        state.SkipWithError("a + b is wrong");
+        return;
+      }
+    }
+  }
+  for (auto _ : state) benchmark::DoNotOptimize(a + b);
+  set_bandwidth(state, static_cast<double>(3 * kElements * sizeof(float)));
+}
+
+void sum_16m(benchmark::State& state) {
+  const ThreadCount threads(state);
+  const Tensor a = make_input(3);
+  double expected = 0;
+  for (const float value : a.to_vector<float>()) expected += static_cast<double>(value);
+  // float32 rounding of the result is the only difference allowed.
+  if (std::abs(a.sum().item() - expected) > 1e-6 * std::abs(expected)) {
+    state.SkipWithError("sum is wrong");
+    return;
+  }
+  for (auto _ : state) benchmark::DoNotOptimize(a.sum());
+  set_bandwidth(state, static_cast<double>(kElements * sizeof(float)));
+}
+
+// One thread, then redes's default count when that is more.
+void thread_counts(benchmark::internal::Benchmark* bench) {
+  bench->ArgName("threads")->Arg(1);
+  if (redes::get_num_threads() > 1) bench->Arg(redes::get_num_threads());
+  bench->Unit(benchmark::kMillisecond)->Repetitions(5)->ReportAggregatesOnly(true)->UseRealTime();
+}
+
+BENCHMARK(add_16m)->Apply(thread_counts);
+BENCHMARK(sum_16m)->Apply(thread_counts);
+
+}  // namespace

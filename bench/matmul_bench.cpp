@@ -1,0 +1,135 @@
+// Matrix products: redes::matmul next to a direct cblas_sgemm on the same
+// input buffers, in GFLOP/s. redes calls the same OpenBLAS, so the ratio
+// redes/cblas is what dispatch, checks and output allocation cost; it is
+// printed after the runs. Each case compares the two outputs before timing.
+#include <benchmark/benchmark.h>
+#include <cblas.h>
+
+#include <algorithm>
+#include <cmath>
+#include <cstdio>
+#include <map>
+#include <string>
+#include <vector>
+
+#include <redes.h>
+
+namespace {
+
+using redes::Tensor;
+
+struct Case {
+  int m, k, n;
+};
+
+// Square sizes, then the layer shapes of the reference workloads
+// (../shared/WORKLOADS.md): (m x k) @ (k x n).
+const Case kCases[] = {
+    {256, 256, 256},  {512, 512, 512},   {1024, 1024, 1024},
+    {32, 9, 64},      // cars-mlp: first Linear, batch 32
+    {32, 64, 64},     // cars-mlp: hidden Linear
+    {64, 400, 120},   // fashion-lenet: flatten 400 -> 120, batch 64
+    {128, 1024, 512}, // cifar-cnn: flatten 1024 -> 512, batch 128
+    {64, 28, 512},    // LSTM with 28 inputs and 128 hidden units: input gates, batch 64
+    {128, 128, 512},  // fashion-seq-lstm: hidden-to-gates, batch 128
+    {64, 64, 256},    // seattle-lstm: hidden-to-gates, batch 64
+};
+
+struct Operands {
+  Tensor a, b;
+  std::vector<float> c;  // cblas's output
+};
+
+Operands make_operands(const benchmark::State& state) {
+  const auto m = state.range(0), k = state.range(1), n = state.range(2);
+  redes::Generator generator(1);
+  return {redes::uniform({m, k}, -1, 1, {}, &generator), redes::uniform({k, n}, -1, 1, {}, &generator),
+          std::vector<float>(static_cast<std::size_t>(m * n))};
+}
+
+void run_cblas(Operands& x, int m, int k, int n) {
+  cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, m, n, k, 1.0f, x.a.data<float>(), k, x.b.data<float>(), n,
+              0.0f, x.c.data(), n);
+}
+
+void set_flops(benchmark::State& state) {
+  const double flops = 2.0 * static_cast<double>(state.range(0) * state.range(1) * state.range(2));
+  state.counters["GFLOP/s"] = benchmark::Counter(flops / 1e9, benchmark::Counter::kIsIterationInvariantRate);
+}
+
+void matmul_redes(benchmark::State& state) {
+  Operands x = make_operands(state);
+  const int m = static_cast<int>(state.range(0)), k = static_cast<int>(state.range(1)),
+            n = static_cast<int>(state.range(2));
+  run_cblas(x, m, k, n);
+  const std::vector<float> ours = redes::matmul(x.a, x.b).to_vector<float>();
+  double worst = 0;
+  for (std::size_t i = 0; i < ours.size(); ++i) {
+    worst = std::max(worst, std::abs(static_cast<double>(ours[i]) - static_cast<double>(x.c[i])));
+  }
+  // Inputs in [-1, 1): float32 rounding over k products stays far below this.
+  if (worst > 1e-4 * k) {
+    state.SkipWithError(("redes and cblas differ by " + std::to_string(worst)).c_str());
+    return;
+  }
+  for (auto _ : state) benchmark::DoNotOptimize(redes::matmul(x.a, x.b));
+  set_flops(state);
+}
+
+void matmul_cblas(benchmark::State& state) {
+  Operands x = make_operands(state);
+  const int m = static_cast<int>(state.range(0)), k = static_cast<int>(state.range(1)),
+            n = static_cast<int>(state.range(2));
+  for (auto _ : state) {
+    run_cblas(x, m, k, n);
+    benchmark::ClobberMemory();
+  }
+  set_flops(state);
+}
+
+void shapes(benchmark::internal::Benchmark* bench) {
+  bench->ArgNames({"m", "k", "n"});
+  for (const Case& c : kCases) bench->Args({c.m, c.k, c.n});
+  bench->Repetitions(5)->ReportAggregatesOnly(true);
+}
+
+BENCHMARK(matmul_redes)->Apply(shapes);
+BENCHMARK(matmul_cblas)->Apply(shapes);
+
+// The console table, then the median GFLOP/s of redes over cblas per shape.
+class RatioReporter : public benchmark::ConsoleReporter {
+ public:
+  void ReportRuns(const std::vector<Run>& runs) override {
+    ConsoleReporter::ReportRuns(runs);
+    for (const Run& run : runs) {
+      const auto counter = run.counters.find("GFLOP/s");
+      if (run.aggregate_name != "median" || counter == run.counters.end()) continue;
+      medians_[run.run_name.args][run.run_name.function_name] = counter->second.value;
+    }
+  }
+
+  void print_ratios() const {
+    std::printf("\nmedian GFLOP/s            redes    cblas  redes/cblas\n");
+    for (const auto& [args, by_function] : medians_) {
+      const auto ours = by_function.find("matmul_redes"), theirs = by_function.find("matmul_cblas");
+      if (ours == by_function.end() || theirs == by_function.end()) continue;
+      std::printf("%-22s %9.2f %8.2f %11.2f\n", args.c_str(), ours->second, theirs->second,
+                  ours->second / theirs->second);
+    }
+  }
+
+ private:
+  std::map<std::string, std::map<std::string, double>> medians_;  // shape -> benchmark -> GFLOP/s
+};
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  benchmark::Initialize(&argc, argv);
+  if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 1;
+  RatioReporter reporter;
+  benchmark::RunSpecifiedBenchmarks(&reporter);
+  reporter.print_ratios();
+  benchmark::Shutdown();
+  return 0;
+}
