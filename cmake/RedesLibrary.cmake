@@ -14,6 +14,17 @@ target_include_directories(redes PUBLIC
   $<BUILD_INTERFACE:${CMAKE_CURRENT_SOURCE_DIR}/core/include>
   $<INSTALL_INTERFACE:include/redes>)
 target_link_libraries(redes PRIVATE redes_blas)
+# CPU kernels split large loops with OpenMP; Debian's OpenMP OpenBLAS shares
+# the same libgomp pool (core/threading.h).
+find_package(OpenMP REQUIRED COMPONENTS CXX)
+target_link_libraries(redes PRIVATE OpenMP::OpenMP_CXX)
+# CPU kernels rely on the vectoriser for the portable x86-64 baseline (no
+# -march=native). GCC's -O2 cost model ("very cheap") skips every loop whose
+# trip count is unknown or whose pointers need a run-time overlap check, which
+# is every elementwise kernel; "dynamic" is -O3's model.
+if(CMAKE_CXX_COMPILER_ID STREQUAL "GNU")
+  target_compile_options(redes PRIVATE $<$<COMPILE_LANGUAGE:CXX>:-fvect-cost-model=dynamic>)
+endif()
 redes_set_warnings(redes)
 if(REDES_HAVE_CUDA)
   target_link_libraries(redes PRIVATE CUDA::cudart CUDA::cublas)

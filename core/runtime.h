@@ -3,6 +3,7 @@
 #pragma once
 
 #include <cstddef>
+#include <string>
 
 #include "core/allocator.h"
 #include "core/device.h"
@@ -18,5 +19,8 @@ void require_device(Device device, const char* op);
 void copy_bytes(void* dst, Device dst_device, const void* src, Device src_device, std::size_t bytes);
 // The stream ops on `device` enqueue on (cudaStream_t as void*); nullptr on the CPU.
 void* current_stream(Device device);
+
+// The cuDNN library's version ("9.1.0"); defined by kernels/cudnn/ in builds with cuDNN.
+std::string cudnn_library_version();
 
 }  // namespace redes::detail

@@ -1,0 +1,136 @@
+// The `redes` command:
+//   redes train <workload> [options]   train a reference workload (WORKLOADS.md)
+//   redes bench <workload> [options]   time its training steps
+//   redes info                         version, build options, devices, kernels
+#include <cstdio>
+#include <filesystem>
+#include <functional>
+#include <iostream>
+#include <map>
+#include <sstream>
+
+#include "kernels/registry.h"
+#include "workloads.h"
+
+namespace {
+
+using redes::examples::WorkloadOptions;
+
+const std::map<std::string, int (*)(const WorkloadOptions&)>& workloads() {
+  static const std::map<std::string, int (*)(const WorkloadOptions&)> table{
+      {"cars", &redes::examples::cars_mlp},
+      {"fashion", &redes::examples::fashion_lenet},
+      {"cifar", &redes::examples::cifar_cnn},
+      {"seattle", &redes::examples::seattle_lstm},
+      {"fashion-seq", &redes::examples::fashion_seq_lstm},
+  };
+  return table;
+}
+
+std::string usage() {
+  return "usage: redes <command> [arguments]\n"
+         "  redes train <workload> [options]   train: cars | fashion | cifar | seattle | fashion-seq\n"
+         "  redes bench <workload> [options]   median training-step time and throughput (JSON lines)\n"
+         "  redes info                         version, build options, CUDA devices, kernel implementations\n"
+         "  redes <command> --help             options of a command\n";
+}
+
+int info() {
+  const redes::BuildInfo build = redes::build_info();
+  std::printf("redes %s\n", build.version.c_str());
+  std::printf("build: CUDA backend %s, cuDNN %s", build.cuda ? "yes" : "no", build.cudnn ? "yes" : "no");
+  if (build.cuda) std::printf(", CUDA architectures %s", build.cuda_architectures.c_str());
+  std::printf("\n");
+  if (!build.cudnn_version.empty()) std::printf("cuDNN library: %s\n", build.cudnn_version.c_str());
+  std::printf("CPU threads: %d\n", redes::get_num_threads());
+  if (redes::cuda::is_available()) {
+    for (int d = 0; d < redes::cuda::device_count(); ++d) {
+      const redes::cuda::DeviceProperties p = redes::cuda::properties(d);
+      std::printf("cuda:%d: %s, compute capability %d.%d, %.1f GiB, %d SMs\n", d, p.name.c_str(), p.major, p.minor,
+                  static_cast<double>(p.total_memory) / (1 << 30), p.multiprocessors);
+    }
+  } else {
+    std::printf("CUDA devices: none (%s)\n", redes::cuda::unavailable_reason().c_str());
+  }
+  std::printf("kernel implementations (op: device dtype -> name, highest priority first):\n");
+  std::map<std::string, std::vector<std::string>> by_op;
+  for (const redes::KernelEntry* entry : redes::KernelRegistry::instance().all()) {
+    std::ostringstream line;
+    line << (entry->device == redes::DeviceType::CPU ? "cpu" : "cuda") << " " << redes::dtype_name(entry->dtype)
+         << " -> " << entry->name;
+    by_op[entry->op].push_back(line.str());
+  }
+  for (const auto& [op, lines] : by_op) {
+    std::printf("  %s:", op.c_str());
+    for (const std::string& line : lines) std::printf(" [%s]", line.c_str());
+    std::printf("\n");
+  }
+  return 0;
+}
+
+// Runs the workload on a few batches with its output captured, and prints
+// only its timing lines.
+int bench(int (*workload)(const WorkloadOptions&), WorkloadOptions options) {
+  if (options.max_batches == 0) options.max_batches = 20;
+  if (!options.epochs) options.epochs = 3;  // the first is warm-up
+  options.quiet = true;
+  options.out = (std::filesystem::temp_directory_path() / "redes-bench").string();
+  std::ostringstream captured;
+  std::streambuf* original = std::cout.rdbuf(captured.rdbuf());
+  int status = 0;
+  try {
+    status = workload(options);
+  } catch (...) {
+    std::cout.rdbuf(original);
+    throw;
+  }
+  std::cout.rdbuf(original);
+  std::istringstream lines(captured.str());
+  for (std::string line; std::getline(lines, line);) {
+    const bool timing = line.find("\"step_") != std::string::npos || line.find("_per_second\"") != std::string::npos;
+    if (line.rfind("{\"workload\"", 0) == 0 && timing) std::cout << line << "\n";
+  }
+  return status;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  if (argc < 2 || std::string(argv[1]) == "--help" || std::string(argv[1]) == "-h") {
+    (argc < 2 ? std::cerr : std::cout) << usage();
+    return argc < 2 ? 2 : 0;
+  }
+  const std::string command = argv[1];
+  try {
+    if (command == "info") {
+      if (argc > 2 && std::string(argv[2]) != "--help") throw redes::examples::UsageError("info takes no arguments");
+      if (argc > 2) {
+        std::cout << "usage: redes info\n";
+        return 0;
+      }
+      return info();
+    }
+    if (command != "train" && command != "bench") throw redes::examples::UsageError("unknown command \"" + command + "\"");
+    if (argc < 3) throw redes::examples::UsageError(command + " needs a workload");
+    const std::string name = argv[2];
+    const std::string program = "redes " + command + " <workload>";
+    if (name == "--help" || name == "-h") {
+      std::cout << "workloads: cars, fashion, cifar, seattle, fashion-seq\n" << redes::examples::workload_usage(program);
+      return 0;
+    }
+    auto found = workloads().find(name);
+    if (found == workloads().end()) {
+      throw redes::examples::UsageError("unknown workload \"" + name + "\" (cars, fashion, cifar, seattle, fashion-seq)");
+    }
+    const std::optional<WorkloadOptions> options =
+        redes::examples::parse_workload_options(argc, argv, 3, "redes " + command + " " + name, std::cout);
+    if (!options) return 0;
+    return command == "train" ? found->second(*options) : bench(found->second, *options);
+  } catch (const redes::examples::UsageError& error) {
+    std::cerr << "redes: " << error.what() << "\n" << usage();
+    return 2;
+  } catch (const std::exception& error) {
+    std::cerr << "redes: error: " << error.what() << "\n";
+    return 1;
+  }
+}

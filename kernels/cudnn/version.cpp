@@ -1,0 +1,17 @@
+// The cuDNN library version, for `redes info` and bug reports.
+#include <cudnn.h>
+
+#include <string>
+
+#include "core/runtime.h"
+
+namespace redes {
+
+std::string detail::cudnn_library_version() {
+  // cudnnGetVersion() = major * 10000 + minor * 100 + patch since cuDNN 9.
+  const std::size_t version = cudnnGetVersion();
+  return std::to_string(version / 10000) + "." + std::to_string(version / 100 % 100) + "." +
+         std::to_string(version % 100);
+}
+
+}  // namespace redes

@@ -1,0 +1,72 @@
+// W5 fashion-seq-lstm: Fashion-MNIST read row by row, each image a sequence
+// of 28 steps of 28 features, classified from the LSTM's last hidden state.
+#include <cstdio>
+#include <iostream>
+
+#include "workloads.h"
+
+namespace redes::examples {
+
+namespace {
+
+class RowSequenceClassifier : public nn::Module {
+ public:
+  RowSequenceClassifier(std::int64_t features, std::int64_t hidden, std::int64_t classes)
+      : lstm_(register_module("lstm", nn::LSTM(features, hidden, {.batch_first = true}))),
+        head_(register_module("head", nn::Linear(hidden, classes))) {}
+  Tensor forward(const Tensor& images) override {
+    const Tensor rows = images.reshape({images.size(0), images.size(-2), images.size(-1)});  // (N, 28, 28)
+    return head_->forward(lstm_->forward(rows).select(1, -1));
+  }
+  std::string type_name() const override { return "RowSequenceClassifier"; }
+
+ private:
+  std::shared_ptr<nn::LSTM> lstm_;
+  std::shared_ptr<nn::Linear> head_;
+};
+
+}  // namespace
+
+int fashion_seq_lstm(const WorkloadOptions& options) {
+  const std::filesystem::path dir = options.data.empty() ? data::fashion_mnist_dir() : std::filesystem::path(options.data);
+  const auto train_set = std::make_shared<data::TensorDataset>(data::load_fashion_mnist(data::Split::Train, {}, dir));
+  const auto test_set = std::make_shared<data::TensorDataset>(data::load_fashion_mnist(data::Split::Test, {}, dir));
+  std::printf("fashion-mnist as sequences of 28 rows: %lld train, %lld test, device %s\n",
+              static_cast<long long>(train_set->size()), static_cast<long long>(test_set->size()),
+              options.device.str().c_str());
+
+  manual_seed(options.seed);
+  RowSequenceClassifier model(28, 128, 10);
+  model.to(options.device);
+  std::printf("%s\n", model.str().c_str());
+  optim::Adam adam(model.parameters(), {.lr = options.lr.value_or(1e-3)});
+  train::Trainer trainer(model, adam, [](const Tensor& y, const Tensor& t) { return nn::cross_entropy(y, t); },
+                         train::Task::Classification);
+  const std::vector<train::EpochRecord> history =
+      trainer.fit(train_set, {.epochs = options.epochs.value_or(3),
+                              .batch_size = options.batch_size.value_or(128),
+                              .seed = options.seed,
+                              .eval = test_set,
+                              .clip_grad_norm = 1.0,
+                              .checkpoint_path = output_path(options, "fashion_seq_lstm.safetensors"),
+                              .resume = options.resume,
+                              .max_batches_per_epoch = options.max_batches,
+                              .log = progress_stream(options),
+                              .metrics_path = output_path(options, "fashion_seq_lstm.jsonl"),
+                              .curves_path = output_path(options, "fashion_seq_lstm.svg")});
+
+  const std::string device = options.device.str();
+  for (const train::EpochRecord& r : history) {
+    std::cout << train::result_json("fashion-seq-lstm", device, "test_accuracy", *r.eval->accuracy, "fraction",
+                                    {{"epoch", std::to_string(r.epoch)}})
+              << "\n";
+  }
+  if (!history.empty()) {
+    std::cout << train::result_json("fashion-seq-lstm", device, "epoch_seconds", train::median_epoch_seconds(history),
+                                    "seconds")
+              << "\n";
+  }
+  return 0;
+}
+
+}  // namespace redes::examples

@@ -1,0 +1,117 @@
+#include "workload_options.h"
+
+#include <charconv>
+#include <filesystem>
+#include <iostream>
+
+namespace redes::examples {
+
+namespace {
+
+template <class Number>
+Number parse_number(const std::string& flag, const std::string& text) {
+  Number value{};
+  auto [end, error] = std::from_chars(text.data(), text.data() + text.size(), value);
+  if (error != std::errc() || end != text.data() + text.size()) {
+    throw UsageError(flag + ": expected a number, got \"" + text + "\"");
+  }
+  return value;
+}
+
+std::int64_t parse_positive(const std::string& flag, const std::string& text) {
+  const auto value = parse_number<std::int64_t>(flag, text);
+  if (value <= 0) throw UsageError(flag + ": expected a positive integer, got " + text);
+  return value;
+}
+
+}  // namespace
+
+std::string workload_usage(const std::string& program) {
+  return "usage: " + program + " [options]\n"
+         "  --device auto|cpu|cuda|cuda:N   where to train (default: auto = cuda:0 if present, else cpu)\n"
+         "  --epochs N                      training epochs (default: the workload's)\n"
+         "  --batch-size N                  batch size (default: the workload's)\n"
+         "  --lr X                          learning rate (default: the workload's)\n"
+         "  --dropout P                     cars: train only with this dropout (default: 0 and 0.3)\n"
+         "  --augment                       fashion: the augmentation variant\n"
+         "  --seed N                        shuffling and initialisation seed (default 0)\n"
+         "  --data PATH                     data file or folder instead of the Debian package path\n"
+         "  --out DIR                       checkpoints, metrics and curves (default: out)\n"
+         "  --resume                        continue from the checkpoint in --out\n"
+         "  --max-batches N                 cut every epoch short after N batches\n"
+         "  --quiet                         no progress output\n"
+         "  --help                          this text\n";
+}
+
+std::optional<WorkloadOptions> parse_workload_options(int argc, char** argv, int first, const std::string& program,
+                                                      std::ostream& out) {
+  WorkloadOptions options;
+  for (int i = first; i < argc; ++i) {
+    const std::string flag = argv[i];
+    const auto value = [&]() -> std::string {
+      if (i + 1 >= argc) throw UsageError(flag + " needs a value");
+      return argv[++i];
+    };
+    if (flag == "--help" || flag == "-h") {
+      out << workload_usage(program);
+      return std::nullopt;
+    } else if (flag == "--device") {
+      const std::string text = value();
+      try {
+        options.device = text == "auto" ? Device::best() : Device::parse(text);
+      } catch (const Error& error) {
+        throw UsageError(std::string("--device: ") + error.what());
+      }
+    } else if (flag == "--epochs") {
+      options.epochs = parse_positive(flag, value());
+    } else if (flag == "--batch-size") {
+      options.batch_size = parse_positive(flag, value());
+    } else if (flag == "--lr") {
+      options.lr = parse_number<double>(flag, value());
+      if (!(*options.lr > 0)) throw UsageError("--lr: expected a positive learning rate");
+    } else if (flag == "--dropout") {
+      options.dropout = parse_number<double>(flag, value());
+      if (*options.dropout < 0 || *options.dropout >= 1) throw UsageError("--dropout: expected a value in [0, 1)");
+    } else if (flag == "--augment") {
+      options.augment = true;
+    } else if (flag == "--seed") {
+      options.seed = parse_number<std::uint64_t>(flag, value());
+    } else if (flag == "--data") {
+      options.data = value();
+    } else if (flag == "--out") {
+      options.out = value();
+    } else if (flag == "--resume") {
+      options.resume = true;
+    } else if (flag == "--max-batches") {
+      options.max_batches = parse_positive(flag, value());
+    } else if (flag == "--quiet") {
+      options.quiet = true;
+    } else {
+      throw UsageError("unknown option \"" + flag + "\"");
+    }
+  }
+  return options;
+}
+
+int run_workload_main(int argc, char** argv, int (*workload)(const WorkloadOptions&)) {
+  const std::string program = std::filesystem::path(argv[0]).filename().string();
+  try {
+    const std::optional<WorkloadOptions> options = parse_workload_options(argc, argv, 1, program, std::cout);
+    return options ? workload(*options) : 0;
+  } catch (const UsageError& error) {
+    std::cerr << program << ": " << error.what() << "\n" << workload_usage(program);
+    return 2;
+  } catch (const std::exception& error) {
+    std::cerr << program << ": error: " << error.what() << "\n";
+    return 1;
+  }
+}
+
+std::string output_path(const WorkloadOptions& options, const std::string& name) {
+  std::filesystem::create_directories(options.out);
+  return (std::filesystem::path(options.out) / name).string();
+}
+
+std::ostream* progress_stream(const WorkloadOptions& options) { return options.quiet ? nullptr : &std::cerr; }
+
+}  // namespace redes::examples

@@ -1,0 +1,159 @@
+// End-to-end smoke tests: every reference workload runs on a tiny slice of
+// generated data in the real file formats, and its training loss falls.
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <filesystem>
+#include <fstream>
+#include <nlohmann/json.hpp>
+
+#include "support/test_support.h"
+#include "workloads.h"
+
+namespace redes {
+namespace {
+
+namespace fs = std::filesystem;
+
+class WorkloadsTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir_ = fs::temp_directory_path() /
+           ("redes_workloads_" + std::string(::testing::UnitTest::GetInstance()->current_test_info()->name()));
+    fs::remove_all(dir_);
+    fs::create_directories(dir_);
+    options_.device = Device::cpu();
+    options_.out = (dir_ / "out").string();
+    options_.quiet = true;
+  }
+  void TearDown() override { fs::remove_all(dir_); }
+
+  // Train losses per epoch from a workload's metrics file.
+  std::vector<double> train_losses(const std::string& metrics_file) const {
+    std::vector<double> losses;
+    std::ifstream in(fs::path(options_.out) / metrics_file);
+    for (std::string line; std::getline(in, line);) losses.push_back(nlohmann::json::parse(line)["train_loss"]);
+    return losses;
+  }
+
+  void write_idx(const std::string& name, std::uint32_t magic, const std::vector<std::uint32_t>& dims,
+                 const std::vector<std::uint8_t>& bytes) const {
+    std::ofstream out(dir_ / name, std::ios::binary);
+    const auto big_endian = [&](std::uint32_t v) {
+      for (int shift = 24; shift >= 0; shift -= 8) out.put(static_cast<char>((v >> shift) & 0xff));
+    };
+    big_endian(magic);
+    for (std::uint32_t d : dims) big_endian(d);
+    out.write(reinterpret_cast<const char*>(bytes.data()), static_cast<std::streamsize>(bytes.size()));
+  }
+
+  // Images whose class sets a bright row, so they are learnable.
+  void write_fashion(const std::string& prefix, std::uint32_t count) const {
+    std::vector<std::uint8_t> images(count * 28 * 28, 0), labels(count);
+    for (std::uint32_t i = 0; i < count; ++i) {
+      labels[i] = static_cast<std::uint8_t>(i % 10);
+      for (std::uint32_t x = 0; x < 28; ++x) images[i * 784 + (2 + labels[i] * 2) * 28 + x] = 255;
+    }
+    write_idx(prefix + "-images-idx3-ubyte", 0x803, {count, 28, 28}, images);
+    write_idx(prefix + "-labels-idx1-ubyte", 0x801, {count}, labels);
+  }
+
+  fs::path dir_;
+  examples::WorkloadOptions options_;
+};
+
+TEST_F(WorkloadsTest, CarsMlp) {
+  nlohmann::json cars = nlohmann::json::array();
+  for (int i = 0; i < 60; ++i) {
+    const double weight = 1800 + 60 * i;
+    cars.push_back({{"Name", "car " + std::to_string(i)}, {"Miles_per_Gallon", 45 - weight / 120}, {"Cylinders", 4 + i % 3 * 2},
+                    {"Displacement", 100 + 3 * i}, {"Horsepower", 60 + i}, {"Weight_in_lbs", weight},
+                    {"Acceleration", 15 - i % 5}, {"Year", "19" + std::to_string(70 + i % 12) + "-01-01"},
+                    {"Origin", i % 3 == 0 ? "USA" : (i % 3 == 1 ? "Europe" : "Japan")}});
+  }
+  std::ofstream(dir_ / "cars.json") << cars.dump();
+  options_.data = (dir_ / "cars.json").string();
+  options_.epochs = 15;
+  options_.dropout = 0.3;
+  EXPECT_EQ(examples::cars_mlp(options_), 0);
+  const std::vector<double> losses = train_losses("cars_dropout3.jsonl");
+  ASSERT_EQ(losses.size(), 15u);
+  EXPECT_LT(losses.back(), losses.front());
+}
+
+TEST_F(WorkloadsTest, FashionLenetAndRowLstm) {
+  write_fashion("train", 256);
+  write_fashion("t10k", 64);
+  options_.data = dir_.string();
+  options_.epochs = 3;
+  options_.batch_size = 32;
+  EXPECT_EQ(examples::fashion_lenet(options_), 0);
+  std::vector<double> losses = train_losses("fashion_lenet.jsonl");
+  ASSERT_EQ(losses.size(), 3u);
+  EXPECT_LT(losses.back(), losses.front());
+  options_.augment = true;
+  options_.epochs = 1;
+  fs::remove(fs::path(options_.out) / "fashion_lenet.safetensors");
+  EXPECT_EQ(examples::fashion_lenet(options_), 0);
+  options_.augment = false;
+  options_.epochs = 3;
+  EXPECT_EQ(examples::fashion_seq_lstm(options_), 0);
+  losses = train_losses("fashion_seq_lstm.jsonl");
+  ASSERT_EQ(losses.size(), 3u);
+  EXPECT_LT(losses.back(), losses.front());
+}
+
+TEST_F(WorkloadsTest, CifarCnnThroughputOnSyntheticData) {
+  options_.epochs = 1;
+  options_.batch_size = 8;
+  options_.max_batches = 2;
+  EXPECT_EQ(examples::cifar_cnn(options_), 0);
+}
+
+TEST_F(WorkloadsTest, SeattleLstm) {
+  std::ofstream csv(dir_ / "temps.csv");
+  csv << "date,temp\n";
+  for (int hour = 0; hour < 400; ++hour) csv << "2010-01-01 " << hour << ":00," << 50 + 10 * std::sin(hour * 0.26) << "\n";
+  csv.close();
+  options_.data = (dir_ / "temps.csv").string();
+  options_.epochs = 4;
+  EXPECT_EQ(examples::seattle_lstm(options_), 0);
+  const std::vector<double> losses = train_losses("seattle_lstm.jsonl");
+  ASSERT_EQ(losses.size(), 4u);
+  EXPECT_LT(losses.back(), losses.front());
+}
+
+TEST_F(WorkloadsTest, MissingDataGivesAClearError) {
+  options_.data = (dir_ / "absent.json").string();
+  EXPECT_THROW(examples::cars_mlp(options_), Error);
+}
+
+#ifdef REDES_CLI_PATH
+// The command line: usage errors exit with 2, --help with 0.
+int run_cli(const std::string& arguments) {
+  const int status = std::system((std::string(REDES_CLI_PATH) + " " + arguments + " > /dev/null 2>&1").c_str());
+  return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+}
+
+TEST(Cli, UsageErrorsAndHelp) {
+  EXPECT_EQ(run_cli(""), 2);
+  EXPECT_EQ(run_cli("--help"), 0);
+  EXPECT_EQ(run_cli("fly"), 2);
+  EXPECT_EQ(run_cli("train"), 2);
+  EXPECT_EQ(run_cli("train nothing"), 2);
+  EXPECT_EQ(run_cli("train cars --bogus"), 2);
+  EXPECT_EQ(run_cli("train cars --epochs zero"), 2);
+  EXPECT_EQ(run_cli("train cars --epochs -3"), 2);
+  EXPECT_EQ(run_cli("train cars --device gpu"), 2);
+  EXPECT_EQ(run_cli("train cars --lr"), 2);
+  EXPECT_EQ(run_cli("train --help"), 0);
+  EXPECT_EQ(run_cli("train cars --help"), 0);
+  EXPECT_EQ(run_cli("bench seattle --help"), 0);
+  EXPECT_EQ(run_cli("info"), 0);
+  EXPECT_EQ(run_cli("info extra"), 2);
+  EXPECT_EQ(run_cli("train cars --data /nonexistent/cars.json --quiet"), 1);
+}
+#endif
+
+}  // namespace
+}  // namespace redes
