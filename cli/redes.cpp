@@ -2,6 +2,9 @@
 //   redes train <workload> [options]   train a reference workload (WORKLOADS.md)
 //   redes bench <workload> [options]   time its training steps
 //   redes info                         version, build options, devices, kernels
+#include <fcntl.h>
+#include <unistd.h>
+
 #include <cstdio>
 #include <filesystem>
 #include <functional>
@@ -75,16 +78,28 @@ int bench(int (*workload)(const WorkloadOptions&), WorkloadOptions options) {
   if (!options.epochs) options.epochs = 3;  // the first is warm-up
   options.quiet = true;
   options.out = (std::filesystem::temp_directory_path() / "redes-bench").string();
+  // The workload's std::cout lines are captured; its printf lines go to /dev/null.
   std::ostringstream captured;
   std::streambuf* original = std::cout.rdbuf(captured.rdbuf());
+  std::fflush(stdout);
+  const int saved_stdout = ::dup(STDOUT_FILENO);
+  const int null_device = ::open("/dev/null", O_WRONLY);
+  ::dup2(null_device, STDOUT_FILENO);
+  const auto restore = [&] {
+    std::fflush(stdout);
+    ::dup2(saved_stdout, STDOUT_FILENO);
+    ::close(saved_stdout);
+    ::close(null_device);
+    std::cout.rdbuf(original);
+  };
   int status = 0;
   try {
     status = workload(options);
   } catch (...) {
-    std::cout.rdbuf(original);
+    restore();
     throw;
   }
-  std::cout.rdbuf(original);
+  restore();
   std::istringstream lines(captured.str());
   for (std::string line; std::getline(lines, line);) {
     const bool timing = line.find("\"step_") != std::string::npos || line.find("_per_second\"") != std::string::npos;

@@ -89,10 +89,28 @@ class FunctionNode final : public Node {
   BackwardFn backward_;
 };
 
+// A recorded op with several outputs and no saved tensors (e.g. unbind).
+class MultiOutputNode final : public Node {
+ public:
+  MultiOutputNode(const char* name, MultiBackwardFn backward) : name_(name), backward_(std::move(backward)) {}
+  const char* name() const override { return name_; }
+
+  std::vector<Tensor> apply(std::vector<Tensor> grads) override {
+    std::vector<Tensor> input_grads = backward_(grads);
+    REDES_CHECK(input_grads.size() == next_edges.size(), name_, " backward returned ", input_grads.size(),
+                " gradients for ", next_edges.size(), " inputs");
+    return input_grads;
+  }
+
+ private:
+  const char* name_;
+  MultiBackwardFn backward_;
+};
+
 Edge gradient_edge(const Tensor& tensor) {
   AutogradMeta* meta = tensor.impl()->autograd.get();
   if (meta == nullptr || !meta->requires_grad) return {};
-  if (meta->grad_fn) return {meta->grad_fn, 0};
+  if (meta->grad_fn) return {meta->grad_fn, meta->output_nr};
   std::shared_ptr<Node> accumulator = meta->grad_accumulator.lock();
   if (!accumulator) {
     accumulator = std::make_shared<AccumulateGrad>(tensor.impl_ptr());
@@ -151,6 +169,21 @@ void record_op(const char* name, Tensor& result, const std::vector<const Tensor*
   AutogradMeta& meta = result.impl()->autograd_meta();
   meta.requires_grad = true;
   meta.grad_fn = std::move(node);
+}
+
+void record_multi_output_op(const char* name, std::vector<Tensor>& results, const std::vector<const Tensor*>& inputs,
+                            MultiBackwardFn backward) {
+  auto node = std::make_shared<MultiOutputNode>(name, std::move(backward));
+  node->num_outputs = static_cast<std::uint32_t>(results.size());
+  for (const Tensor* input : inputs) {
+    node->next_edges.push_back(input != nullptr && input->defined() ? gradient_edge(*input) : Edge{});
+  }
+  for (std::size_t i = 0; i < results.size(); ++i) {
+    AutogradMeta& meta = results[i].impl()->autograd_meta();
+    meta.requires_grad = true;
+    meta.grad_fn = node;
+    meta.output_nr = static_cast<std::uint32_t>(i);
+  }
 }
 
 void run_backward(const Tensor& root, const Tensor& grad, bool retain_graph) {

@@ -64,6 +64,15 @@ REDES_API void record_op(const char* name, Tensor& result, std::initializer_list
 REDES_API void record_op(const char* name, Tensor& result, const std::vector<const Tensor*>& inputs,
                          std::vector<Tensor> saved, BackwardFn backward);
 
+// Backward rule of an op with several outputs: gets one gradient per output
+// (undefined where none flowed), returns one gradient per input.
+using MultiBackwardFn = std::function<std::vector<Tensor>(const std::vector<Tensor>& grads)>;
+
+// Makes every tensor of `results` an output of one recorded op (output i
+// receives gradient i). Call only when needs_grad(inputs) is true.
+REDES_API void record_multi_output_op(const char* name, std::vector<Tensor>& results,
+                                      const std::vector<const Tensor*>& inputs, MultiBackwardFn backward);
+
 // Runs the backward pass from `root` seeded with `grad`.
 REDES_API void run_backward(const Tensor& root, const Tensor& grad, bool retain_graph);
 

@@ -97,6 +97,9 @@ REDES_API Tensor stack(const std::vector<Tensor>& tensors, std::int64_t dim = 0)
 REDES_API std::vector<Tensor> split(const Tensor& x, std::int64_t size, std::int64_t dim = 0);
 // `chunks` pieces of equal size (the last may be smaller); views of x.
 REDES_API std::vector<Tensor> chunk(const Tensor& x, std::int64_t chunks, std::int64_t dim = 0);
+// The slices of x along dim, as views; one autograd node takes all their
+// gradients at once (a loop over select() would build a full-size gradient per slice).
+REDES_API std::vector<Tensor> unbind(const Tensor& x, std::int64_t dim = 0);
 // Constant padding; `pads` lists (before, after) pairs starting from the last
 // dim, as in PyTorch: {left, right, top, bottom, ...}.
 REDES_API Tensor pad(const Tensor& x, const std::vector<std::int64_t>& pads, double value = 0.0);

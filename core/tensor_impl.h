@@ -12,6 +12,7 @@ namespace redes {
 struct AutogradMeta {
   bool requires_grad = false;
   std::shared_ptr<Node> grad_fn;          // set on results of recorded ops
+  std::uint32_t output_nr = 0;            // which output of grad_fn's op this tensor is
   std::weak_ptr<Node> grad_accumulator;   // leaves: the node that adds into grad
   std::shared_ptr<TensorImpl> grad;       // leaves: the accumulated gradient
 };

@@ -53,7 +53,7 @@ LSTM::Result LSTM::forward_with_state(const Tensor& input, const Tensor& h0, con
     const std::int64_t features = layer_input.size(2);
     Tensor projected = matmul(layer_input.reshape({steps * batch, features}), w_ih.t());
     if (b_ih.defined()) projected = projected + b_ih;
-    projected = projected.reshape({steps, batch, 4 * hidden});
+    const std::vector<Tensor> projected_steps = unbind(projected.reshape({steps, batch, 4 * hidden}), 0);
 
     LstmState state{h0.defined() ? h0.select(0, layer) : zeros({batch, hidden}, like),
                     c0.defined() ? c0.select(0, layer) : zeros({batch, hidden}, like)};
@@ -61,7 +61,7 @@ LSTM::Result LSTM::forward_with_state(const Tensor& input, const Tensor& h0, con
     outputs.reserve(static_cast<std::size_t>(steps));
     for (std::int64_t t = 0; t < steps; ++t) {
       const Tensor recurrent = b_hh.defined() ? addmm(b_hh, state.h, w_hh.t()) : matmul(state.h, w_hh.t());
-      state = lstm_cell_from_gates(projected.select(0, t) + recurrent, state.c);
+      state = lstm_cell_from_gates(projected_steps[static_cast<std::size_t>(t)] + recurrent, state.c);
       outputs.push_back(state.h);
     }
     final_h.push_back(state.h);

@@ -55,6 +55,9 @@ int fashion_lenet(const WorkloadOptions& options) {
               << "\n"
               << train::result_json("fashion-lenet", device, "images_per_second",
                                     train::median_samples_per_second(history), "images/s", variant)
+              << "\n"
+              << train::result_json("fashion-lenet", device, "step_milliseconds",
+                                    1e3 * train::median_step_seconds(history), "milliseconds", variant)
               << "\n";
   }
   return 0;

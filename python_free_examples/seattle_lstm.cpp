@@ -128,6 +128,9 @@ int seattle_lstm(const WorkloadOptions& options) {
   if (!history.empty()) {
     std::cout << train::result_json("seattle-lstm", device, "epoch_seconds", train::median_epoch_seconds(history),
                                     "seconds")
+              << "\n"
+              << train::result_json("seattle-lstm", device, "step_milliseconds", 1e3 * train::median_step_seconds(history),
+                                    "milliseconds")
               << "\n";
   }
   return 0;

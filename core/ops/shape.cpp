@@ -93,6 +93,25 @@ std::vector<Tensor> chunk(const Tensor& x, std::int64_t chunks, std::int64_t dim
   return split(x, std::max<std::int64_t>((length + chunks - 1) / chunks, 1), dim);
 }
 
+std::vector<Tensor> unbind(const Tensor& x, std::int64_t dim) {
+  detail::check_defined(x, "unbind", "the input");
+  const std::int64_t axis = wrap_dim(dim, x.dim(), "unbind");
+  std::vector<Tensor> slices;
+  {
+    NoGradGuard no_grad;  // one node below records them all
+    for (std::int64_t i = 0; i < x.size(axis); ++i) slices.push_back(x.select(axis, i));
+  }
+  if (needs_grad({&x})) {
+    record_multi_output_op("unbind", slices, {&x}, [axis, slice_shape = slices.empty() ? Shape{} : slices[0].shape(),
+                                                    dtype = x.dtype(), device = x.device()](const std::vector<Tensor>& grads) {
+      std::vector<Tensor> parts;
+      for (const Tensor& g : grads) parts.push_back(g.defined() ? g : zeros(slice_shape, {dtype, device}));
+      return std::vector<Tensor>{stack(parts, axis)};
+    });
+  }
+  return slices;
+}
+
 Tensor pad(const Tensor& x, const std::vector<std::int64_t>& pads, double value) {
   detail::check_defined(x, "pad", "the input");
   REDES_CHECK(pads.size() % 2 == 0 && pads.size() / 2 <= static_cast<std::size_t>(x.dim()),

@@ -48,6 +48,28 @@ TEST_P(ShapeOpsTest, SplitAndChunkAreViews) {
   EXPECT_THROW(split(x, 0, 0), Error);
 }
 
+TEST_P(ShapeOpsTest, UnbindGivesViewsWithOneBackwardNode) {
+  REDES_REQUIRE_DEVICE(GetParam());
+  const Tensor x = iota({3, 2});
+  const std::vector<Tensor> rows = unbind(x, 0);
+  ASSERT_EQ(rows.size(), 3u);
+  EXPECT_TRUE(all_close(rows[2], {4, 5}, 0, 0));
+  EXPECT_EQ(rows[1].data_ptr(), x.select(0, 1).data_ptr());
+  EXPECT_TRUE(all_close(unbind(x, 1)[1], {1, 3, 5}, 0, 0));
+  // Only some slices used: the others get zero gradient.
+  Tensor leaf = testing::random_tensor({3, 2}, 5, {kFloat64, GetParam()}).requires_grad_();
+  const std::vector<Tensor> parts = unbind(leaf, 0);
+  EXPECT_EQ(parts[0].grad_fn(), parts[2].grad_fn());
+  (parts[0] * 2.0 + parts[2]).sum().backward();
+  EXPECT_TRUE(all_close(leaf.grad(), {2, 2, 0, 0, 1, 1}, 0, 0));
+  EXPECT_TRUE(gradcheck(
+      [](const std::vector<Tensor>& in) {
+        const std::vector<Tensor> cols = unbind(in[0], 1);
+        return cat({cols[2] * 3.0, cols[0], cols[0] * cols[1]}, 0);
+      },
+      {testing::random_tensor({2, 3}, 6, {kFloat64, GetParam()})}));
+}
+
 TEST_P(ShapeOpsTest, PadWithAConstant) {
   REDES_REQUIRE_DEVICE(GetParam());
   const Tensor x = iota({2, 2}) + 1.0;
