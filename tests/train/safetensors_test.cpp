@@ -1,5 +1,6 @@
 // safetensors: round trips, metadata, atomic replacement, hostile files.
 #include <gtest/gtest.h>
+#include <unistd.h>
 
 #include <filesystem>
 #include <fstream>
@@ -16,7 +17,7 @@ class SafetensorsTest : public ::testing::Test {
  protected:
   void SetUp() override {
     directory_ = fs::temp_directory_path() /
-                 ("redes_safetensors_" + std::to_string(::testing::UnitTest::GetInstance()->random_seed()) + "_" +
+                 ("redes_safetensors_" + std::to_string(::getpid()) + "_" +
                   ::testing::UnitTest::GetInstance()->current_test_info()->name());
     fs::create_directories(directory_);
   }

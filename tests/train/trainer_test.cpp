@@ -1,6 +1,7 @@
 // The Trainer: learning, evaluation, metrics files, curves, and resuming
 // from a checkpoint bit-identically.
 #include <gtest/gtest.h>
+#include <unistd.h>
 
 #include <cmath>
 #include <filesystem>
@@ -33,7 +34,8 @@ train::Trainer::LossFn bce() {
 class TrainerTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    dir_ = fs::temp_directory_path() / ("redes_trainer_" + std::string(::testing::UnitTest::GetInstance()->current_test_info()->name()));
+    dir_ = fs::temp_directory_path() / ("redes_trainer_" + std::to_string(::getpid()) + "_" +
+                                                  std::string(::testing::UnitTest::GetInstance()->current_test_info()->name()));
     fs::remove_all(dir_);
     fs::create_directories(dir_);
   }

@@ -1,6 +1,7 @@
 // End-to-end smoke tests: every reference workload runs on a tiny slice of
 // generated data in the real file formats, and its training loss falls.
 #include <gtest/gtest.h>
+#include <unistd.h>
 
 #include <cmath>
 #include <filesystem>
@@ -19,7 +20,8 @@ class WorkloadsTest : public ::testing::Test {
  protected:
   void SetUp() override {
     dir_ = fs::temp_directory_path() /
-           ("redes_workloads_" + std::string(::testing::UnitTest::GetInstance()->current_test_info()->name()));
+           ("redes_workloads_" + std::to_string(::getpid()) + "_" +
+            std::string(::testing::UnitTest::GetInstance()->current_test_info()->name()));
     fs::remove_all(dir_);
     fs::create_directories(dir_);
     options_.device = Device::cpu();
