@@ -40,11 +40,14 @@ TEST(BatchNorm, EvalUsesRunningStatistics) {
   EXPECT_THROW(nn::BatchNorm2d(2)(zeros({1, 2, 1, 1})), Error);  // one value per channel in training
 }
 
-TEST(BatchNorm, Gradcheck) {
+TEST(BatchNorm, GradcheckInTrainingAndEval) {
   nn::BatchNorm2d bn(2);
   bn.to(kFloat64);
   EXPECT_TRUE(gradcheck([&](const std::vector<Tensor>& in) { return bn(in[0]); },
                         {testing::random_tensor({3, 2, 2, 2}, 4, {kFloat64})}));
+  bn.eval();
+  EXPECT_TRUE(gradcheck([&](const std::vector<Tensor>& in) { return bn(in[0]); },
+                        {testing::random_tensor({3, 2, 2, 2}, 5, {kFloat64})}));
 }
 
 TEST(LayerNorm, NormalisesTrailingDims) {
@@ -72,6 +75,9 @@ TEST(Embedding, LooksUpRowsForAnyIndexShape) {
   EXPECT_EQ(grad[4 * 3], 2.0);  // row 4 used twice
   EXPECT_EQ(grad[1 * 3], 0.0);
   EXPECT_THROW(table(from_vector(std::vector<std::int64_t>{10}, {1}, {kInt64})), Error);
+  // The lookup's gradient, checked numerically against the table as input.
+  EXPECT_TRUE(gradcheck([&](const std::vector<Tensor>& in) { return index_select(in[0], 0, indices.reshape({-1})); },
+                        {testing::random_tensor({10, 3}, 8, {kFloat64})}));
   EXPECT_THROW(table(zeros({2})), Error);
 }
 
