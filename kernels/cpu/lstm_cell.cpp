@@ -18,17 +18,7 @@ void lstm_cell_cpu(const LstmCellParams&, const TensorArg* args, int, const Exec
   const T* c_prev = static_cast<const T*>(args[3].data);
   const std::int64_t rows = args[3].sizes[0], hidden = args[3].sizes[1];
   for (std::int64_t n = 0; n < rows; ++n) {
-    const T* a = gates + n * 4 * hidden;
-    T* act = activated + n * 4 * hidden;
-    for (std::int64_t u = 0; u < hidden; ++u) {
-      const auto r = lstm::cell_forward(a[u], a[hidden + u], a[2 * hidden + u], a[3 * hidden + u], c_prev[n * hidden + u]);
-      act[u] = r.i;
-      act[hidden + u] = r.f;
-      act[2 * hidden + u] = r.g;
-      act[3 * hidden + u] = r.o;
-      hc[n * 2 * hidden + u] = r.h;
-      hc[n * 2 * hidden + hidden + u] = r.c;
-    }
+    for (std::int64_t u = 0; u < hidden; ++u) lstm::cell_forward_at(hc, activated, gates, c_prev, n, u, hidden);
   }
 }
 
@@ -44,17 +34,8 @@ void lstm_cell_backward_cpu(const LstmCellBackwardParams&, const TensorArg* args
   const T* hc = static_cast<const T*>(args[5].data);
   const std::int64_t rows = args[4].sizes[0], hidden = args[4].sizes[1];
   for (std::int64_t n = 0; n < rows; ++n) {
-    const T* act = activated + n * 4 * hidden;
-    T* dg = d_gates + n * 4 * hidden;
     for (std::int64_t u = 0; u < hidden; ++u) {
-      const auto r = lstm::cell_backward(d_hc[n * 2 * hidden + u], d_hc[n * 2 * hidden + hidden + u], act[u],
-                                         act[hidden + u], act[2 * hidden + u], act[3 * hidden + u],
-                                         c_prev[n * hidden + u], hc[n * 2 * hidden + hidden + u]);
-      dg[u] = r.d_i;
-      dg[hidden + u] = r.d_f;
-      dg[2 * hidden + u] = r.d_g;
-      dg[3 * hidden + u] = r.d_o;
-      dc_prev[n * hidden + u] = r.dc_prev;
+      lstm::cell_backward_at(d_gates, dc_prev, d_hc, activated, c_prev, hc, n, u, hidden);
     }
   }
 }

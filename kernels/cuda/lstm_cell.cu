@@ -17,16 +17,7 @@ __global__ void lstm_cell_kernel(T* hc, T* activated, const T* gates, const T* c
                                  std::int64_t hidden) {
   const std::int64_t total = rows * hidden;
   for (std::int64_t index = cuda::first_index(); index < total; index += cuda::grid_stride()) {
-    const std::int64_t n = index / hidden, u = index % hidden;
-    const T* a = gates + n * 4 * hidden;
-    const auto r = lstm::cell_forward(a[u], a[hidden + u], a[2 * hidden + u], a[3 * hidden + u], c_prev[index]);
-    T* act = activated + n * 4 * hidden;
-    act[u] = r.i;
-    act[hidden + u] = r.f;
-    act[2 * hidden + u] = r.g;
-    act[3 * hidden + u] = r.o;
-    hc[n * 2 * hidden + u] = r.h;
-    hc[n * 2 * hidden + hidden + u] = r.c;
+    lstm::cell_forward_at(hc, activated, gates, c_prev, index / hidden, index % hidden, hidden);
   }
 }
 
@@ -37,17 +28,7 @@ __global__ void lstm_cell_backward_kernel(T* d_gates, T* dc_prev, const T* d_hc,
                                           const T* hc, std::int64_t rows, std::int64_t hidden) {
   const std::int64_t total = rows * hidden;
   for (std::int64_t index = cuda::first_index(); index < total; index += cuda::grid_stride()) {
-    const std::int64_t n = index / hidden, u = index % hidden;
-    const T* act = activated + n * 4 * hidden;
-    const auto r = lstm::cell_backward(d_hc[n * 2 * hidden + u], d_hc[n * 2 * hidden + hidden + u], act[u],
-                                       act[hidden + u], act[2 * hidden + u], act[3 * hidden + u], c_prev[index],
-                                       hc[n * 2 * hidden + hidden + u]);
-    T* dg = d_gates + n * 4 * hidden;
-    dg[u] = r.d_i;
-    dg[hidden + u] = r.d_f;
-    dg[2 * hidden + u] = r.d_g;
-    dg[3 * hidden + u] = r.d_o;
-    dc_prev[index] = r.dc_prev;
+    lstm::cell_backward_at(d_gates, dc_prev, d_hc, activated, c_prev, hc, index / hidden, index % hidden, hidden);
   }
 }
 
