@@ -16,8 +16,10 @@ struct AllocatorStats {
   std::uint64_t allocations = 0;    // allocate() calls answered
   std::uint64_t frees = 0;          // deallocate() calls
   std::uint64_t system_allocations = 0;  // times the system allocator (malloc/cudaMalloc) was called
-  std::size_t cached_bytes = 0;     // freed blocks kept for reuse (their full, rounded-up sizes)
-  std::uint64_t cache_hits = 0;     // allocate() calls served from those blocks
+  std::uint64_t system_frees = 0;   // blocks or segments handed back to the system
+  std::size_t reserved_bytes = 0;   // held from the system: live blocks and cached ones, full sizes
+  std::size_t cached_bytes = 0;     // of those, free for reuse (their full, rounded-up sizes)
+  std::uint64_t cache_hits = 0;     // allocate() calls served without a system allocation
 };
 
 class REDES_API Allocator {

@@ -93,6 +93,7 @@ void* CpuAllocator::allocate(std::size_t bytes) {
   expose(ptr, bytes, block);
   std::lock_guard lock(mutex_);
   ++stats_.system_allocations;
+  stats_.reserved_bytes += block;
   count_allocation(bytes);
   return ptr;
 }
@@ -133,6 +134,8 @@ void CpuAllocator::deallocate(void* ptr, std::size_t bytes) {
       } catch (const std::bad_alloc&) {
       }
     }
+    stats_.reserved_bytes -= block;
+    ++stats_.system_frees;
   }
   system_free(ptr, block);
 }
@@ -152,7 +155,9 @@ void CpuAllocator::empty_cache() {
   {
     std::lock_guard lock(mutex_);
     blocks.swap(free_blocks_);
+    stats_.reserved_bytes -= stats_.cached_bytes;
     stats_.cached_bytes = 0;
+    for (const auto& [block, ptrs] : blocks) stats_.system_frees += ptrs.size();
   }
   for (const auto& [block, ptrs] : blocks) {
     for (void* ptr : ptrs) system_free(ptr, block);

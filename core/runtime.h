@@ -17,7 +17,15 @@ Allocator& cuda_allocator(int device);
 void require_device(Device device, const char* op);
 // Copies `bytes` between any two devices (synchronous with respect to the host).
 void copy_bytes(void* dst, Device dst_device, const void* src, Device src_device, std::size_t bytes);
-// The stream ops on `device` enqueue on (cudaStream_t as void*); nullptr on the CPU.
+// Queues a copy from page-locked host memory (a pinned_allocator block) to a
+// CUDA device on its current stream and returns without waiting; the source
+// block is not reused before the copy has read it.
+void copy_to_device_async(void* dst, Device dst_device, const void* pinned_src, std::size_t bytes);
+// Page-locked host memory (cudaHostAlloc); throws a redes::Error saying why
+// when no CUDA device can be used.
+Allocator& pinned_allocator();
+// The calling thread's current stream on `device` (cudaStream_t as void*;
+// cuda::Stream::set_current changes it); nullptr on the CPU.
 void* current_stream(Device device);
 
 // The cuDNN library's version ("9.1.0"); defined by kernels/cudnn/ in builds with cuDNN.

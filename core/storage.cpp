@@ -4,9 +4,11 @@
 
 namespace redes {
 
-Storage::Storage(std::size_t nbytes, Device device)
-    : data_(allocator_for(device).allocate(nbytes)), nbytes_(nbytes), device_(device) {}
+Storage::Storage(std::size_t nbytes, Device device) : Storage(nbytes, device, allocator_for(device), false) {}
 
-Storage::~Storage() { allocator_for(device_).deallocate(data_, nbytes_); }
+Storage::Storage(std::size_t nbytes, Device device, Allocator& allocator, bool pinned)
+    : nbytes_(nbytes), device_(device), allocator_(&allocator), pinned_(pinned), data_(allocator.allocate(nbytes)) {}
+
+Storage::~Storage() { allocator_->deallocate(data_, nbytes_); }
 
 }  // namespace redes

@@ -11,9 +11,15 @@
 
 namespace redes {
 
+class Allocator;
+
 class REDES_API Storage {
  public:
+  // Memory from the device's allocator.
   Storage(std::size_t nbytes, Device device);
+  // Memory from `allocator`, which must outlive the storage; `pinned` marks
+  // page-locked host memory (pin_memory).
+  Storage(std::size_t nbytes, Device device, Allocator& allocator, bool pinned);
   ~Storage();
   Storage(const Storage&) = delete;
   Storage& operator=(const Storage&) = delete;
@@ -21,15 +27,18 @@ class REDES_API Storage {
   void* data() const { return data_; }
   std::size_t nbytes() const { return nbytes_; }
   Device device() const { return device_; }
+  bool pinned() const { return pinned_; }
 
   // Bumped by every in-place write through any view of this storage.
   std::uint64_t version() const { return version_.load(std::memory_order_relaxed); }
   void bump_version() { version_.fetch_add(1, std::memory_order_relaxed); }
 
  private:
-  void* data_ = nullptr;
   std::size_t nbytes_ = 0;
   Device device_;
+  Allocator* allocator_;
+  bool pinned_ = false;
+  void* data_ = nullptr;  // allocated last, from allocator_
   std::atomic<std::uint64_t> version_{0};
 };
 

@@ -87,17 +87,42 @@ Tensor Tensor::to(DType target) const {
   return out;
 }
 
-Tensor Tensor::to(Device target) const {
+Tensor Tensor::to(Device target, bool non_blocking) const {
   if (target == device()) return *this;
   detail::require_device(target, "to");
   const Tensor source = contiguous();
   Tensor out = empty(shape(), {dtype(), target});
-  detail::copy_bytes(out.data_ptr(), target, source.data_ptr(), source.device(),
-                     static_cast<std::size_t>(numel()) * dtype_size(dtype()));
+  const std::size_t bytes = static_cast<std::size_t>(numel()) * dtype_size(dtype());
+  // Only page-locked memory can be read by the device while the host goes
+  // on; from pageable memory the driver stages the copy synchronously anyway.
+  if (non_blocking && target.is_cuda() && source.is_pinned()) {
+    detail::copy_to_device_async(out.data_ptr(), target, source.data_ptr(), bytes);
+  } else {
+    detail::copy_bytes(out.data_ptr(), target, source.data_ptr(), source.device(), bytes);
+  }
   if (needs_grad({this})) {
     const Device origin = device();
     record_op("to_device", out, {this}, {}, [origin](const Tensor& g, const std::vector<Tensor>&) {
       return std::vector<Tensor>{g.to(origin)};
+    });
+  }
+  return out;
+}
+
+bool Tensor::is_pinned() const { return checked(impl_).storage->pinned(); }
+
+Tensor Tensor::pin_memory() const {
+  REDES_CHECK(device().is_cpu(), "pin_memory: expected a CPU tensor, got one on ", device().str());
+  if (is_pinned()) return *this;
+  Allocator& pinned = detail::pinned_allocator();
+  const Tensor source = contiguous();
+  const std::size_t bytes = static_cast<std::size_t>(numel()) * dtype_size(dtype());
+  auto storage = std::make_shared<Storage>(bytes, Device::cpu(), pinned, true);
+  if (bytes != 0) std::memcpy(storage->data(), source.data_ptr(), bytes);
+  Tensor out(std::make_shared<TensorImpl>(std::move(storage), shape(), contiguous_strides(shape()), 0, dtype()));
+  if (needs_grad({this})) {
+    record_op("pin_memory", out, {this}, {}, [](const Tensor& g, const std::vector<Tensor>&) {
+      return std::vector<Tensor>{g};
     });
   }
   return out;

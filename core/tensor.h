@@ -67,8 +67,19 @@ class REDES_API Tensor {
 
   // Copies.
   Tensor clone() const;
-  Tensor to(Device device) const;
+  // A copy on `device` (*this when already there). non_blocking matters only
+  // for a CPU tensor in pinned memory going to a CUDA device: the copy is
+  // queued on the device's current stream and to() returns at once (later
+  // work on that stream sees the data; the host must not write the source
+  // until the stream has passed the copy). Every other copy is synchronous.
+  Tensor to(Device device, bool non_blocking = false) const;
   Tensor to(DType dtype) const;
+  // A contiguous copy of this CPU tensor in page-locked (pinned) host
+  // memory, or *this when already pinned. Pinned memory is a CUDA resource:
+  // without a usable CUDA device this throws a redes::Error saying why.
+  Tensor pin_memory() const;
+  // True for CPU tensors whose storage is page-locked (from pin_memory).
+  bool is_pinned() const;
   // Single element as double (any dtype); throws unless numel() == 1.
   double item() const;
   template <class T>

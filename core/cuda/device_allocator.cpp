@@ -1,14 +1,15 @@
-// The CUDA device allocator: plain cudaMalloc/cudaFree per device, with the
-// same statistics as the CPU allocator. Every allocation goes to the system;
-// a caching allocator replaces this once the plain one is known correct.
+// The CUDA device allocator: a BlockCache (core/block_cache.h) over plain
+// cudaMalloc/cudaFree, one per device. Blocks are keyed by the stream that
+// is current when they are allocated, so a freed block is reused in that
+// stream's order without waiting for the device (see block_cache.h).
 #include <cuda_runtime.h>
 
-#include <atomic>
-#include <cstdint>
 #include <cstdio>
 #include <mutex>
+#include <string>
 
 #include "core/allocator.h"
+#include "core/block_cache.h"
 #include "core/cuda.h"
 #include "core/cuda/check.h"
 #include "core/error.h"
@@ -17,84 +18,71 @@
 namespace redes {
 namespace {
 
+detail::BlockCacheBackend cuda_backend(int device) {
+  detail::BlockCacheBackend backend;
+  backend.allocate = [device](std::size_t bytes) -> void* {
+    REDES_CUDA_CHECK(cudaSetDevice(device), "cuda allocator");
+    // cudaMalloc aligns to at least 256 bytes; blocks are multiples of 512
+    // from there, so every block keeps the 64-byte alignment promised.
+    void* ptr = nullptr;
+    const cudaError_t status = cudaMalloc(&ptr, bytes);
+    if (status == cudaErrorMemoryAllocation) {
+      cudaGetLastError();  // an answer for the cache, not an error for the next launch check
+      return nullptr;
+    }
+    detail::check_cuda(status, "cuda allocator", "cudaMalloc", __FILE__, __LINE__);
+    return ptr;
+  };
+  backend.free = [device](void* ptr, std::size_t) {
+    REDES_CUDA_CHECK(cudaSetDevice(device), "cuda allocator");
+    REDES_CUDA_CHECK(cudaFree(ptr), "cuda allocator");
+  };
+  // Cached blocks were freed in stream order: kernels queued on any stream
+  // before the free may still use them. cudaFree does not promise to wait
+  // for work on non-blocking streams, so the whole device is waited for.
+  backend.synchronize = [device] {
+    REDES_CUDA_CHECK(cudaSetDevice(device), "cuda allocator");
+    REDES_CUDA_CHECK(cudaDeviceSynchronize(), "cuda allocator");
+  };
+  backend.describe_memory = [] {
+    std::size_t free_bytes = 0, total_bytes = 0;
+    if (cudaMemGetInfo(&free_bytes, &total_bytes) != cudaSuccess) {
+      cudaGetLastError();
+      return std::string();
+    }
+    return "the device has " + std::to_string(free_bytes) + " of " + std::to_string(total_bytes) + " bytes free";
+  };
+  return backend;
+}
+
 class CudaAllocator final : public Allocator {
  public:
   explicit CudaAllocator(int device)
-      : device_(device), stream_(static_cast<cudaStream_t>(detail::current_stream(Device::cuda(device)))) {}
+      : device_(device), cache_("cuda:" + std::to_string(device) + " allocator", cuda_backend(device)) {}
 
   void* allocate(std::size_t bytes) override {
     if (bytes == 0) return nullptr;
-    REDES_CUDA_CHECK(cudaSetDevice(device_), "cuda allocator");
-    // cudaMalloc aligns to at least 256 bytes, more than the 64 promised.
-    void* ptr = nullptr;
-    const cudaError_t status = cudaMalloc(&ptr, bytes);
-    if (status == cudaErrorMemoryAllocation) report_out_of_memory(bytes);
-    detail::check_cuda(status, "cuda allocator", "cudaMalloc", __FILE__, __LINE__);
-    const std::size_t live = live_bytes_.fetch_add(bytes) + bytes;
-    std::size_t peak = peak_bytes_.load();
-    while (live > peak && !peak_bytes_.compare_exchange_weak(peak, live)) {
-    }
-    allocations_.fetch_add(1);
-    system_allocations_.fetch_add(1);
-    return ptr;
+    return cache_.allocate(bytes, detail::current_stream(Device::cuda(device_)));
   }
 
-  // Runs inside destructors (Storage, kernel workspaces), so it reports
-  // failures instead of throwing.
+  // Runs inside destructors (Storage, kernel workspaces): a pointer the cache
+  // does not know is reported instead of thrown. No CUDA call happens here,
+  // so a free never waits for the device.
   void deallocate(void* ptr, std::size_t bytes) override {
-    if (ptr == nullptr) return;
-    live_bytes_.fetch_sub(bytes);
-    frees_.fetch_add(1);
-    const cudaError_t status = release(ptr);
-    // At process exit the runtime may already be unloaded; the memory went with it.
-    if (status == cudaSuccess || status == cudaErrorCudartUnloading) return;
-    cudaGetLastError();
-    std::fprintf(stderr, "redes: cuda:%d allocator: freeing %zu bytes failed: %s (%s)\n", device_, bytes,
-                 cudaGetErrorName(status), cudaGetErrorString(status));
+    try {
+      cache_.deallocate(ptr);
+    } catch (const Error& error) {
+      std::fprintf(stderr, "redes: freeing %zu bytes: %s\n", bytes, error.what());
+    }
   }
 
-  AllocatorStats stats() const override {
-    AllocatorStats stats;
-    stats.live_bytes = live_bytes_.load();
-    stats.peak_live_bytes = peak_bytes_.load();
-    stats.allocations = allocations_.load();
-    stats.frees = frees_.load();
-    stats.system_allocations = system_allocations_.load();
-    return stats;
-  }
-
-  void reset_peak() override { peak_bytes_.store(live_bytes_.load()); }
-
-  // Nothing to release: every block already goes back to cudaFree when freed
-  // (cached_bytes and cache_hits stay 0 until this allocator caches).
-  void empty_cache() override {}
+  AllocatorStats stats() const override { return cache_.stats(); }
+  void reset_peak() override { cache_.reset_peak(); }
+  void empty_cache() override { cache_.empty_cache(); }
 
  private:
-  cudaError_t release(void* ptr) const {
-    cudaError_t status = cudaSetDevice(device_);
-    // Kernels are queued asynchronously: one still waiting on the stream may
-    // read or write this block, and cudaFree does not promise to wait for
-    // work on a non-blocking stream.
-    if (status == cudaSuccess) status = cudaStreamSynchronize(stream_);
-    if (status == cudaSuccess) status = cudaFree(ptr);
-    return status;
-  }
-
-  [[noreturn]] void report_out_of_memory(std::size_t bytes) const {
-    cudaGetLastError();
-    std::size_t free_bytes = 0, total_bytes = 0;
-    if (cudaMemGetInfo(&free_bytes, &total_bytes) != cudaSuccess) cudaGetLastError();
-    detail::fail("cuda:", device_, " allocator: out of memory allocating ", bytes, " bytes (redes tensors hold ",
-                 live_bytes_.load(), " bytes; the device has ", free_bytes, " of ", total_bytes, " bytes free)");
-  }
-
   int device_;
-  cudaStream_t stream_;  // the device's stream, which outlives every allocator
-  std::atomic<std::size_t> live_bytes_{0};
-  std::atomic<std::size_t> peak_bytes_{0};
-  std::atomic<std::uint64_t> allocations_{0};
-  std::atomic<std::uint64_t> frees_{0};
-  std::atomic<std::uint64_t> system_allocations_{0};
+  detail::BlockCache cache_;
 };
 
 }  // namespace

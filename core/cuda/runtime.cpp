@@ -1,15 +1,15 @@
 // The device runtime of a build with the CUDA backend (the twin of
 // core/no_cuda.cpp): which devices exist, copies between devices, and the
-// stream each device's work is queued on.
+// stream each device's work is queued on (core/cuda/stream.cpp keeps it).
 #include <cuda_runtime.h>
 
 #include <cstring>
-#include <mutex>
 #include <string>
-#include <vector>
 
 #include "core/cuda.h"
 #include "core/cuda/check.h"
+#include "core/cuda/pinned_allocator.h"
+#include "core/cuda/streams.h"
 #include "core/error.h"
 #include "core/runtime.h"
 
@@ -66,26 +66,13 @@ const DeviceCensus& census() {
   return answer;
 }
 
-// One non-blocking stream per device, so queued work never synchronises with
-// the legacy default stream that other libraries in the process may use.
-// Created on first use and never destroyed: tensors in static objects may be
-// freed after the CUDA runtime has already torn its streams down at exit.
-cudaStream_t device_stream(int device) {
-  static std::mutex mutex;
-  static auto* streams = new std::vector<cudaStream_t>(static_cast<std::size_t>(census().count), nullptr);
-  std::lock_guard lock(mutex);
-  cudaStream_t& stream = (*streams)[static_cast<std::size_t>(device)];
-  if (stream == nullptr) REDES_CUDA_CHECK(cudaStreamCreateWithFlags(&stream, cudaStreamNonBlocking), "cuda stream");
-  return stream;
-}
-
-// Makes `device` current for this thread and returns its stream; every CUDA
-// entry point goes through here, so kernels and copies always run on the
-// device their memory lives on.
+// Makes `device` current for this thread and returns the thread's current
+// stream on it; every CUDA entry point goes through here, so kernels and
+// copies always run on the device their memory lives on.
 cudaStream_t use_device(Device device, const char* op) {
   detail::require_device(device, op);
   REDES_CUDA_CHECK(cudaSetDevice(device.index), op);
-  return device_stream(device.index);
+  return detail::current_cuda_stream(device.index, op);
 }
 
 }  // namespace
@@ -133,9 +120,10 @@ void copy_bytes(void* dst, Device dst_device, const void* src, Device src_device
     std::memcpy(dst, src, bytes);
     return;
   }
-  // Each copy is queued on the stream of the GPU side, behind the kernels that
-  // produce or last used that memory, then waited for: callers read or free
-  // the memory right after.
+  // Each copy is queued on the current stream of the GPU side, behind the
+  // kernels that produce or last used that memory, then waited for: callers
+  // read or free the memory right after, and pageable host memory would be
+  // staged synchronously by the driver anyway.
   if (src_device.is_cpu() || dst_device.is_cpu()) {
     const bool to_device = src_device.is_cpu();
     cudaStream_t stream = use_device(to_device ? dst_device : src_device, "copy");
@@ -158,6 +146,21 @@ void copy_bytes(void* dst, Device dst_device, const void* src, Device src_device
   cudaStream_t stream = use_device(dst_device, "copy");
   REDES_CUDA_CHECK(cudaMemcpyPeerAsync(dst, dst_device.index, src, src_device.index, bytes, stream), "copy");
   REDES_CUDA_CHECK(cudaStreamSynchronize(stream), "copy");
+}
+
+void copy_to_device_async(void* dst, Device dst_device, const void* pinned_src, std::size_t bytes) {
+  if (bytes == 0) return;
+  cudaStream_t stream = use_device(dst_device, "copy");
+  REDES_CUDA_CHECK(cudaMemcpyAsync(dst, pinned_src, bytes, cudaMemcpyHostToDevice, stream), "copy");
+  // The host may free the source right away; its block must not be handed
+  // out again (and overwritten) before the queued copy has read it.
+  pinned_host_allocator().record_use(pinned_src, stream);
+}
+
+Allocator& pinned_allocator() {
+  REDES_CHECK(cuda::is_available(), "pin_memory: page-locked host memory needs a usable CUDA device: ",
+              cuda::unavailable_reason());
+  return pinned_host_allocator();
 }
 
 void* current_stream(Device device) {

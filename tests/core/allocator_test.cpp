@@ -85,10 +85,15 @@ TEST(CpuAllocatorTest, EmptyCacheReturnsBlocksToTheSystem) {
   allocator.deallocate(a, 5000);
   allocator.deallocate(b, 3 << 20);
   EXPECT_GT(allocator.stats().cached_bytes, 0u);
+  const std::size_t all_blocks =
+      CpuAllocator::block_size(5000) + CpuAllocator::block_size(3 << 20) + CpuAllocator::block_size(128);
+  EXPECT_EQ(allocator.stats().reserved_bytes, all_blocks);
 
   allocator.empty_cache();
   AllocatorStats stats = allocator.stats();
   EXPECT_EQ(stats.cached_bytes, 0u);
+  EXPECT_EQ(stats.reserved_bytes, CpuAllocator::block_size(128));
+  EXPECT_EQ(stats.system_frees, 2u);
   EXPECT_EQ(stats.live_bytes, 128u);  // live blocks are untouched
   std::memset(live, 1, 128);
 
@@ -174,6 +179,8 @@ TEST(CpuAllocatorTest, WithoutCachingEveryFreeGoesBackToTheSystem) {
   EXPECT_EQ(stats.system_allocations, 3u);
   EXPECT_EQ(stats.allocations, 3u);
   EXPECT_EQ(stats.frees, 3u);
+  EXPECT_EQ(stats.system_frees, 3u);
+  EXPECT_EQ(stats.reserved_bytes, 0u);
   EXPECT_EQ(stats.cached_bytes, 0u);
   EXPECT_EQ(stats.cache_hits, 0u);
   EXPECT_EQ(stats.peak_live_bytes, 256u);
