@@ -3,6 +3,7 @@
 #include <cstring>
 
 #include "core/cuda.h"
+#include "core/cuda_timer.h"
 #include "core/error.h"
 #include "core/runtime.h"
 
@@ -16,6 +17,13 @@ DeviceProperties properties(int device) {
   detail::fail("cuda::properties(", device, "): ", unavailable_reason());
 }
 void synchronize(int) {}
+
+EventTimer::EventTimer(int device) : device_(device) {
+  detail::fail("cuda::EventTimer(", device, "): ", unavailable_reason());
+}
+EventTimer::~EventTimer() = default;
+void EventTimer::start() { detail::fail("cuda::EventTimer::start: ", unavailable_reason()); }
+double EventTimer::stop() { detail::fail("cuda::EventTimer::stop: ", unavailable_reason()); }
 }  // namespace cuda
 
 namespace detail {

@@ -5,6 +5,7 @@
 #include "core/autograd.h"
 #include "core/build_info.h"
 #include "core/cuda.h"
+#include "core/cuda_timer.h"
 #include "core/device.h"
 #include "core/dtype.h"
 #include "core/error.h"
