@@ -8,8 +8,9 @@
 # each step ends, so a run that is killed still leaves what it did.
 #   1 machine   nvidia-smi, driver, glibc, `redes info` (cuDNN version, CUDA
 #               devices), the card and the peak numbers used for percentages
-#   2 tests     every test program with REDES_REQUIRE_CUDA=1 (a skipped CUDA
-#               test is a failure), gtest JSON per program, a summary
+#   2 tests     every test program with REDES_REQUIRE_CUDA=1 (a CUDA test
+#               that cannot run fails instead of skipping), gtest JSON per
+#               program, a summary that names the tests still skipped
 #   3 memcheck  compute-sanitizer memcheck on the CUDA cases of a few programs
 #   4 bench     every *_bench program (Google Benchmark JSON), then
 #               `redes bench <workload> --device cuda` for the five workloads
@@ -241,12 +242,14 @@ else
 fi
 
 # --- 2 tests ---------------------------------------------------------------
-# gtest JSON -> "tests failed skipped" (python3; "? ? ?" when unreadable).
+# gtest JSON -> "tests failed skipped [skipped test names]" (python3; "? ? ?"
+# when unreadable).
 gtest_counts() {
   python3 - "$1" << 'EOF' 2> /dev/null || echo "? ? ?"
 import json, sys
 report = json.load(open(sys.argv[1]))
-tests = failed = skipped = 0
+tests = failed = 0
+skipped = []
 for suite in report.get("testsuites", []):
     for case in suite.get("testsuite", []):
         if case.get("status") != "RUN":
@@ -255,8 +258,8 @@ for suite in report.get("testsuites", []):
         if case.get("failures"):
             failed += 1
         elif case.get("result") == "SKIPPED":
-            skipped += 1
-print(tests, failed, skipped)
+            skipped.append(f"{case.get('classname')}.{case.get('name')}")
+print(tests, failed, len(skipped), " ".join(skipped))
 EOF
 }
 
@@ -267,7 +270,7 @@ mkdir -p "$out/tests"
 jobs=${REDES_GPU_CHECK_JOBS:-4}
 threads=$(($(nproc) / jobs))
 [ "$threads" -lt 1 ] && threads=1
-# The longest program first, so it overlaps the others.
+# The longest program (CPU only) first, with every core, so it overlaps the others.
 programs=()
 [ -x "$bundle/bin/memorise_test" ] && programs+=("$bundle/bin/memorise_test")
 for program in "$bundle"/bin/*_test; do
@@ -277,9 +280,13 @@ done
 run_test_program() {
   local program=$1 name start status own=150
   name=$(basename "$program")
-  [ "$name" = memorise_test ] && own=$limit_tests
+  local program_threads=$threads
+  if [ "$name" = memorise_test ]; then
+    own=$limit_tests
+    program_threads=$(nproc)
+  fi
   start=$SECONDS
-  OMP_NUM_THREADS=$threads run_limited "$(limit_within "$own" "$stage_end")" "$out/tests/$name.log" \
+  OMP_NUM_THREADS=$program_threads run_limited "$(limit_within "$own" "$stage_end")" "$out/tests/$name.log" \
     "$program" --gtest_output="json:$out/tests/$name.json"
   status=$?
   echo "$status $((SECONDS - start))" > "$work/$name.status"
@@ -306,18 +313,18 @@ for program in "${programs[@]}"; do
   [ -f "$work/$name.status" ] && read -r status seconds < "$work/$name.status"
   counts="? ? ?"
   [ -s "$out/tests/$name.json" ] && counts=$(gtest_counts "$out/tests/$name.json")
-  read -r tests failed skipped <<< "$counts"
+  read -r tests failed skipped skipped_names <<< "$counts"
   [[ $tests =~ ^[0-9]+$ ]] && tests_total=$((tests_total + tests))
   [[ $failed =~ ^[0-9]+$ ]] && tests_failed=$((tests_failed + failed))
   [[ $skipped =~ ^[0-9]+$ ]] && tests_skipped=$((tests_skipped + skipped))
-  if [ "$status" -eq 0 ] && [ "$skipped" = 0 ]; then
+  if [ "$status" -eq 0 ]; then
     programs_passed=$((programs_passed + 1))
     verdict=passed
   else
     programs_failed=$((programs_failed + 1))
     verdict="FAILED: $(describe_status "$status")"
-    [ "$skipped" != 0 ] && verdict="$verdict, $skipped skipped"
   fi
+  [ -n "$skipped_names" ] && verdict="$verdict; skipped (reasons in tests/$name.log): $skipped_names"
   printf '%-26s %4s tests %4s failed %4s skipped %4ss  %s\n' "$name" "$tests" "$failed" "$skipped" "$seconds" \
     "$verdict" | tee -a "$out/tests-summary.txt"
 done
@@ -336,10 +343,10 @@ mkdir -p "$out/memcheck"
 sanitizer=$(command -v compute-sanitizer || true)
 [ -z "$sanitizer" ] && [ -x /usr/local/cuda/bin/compute-sanitizer ] && sanitizer=/usr/local/cuda/bin/compute-sanitizer
 memcheck_programs=(elementwise_test reduce_test matmul_test conv2d_test pool2d_test lstm_test)
-if [ -z "$sanitizer" ]; then
-  end_stage memcheck skipped "$stage_start" "compute-sanitizer not found"
-elif [ "$cuda_devices" -eq 0 ]; then
-  end_stage memcheck skipped "$stage_start" "no GPU (stage 1)"
+if [ "$cuda_devices" -eq 0 ]; then
+  end_stage memcheck skipped "$stage_start" "no GPU (stage 1)$([ -n "$sanitizer" ] || echo "; no compute-sanitizer either")"
+elif [ -z "$sanitizer" ]; then
+  end_stage memcheck failed "$stage_start" "compute-sanitizer not found (PATH, /usr/local/cuda/bin)"
 else
   clean=0
   dirty=()
