@@ -215,7 +215,7 @@ cuda_devices=$(grep -c '^cuda:[0-9]*:' "$out/redes-info.txt")
 if [ $info_status -ne 0 ]; then
   machine_problems+=("redes info: $(describe_status $info_status): $(tail -n 1 "$out/redes-info.txt")")
 elif [ "$cuda_devices" -eq 0 ]; then
-  machine_problems+=("redes sees no GPU: $(grep '^CUDA devices:' "$out/redes-info.txt" | sed 's/^CUDA devices: //')")
+  machine_problems+=("redes sees no GPU: $(sed -n 's/^CUDA devices: none (\(.*\))$/\1/p' "$out/redes-info.txt")")
 fi
 [ -z "$gpu_name" ] && gpu_name=$(sed -n 's/^cuda:0: \([^,]*\),.*/\1/p' "$out/redes-info.txt")
 
@@ -242,24 +242,29 @@ else
 fi
 
 # --- 2 tests ---------------------------------------------------------------
-# gtest JSON -> "tests failed skipped [skipped test names]" (python3; "? ? ?"
-# when unreadable).
+# Every gtest JSON of a folder -> one line per program: "name tests failed
+# skipped [skipped test names]" (python3, one call for all).
 gtest_counts() {
-  python3 - "$1" << 'EOF' 2> /dev/null || echo "? ? ?"
-import json, sys
-report = json.load(open(sys.argv[1]))
-tests = failed = 0
-skipped = []
-for suite in report.get("testsuites", []):
-    for case in suite.get("testsuite", []):
-        if case.get("status") != "RUN":
-            continue
-        tests += 1
-        if case.get("failures"):
-            failed += 1
-        elif case.get("result") == "SKIPPED":
-            skipped.append(f"{case.get('classname')}.{case.get('name')}")
-print(tests, failed, len(skipped), " ".join(skipped))
+  python3 - "$1" << 'EOF' 2> /dev/null
+import glob, json, os, sys
+for path in sorted(glob.glob(os.path.join(sys.argv[1], "*.json"))):
+    name = os.path.basename(path)[:-len(".json")]
+    try:
+        report = json.load(open(path))
+    except (OSError, ValueError):
+        continue
+    tests = failed = 0
+    skipped = []
+    for suite in report.get("testsuites", []):
+        for case in suite.get("testsuite", []):
+            if case.get("status") != "RUN":
+                continue
+            tests += 1
+            if case.get("failures"):
+                failed += 1
+            elif case.get("result") == "SKIPPED":
+                skipped.append(f"{case.get('classname')}.{case.get('name')}")
+    print(name, tests, failed, len(skipped), " ".join(skipped))
 EOF
 }
 
@@ -307,13 +312,13 @@ tests_total=0
 tests_failed=0
 tests_skipped=0
 : > "$out/tests-summary.txt"
+gtest_counts "$out/tests" > "$work/test-counts.txt"
 for program in "${programs[@]}"; do
   name=$(basename "$program")
   status=125 seconds=0
   [ -f "$work/$name.status" ] && read -r status seconds < "$work/$name.status"
-  counts="? ? ?"
-  [ -s "$out/tests/$name.json" ] && counts=$(gtest_counts "$out/tests/$name.json")
-  read -r tests failed skipped skipped_names <<< "$counts"
+  counts=$(awk -v n="$name" '$1 == n { $1 = ""; print; exit }' "$work/test-counts.txt")
+  read -r tests failed skipped skipped_names <<< "${counts:-? ? ?}"
   [[ $tests =~ ^[0-9]+$ ]] && tests_total=$((tests_total + tests))
   [[ $failed =~ ^[0-9]+$ ]] && tests_failed=$((tests_failed + failed))
   [[ $skipped =~ ^[0-9]+$ ]] && tests_skipped=$((tests_skipped + skipped))
@@ -446,7 +451,8 @@ EOF
 if [ ${#bench_bad[@]} -eq 0 ] && [ "$bench_ok" -gt 0 ]; then
   end_stage bench passed "$stage_start" "$bench_ok runs passed"
 else
-  end_stage bench failed "$stage_start" "$bench_ok passed, ${#bench_bad[@]} failed: ${bench_bad[*]}"
+  for bad in "${bench_bad[@]}"; do log "bench failure: $bad"; done
+  end_stage bench failed "$stage_start" "$bench_ok runs passed, ${#bench_bad[@]} failed (logs in bench/)"
 fi
 
 # --- 5 table ---------------------------------------------------------------
