@@ -12,8 +12,8 @@
 #               that cannot run fails instead of skipping), gtest JSON per
 #               program, a summary that names the tests still skipped
 #   3 memcheck  compute-sanitizer memcheck on the CUDA cases of a few programs
-#   4 bench     every *_bench program (Google Benchmark JSON), then
-#               `redes bench <workload> --device cuda` for the five workloads
+#   4 bench     `redes bench <workload> --device cuda` for the five
+#               workloads, then every *_bench program (Google Benchmark JSON)
 #   5 table     one line per stage: status, seconds, counts
 #
 # Needs from the machine only the NVIDIA driver, the CUDA runtime libraries
@@ -355,6 +355,7 @@ elif [ -z "$sanitizer" ]; then
 else
   clean=0
   dirty=()
+  unfinished=()
   index=0
   for name in "${memcheck_programs[@]}"; do
     index=$((index + 1))
@@ -365,18 +366,23 @@ else
       --leak-check no --error-exitcode 99 --print-limit 20 "$bundle/bin/$name" \
       --gtest_filter='*cuda*:*Cuda*:*CUDA*' --gtest_output="json:$out/memcheck/$name.json"
     status=$?
+    # A program that ran out of time found nothing up to then: unfinished, not dirty.
     if [ $status -eq 0 ]; then
       clean=$((clean + 1))
+    elif [ $status -eq 124 ] || [ $status -eq 125 ] || [ $status -eq 137 ]; then
+      unfinished+=("$name")
     else
       dirty+=("$name: $(describe_status $status)")
     fi
     summary=$(grep -o 'ERROR SUMMARY: .*' "$out/memcheck/$name.log" | tail -n 1)
     log "memcheck $name: $(describe_status $status)${summary:+ ($summary)}"
   done
-  if [ ${#dirty[@]} -eq 0 ]; then
-    end_stage memcheck passed "$stage_start" "$clean programs clean"
-  else
+  if [ ${#dirty[@]} -gt 0 ]; then
     end_stage memcheck failed "$stage_start" "$clean clean; ${dirty[*]}"
+  elif [ ${#unfinished[@]} -gt 0 ]; then
+    end_stage memcheck partial "$stage_start" "$clean clean, no errors before the time limit in ${unfinished[*]}"
+  else
+    end_stage memcheck passed "$stage_start" "$clean programs clean"
   fi
 fi
 
@@ -387,18 +393,7 @@ stage_end=$((SECONDS + limit_bench))
 mkdir -p "$out/bench"
 bench_ok=0
 bench_bad=()
-for program in "$bundle"/bin/*_bench; do
-  [ -x "$program" ] || continue
-  name=$(basename "$program")
-  run_limited "$(limit_within 45 "$stage_end")" "$out/bench/$name.log" "$program" \
-    --benchmark_min_time="${REDES_BENCH_MIN_TIME:-0.05}" --benchmark_filter="${REDES_BENCH_FILTER:-.}" \
-    --benchmark_out="$out/bench/$name.json" --benchmark_out_format=json
-  status=$?
-  # A case that failed its correctness check reports error_occurred.
-  if [ $status -eq 0 ] && grep -q '"error_occurred": true' "$out/bench/$name.json" 2> /dev/null; then status=1; fi
-  if [ $status -eq 0 ]; then bench_ok=$((bench_ok + 1)); else bench_bad+=("$name: $(describe_status $status)"); fi
-  log "bench $name: $(describe_status $status)"
-done
+# The workloads first (short and bounded), then the kernel benchmarks.
 : > "$out/workloads.jsonl"
 for workload in cars fashion cifar seattle fashion-seq; do
   case $workload in
@@ -413,6 +408,18 @@ for workload in cars fashion cifar seattle fashion-seq; do
   grep '^{"workload"' "$out/bench/workload-$workload.log" >> "$out/workloads.jsonl"
   if [ $status -eq 0 ]; then bench_ok=$((bench_ok + 1)); else bench_bad+=("redes bench $workload: $(describe_status $status)"); fi
   log "redes bench $workload --device cuda: $(describe_status $status)"
+done
+for program in "$bundle"/bin/*_bench; do
+  [ -x "$program" ] || continue
+  name=$(basename "$program")
+  run_limited "$(limit_within 45 "$stage_end")" "$out/bench/$name.log" "$program" \
+    --benchmark_min_time="${REDES_BENCH_MIN_TIME:-0.05}" --benchmark_filter="${REDES_BENCH_FILTER:-.}" \
+    --benchmark_out="$out/bench/$name.json" --benchmark_out_format=json
+  status=$?
+  # A case that failed its correctness check reports error_occurred.
+  if [ $status -eq 0 ] && grep -q '"error_occurred": true' "$out/bench/$name.json" 2> /dev/null; then status=1; fi
+  if [ $status -eq 0 ]; then bench_ok=$((bench_ok + 1)); else bench_bad+=("$name: $(describe_status $status)"); fi
+  log "bench $name: $(describe_status $status)"
 done
 # Medians with their share of the card's peak.
 python3 - "$out" "$peak_tflops" "$peak_tbps" << 'EOF' 2> "$out/bench-summary.err" | tee "$out/bench-summary.txt"
