@@ -219,12 +219,13 @@ elif [ "$cuda_devices" -eq 0 ]; then
 fi
 [ -z "$gpu_name" ] && gpu_name=$(sed -n 's/^cuda:0: \([^,]*\),.*/\1/p' "$out/redes-info.txt")
 
-# Peak numbers of the card the run got (../shared/GPU.md): FP32 non-tensor
-# TFLOP/s and HBM TB/s.
+# Peak numbers of the card the run got, SXM versions (FP32 non-tensor TFLOP/s,
+# HBM TB/s); the PCIe and NVL versions differ and get none.
 card=unknown
 peak_tflops=null
 peak_tbps=null
 case $gpu_name in
+  *PCIe* | *NVL*) ;;
   *H200*) card=H200 peak_tflops=67 peak_tbps=4.8 ;;
   *H100*) card=H100 peak_tflops=67 peak_tbps=3.35 ;;
 esac
@@ -233,7 +234,7 @@ printf '{"date": %s, "gpu": %s, "card": %s, "driver": %s, "glibc": %s, "glibc_ne
   "$(json_string "$driver")" "$(json_string "$glibc")" "$(json_string "$glibc_needed")" "$(json_string "$cudnn")" \
   "$cuda_devices" "$peak_tflops" "$peak_tbps" > "$out/machine.json"
 log "GPU: ${gpu_name:-none}; driver: ${driver:-none}; $glibc (bundle needs ${glibc_needed:-?}, ${glibcxx_needed:-?}); cuDNN: ${cudnn:-unknown}"
-[ "$card" = unknown ] && [ -n "$gpu_name" ] && log "note: no peak numbers for '$gpu_name' (known: H100, H200)"
+[ "$card" = unknown ] && [ -n "$gpu_name" ] && log "note: no peak numbers for '$gpu_name' (known: H100 and H200 SXM)"
 if [ ${#machine_problems[@]} -eq 0 ]; then
   end_stage machine passed "$stage_start" "$cuda_devices CUDA device(s), card $card"
 else
