@@ -1,13 +1,17 @@
 // Memory-bound kernels on 16M floats (64 MiB per tensor, far beyond any
 // cache): elementwise add and a full sum, in GB/s of tensor data moved
 // (add reads two tensors and writes one; sum reads one), on one thread and on
-// every thread redes uses by default.
+// every thread redes uses by default, and on cuda:0 where one exists: add in
+// place (a.add_(b): the kernel alone), add into a new tensor (a + b: the
+// kernel plus allocating and freeing the output) and sum.
 #include <benchmark/benchmark.h>
 
 #include <cmath>
 #include <vector>
 
 #include <redes.h>
+
+#include "cuda_cases.h"
 
 namespace {
 
@@ -79,4 +83,60 @@ void thread_counts(benchmark::internal::Benchmark* bench) {
 BENCHMARK(add_16m)->Apply(thread_counts);
 BENCHMARK(sum_16m)->Apply(thread_counts);
 
+const redes::Device kCuda = redes::Device::cuda(0);
+
+// a + b, a.add_(b) and a.sum() on cuda:0 against the same ops on the CPU.
+bool cuda_results_match(benchmark::State& state, const Tensor& a, const Tensor& b) {
+  const Tensor x = a.to(kCuda), y = b.to(kCuda);
+  if ((x + y).to(redes::Device::cpu()).to_vector<float>() != (a + b).to_vector<float>()) {
+    state.SkipWithError("a + b on cuda differs from the CPU");
+    return false;
+  }
+  Tensor z = x.clone();
+  z.add_(y);
+  if (z.to(redes::Device::cpu()).to_vector<float>() != (a + b).to_vector<float>()) {
+    state.SkipWithError("a.add_(b) on cuda differs from a + b on the CPU");
+    return false;
+  }
+  const double expected = a.sum().item(), got = x.sum().item();
+  if (std::abs(got - expected) > 1e-6 * std::abs(expected)) {
+    state.SkipWithError("sum on cuda differs from the CPU");
+    return false;
+  }
+  return true;
+}
+
+void add_16m_cuda_inplace(benchmark::State& state) {
+  const Tensor a = make_input(1), b = make_input(2);
+  if (!cuda_results_match(state, a, b)) return;
+  Tensor x = a.to(kCuda);
+  const Tensor y = b.to(kCuda);
+  redes_bench::time_on_cuda(state, 20, [&](int) { x.add_(y); });
+  set_bandwidth(state, static_cast<double>(3 * kElements * sizeof(float)));
+}
+
+void add_16m_cuda(benchmark::State& state) {
+  const Tensor a = make_input(1), b = make_input(2);
+  if (!cuda_results_match(state, a, b)) return;
+  const Tensor x = a.to(kCuda), y = b.to(kCuda);
+  redes_bench::time_on_cuda(state, 20, [&](int) { benchmark::DoNotOptimize(x + y); });
+  set_bandwidth(state, static_cast<double>(3 * kElements * sizeof(float)));
+}
+
+void sum_16m_cuda(benchmark::State& state) {
+  const Tensor a = make_input(3), b = make_input(4);
+  if (!cuda_results_match(state, a, b)) return;
+  const Tensor x = a.to(kCuda);
+  redes_bench::time_on_cuda(state, 20, [&](int) { benchmark::DoNotOptimize(x.sum()); });
+  set_bandwidth(state, static_cast<double>(kElements * sizeof(float)));
+}
+
 }  // namespace
+
+int main(int argc, char** argv) {
+  return redes_bench::run_benchmarks(argc, argv, [] {
+    benchmark::RegisterBenchmark("add_16m_cuda_inplace", add_16m_cuda_inplace)->Apply(redes_bench::cuda_case_options);
+    benchmark::RegisterBenchmark("add_16m_cuda", add_16m_cuda)->Apply(redes_bench::cuda_case_options);
+    benchmark::RegisterBenchmark("sum_16m_cuda", sum_16m_cuda)->Apply(redes_bench::cuda_case_options);
+  });
+}

@@ -2,6 +2,9 @@
 // input buffers, in GFLOP/s. redes calls the same OpenBLAS, so the ratio
 // redes/cblas is what dispatch, checks and output allocation cost; it is
 // printed after the runs. Each case compares the two outputs before timing.
+// Where a CUDA device exists, matmul_redes_cuda times redes::matmul on cuda:0
+// (cuBLAS, exact FP32) on the same shapes, output allocation included,
+// checked against cblas first.
 #include <benchmark/benchmark.h>
 #include <cblas.h>
 
@@ -10,9 +13,12 @@
 #include <cstdio>
 #include <map>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include <redes.h>
+
+#include "cuda_cases.h"
 
 namespace {
 
@@ -87,6 +93,34 @@ void matmul_cblas(benchmark::State& state) {
   set_flops(state);
 }
 
+void matmul_redes_cuda(benchmark::State& state) {
+  Operands x = make_operands(state);
+  const int m = static_cast<int>(state.range(0)), k = static_cast<int>(state.range(1)),
+            n = static_cast<int>(state.range(2));
+  run_cblas(x, m, k, n);
+  const redes::Device cuda = redes::Device::cuda(0);
+  // Copies of the operands to cycle through, so that small ones are not
+  // served from L2 on every call; the first copy is checked.
+  const double bytes = 4.0 * static_cast<double>(m * k + k * n + m * n);
+  std::vector<std::pair<Tensor, Tensor>> copies;
+  for (int i = 0; i < redes_bench::rotation_copies(bytes); ++i) copies.emplace_back(x.a.to(cuda), x.b.to(cuda));
+  const std::vector<float> ours =
+      redes::matmul(copies[0].first, copies[0].second).to(redes::Device::cpu()).to_vector<float>();
+  double worst = 0;
+  for (std::size_t i = 0; i < ours.size(); ++i) {
+    worst = std::max(worst, std::abs(static_cast<double>(ours[i]) - static_cast<double>(x.c[i])));
+  }
+  if (worst > 1e-4 * k) {
+    state.SkipWithError(("redes on cuda and cblas differ by " + std::to_string(worst)).c_str());
+    return;
+  }
+  redes_bench::time_on_cuda(state, 10, [&](int call) {
+    const auto& [a, b] = copies[static_cast<std::size_t>(call) % copies.size()];
+    benchmark::DoNotOptimize(redes::matmul(a, b));
+  });
+  set_flops(state);
+}
+
 void shapes(benchmark::internal::Benchmark* bench) {
   bench->ArgNames({"m", "k", "n"});
   for (const Case& c : kCases) bench->Args({c.m, c.k, c.n});
@@ -126,11 +160,16 @@ class RatioReporter : public benchmark::ConsoleReporter {
 }  // namespace
 
 int main(int argc, char** argv) {
-  benchmark::Initialize(&argc, argv);
-  if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 1;
   RatioReporter reporter;
-  benchmark::RunSpecifiedBenchmarks(&reporter);
+  const int status = redes_bench::run_benchmarks(
+      argc, argv,
+      [] {
+        auto* bench = benchmark::RegisterBenchmark("matmul_redes_cuda", matmul_redes_cuda);
+        bench->ArgNames({"m", "k", "n"});
+        for (const Case& c : kCases) bench->Args({c.m, c.k, c.n});
+        redes_bench::cuda_case_options(bench);
+      },
+      &reporter);
   reporter.print_ratios();
-  benchmark::Shutdown();
-  return 0;
+  return status;
 }

@@ -13,7 +13,7 @@ using testing::all_close;
 
 std::map<std::string, Tensor> load_fixture(const std::string& name) {
   std::map<std::string, Tensor> tensors;
-  for (auto& [key, value] : load_safetensors(std::string(REDES_FIXTURE_DIR) + "/" + name)) tensors[key] = value;
+  for (auto& [key, value] : load_safetensors(::redes::testing::fixture_path(name))) tensors[key] = value;
   return tensors;
 }
 

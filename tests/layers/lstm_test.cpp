@@ -84,7 +84,7 @@ TEST_P(LstmTest, ThreeStepTwoLayerGradcheck) {
 TEST_P(LstmTest, LayerMatchesPyTorchFixture) {
   REDES_REQUIRE_DEVICE(GetParam());
   std::map<std::string, Tensor> fixture;
-  for (auto& [key, value] : load_safetensors(std::string(REDES_FIXTURE_DIR) + "/lstm.safetensors")) {
+  for (auto& [key, value] : load_safetensors(::redes::testing::fixture_path("lstm.safetensors"))) {
     fixture[key] = value.to(GetParam());
   }
   nn::LSTM lstm(3, 4, {.num_layers = 2, .batch_first = true});

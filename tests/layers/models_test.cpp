@@ -47,7 +47,7 @@ TEST(Models, ShapesOfTheZoo) {
 
 TEST(Models, LeNetLoadsPyTorchWeightsAndReproducesItsLogits) {
   std::map<std::string, Tensor> fixture;
-  for (auto& [key, value] : load_safetensors(std::string(REDES_FIXTURE_DIR) + "/lenet5.safetensors")) fixture[key] = value;
+  for (auto& [key, value] : load_safetensors(::redes::testing::fixture_path("lenet5.safetensors"))) fixture[key] = value;
   nn::Sequential lenet = models::lenet5();
   nn::StateDict state;
   for (const auto& [key, value] : fixture) {

@@ -26,6 +26,11 @@ std::string device_test_name(const ::testing::TestParamInfo<Device>& info) {
   return info.param.is_cpu() ? "cpu" : "cuda" + std::to_string(info.param.index);
 }
 
+std::string fixture_path(const std::string& name) {
+  const char* dir = std::getenv("REDES_FIXTURE_DIR");
+  return std::string(dir != nullptr && *dir != '\0' ? dir : REDES_FIXTURE_SOURCE_DIR) + "/" + name;
+}
+
 std::vector<double> host_values(const Tensor& tensor) {
   NoGradGuard no_grad;
   return tensor.detach().to(Device::cpu()).to(kFloat64).contiguous().to_vector<double>();

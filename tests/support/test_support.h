@@ -27,6 +27,10 @@ std::optional<std::string> unusable_reason(Device device);
 bool cuda_required();
 std::string device_test_name(const ::testing::TestParamInfo<Device>& info);
 
+// tests/fixtures/<name>, or <$REDES_FIXTURE_DIR>/<name> when that variable is
+// set (a copy of the tests that runs away from the source tree).
+std::string fixture_path(const std::string& name);
+
 // Values of any tensor, as float64 on the host, in row-major order.
 std::vector<double> host_values(const Tensor& tensor);
 
