@@ -72,9 +72,10 @@ TensorArg broadcast_arg(const Tensor& tensor, const Shape& shape, const char* op
 void run_kernel(const char* op, const void* params, Device device, DType dtype,
                 std::initializer_list<TensorArg> args) {
   const int nargs = static_cast<int>(args.size());
-  const KernelEntry& entry = KernelRegistry::instance().select(op, device, dtype, params, args.begin(), nargs);
   CallWorkspace workspace(device);
   ExecContext context{device, current_stream(device), &workspace};
+  const KernelEntry& entry =
+      KernelRegistry::instance().select(op, device, dtype, params, args.begin(), nargs, &context);
   entry.run(params, args.begin(), nargs, context);
 }
 
