@@ -148,6 +148,8 @@ TEST(Cli, UsageErrorsAndHelp) {
   EXPECT_EQ(run_cli("train cars --epochs -3"), 2);
   EXPECT_EQ(run_cli("train cars --device gpu"), 2);
   EXPECT_EQ(run_cli("train cars --lr"), 2);
+  EXPECT_EQ(run_cli("train cars --impl fast"), 2);
+  EXPECT_EQ(run_cli("bench cars --impl"), 2);
   EXPECT_EQ(run_cli("train --help"), 0);
   EXPECT_EQ(run_cli("train cars --help"), 0);
   EXPECT_EQ(run_cli("bench seattle --help"), 0);
