@@ -53,7 +53,12 @@ const KernelEntry& KernelRegistry::select(const std::string& op, Device device, 
   auto found = entries_.find(op);
   const std::vector<KernelEntry>* list = found == entries_.end() ? nullptr : &found->second;
   auto forced = forced_.find(op);
-  std::vector<const KernelEntry*> supporting;
+  // Reused under the lock: select() runs for every kernel call, and most
+  // calls have a single candidate, so it should not allocate.
+  // Never destroyed, like the registry itself.
+  static auto* reused = new std::vector<const KernelEntry*>();
+  std::vector<const KernelEntry*>& supporting = *reused;
+  supporting.clear();
   std::vector<std::string> refused;
   if (list != nullptr) {
     for (const KernelEntry& entry : *list) {
@@ -67,7 +72,7 @@ const KernelEntry& KernelRegistry::select(const std::string& op, Device device, 
     }
   }
   if (!supporting.empty()) {
-    if (forced != forced_.end()) return *supporting.front();
+    if (forced != forced_.end() || supporting.size() == 1) return *supporting.front();
     TuningDevice* tuning = device.type == DeviceType::CUDA ? cuda_tuning_.get() : nullptr;
     return selector_.choose(KernelCall{op, device, dtype, params, args, nargs}, supporting, tuning, ctx);
   }
