@@ -1,12 +1,13 @@
-// Hand-written CUDA kernels against cuDNN on the reference workloads' conv
-// and pooling shapes (W2 LeNet-5 at batch 64, W3's CNN at batch 128): each
-// implementation is forced in turn, its forward output and gradients are
-// checked against the other's first, then forward and forward + backward are
-// timed (median of 20 after 5 warm-up runs, each bracketed by CUDA events
-// after a device synchronisation). Prints one JSON line per shape and pass
-// with GFLOP/s (conv) or GB/s (pool) and the hand/cuDNN time ratio.
-//
-// The LSTM shapes of W4/W5 are not here: redes has no cuDNN LSTM yet.
+// Hand-written CUDA kernels against cuDNN on the reference workloads'
+// shapes (W2 LeNet-5 at batch 64, W3's CNN at batch 128, W4's and W5's LSTMs):
+// each implementation is chosen in turn (conv and pool: forced per op; LSTM:
+// the per-step fused cell under the hand setting against the whole sequence
+// through cuDNN's RNN under the cudnn setting), its forward output and
+// gradients are checked against the other's first, then forward and forward
+// + backward are timed (median of 20 after 5 warm-up runs, each bracketed by
+// CUDA events after a device synchronisation). Prints one JSON line per
+// shape and pass with GFLOP/s (conv, LSTM) or GB/s (pool) and the hand/cuDNN
+// time ratio.
 //
 // Without a GPU or without cuDNN it says why and exits 0.
 #include <cuda_runtime.h>
@@ -21,6 +22,7 @@
 #include <redes.h>
 
 #include "kernels/backend_status.h"
+#include "kernels/kernel_settings.h"
 #include "kernels/registry.h"
 
 namespace {
@@ -81,19 +83,30 @@ double median_ms(const std::function<void()>& run) {
   return times[times.size() / 2];
 }
 
-class Forced {
- public:
-  Forced(const std::vector<std::string>& ops, const std::string& name) : ops_(ops) {
-    for (const std::string& op : ops_) redes::KernelRegistry::instance().force(op, name);
-  }
-  ~Forced() {
-    for (const std::string& op : ops_) redes::KernelRegistry::instance().force(op, "");
-  }
-  Forced(const Forced&) = delete;
-  Forced& operator=(const Forced&) = delete;
+// Makes implementation `name` ("cuda.hand" or "cudnn") run; "" restores the default.
+using Chooser = std::function<void(const std::string& name)>;
 
- private:
-  std::vector<std::string> ops_;
+Chooser force_ops(const std::vector<std::string>& ops) {
+  return [ops](const std::string& name) {
+    for (const std::string& op : ops) redes::KernelRegistry::instance().force(op, name);
+  };
+}
+
+// nn::LSTM takes the cuDNN sequence path under the cudnn setting.
+Chooser lstm_setting() {
+  return [](const std::string& name) {
+    redes::set_kernel_impl(name == "cudnn" ? redes::KernelImpl::Cudnn : redes::KernelImpl::Hand);
+  };
+}
+
+struct LstmShape {
+  const char* name;
+  std::int64_t n, t, f, h;
+};
+
+const LstmShape kLstmShapes[] = {
+    {"W4 lstm", 64, 24, 1, 64},
+    {"W5 lstm", 128, 28, 28, 128},
 };
 
 double max_difference(const Tensor& a, const Tensor& b) {
@@ -109,17 +122,18 @@ struct Timing {
 };
 
 // Times `forward` (no autograd) and forward + backward with each
-// implementation of `ops` after checking that their results agree. `work` is
+// implementation after checking that their results agree. `work` is
 // the FLOPs or bytes of the forward pass; forward + backward does
 // `backward_factor` times as much (conv: two more passes of the same size).
-bool compare(const std::string& label, const std::vector<std::string>& ops,
+bool compare(const std::string& label, const Chooser& choose,
              const std::function<std::vector<Tensor>()>& results, const std::function<void()>& forward,
              const std::function<void()>& forward_backward, double work, double backward_factor, const char* unit) {
   const std::vector<std::string> names{"cuda.hand", "cudnn"};
   std::vector<std::vector<Tensor>> outputs;
   for (const std::string& name : names) {
-    Forced forced(ops, name);
+    choose(name);
     outputs.push_back(results());
+    choose("");
   }
   for (std::size_t i = 0; i < outputs[0].size(); ++i) {
     const double difference = max_difference(outputs[0][i], outputs[1][i]);
@@ -131,9 +145,10 @@ bool compare(const std::string& label, const std::vector<std::string>& ops,
   }
   Timing timing[2];
   for (std::size_t k = 0; k < names.size(); ++k) {
-    Forced forced(ops, names[k]);
+    choose(names[k]);
     timing[k].forward_ms = median_ms(forward);
     timing[k].forward_backward_ms = median_ms(forward_backward);
+    choose("");
   }
   for (int pass = 0; pass < 2; ++pass) {
     const double hand = pass == 0 ? timing[0].forward_ms : timing[0].forward_backward_ms;
@@ -184,7 +199,8 @@ int main() {
     };
     const std::int64_t oh = s.h + 2 * s.padding - s.kernel + 1, ow = s.w + 2 * s.padding - s.kernel + 1;
     const double flops = 2.0 * double(s.n * s.k * oh * ow * s.c * s.kernel * s.kernel);
-    ok = compare(s.name, {"conv2d_forward", "conv2d_backward_input", "conv2d_backward_weight"}, results, forward,
+    ok = compare(s.name, force_ops({"conv2d_forward", "conv2d_backward_input", "conv2d_backward_weight"}), results,
+                 forward,
                  forward_backward, flops, 3.0, "GFLOP/s") && ok;
   }
   for (const PoolShape& s : kPoolShapes) {
@@ -206,8 +222,31 @@ int main() {
     };
     // Bytes moved by one pass: the input read and a quarter-size output written.
     const double bytes = 4.0 * double(s.n * s.c * s.h * s.w) * 1.25;
-    ok = compare(s.name, {"avg_pool2d", "avg_pool2d_backward"}, results, forward, forward_backward, bytes, 2.0,
-                 "GB/s") && ok;
+    ok = compare(s.name, force_ops({"avg_pool2d", "avg_pool2d_backward"}), results, forward, forward_backward, bytes,
+                 2.0, "GB/s") && ok;
+  }
+  for (const LstmShape& s : kLstmShapes) {
+    redes::nn::LSTM lstm(s.f, s.h, {.batch_first = true});
+    lstm.to(cuda);
+    const Tensor x = redes::rand({s.n, s.t, s.f}, {}, &generator).to(cuda);
+    const auto results = [&] {
+      lstm.zero_grad();
+      Tensor xg = x.clone().requires_grad_(true);
+      const Tensor out = lstm(xg);
+      out.sum().backward();
+      return std::vector<Tensor>{out, xg.grad(), lstm.parameters()[0].grad(), lstm.parameters()[1].grad()};
+    };
+    const auto forward = [&] {
+      redes::NoGradGuard no_grad;
+      lstm(x);
+    };
+    const auto forward_backward = [&] {
+      lstm.zero_grad();
+      lstm(x).sum().backward();
+    };
+    // The gate GEMMs: 2 * 4H * (F + H) per step and sequence.
+    const double flops = 2.0 * 4.0 * double(s.h * (s.f + s.h) * s.t * s.n);
+    ok = compare(s.name, lstm_setting(), results, forward, forward_backward, flops, 3.0, "GFLOP/s") && ok;
   }
   return ok ? 0 : 1;
 }
