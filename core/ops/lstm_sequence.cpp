@@ -97,13 +97,15 @@ LstmSequenceResult lstm_sequence(const Tensor& x, const Tensor& h0, const Tensor
   run_kernel(kOp, &params, x.device(), x.dtype(), args);
   if (!training) return {y, h_n, c_n};
 
+  // cuDNN may need no reserve at all; the backward call still takes an argument.
+  const Tensor reserve_tensor = reserve.tensor.defined() ? reserve.tensor : empty({0}, {kUInt8, x.device()});
   std::vector<Tensor> results{y, h_n, c_n};
   // The rule keeps the outputs' data without their history (no cycle
   // through the node that produces them).
   const Tensor y_data = y.detach();
   record_multi_output_op(
       kOp, results, inputs,
-      [s, dense, y_data, reserve_data = reserve.tensor](const std::vector<Tensor>& grads) {
+      [s, dense, y_data, reserve_data = reserve_tensor](const std::vector<Tensor>& grads) {
         const TensorOptions options{y_data.dtype(), y_data.device()};
         const auto grad_or_zeros = [&](std::size_t i, const Shape& shape) {
           return grads[i].defined() ? grads[i].contiguous() : zeros(shape, options);
