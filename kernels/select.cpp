@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
+#include <cstdlib>
+#include <fstream>
 #include <sstream>
 
 #include "core/error.h"
@@ -89,6 +91,7 @@ std::string selection_key(const KernelEntry& entry, const KernelCall& call) {
 }
 
 KernelSelector::KernelSelector() {
+  if (const char* path = std::getenv("REDES_KERNEL_CACHE")) cache_path_ = path;
   // The ops whose kernels overwrite their outputs and read nothing they write.
   for (const char* op : {"conv2d_forward", "conv2d_backward_input", "conv2d_backward_weight", "avg_pool2d",
                          "avg_pool2d_backward"}) {
@@ -114,13 +117,45 @@ const KernelEntry& KernelSelector::choose(const KernelCall& call, const std::vec
   if (outputs == timed_outputs_.end() || outputs->second > call.nargs) return preferred;
   const std::string key = selection_key(preferred, call);
   if (key.empty()) return preferred;
+  std::string signature;
+  if (!cache_path_.empty()) {
+    signature = device->signature(*ctx);
+    if (loaded_signatures_.insert(signature).second) load_file(signature);
+  }
   const auto cached = cache_.find(key);
   if (cached != cache_.end()) {
     for (const KernelEntry* entry : supporting) {
       if (entry->name == cached->second) return *entry;
     }
   }
-  return tune(key, call, supporting, outputs->second, *device, *ctx);
+  const KernelEntry& chosen = tune(key, call, supporting, outputs->second, *device, *ctx);
+  if (!cache_path_.empty()) append_to_file(signature, key, chosen.name);
+  return chosen;
+}
+
+void KernelSelector::set_cache_file(std::string path) {
+  cache_path_ = std::move(path);
+  loaded_signatures_.clear();
+}
+
+// A missing or unreadable file is an empty cache; lines of other signatures
+// (another GPU or library version) are skipped.
+void KernelSelector::load_file(const std::string& signature) {
+  std::ifstream file(cache_path_);
+  for (std::string line; std::getline(file, line);) {
+    const std::size_t first = line.find('\t');
+    const std::size_t second = first == std::string::npos ? first : line.find('\t', first + 1);
+    if (second == std::string::npos || line.compare(0, first, signature) != 0 || first != signature.size()) continue;
+    cache_[line.substr(first + 1, second - first - 1)] = line.substr(second + 1);
+  }
+}
+
+// Appending keeps every earlier choice; a failed write costs only the reuse.
+void KernelSelector::append_to_file(const std::string& signature, const std::string& key,
+                                    const std::string& name) const {
+  std::ofstream file(cache_path_, std::ios::app);
+  file << signature << '\t' << key << '\t' << name << '\n';
+  if (!file) std::fprintf(stderr, "redes: could not write the kernel selection cache %s\n", cache_path_.c_str());
 }
 
 const KernelEntry& KernelSelector::tune(const std::string& key, const KernelCall& call,

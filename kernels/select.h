@@ -42,6 +42,9 @@ class TuningDevice {
   virtual double run_timed(const KernelEntry& entry, const KernelCall& call, const ExecContext& ctx) = 0;
   // The values of a contiguous float32 or float64 output, on the host.
   virtual std::vector<double> read(const TensorArg& arg) = 0;
+  // What the timings depend on besides the call (GPU, driver and library
+  // versions): choices kept in a file are reused only under the same one.
+  virtual std::string signature(const ExecContext& ctx) = 0;
 };
 
 // True for implementations backed by cuDNN (name "cudnn" or "cudnn.*").
@@ -77,6 +80,13 @@ class REDES_API KernelSelector {
   // so that a candidate can be rerun; other ops are never timed.
   void set_timed_outputs(const std::string& op, int outputs);
 
+  // Also keeps auto choices in the file at `path` (one line each: signature,
+  // key and implementation, tab-separated, appended as they are made), so
+  // that a later process on the same GPU, driver and libraries reuses them
+  // instead of timing again; "" keeps them in memory only. The default is
+  // $REDES_KERNEL_CACHE.
+  void set_cache_file(std::string path);
+
   // (key, chosen implementation) of every call timed so far.
   std::vector<std::pair<std::string, std::string>> tuned() const;
   void clear();
@@ -86,10 +96,14 @@ class REDES_API KernelSelector {
                           const std::vector<const KernelEntry*>& supporting, int outputs, TuningDevice& device,
                           const ExecContext& ctx);
   void warn_once(const std::string& op, const std::string& name, const std::string& message);
+  void load_file(const std::string& signature);
+  void append_to_file(const std::string& signature, const std::string& key, const std::string& name) const;
 
   std::unordered_map<std::string, int> timed_outputs_;
   std::unordered_map<std::string, std::string> cache_;  // key -> implementation name
   std::set<std::string> warned_;                        // "op/name" already reported
+  std::string cache_path_;
+  std::set<std::string> loaded_signatures_;  // read from cache_path_ already
 };
 
 }  // namespace redes

@@ -2,8 +2,10 @@
 // devices: CUDA events around the kernel on the call's stream, and a
 // synchronous copy of an output back to the host for the agreement check.
 #include <memory>
+#include <string>
 #include <vector>
 
+#include "core/build_info.h"
 #include "core/cuda/check.h"
 #include "kernels/cuda/launch.cuh"
 #include "kernels/registry.h"
@@ -52,6 +54,21 @@ class CudaTuningDevice final : public TuningDevice {
     REDES_CUDA_CHECK(cudaMemcpy(floats.data(), arg.data, count * sizeof(float), cudaMemcpyDeviceToHost), op);
     for (std::size_t i = 0; i < count; ++i) values[i] = floats[i];
     return values;
+  }
+
+  // GPU model, driver, CUDA runtime, cuDNN and redes versions.
+  std::string signature(const ExecContext& ctx) override {
+    const char* op = "automatic kernel selection";
+    cudaDeviceProp properties{};
+    REDES_CUDA_CHECK(cudaGetDeviceProperties(&properties, ctx.device.index), op);
+    int driver = 0, runtime = 0;
+    REDES_CUDA_CHECK(cudaDriverGetVersion(&driver), op);
+    REDES_CUDA_CHECK(cudaRuntimeGetVersion(&runtime), op);
+    const BuildInfo build = build_info();
+    return std::string(properties.name) + " sm_" + std::to_string(properties.major) +
+           std::to_string(properties.minor) + " driver " + std::to_string(driver) + " runtime " +
+           std::to_string(runtime) + " cuDNN " + (build.cudnn_version.empty() ? "none" : build.cudnn_version) +
+           " redes " + build.version;
   }
 };
 

@@ -3,7 +3,11 @@
 // dropping a candidate whose output disagrees. Runs on the CPU: the fake
 // TuningDevice runs candidates on host memory and reports chosen times.
 #include <gtest/gtest.h>
+#include <unistd.h>
 
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
 #include <map>
 #include <string>
 #include <vector>
@@ -54,6 +58,8 @@ class FakeTuningDevice final : public TuningDevice {
     const auto* values = static_cast<const float*>(arg.data);
     return std::vector<double>(values, values + arg.numel());
   }
+  std::string signature(const ExecContext&) override { return gpu; }
+  std::string gpu = "fake GPU driver 1";
 };
 
 TensorArg host_arg(std::vector<float>& storage, std::int64_t rows, std::int64_t cols) {
@@ -220,6 +226,45 @@ TEST_F(SelectTest, AutoTimesOnlyOpsThatOverwriteTheirOutputsAndHaveAKey) {
   const KernelCall call{"fake_op", Device::cuda(0), DType::Float32, &params_value, &arg, 1};
   EXPECT_EQ(&selector.choose(call, {&hand, &cudnn}, nullptr, &ctx), &hand);
   EXPECT_EQ(&selector.choose(call, {&hand, &cudnn}, &device, nullptr), &hand);
+}
+
+TEST_F(SelectTest, AutoReusesChoicesFromItsFileUnderTheSameSignature) {
+  ImplScope scope(KernelImpl::Auto);
+  const std::string path = (std::filesystem::temp_directory_path() /
+                            ("redes_select_cache_" + std::to_string(::getpid()) + ".tsv"))
+                               .string();
+  std::remove(path.c_str());
+  device.milliseconds = {{"cuda.hand", 2.0}, {"cudnn", 0.5}};
+  selector.set_cache_file(path);
+  EXPECT_EQ(&choose({&hand, &cudnn}), &cudnn);
+  {
+    std::ifstream file(path);
+    std::string line;
+    ASSERT_TRUE(std::getline(file, line)) << "nothing written to " << path;
+    EXPECT_EQ(line.rfind("fake GPU driver 1\tfake_op cuda:0 float32", 0), 0u) << line;
+    EXPECT_EQ(line.substr(line.rfind('\t') + 1), "cudnn");
+  }
+
+  // A new process (selector) on the same GPU and versions: no timing.
+  KernelSelector later;
+  later.set_timed_outputs("fake_op", 1);
+  later.set_cache_file(path);
+  FakeTuningDevice same;
+  same.milliseconds = {{"cuda.hand", 0.1}, {"cudnn", 9.0}};
+  const KernelCall call{"fake_op", Device::cuda(0), DType::Float32, &params_value, &arg, 1};
+  EXPECT_EQ(&later.choose(call, {&hand, &cudnn}, &same, &ctx), &cudnn);
+  EXPECT_TRUE(same.runs.empty());
+
+  // Another driver: the file's choice does not apply, so it times again.
+  KernelSelector elsewhere;
+  elsewhere.set_timed_outputs("fake_op", 1);
+  elsewhere.set_cache_file(path);
+  FakeTuningDevice other;
+  other.gpu = "fake GPU driver 2";
+  other.milliseconds = {{"cuda.hand", 0.1}, {"cudnn", 9.0}};
+  EXPECT_EQ(&elsewhere.choose(call, {&hand, &cudnn}, &other, &ctx), &hand);
+  EXPECT_EQ(other.runs["cuda.hand"], 4);
+  std::remove(path.c_str());
 }
 
 TEST_F(SelectTest, KeyNamesOpDeviceDtypeSettingsParamsShapesAndStrides) {
