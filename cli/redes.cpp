@@ -11,8 +11,12 @@
 #include <iostream>
 #include <map>
 #include <sstream>
+#include <tuple>
 
+#include "kernels/backend_status.h"
+#include "kernels/kernel_settings.h"
 #include "kernels/registry.h"
+#include "kernels/select.h"
 #include "workloads.h"
 
 namespace {
@@ -55,12 +59,37 @@ int info() {
   } else {
     std::printf("CUDA devices: none (%s)\n", redes::cuda::unavailable_reason().c_str());
   }
-  std::printf("kernel implementations (op: device dtype -> name, highest priority first):\n");
+  if (build.cudnn) {
+    const std::string why = redes::cudnn_unusable_reason();
+    if (!why.empty()) std::printf("cuDNN unusable here, the hand-written kernels run instead: %s\n", why.c_str());
+  }
+  const redes::KernelImpl impl = redes::kernel_impl();
+  std::printf("kernel implementation setting: %s (--impl or REDES_KERNEL_IMPL), deterministic %s, TF32 %s\n",
+              redes::kernel_impl_name(impl), redes::deterministic() ? "on" : "off",
+              redes::allow_tf32() ? "allowed" : "off");
+  std::printf("kernel implementations (op: device dtype -> names, highest priority first; * = selected):\n");
+  redes::KernelRegistry& registry = redes::KernelRegistry::instance();
   std::map<std::string, std::vector<std::string>> by_op;
-  for (const redes::KernelEntry* entry : redes::KernelRegistry::instance().all()) {
+  std::map<std::tuple<std::string, redes::DeviceType, redes::DType>, bool> seen;
+  for (const redes::KernelEntry* entry : registry.all()) {
+    const auto key = std::make_tuple(entry->op, entry->device, entry->dtype);
+    if (seen[key]) continue;
+    seen[key] = true;
+    const std::vector<const redes::KernelEntry*> candidates =
+        registry.candidates(entry->op, entry->device, entry->dtype);
+    // What a call that every implementation supports gets: the forced one, or
+    // the setting's choice (auto: timed per shape on first sight).
+    const std::string forced = registry.forced(entry->op);
+    const redes::KernelEntry* chosen = redes::preferred_entry(impl, candidates);
+    const bool timed = impl == redes::KernelImpl::Auto && candidates.size() > 1 && forced.empty();
     std::ostringstream line;
     line << (entry->device == redes::DeviceType::CPU ? "cpu" : "cuda") << " " << redes::dtype_name(entry->dtype)
-         << " -> " << entry->name;
+         << " ->";
+    for (const redes::KernelEntry* candidate : candidates) {
+      const bool selected = forced.empty() ? (!timed && candidate == chosen) : candidate->name == forced;
+      line << " " << candidate->name << (selected ? "*" : "");
+    }
+    if (timed) line << " (auto: fastest per shape)";
     by_op[entry->op].push_back(line.str());
   }
   for (const auto& [op, lines] : by_op) {
@@ -105,6 +134,14 @@ int bench(int (*workload)(const WorkloadOptions&), WorkloadOptions options) {
     const bool timing = line.find("\"step_") != std::string::npos || line.find("_per_second\"") != std::string::npos;
     if (line.rfind("{\"workload\"", 0) == 0 && timing) std::cout << line << "\n";
   }
+  // Which implementations ran: the setting, and what auto chose per shape.
+  std::cout << "{\"kernel_impl\": \"" << redes::kernel_impl_name(redes::kernel_impl()) << "\", \"auto_choices\": [";
+  bool first = true;
+  for (const auto& [key, name] : redes::KernelRegistry::instance().tuned()) {
+    std::cout << (first ? "" : ", ") << "{\"call\": \"" << key << "\", \"impl\": \"" << name << "\"}";
+    first = false;
+  }
+  std::cout << "]}\n";
   return status;
 }
 
@@ -140,6 +177,7 @@ int main(int argc, char** argv) {
     const std::optional<WorkloadOptions> options =
         redes::examples::parse_workload_options(argc, argv, 3, "redes " + command + " " + name, std::cout);
     if (!options) return 0;
+    redes::examples::apply_kernel_settings(*options);
     return command == "train" ? found->second(*options) : bench(found->second, *options);
   } catch (const redes::examples::UsageError& error) {
     std::cerr << "redes: " << error.what() << "\n" << usage();

@@ -4,12 +4,18 @@
 #include <sstream>
 
 #include "core/error.h"
+#include "kernels/backend_status.h"
 
 namespace redes {
 
 namespace {
 const char* device_type_name(DeviceType type) { return type == DeviceType::CPU ? "cpu" : "cuda"; }
 }  // namespace
+
+#if !defined(REDES_WITH_CUDNN)
+// With cuDNN, kernels/cudnn/handle.cpp answers.
+std::string cudnn_unusable_reason() { return "this build has no cuDNN"; }
+#endif
 
 KernelRegistry::KernelRegistry() {
   register_cpu_kernels(*this);
@@ -41,26 +47,35 @@ void KernelRegistry::add(KernelEntry entry) {
                    [](const KernelEntry& a, const KernelEntry& b) { return a.priority > b.priority; });
 }
 
-const KernelEntry& KernelRegistry::select(const std::string& op, Device device, DType dtype,
-                                          const void* params, const TensorArg* args, int nargs) const {
+const KernelEntry& KernelRegistry::select(const std::string& op, Device device, DType dtype, const void* params,
+                                          const TensorArg* args, int nargs, const ExecContext* ctx) const {
   std::lock_guard lock(mutex_);
   auto found = entries_.find(op);
   const std::vector<KernelEntry>* list = found == entries_.end() ? nullptr : &found->second;
   auto forced = forced_.find(op);
-  const KernelEntry* chosen = nullptr;
+  // Reused under the lock: select() runs for every kernel call, and most
+  // calls have a single candidate, so it should not allocate.
+  // Never destroyed, like the registry itself.
+  static auto* reused = new std::vector<const KernelEntry*>();
+  std::vector<const KernelEntry*>& supporting = *reused;
+  supporting.clear();
   std::vector<std::string> refused;
   if (list != nullptr) {
     for (const KernelEntry& entry : *list) {
       if (entry.device != device.type || entry.dtype != dtype) continue;
       if (forced != forced_.end() && entry.name != forced->second) continue;
       if (entry.supports == nullptr || entry.supports(params, args, nargs)) {
-        chosen = &entry;
-        break;
+        supporting.push_back(&entry);
+      } else {
+        refused.push_back(entry.name);
       }
-      refused.push_back(entry.name);
     }
   }
-  if (chosen != nullptr) return *chosen;
+  if (!supporting.empty()) {
+    if (forced != forced_.end() || supporting.size() == 1) return *supporting.front();
+    TuningDevice* tuning = device.type == DeviceType::CUDA ? cuda_tuning_.get() : nullptr;
+    return selector_.choose(KernelCall{op, device, dtype, params, args, nargs}, supporting, tuning, ctx);
+  }
   std::ostringstream message;
   message << op << ": no kernel for " << dtype_name(dtype) << " tensors on " << device.str();
   if (forced != forced_.end()) message << " with implementation \"" << forced->second << "\" forced";
@@ -110,6 +125,23 @@ void KernelRegistry::force(const std::string& op, const std::string& name) {
   REDES_CHECK(known, "kernel registry: cannot force \"", name, "\" for op \"", op,
               "\": no implementation of that name is registered");
   forced_[op] = name;
+}
+
+std::string KernelRegistry::forced(const std::string& op) const {
+  std::lock_guard lock(mutex_);
+  auto found = forced_.find(op);
+  return found == forced_.end() ? std::string() : found->second;
+}
+
+void KernelRegistry::set_tuning_device(DeviceType device, std::unique_ptr<TuningDevice> tuning) {
+  REDES_CHECK(device == DeviceType::CUDA, "kernel registry: automatic selection times kernels on CUDA devices only");
+  std::lock_guard lock(mutex_);
+  cuda_tuning_ = std::move(tuning);
+}
+
+std::vector<std::pair<std::string, std::string>> KernelRegistry::tuned() const {
+  std::lock_guard lock(mutex_);
+  return selector_.tuned();
 }
 
 }  // namespace redes

@@ -7,6 +7,7 @@
 #pragma once
 
 #include <cstdint>
+#include <memory>
 #include <mutex>
 #include <string>
 #include <unordered_map>
@@ -16,6 +17,8 @@
 #include "core/dtype.h"
 #include "core/export.h"
 #include "kernels/exec_context.h"
+#include "kernels/params_key.h"
+#include "kernels/select.h"
 #include "kernels/tensor_arg.h"
 
 namespace redes {
@@ -31,6 +34,7 @@ struct KernelEntry {
   int priority = 0;  // higher wins among entries that support the call
   SupportsFn supports = nullptr;  // null: supports everything
   KernelFn run = nullptr;
+  ParamsKeyFn params_key = nullptr;  // null: calls are never timed (kernels/select.h)
 };
 
 class REDES_API KernelRegistry {
@@ -39,19 +43,30 @@ class REDES_API KernelRegistry {
 
   void add(KernelEntry entry);
   // The implementation to run: the forced one if set and supporting the call,
-  // else the highest-priority supporting entry. Throws a redes::Error naming
-  // the op, device and dtype when there is none.
+  // else the one the kernel_impl() setting picks among the supporting entries
+  // (kernels/select.h; `ctx` lets auto time candidates, without it auto takes
+  // the highest-priority one). Throws a redes::Error naming the op, device
+  // and dtype when no entry supports the call.
   const KernelEntry& select(const std::string& op, Device device, DType dtype, const void* params,
-                            const TensorArg* args, int nargs) const;
+                            const TensorArg* args, int nargs, const ExecContext* ctx = nullptr) const;
   std::vector<const KernelEntry*> candidates(const std::string& op, DeviceType device, DType dtype) const;
   std::vector<const KernelEntry*> all() const;
   // Forces the implementation called `name` for `op` ("" clears it).
   void force(const std::string& op, const std::string& name);
+  // The forced implementation of `op`, or "".
+  std::string forced(const std::string& op) const;
+
+  // How auto selection runs candidates on `device` (set by the CUDA backend).
+  void set_tuning_device(DeviceType device, std::unique_ptr<TuningDevice> tuning);
+  // (key, implementation) of every call auto selection has timed.
+  std::vector<std::pair<std::string, std::string>> tuned() const;
 
  private:
   KernelRegistry();
   std::unordered_map<std::string, std::vector<KernelEntry>> entries_;  // by op
   std::unordered_map<std::string, std::string> forced_;
+  std::unique_ptr<TuningDevice> cuda_tuning_;
+  mutable KernelSelector selector_;
   mutable std::mutex mutex_;
 };
 
@@ -64,7 +79,8 @@ void typed_kernel(const void* params, const TensorArg* args, int nargs, const Ex
 template <class Params, void (*Fn)(const Params&, const TensorArg*, int, const ExecContext&)>
 KernelEntry make_kernel(DeviceType device, DType dtype, const char* name, int priority = 0,
                         SupportsFn supports = nullptr) {
-  return KernelEntry{Params::op, device, dtype, name, priority, supports, &typed_kernel<Params, Fn>};
+  return KernelEntry{Params::op, device, dtype, name, priority, supports, &typed_kernel<Params, Fn>,
+                     params_key_function<Params>()};
 }
 
 // Backend registration functions (defined per backend; generated lists).

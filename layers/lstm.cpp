@@ -2,6 +2,7 @@
 
 #include <cmath>
 
+#include "core/ops/lstm_sequence.h"
 #include "layers/init.h"
 
 namespace redes::nn {
@@ -41,6 +42,20 @@ LSTM::Result LSTM::forward_with_state(const Tensor& input, const Tensor& h0, con
   }
   REDES_CHECK(steps > 0, "LSTM: the input sequence is empty");
   const TensorOptions like{input.dtype(), input.device()};
+  if (detail::use_lstm_sequence(input.device(), input.dtype())) {
+    // All layers and steps in one call (cuDNN's RNN).
+    std::vector<Tensor> weights;
+    for (std::int64_t layer = 0; layer < options_.num_layers; ++layer) {
+      const std::string suffix = "_l" + std::to_string(layer);
+      for (const char* name : {"weight_ih", "weight_hh", "bias_ih", "bias_hh"}) {
+        if (options_.bias || name[0] == 'w') weights.push_back(parameter(name + suffix));
+      }
+    }
+    const detail::LstmSequenceResult r =
+        detail::lstm_sequence(sequence, h0.defined() ? h0 : zeros(state_shape, like),
+                              c0.defined() ? c0 : zeros(state_shape, like), weights, options_.num_layers, options_.bias);
+    return {options_.batch_first ? r.output.transpose(0, 1) : r.output, r.h_n, r.c_n};
+  }
   Tensor layer_input = sequence;
   std::vector<Tensor> final_h, final_c;
   for (std::int64_t layer = 0; layer < options_.num_layers; ++layer) {

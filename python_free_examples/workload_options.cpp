@@ -40,6 +40,8 @@ std::string workload_usage(const std::string& program) {
          "  --resume                        continue from the checkpoint in --out\n"
          "  --max-batches N                 cut every epoch short after N batches\n"
          "  --quiet                         no progress output\n"
+         "  --impl hand|cudnn|auto          CUDA kernels: hand-written, cuDNN, or the fastest per shape\n"
+         "                                  (default: $REDES_KERNEL_IMPL, else hand)\n"
          "  --help                          this text\n";
 }
 
@@ -86,6 +88,13 @@ std::optional<WorkloadOptions> parse_workload_options(int argc, char** argv, int
       options.max_batches = parse_positive(flag, value());
     } else if (flag == "--quiet") {
       options.quiet = true;
+    } else if (flag == "--impl") {
+      const std::string text = value();
+      try {
+        options.impl = parse_kernel_impl(text, "--impl");
+      } catch (const Error& error) {
+        throw UsageError(error.what());
+      }
     } else {
       throw UsageError("unknown option \"" + flag + "\"");
     }
@@ -97,7 +106,9 @@ int run_workload_main(int argc, char** argv, int (*workload)(const WorkloadOptio
   const std::string program = std::filesystem::path(argv[0]).filename().string();
   try {
     const std::optional<WorkloadOptions> options = parse_workload_options(argc, argv, 1, program, std::cout);
-    return options ? workload(*options) : 0;
+    if (!options) return 0;
+    apply_kernel_settings(*options);
+    return workload(*options);
   } catch (const UsageError& error) {
     std::cerr << program << ": " << error.what() << "\n" << workload_usage(program);
     return 2;
@@ -105,6 +116,10 @@ int run_workload_main(int argc, char** argv, int (*workload)(const WorkloadOptio
     std::cerr << program << ": error: " << error.what() << "\n";
     return 1;
   }
+}
+
+void apply_kernel_settings(const WorkloadOptions& options) {
+  if (options.impl) set_kernel_impl(*options.impl);
 }
 
 std::string output_path(const WorkloadOptions& options, const std::string& name) {

@@ -10,6 +10,8 @@
 
 #include <redes.h>
 
+#include "kernels/kernel_settings.h"
+
 namespace redes::examples {
 
 struct WorkloadOptions {
@@ -25,6 +27,7 @@ struct WorkloadOptions {
   bool resume = false;       // continue from the checkpoint in `out`
   std::int64_t max_batches = 0;  // > 0: cut every epoch short (smoke tests)
   bool quiet = false;        // no progress output
+  std::optional<KernelImpl> impl;  // kernel implementations (hand, cudnn, auto); see kernels/kernel_settings.h
 };
 
 // Parses `argv[first..argc)`. Returns nothing and prints to `out` when --help
@@ -35,6 +38,9 @@ struct UsageError : Error {
 std::optional<WorkloadOptions> parse_workload_options(int argc, char** argv, int first, const std::string& program,
                                                       std::ostream& out);
 std::string workload_usage(const std::string& program);
+
+// Applies the process-wide settings the options carry (--impl).
+void apply_kernel_settings(const WorkloadOptions& options);
 
 // Runs a workload's main function with options from the command line: exit
 // code 0 on success, 2 on a usage error, 1 on any other error.

@@ -419,6 +419,10 @@ for program in "$bundle"/bin/*_bench; do
   status=$?
   # A case that failed its correctness check reports error_occurred.
   if [ $status -eq 0 ] && grep -q '"error_occurred": true' "$out/bench/$name.json" 2> /dev/null; then status=1; fi
+  # Plain programs (cudnn_vs_hand_bench) ignore the flags and print JSON lines:
+  # a disagreement or a skip on a GPU machine is a failure.
+  grep '^{"bench"' "$out/bench/$name.log" >> "$out/kernels.jsonl" 2> /dev/null
+  if [ $status -eq 0 ] && grep -q '"error":\|: skipped' "$out/bench/$name.log" 2> /dev/null; then status=1; fi
   if [ $status -eq 0 ]; then bench_ok=$((bench_ok + 1)); else bench_bad+=("$name: $(describe_status $status)"); fi
   log "bench $name: $(describe_status $status)"
 done

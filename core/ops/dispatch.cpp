@@ -69,13 +69,25 @@ TensorArg broadcast_arg(const Tensor& tensor, const Shape& shape, const char* op
   return arg;
 }
 
-void run_kernel(const char* op, const void* params, Device device, DType dtype,
-                std::initializer_list<TensorArg> args) {
-  const int nargs = static_cast<int>(args.size());
-  const KernelEntry& entry = KernelRegistry::instance().select(op, device, dtype, params, args.begin(), nargs);
+namespace {
+
+void run_kernel_args(const char* op, const void* params, Device device, DType dtype, const TensorArg* args,
+                     int nargs) {
   CallWorkspace workspace(device);
   ExecContext context{device, current_stream(device), &workspace};
-  entry.run(params, args.begin(), nargs, context);
+  const KernelEntry& entry = KernelRegistry::instance().select(op, device, dtype, params, args, nargs, &context);
+  entry.run(params, args, nargs, context);
+}
+
+}  // namespace
+
+void run_kernel(const char* op, const void* params, Device device, DType dtype,
+                std::initializer_list<TensorArg> args) {
+  run_kernel_args(op, params, device, dtype, args.begin(), static_cast<int>(args.size()));
+}
+
+void run_kernel(const char* op, const void* params, Device device, DType dtype, const std::vector<TensorArg>& args) {
+  run_kernel_args(op, params, device, dtype, args.data(), static_cast<int>(args.size()));
 }
 
 Device common_device(const char* op, std::initializer_list<const Tensor*> tensors) {

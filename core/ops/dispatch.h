@@ -2,6 +2,7 @@
 #pragma once
 
 #include <initializer_list>
+#include <vector>
 
 #include "core/tensor.h"
 #include "kernels/registry.h"
@@ -17,6 +18,8 @@ TensorArg broadcast_arg(const Tensor& tensor, const Shape& shape, const char* op
 // Runs the implementation of Params::op that the registry selects.
 void run_kernel(const char* op, const void* params, Device device, DType dtype,
                 std::initializer_list<TensorArg> args);
+// The same for ops whose argument count depends on the call (lstm_sequence).
+void run_kernel(const char* op, const void* params, Device device, DType dtype, const std::vector<TensorArg>& args);
 
 template <class Params>
 void launch(const Params& params, Device device, DType dtype, std::initializer_list<TensorArg> args) {

@@ -4,6 +4,9 @@
 
 #include <map>
 
+#include "kernels/backend_status.h"
+#include "kernels/kernel_settings.h"
+#include "support/forced_impl.h"
 #include "support/test_support.h"
 
 namespace redes {
@@ -128,6 +131,70 @@ TEST(Lstm, ShapesNamesAndErrors) {
 }
 
 REDES_INSTANTIATE_FOR_DEVICES(LstmTest);
+
+// Output, final states and the gradients of the input, both initial states
+// and every parameter, for one weighted sum of the three results.
+std::vector<Tensor> lstm_results(nn::LSTM& lstm, const std::vector<Tensor>& values, Device device) {
+  Tensor x = values[0].to(device).requires_grad_(true);
+  Tensor h0 = values[1].to(device).requires_grad_(true);
+  Tensor c0 = values[2].to(device).requires_grad_(true);
+  const nn::LSTM::Result r = lstm.forward_with_state(x, h0, c0);
+  ((r.output * values[3].to(device)).sum() + (r.h_n * values[4].to(device)).sum() +
+   (r.c_n * values[5].to(device)).sum())
+      .backward();
+  std::vector<Tensor> results{r.output, r.h_n, r.c_n, x.grad(), h0.grad(), c0.grad()};
+  for (const auto& [name, parameter] : lstm.named_parameters()) results.push_back(parameter.grad());
+  return results;
+}
+
+// With the cuDNN implementation selected, nn::LSTM on CUDA runs the whole
+// sequence through cuDNN's RNN (lstm_sequence); it must match the per-step
+// CPU layer in every output and gradient.
+TEST(LstmSequence, CudnnSequenceMatchesThePerStepCpuLayer) {
+  if (!build_info().cudnn) GTEST_SKIP() << "this build has no cuDNN";
+  REDES_REQUIRE_DEVICE(Device::cuda(0));
+  ASSERT_EQ(cudnn_unusable_reason(), "") << "a GPU is present, so cuDNN should run";
+  struct Case {
+    std::int64_t input, hidden, layers, batch, steps;
+    bool batch_first, bias;
+  };
+  std::uint64_t seed = 900;
+  for (const Case& c : {Case{5, 7, 2, 3, 4, true, true}, Case{3, 4, 1, 1, 6, false, false},
+                        Case{9, 16, 3, 5, 11, false, true}}) {
+    for (DType dtype : {kFloat64, kFloat32}) {
+      SCOPED_TRACE(std::to_string(c.layers) + " layers, hidden " + std::to_string(c.hidden) + " " + dtype_name(dtype));
+      nn::LSTM cpu_lstm(c.input, c.hidden, {.num_layers = c.layers, .batch_first = c.batch_first, .bias = c.bias});
+      cpu_lstm.to(dtype);
+      nn::LSTM cuda_lstm(c.input, c.hidden, {.num_layers = c.layers, .batch_first = c.batch_first, .bias = c.bias});
+      cuda_lstm.to(dtype);
+      cuda_lstm.load_state_dict(cpu_lstm.state_dict());
+      cuda_lstm.to(Device::cuda(0));
+      const Shape x_shape = c.batch_first ? Shape{c.batch, c.steps, c.input} : Shape{c.steps, c.batch, c.input};
+      const Shape y_shape = c.batch_first ? Shape{c.batch, c.steps, c.hidden} : Shape{c.steps, c.batch, c.hidden};
+      const Shape state{c.layers, c.batch, c.hidden};
+      std::vector<Tensor> values;
+      for (const Shape& shape : {x_shape, state, state, y_shape, state, state}) {
+        values.push_back(testing::random_tensor(shape, seed++, {dtype}));
+      }
+      const std::vector<Tensor> expected = lstm_results(cpu_lstm, values, Device::cpu());
+      const KernelImpl previous = kernel_impl();
+      set_kernel_impl(KernelImpl::Cudnn);
+      std::vector<Tensor> actual;
+      {
+        // The per-step path would need lstm_cell on CUDA: forcing the CPU
+        // kernel for it makes that path fail, so passing proves the sequence ran.
+        testing::ForcedImpl per_step_off({"lstm_cell"}, "cpu");
+        actual = lstm_results(cuda_lstm, values, Device::cuda(0));
+      }
+      set_kernel_impl(previous);
+      ASSERT_EQ(actual.size(), expected.size());
+      const double tolerance = dtype == kFloat64 ? 1e-11 : 1e-4;
+      for (std::size_t i = 0; i < expected.size(); ++i) {
+        EXPECT_TRUE(all_close(actual[i], expected[i], tolerance, tolerance)) << "result " << i;
+      }
+    }
+  }
+}
 
 }  // namespace
 }  // namespace redes

@@ -4,7 +4,9 @@
 
 #include <string>
 
+#include "kernels/backend_status.h"
 #include "kernels/conv_math.h"
+#include "support/forced_impl.h"
 #include "support/test_support.h"
 
 namespace redes {
@@ -260,6 +262,85 @@ TEST_P(Conv2dTest, ArgumentErrors) {
 }
 
 REDES_INSTANTIATE_FOR_DEVICES(Conv2dTest);
+
+// Forward, input, weight and bias gradients of one conv2d call.
+std::vector<Tensor> conv2d_results(const Tensor& x, const Tensor& w, const Tensor& b, const Tensor& grad_out,
+                                   const Conv2dOptions& options) {
+  Tensor xg = x.clone().requires_grad_(true), wg = w.clone().requires_grad_(true);
+  Tensor bg = b.defined() ? b.clone().requires_grad_(true) : Tensor();
+  const Tensor out = conv2d(xg, wg, bg, options);
+  (out * grad_out).sum().backward();
+  return {out, xg.grad(), wg.grad(), bg.defined() ? bg.grad() : Tensor()};
+}
+
+// Each CUDA implementation (hand-written, cuDNN), forced in turn, against the
+// CPU kernels and against each other, forward and backward, on random inputs:
+// odd sizes, batch 1, strides, padding, dilation, groups, depthwise, 1x1 and
+// a layer of LeNet/CIFAR size.
+TEST(Conv2dImplementations, EachCudaImplementationMatchesTheCpuAndTheOthers) {
+  if (!build_info().cuda) GTEST_SKIP() << "this build has no CUDA backend";
+  REDES_REQUIRE_DEVICE(Device::cuda(0));
+  if (build_info().cudnn) {
+    ASSERT_EQ(cudnn_unusable_reason(), "") << "a GPU is present, so cuDNN should run";
+  }
+  std::vector<ConvCase> cases = forward_cases();
+  cases.push_back({"CIFAR conv2 size", {8, 32, 16, 16}, {64, 32, 3, 3}, true, {.padding = {1, 1}}});
+  cases.push_back({"large stride and dilation", {3, 6, 17, 13}, {4, 3, 3, 2}, true,
+                   {.stride = {3, 2}, .padding = {2, 1}, .dilation = {2, 3}, .groups = 2}});
+  const Device cuda = Device::cuda(0);
+  std::uint64_t seed = 500;
+  for (const ConvCase& c : cases) {
+    for (DType dtype : {kFloat32, kFloat64}) {
+      SCOPED_TRACE(c.name + " " + dtype_name(dtype));
+      const Tensor x = testing::random_tensor(c.input, seed++, {dtype});
+      const Tensor w = testing::random_tensor(c.weight, seed++, {dtype});
+      const Tensor b = c.bias ? testing::random_tensor({c.weight[0]}, seed++, {dtype}) : Tensor();
+      Tensor grad_out;
+      {
+        NoGradGuard no_grad;
+        grad_out = testing::random_tensor(conv2d(x, w, b, c.options).shape(), seed++, {dtype});
+      }
+      const std::vector<Tensor> cpu = conv2d_results(x, w, b, grad_out, c.options);
+      // Sums of up to a few thousand float32 products of values in [-1, 1).
+      const double tolerance = dtype == kFloat32 ? 1e-4 : 1e-12;
+      std::vector<std::vector<Tensor>> per_impl;
+      for (const std::string& impl : testing::cuda_implementations()) {
+        SCOPED_TRACE(impl);
+        testing::ForcedImpl forced({"conv2d_forward", "conv2d_backward_input", "conv2d_backward_weight"}, impl);
+        const std::vector<Tensor> results =
+            conv2d_results(x.to(cuda), w.to(cuda), b.defined() ? b.to(cuda) : Tensor(), grad_out.to(cuda), c.options);
+        for (std::size_t i = 0; i < results.size(); ++i) {
+          if (!cpu[i].defined()) continue;
+          EXPECT_TRUE(all_close(results[i], cpu[i], tolerance, tolerance)) << "result " << i;
+        }
+        per_impl.push_back(results);
+      }
+      for (std::size_t k = 1; k < per_impl.size(); ++k) {
+        for (std::size_t i = 0; i < per_impl[k].size(); ++i) {
+          if (!cpu[i].defined()) continue;
+          EXPECT_TRUE(all_close(per_impl[k][i], per_impl[0][i], tolerance, tolerance)) << "result " << i;
+        }
+      }
+    }
+  }
+}
+
+// cuDNN refuses an empty batch; forcing it then names the refusal.
+TEST(Conv2dImplementations, ForcedCudnnRefusesAnEmptyBatchWithAClearError) {
+  if (!build_info().cudnn) GTEST_SKIP() << "this build has no cuDNN";
+  REDES_REQUIRE_DEVICE(Device::cuda(0));
+  testing::ForcedImpl forced({"conv2d_forward"}, "cudnn");
+  const Tensor x = zeros({0, 3, 8, 8}, {kFloat32, Device::cuda(0)});
+  try {
+    conv2d(x, zeros({4, 3, 3, 3}, {kFloat32, Device::cuda(0)}));
+    FAIL() << "expected redes::Error";
+  } catch (const Error& error) {
+    EXPECT_NE(std::string(error.what()).find("with implementation \"cudnn\" forced (implementations that refused "
+                                             "these arguments: cudnn)"),
+              std::string::npos)
+        << error.what();
+  }
+}
 
 // The CPU kernels split the batch over threads (one columns buffer and one
 // weight-gradient partial per chunk); any thread count gives the same

@@ -10,7 +10,9 @@
 #include <string>
 #include <utility>
 
+#include "kernels/backend_status.h"
 #include "kernels/conv_math.h"
+#include "support/forced_impl.h"
 #include "support/test_support.h"
 
 namespace redes {
@@ -373,6 +375,87 @@ TEST_P(Pool2dTest, ArgumentErrors) {
 }
 
 REDES_INSTANTIATE_FOR_DEVICES(Pool2dTest);
+
+// Output and input gradient of one avg_pool2d call.
+std::vector<Tensor> avg_pool_results(const Tensor& x, const Geometry& g, bool include_pad, std::uint64_t seed) {
+  Tensor xg = x.clone().requires_grad_(true);
+  const AvgPool2dOptions options{.stride = g.stride, .padding = g.padding, .ceil_mode = g.ceil_mode,
+                                 .count_include_pad = include_pad};
+  const Tensor out = avg_pool2d(xg, g.kernel, options);
+  const Tensor grad_out = testing::random_tensor(out.shape(), seed, {x.dtype(), x.device()});
+  (out * grad_out).sum().backward();
+  return {out, xg.grad()};
+}
+
+// avg_pool2d through each CUDA implementation (hand-written, cuDNN), forced in
+// turn, against the CPU kernels and each other, forward and backward: odd
+// sizes, batch 1, padding with and without counting it, a strided input.
+TEST(Pool2dImplementations, EachCudaAvgPoolMatchesTheCpuAndTheOthers) {
+  if (!build_info().cuda) GTEST_SKIP() << "this build has no CUDA backend";
+  REDES_REQUIRE_DEVICE(Device::cuda(0));
+  if (build_info().cudnn) {
+    ASSERT_EQ(cudnn_unusable_reason(), "") << "a GPU is present, so cuDNN should run";
+  }
+  const std::vector<std::pair<Shape, Geometry>> cases = {
+      {{2, 3, 7, 9}, {{3, 3}, {2, 2}, {1, 1}, {1, 1}, false}},
+      {{1, 1, 5, 7}, {{2, 3}, {1, 2}, {0, 1}, {1, 1}, false}},
+      {{2, 2, 9, 8}, {{4, 2}, {3, 1}, {2, 1}, {1, 1}, false}},
+      {{16, 32, 32, 32}, {{2, 2}, {2, 2}, {0, 0}, {1, 1}, false}},
+      // ceil_mode whose output size is the floor formula's: still cuDNN's.
+      {{1, 2, 7, 7}, {{3, 3}, {2, 2}, {1, 1}, {1, 1}, true}},
+  };
+  const Device cuda = Device::cuda(0);
+  std::uint64_t seed = 700;
+  for (const auto& [shape, g] : cases) {
+    for (bool include_pad : {true, false}) {
+      for (bool strided : {false, true}) {
+        for (DType dtype : {kFloat32, kFloat64}) {
+          SCOPED_TRACE(shape_str(shape) + (include_pad ? " include_pad " : " ") + (strided ? "strided " : "") +
+                       dtype_name(dtype));
+          const Shape stored{shape[0], shape[2], shape[3], shape[1]};
+          const Tensor x = strided ? testing::random_tensor(stored, seed, {dtype}).permute({0, 3, 1, 2})
+                                   : testing::random_tensor(shape, seed, {dtype});
+          const std::vector<Tensor> cpu = avg_pool_results(x, g, include_pad, seed + 1);
+          seed += 2;
+          const double tolerance = dtype == kFloat32 ? 1e-6 : 1e-14;
+          std::vector<std::vector<Tensor>> per_impl;
+          for (const std::string& impl : testing::cuda_implementations()) {
+            SCOPED_TRACE(impl);
+            testing::ForcedImpl forced({"avg_pool2d", "avg_pool2d_backward"}, impl);
+            per_impl.push_back(avg_pool_results(x.to(cuda), g, include_pad, seed - 1));
+            for (std::size_t i = 0; i < cpu.size(); ++i) {
+              EXPECT_TRUE(all_close(per_impl.back()[i], cpu[i], tolerance, tolerance)) << "result " << i;
+            }
+          }
+          for (std::size_t k = 1; k < per_impl.size(); ++k) {
+            for (std::size_t i = 0; i < cpu.size(); ++i) {
+              EXPECT_TRUE(all_close(per_impl[k][i], per_impl[0][i], tolerance, tolerance)) << "result " << i;
+            }
+          }
+        }
+      }
+    }
+  }
+}
+
+// cuDNN has no ceil_mode: a call whose last window needs it is refused, and
+// forcing cuDNN then says so; max_pool2d has no cuDNN implementation at all
+// (cuDNN gives no argmax indices).
+TEST(Pool2dImplementations, CudnnRefusesCeilModeWindowsAndHasNoMaxPool) {
+  if (!build_info().cudnn) GTEST_SKIP() << "this build has no cuDNN";
+  for (const KernelEntry* entry : KernelRegistry::instance().candidates("max_pool2d", DeviceType::CUDA, kFloat32)) {
+    EXPECT_NE(entry->name, "cudnn");
+  }
+  REDES_REQUIRE_DEVICE(Device::cuda(0));
+  testing::ForcedImpl forced({"avg_pool2d"}, "cudnn");
+  const Tensor x = zeros({1, 1, 6, 6}, {kFloat32, Device::cuda(0)});
+  try {
+    avg_pool2d(x, {3, 3}, {.stride = Pair{2, 2}, .padding = {1, 1}, .ceil_mode = true});
+    FAIL() << "expected redes::Error";
+  } catch (const Error& error) {
+    EXPECT_NE(std::string(error.what()).find("refused these arguments: cudnn"), std::string::npos) << error.what();
+  }
+}
 
 // The window arithmetic the kernels share, against brute force.
 TEST(Pool2dWindowMath, OutputSizeFollowsPyTorch) {

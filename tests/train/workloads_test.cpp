@@ -152,12 +152,27 @@ TEST(Cli, UsageErrorsAndHelp) {
   EXPECT_EQ(run_cli("train cars --epochs -3"), 2);
   EXPECT_EQ(run_cli("train cars --device gpu"), 2);
   EXPECT_EQ(run_cli("train cars --lr"), 2);
+  EXPECT_EQ(run_cli("train cars --impl fast"), 2);
+  EXPECT_EQ(run_cli("bench cars --impl"), 2);
   EXPECT_EQ(run_cli("train --help"), 0);
   EXPECT_EQ(run_cli("train cars --help"), 0);
   EXPECT_EQ(run_cli("bench seattle --help"), 0);
   EXPECT_EQ(run_cli("info"), 0);
   EXPECT_EQ(run_cli("info extra"), 2);
   EXPECT_EQ(run_cli("train cars --data /nonexistent/cars.json --quiet"), 1);
+}
+
+// REDES_KERNEL_IMPL is read on first use; a bad value is an error naming it.
+TEST(Cli, KernelImplementationFromTheEnvironment) {
+  const auto run_with = [](const std::string& value) {
+    const std::string command =
+        "REDES_KERNEL_IMPL=" + value + " " + std::string(REDES_CLI_PATH) + " info > /dev/null 2>&1";
+    const int status = std::system(command.c_str());
+    return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+  };
+  EXPECT_EQ(run_with("cudnn"), 0);
+  EXPECT_EQ(run_with("auto"), 0);
+  EXPECT_EQ(run_with("bogus"), 1);
 }
 #endif
 

@@ -1,0 +1,134 @@
+// lstm_sequence: checks, the forward kernel with the reserve memory its
+// backward needs, and a backward rule that returns gradients for the input,
+// both initial states and every weight and bias.
+#include "core/ops/lstm_sequence.h"
+
+#include "core/autograd.h"
+#include "core/ops.h"
+#include "core/ops/dispatch.h"
+#include "kernels/backend_status.h"
+#include "kernels/kernel_settings.h"
+#include "kernels/lstm_sequence_params.h"
+
+namespace redes::detail {
+
+namespace {
+
+constexpr const char* kOp = "lstm_sequence";
+
+// The forward kernel's reserve: one uint8 tensor on the device, kept by the
+// backward rule.
+class ReserveTensor final : public Workspace {
+ public:
+  explicit ReserveTensor(Device device) : device_(device) {}
+  void* request(std::size_t bytes) override {
+    REDES_CHECK(!tensor.defined(), kOp, ": the kernel asked for reserve memory twice");
+    tensor = empty({static_cast<std::int64_t>(bytes)}, {kUInt8, device_});
+    return tensor.data_ptr();
+  }
+  Tensor tensor;
+
+ private:
+  Device device_;
+};
+
+void expect_shape(const Tensor& t, const Shape& shape, const char* what) {
+  REDES_CHECK(t.defined() && t.shape() == shape, kOp, ": expected ", what, " of shape ", shape_str(shape), ", got ",
+              t.defined() ? shape_str(t.shape()) : std::string("an undefined tensor"));
+}
+
+}  // namespace
+
+bool use_lstm_sequence(Device device, DType dtype) {
+  if (device.is_cpu() || kernel_impl() != KernelImpl::Cudnn || !cudnn_unusable_reason().empty()) return false;
+  return !KernelRegistry::instance().candidates(kOp, device.type, dtype).empty();
+}
+
+LstmSequenceResult lstm_sequence(const Tensor& x, const Tensor& h0, const Tensor& c0,
+                                 const std::vector<Tensor>& weights, std::int64_t layers, bool bias) {
+  check_defined(x, kOp, "the input");
+  REDES_CHECK(x.dim() == 3, kOp, ": expected an input of shape (T, N, F), got ", shape_str(x.shape()));
+  REDES_CHECK(layers > 0 && !weights.empty() && weights[0].defined() && weights[0].dim() == 2, kOp,
+              ": expected at least one layer of weights");
+  LstmSequenceShape s;
+  s.steps = x.size(0);
+  s.batch = x.size(1);
+  s.input_size = x.size(2);
+  s.hidden_size = weights[0].size(0) / 4;
+  s.layers = layers;
+  s.bias = bias;
+  const std::int64_t hidden = s.hidden_size;
+  REDES_CHECK(static_cast<std::int64_t>(weights.size()) == lstm_sequence_weight_count(s), kOp, ": expected ",
+              lstm_sequence_weight_count(s), " weight tensors for ", layers, " layers", bias ? " with" : " without",
+              " bias, got ", weights.size());
+  const Shape state{layers, s.batch, hidden};
+  expect_shape(h0, state, "h0");
+  expect_shape(c0, state, "c0");
+  std::vector<const Tensor*> inputs{&x, &h0, &c0};
+  for (std::int64_t layer = 0; layer < layers; ++layer) {
+    const std::int64_t in = layer == 0 ? s.input_size : hidden;
+    const std::size_t first = static_cast<std::size_t>(layer * (bias ? 4 : 2));
+    expect_shape(weights[first], {4 * hidden, in}, "weight_ih");
+    expect_shape(weights[first + 1], {4 * hidden, hidden}, "weight_hh");
+    if (bias) {
+      expect_shape(weights[first + 2], {4 * hidden}, "bias_ih");
+      expect_shape(weights[first + 3], {4 * hidden}, "bias_hh");
+    }
+  }
+  for (const Tensor& w : weights) inputs.push_back(&w);
+  std::vector<Tensor> dense;  // x, h0, c0, weights: what the kernels read
+  for (const Tensor* t : inputs) {
+    REDES_CHECK(t->dtype() == x.dtype(), kOp, ": expected every tensor to be ", dtype_name(x.dtype()), ", got ",
+                dtype_name(t->dtype()));
+    REDES_CHECK(t->device() == x.device(), kOp, ": expected every tensor on ", x.device().str(), ", got ",
+                t->device().str());
+    dense.push_back(t->detach().contiguous());
+  }
+
+  const TensorOptions like{x.dtype(), x.device()};
+  Tensor y = empty({s.steps, s.batch, hidden}, like);
+  Tensor h_n = empty(state, like), c_n = empty(state, like);
+  bool training = false;
+  for (const Tensor* t : inputs) training = training || needs_grad({t});
+  ReserveTensor reserve(x.device());
+  LstmSequenceParams params{s, training ? &reserve : nullptr};
+  std::vector<TensorArg> args{kernel_arg(y, kOp), kernel_arg(h_n, kOp), kernel_arg(c_n, kOp)};
+  for (const Tensor& t : dense) args.push_back(kernel_arg(t, kOp));
+  run_kernel(kOp, &params, x.device(), x.dtype(), args);
+  if (!training) return {y, h_n, c_n};
+
+  // cuDNN may need no reserve at all; the backward call still takes an argument.
+  const Tensor reserve_tensor = reserve.tensor.defined() ? reserve.tensor : empty({0}, {kUInt8, x.device()});
+  std::vector<Tensor> results{y, h_n, c_n};
+  // The rule keeps the outputs' data without their history (no cycle
+  // through the node that produces them).
+  const Tensor y_data = y.detach();
+  record_multi_output_op(
+      kOp, results, inputs,
+      [s, dense, y_data, reserve_data = reserve_tensor](const std::vector<Tensor>& grads) {
+        const TensorOptions options{y_data.dtype(), y_data.device()};
+        const auto grad_or_zeros = [&](std::size_t i, const Shape& shape) {
+          return grads[i].defined() ? grads[i].contiguous() : zeros(shape, options);
+        };
+        const Shape state_shape{s.layers, s.batch, s.hidden_size};
+        const Tensor dy = grad_or_zeros(0, y_data.shape());
+        const Tensor dh_n = grad_or_zeros(1, state_shape), dc_n = grad_or_zeros(2, state_shape);
+        std::vector<Tensor> out{empty(dense[0].shape(), options), empty(state_shape, options),
+                                empty(state_shape, options)};
+        for (std::size_t i = 3; i < dense.size(); ++i) out.push_back(empty(dense[i].shape(), options));
+        std::vector<TensorArg> backward_args;
+        for (const Tensor& t : out) backward_args.push_back(kernel_arg(t, "lstm_sequence backward"));
+        for (const Tensor* t : {&y_data, &dy, &dh_n, &dc_n, &dense[0], &dense[1], &dense[2], &reserve_data}) {
+          backward_args.push_back(kernel_arg(*t, "lstm_sequence backward"));
+        }
+        for (std::size_t i = 3; i < dense.size(); ++i) {
+          backward_args.push_back(kernel_arg(dense[i], "lstm_sequence backward"));
+        }
+        const LstmSequenceBackwardParams backward_params{s};
+        run_kernel(LstmSequenceBackwardParams::op, &backward_params, y_data.device(), y_data.dtype(), backward_args);
+        return out;
+      });
+  return {results[0], results[1], results[2]};
+}
+
+}  // namespace redes::detail

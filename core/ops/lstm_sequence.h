@@ -1,0 +1,28 @@
+// The whole-sequence LSTM op: every step of every layer in one kernel call
+// (cuDNN's RNN API; no other backend implements it). nn::LSTM uses it on CUDA
+// when the cuDNN implementation is selected. Internal.
+#pragma once
+
+#include <cstdint>
+#include <vector>
+
+#include "core/tensor.h"
+
+namespace redes::detail {
+
+struct LstmSequenceResult {
+  Tensor output;  // (T, N, H): the last layer's h at every step
+  Tensor h_n;     // (L, N, H)
+  Tensor c_n;     // (L, N, H)
+};
+
+// x (T, N, F); h0, c0 (L, N, H); weights per layer w_ih (4H, in), w_hh (4H, H)
+// and, with bias, b_ih (4H), b_hh (4H). Gradients flow to all of them.
+LstmSequenceResult lstm_sequence(const Tensor& x, const Tensor& h0, const Tensor& c0,
+                                 const std::vector<Tensor>& weights, std::int64_t layers, bool bias);
+
+// Whether lstm_sequence should run for tensors of `dtype` on `device`: a CUDA
+// device, the cudnn kernel implementation selected and cuDNN usable.
+bool use_lstm_sequence(Device device, DType dtype);
+
+}  // namespace redes::detail

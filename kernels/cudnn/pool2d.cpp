@@ -1,0 +1,121 @@
+// avg_pool2d forward and backward through cuDNN, for float32 and float64.
+//
+// Only average pooling is here: redes' max_pool2d returns PyTorch's argmax
+// indices (and its backward scatters through them), which cuDNN's max
+// pooling neither produces nor consumes, so cuDNN cannot serve that op's
+// contract. adaptive_avg_pool2d has windows of varying size, which cuDNN's
+// fixed-window pooling does not express.
+//
+// cuDNN has no ceil_mode: it is registered only for calls whose output size
+// is the floor formula's, where every window lies inside the padded input and
+// cuDNN's divisors (kernel area with padding, or the taps inside the input
+// without) are exactly PyTorch's.
+#include <cudnn.h>
+
+#include "kernels/cudnn/descriptors.h"
+#include "kernels/cudnn/handle.h"
+#include "kernels/params.h"
+#include "kernels/registry.h"
+
+namespace redes {
+namespace {
+
+bool supports_pool(const Pool2dShape& s, const Window2d& w, const TensorArg* args, int nargs) {
+  for (std::int64_t v : {s.batch, s.channels, s.in_height, s.in_width, s.out_height, s.out_width, w.kernel_height,
+                         w.kernel_width, w.stride_height, w.stride_width, w.pad_height, w.pad_width}) {
+    if (!cudnn::fits_int(v)) return false;
+  }
+  if (s.batch * s.channels < 1 || w.dilation_height != 1 || w.dilation_width != 1) return false;
+  if (s.out_height != window_output_size(s.in_height, w.kernel_height, w.stride_height, w.pad_height, 1, false) ||
+      s.out_width != window_output_size(s.in_width, w.kernel_width, w.stride_width, w.pad_width, 1, false)) {
+    return false;
+  }
+  for (int i = 0; i < nargs; ++i) {
+    if (!cudnn::fits_int(args[i].numel())) return false;
+    for (int d = 0; d < args[i].ndim; ++d) {
+      if (!cudnn::fits_int(args[i].strides[d]) || args[i].strides[d] < 1) return false;
+    }
+  }
+  return cudnn::usable();
+}
+
+bool supports_forward(const void* params, const TensorArg* args, int nargs) {
+  const auto& p = *static_cast<const AvgPool2dParams*>(params);
+  return supports_pool(p.shape, p.window, args, nargs);
+}
+
+bool supports_backward(const void* params, const TensorArg* args, int nargs) {
+  const auto& p = *static_cast<const AvgPool2dBackwardParams*>(params);
+  return supports_pool(p.shape, p.window, args, nargs);
+}
+
+void set_pooling(const cudnn::PoolingDescriptor& desc, const Window2d& w, bool count_include_pad, const char* op) {
+  const cudnnPoolingMode_t mode =
+      count_include_pad ? CUDNN_POOLING_AVERAGE_COUNT_INCLUDE_PADDING : CUDNN_POOLING_AVERAGE_COUNT_EXCLUDE_PADDING;
+  REDES_CUDNN_CHECK(cudnnSetPooling2dDescriptor(desc.get(), mode, CUDNN_PROPAGATE_NAN, int(w.kernel_height),
+                                                int(w.kernel_width), int(w.pad_height), int(w.pad_width),
+                                                int(w.stride_height), int(w.stride_width)),
+                    op);
+}
+
+// A 4-D tensor with its own strides (inputs may be views).
+void set_strided(const cudnn::TensorDescriptor& desc, cudnnDataType_t type, const TensorArg& arg, const char* op) {
+  REDES_CUDNN_CHECK(cudnnSetTensor4dDescriptorEx(desc.get(), type, int(arg.sizes[0]), int(arg.sizes[1]),
+                                                 int(arg.sizes[2]), int(arg.sizes[3]), int(arg.strides[0]),
+                                                 int(arg.strides[1]), int(arg.strides[2]), int(arg.strides[3])),
+                    op);
+}
+
+// args: out (N, C, OH, OW) contiguous, input (N, C, H, W) any strides.
+template <class T>
+void forward(const AvgPool2dParams& p, const TensorArg* args, int, const ExecContext& ctx) {
+  const char* op = AvgPool2dParams::op;
+  constexpr cudnnDataType_t type = cudnn::data_type<T>();
+  cudnn::PoolingDescriptor pool(op);
+  cudnn::TensorDescriptor x(op), y(op);
+  set_pooling(pool, p.window, p.count_include_pad, op);
+  set_strided(x, type, args[1], op);
+  set_strided(y, type, args[0], op);
+  const T one = 1, zero = 0;
+  REDES_CUDNN_CHECK(cudnnPoolingForward(cudnn::handle(ctx, op), pool.get(), &one, x.get(), args[1].data, &zero,
+                                        y.get(), args[0].data),
+                    op);
+}
+
+// args: grad_input (N, C, H, W) contiguous, grad_output (N, C, OH, OW) any strides.
+template <class T>
+void backward(const AvgPool2dBackwardParams& p, const TensorArg* args, int, const ExecContext& ctx) {
+  const char* op = AvgPool2dBackwardParams::op;
+  constexpr cudnnDataType_t type = cudnn::data_type<T>();
+  cudnn::PoolingDescriptor pool(op);
+  cudnn::TensorDescriptor dx(op), dy(op);
+  set_pooling(pool, p.window, p.count_include_pad, op);
+  set_strided(dx, type, args[0], op);
+  set_strided(dy, type, args[1], op);
+  // The API wants the forward output y and input x too; average pooling reads
+  // neither, and the op's args do not carry them. dy stands in for y (same
+  // shape), and a scratch buffer of x's shape for x, so that no argument
+  // aliases the output dx.
+  void* x_stand_in = ctx.workspace->request(static_cast<std::size_t>(args[0].numel()) * sizeof(T));
+  const T one = 1, zero = 0;
+  REDES_CUDNN_CHECK(cudnnPoolingBackward(cudnn::handle(ctx, op), pool.get(), &one, dy.get(), args[1].data, dy.get(),
+                                         args[1].data, dx.get(), x_stand_in, &zero, dx.get(), args[0].data),
+                    op);
+}
+
+template <class T>
+void register_for(KernelRegistry& registry) {
+  constexpr DType dtype = dtype_of_v<T>;
+  registry.add(make_kernel<AvgPool2dParams, &forward<T>>(DeviceType::CUDA, dtype, "cudnn", 0, &supports_forward));
+  registry.add(
+      make_kernel<AvgPool2dBackwardParams, &backward<T>>(DeviceType::CUDA, dtype, "cudnn", 0, &supports_backward));
+}
+
+}  // namespace
+
+void register_cudnn_pool2d(KernelRegistry& registry) {
+  register_for<float>(registry);
+  register_for<double>(registry);
+}
+
+}  // namespace redes

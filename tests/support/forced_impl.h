@@ -1,0 +1,37 @@
+// Forcing one kernel implementation for a test's scope (KernelRegistry::force),
+// so that each CUDA implementation is compared with the CPU reference.
+#pragma once
+
+#include <initializer_list>
+#include <string>
+#include <vector>
+
+#include <redes.h>
+
+#include "kernels/registry.h"
+
+namespace redes::testing {
+
+class ForcedImpl {
+ public:
+  ForcedImpl(std::initializer_list<const char*> ops, const std::string& name) : ops_(ops) {
+    for (const char* op : ops_) KernelRegistry::instance().force(op, name);
+  }
+  ~ForcedImpl() {
+    for (const char* op : ops_) KernelRegistry::instance().force(op, "");
+  }
+  ForcedImpl(const ForcedImpl&) = delete;
+  ForcedImpl& operator=(const ForcedImpl&) = delete;
+
+ private:
+  std::vector<const char*> ops_;
+};
+
+// The CUDA implementations this build has: the hand kernels, and cuDNN.
+inline std::vector<std::string> cuda_implementations() {
+  std::vector<std::string> names{"cuda.hand"};
+  if (build_info().cudnn) names.push_back("cudnn");
+  return names;
+}
+
+}  // namespace redes::testing
