@@ -259,3 +259,20 @@ struct LstmCellParams {
 struct LstmCellBackwardParams {
   static constexpr const char* op = "lstm_cell_backward";
 };
+
+namespace redes {
+
+// args: out (contiguous), in (out's sizes, any strides). Inverted dropout in
+// one pass: row-major element i is kept when philox::bernoulli(seed, offset, i,
+// keep) holds (the mask that bernoulli(1 - p) draws at (seed, offset)) and
+// becomes in * scale, else in * 0. The same params applied to the output's
+// gradient give the input's gradient, so backward regenerates the mask.
+struct DropoutParams {
+  static constexpr const char* op = "dropout";
+  float keep = 1.0f;   // P(kept) = 1 - p, compared as bernoulli(1 - p) compares it
+  double scale = 1.0;  // 1 / (1 - p), rounded to the tensor's dtype
+  std::uint64_t seed = 0;
+  std::uint64_t offset = 0;
+};
+
+}  // namespace redes
