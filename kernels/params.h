@@ -276,3 +276,24 @@ struct DropoutParams {
 };
 
 }  // namespace redes
+
+namespace redes {
+
+// Fused log-softmax + NLL over rows. args: losses (N) contiguous, lse (N,
+// float64) contiguous, logits (N, C) any strides, targets (N, int64) any
+// strides. losses[n] = log sum_c exp(logits[n, c]) - logits[n, targets[n]]
+// (accumulated in double as softmax does); lse[n] is that log-sum-exp, kept
+// for backward. Kernels reject a target outside [0, C) with an error.
+struct CrossEntropyParams {
+  static constexpr const char* op = "cross_entropy";
+};
+
+// args: grad_logits (N, C) contiguous, logits (N, C) any strides, targets (N,
+// int64), lse (N, float64), grad (N) any strides (stride 0 when a reduction
+// broadcast it). grad_logits[n, c] = grad[n] (softmax[n, c] - [c == targets[n]]).
+// Targets were checked by the forward kernel.
+struct CrossEntropyBackwardParams {
+  static constexpr const char* op = "cross_entropy_backward";
+};
+
+}  // namespace redes
