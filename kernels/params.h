@@ -297,3 +297,57 @@ struct CrossEntropyBackwardParams {
 };
 
 }  // namespace redes
+
+namespace redes {
+
+// One SGD step on one parameter tensor, in place. args: param (updated),
+// grad, momentum_buffer (updated; unused when momentum is 0) — one dtype, one
+// size, all contiguous. The update of train/optim/sgd.h, element by element
+// with the composite's roundings; first_step: the buffer starts as the gradient.
+struct SgdStepParams {
+  static constexpr const char* op = "sgd_step";
+  double lr = 0.01;
+  double momentum = 0.0;
+  double dampening = 0.0;
+  double weight_decay = 0.0;
+  bool nesterov = false;
+  bool first_step = false;
+};
+
+// One Adam/AdamW step on one parameter tensor, in place. args: param
+// (updated), grad, exp_avg, exp_avg_sq (both updated) — one dtype, one size,
+// all contiguous. The update of train/optim/adam.h with the composite's
+// roundings; correction1/2 = 1 - beta^t for this step t.
+struct AdamStepParams {
+  static constexpr const char* op = "adam_step";
+  double lr = 1e-3;
+  double beta1 = 0.9;
+  double beta2 = 0.999;
+  double eps = 1e-8;
+  double weight_decay = 0.0;
+  bool decoupled_weight_decay = false;
+  double correction1 = 1.0;
+  double correction2 = 1.0;
+};
+
+}  // namespace redes
+
+namespace redes {
+
+enum class AugmentKind : std::uint8_t { Flip, Shift, Rotate, Noise };
+
+// One augmentation of an image batch (kernels/augment_math.h). args: out
+// (N, C, H, W) contiguous, in (N, C, H, W) contiguous, per_sample (N, 2)
+// contiguous with each sample's parameters, drawn or given on the host:
+//   Flip:   int64, [n, 0] != 0 mirrors sample n left-right ([n, 1] unused)
+//   Shift:  int64, (dx, dy)
+//   Rotate: float64, (sin, cos) of the angle (the centre follows from H, W)
+//   Noise:  int64, [n, 0] is sample n's Philox key (the bits of a uint64);
+//           out = in + noise_std * normal(key, noise block, element)
+struct AugmentParams {
+  static constexpr const char* op = "augment";
+  AugmentKind kind = AugmentKind::Flip;
+  double noise_std = 0.0;
+};
+
+}  // namespace redes
