@@ -18,7 +18,7 @@ void require_device(Device device, const char* op);
 // Copies `bytes` between any two devices (synchronous with respect to the host).
 void copy_bytes(void* dst, Device dst_device, const void* src, Device src_device, std::size_t bytes);
 // The stream ops on `device` enqueue on (cudaStream_t as void*); nullptr on the CPU.
-void* current_stream(Device device);
+REDES_API void* current_stream(Device device);  // exported for the CUDA-event timing in bench/
 
 // The cuDNN library's version ("9.1.0"); defined by kernels/cudnn/ in builds with cuDNN.
 std::string cudnn_library_version();
