@@ -106,13 +106,6 @@ REDES_HD Rotation<Real> rotation_from(double sine, double cosine, std::int64_t h
           static_cast<Real>(height - 1) / 2};
 }
 
-template <class Real>
-REDES_HD Rotation<Real> make_rotation(double degrees, std::int64_t height, std::int64_t width) {
-  double s = 0, c = 1;
-  sin_cos_degrees(degrees, s, c);
-  return rotation_from<Real>(s, c, height, width);
-}
-
 // Where output pixel (x, y) reads the input: the inverse rotation of (x, y).
 template <class Real>
 REDES_HD void rotation_source(const Rotation<Real>& r, std::int64_t x, std::int64_t y, Real& source_x, Real& source_y) {
