@@ -259,3 +259,95 @@ struct LstmCellParams {
 struct LstmCellBackwardParams {
   static constexpr const char* op = "lstm_cell_backward";
 };
+
+namespace redes {
+
+// args: out (contiguous), in (out's sizes, any strides). Inverted dropout in
+// one pass: row-major element i is kept when philox::bernoulli(seed, offset, i,
+// keep) holds (the mask that bernoulli(1 - p) draws at (seed, offset)) and
+// becomes in * scale, else in * 0. The same params applied to the output's
+// gradient give the input's gradient, so backward regenerates the mask.
+struct DropoutParams {
+  static constexpr const char* op = "dropout";
+  float keep = 1.0f;   // P(kept) = 1 - p, compared as bernoulli(1 - p) compares it
+  double scale = 1.0;  // 1 / (1 - p), rounded to the tensor's dtype
+  std::uint64_t seed = 0;
+  std::uint64_t offset = 0;
+};
+
+}  // namespace redes
+
+namespace redes {
+
+// Fused log-softmax + NLL over rows. args: losses (N) contiguous, lse (N,
+// float64) contiguous, logits (N, C) any strides, targets (N, int64) any
+// strides. losses[n] = log sum_c exp(logits[n, c]) - logits[n, targets[n]]
+// (accumulated in double as softmax does); lse[n] is that log-sum-exp, kept
+// for backward. Kernels reject a target outside [0, C) with an error.
+struct CrossEntropyParams {
+  static constexpr const char* op = "cross_entropy";
+};
+
+// args: grad_logits (N, C) contiguous, logits (N, C) any strides, targets (N,
+// int64), lse (N, float64), grad (N) any strides (stride 0 when a reduction
+// broadcast it). grad_logits[n, c] = grad[n] (softmax[n, c] - [c == targets[n]]).
+// Targets were checked by the forward kernel.
+struct CrossEntropyBackwardParams {
+  static constexpr const char* op = "cross_entropy_backward";
+};
+
+}  // namespace redes
+
+namespace redes {
+
+// One SGD step on one parameter tensor, in place. args: param (updated),
+// grad, momentum_buffer (updated; unused when momentum is 0) — one dtype, one
+// size, all contiguous. The update of train/optim/sgd.h, element by element
+// with the composite's roundings; first_step: the buffer starts as the gradient.
+struct SgdStepParams {
+  static constexpr const char* op = "sgd_step";
+  double lr = 0.01;
+  double momentum = 0.0;
+  double dampening = 0.0;
+  double weight_decay = 0.0;
+  bool nesterov = false;
+  bool first_step = false;
+};
+
+// One Adam/AdamW step on one parameter tensor, in place. args: param
+// (updated), grad, exp_avg, exp_avg_sq (both updated) — one dtype, one size,
+// all contiguous. The update of train/optim/adam.h with the composite's
+// roundings; correction1/2 = 1 - beta^t for this step t.
+struct AdamStepParams {
+  static constexpr const char* op = "adam_step";
+  double lr = 1e-3;
+  double beta1 = 0.9;
+  double beta2 = 0.999;
+  double eps = 1e-8;
+  double weight_decay = 0.0;
+  bool decoupled_weight_decay = false;
+  double correction1 = 1.0;
+  double correction2 = 1.0;
+};
+
+}  // namespace redes
+
+namespace redes {
+
+enum class AugmentKind : std::uint8_t { Flip, Shift, Rotate, Noise };
+
+// One augmentation of an image batch (kernels/augment_math.h). args: out
+// (N, C, H, W) contiguous, in (N, C, H, W) contiguous, per_sample (N, 2)
+// contiguous with each sample's parameters, drawn or given on the host:
+//   Flip:   int64, [n, 0] != 0 mirrors sample n left-right ([n, 1] unused)
+//   Shift:  int64, (dx, dy)
+//   Rotate: float64, (sin, cos) of the angle (the centre follows from H, W)
+//   Noise:  int64, [n, 0] is sample n's Philox key (the bits of a uint64);
+//           out = in + noise_std * normal(key, noise block, element)
+struct AugmentParams {
+  static constexpr const char* op = "augment";
+  AugmentKind kind = AugmentKind::Flip;
+  double noise_std = 0.0;
+};
+
+}  // namespace redes

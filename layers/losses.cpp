@@ -1,6 +1,7 @@
 #include "layers/losses.h"
 
 #include "core/ops.h"
+#include "core/ops/cross_entropy.h"
 
 namespace redes::nn {
 
@@ -50,7 +51,9 @@ Tensor nll_loss(const Tensor& log_probs, const Tensor& targets, Reduction reduct
 
 Tensor cross_entropy(const Tensor& logits, const Tensor& targets, Reduction reduction) {
   check_class_targets(logits, targets, "cross_entropy");
-  return nll_loss(log_softmax(logits, 1), targets, reduction);
+  // One fused kernel instead of log_softmax then nll_loss (same values; the
+  // reduction stays the float64-accumulating sum/mean).
+  return reduce(detail::cross_entropy_per_sample(logits, targets), reduction);
 }
 
 Tensor mse_loss(const Tensor& predictions, const Tensor& targets, Reduction reduction) {

@@ -1,13 +1,14 @@
 // Augmentations: exact identities and permutations, noise statistics, the
-// per-sample Philox keying (independent of batch composition), and the
-// per-element helpers of augment_math.h that a CUDA kernel will reuse.
+// per-sample Philox keying (independent of batch composition), the
+// per-element helpers of kernels/augment_math.h that both kernels call, and
+// every compiled device against the CPU.
 #include <cmath>
 #include <limits>
 #include <numbers>
 #include <set>
 
 #include "support/test_support.h"
-#include "train/data/augment_math.h"
+#include "kernels/augment_math.h"
 
 namespace redes::testing {
 namespace {
@@ -227,6 +228,53 @@ TEST_P(AugmentDevices, ResultStaysOnTheDeviceAndMatchesTheHost) {
   const Tensor result = data::augment(host.to(GetParam()), {}, keys(3));
   EXPECT_EQ(result.device(), GetParam());
   EXPECT_EQ(host_values(result), host_values(data::augment(host, {}, keys(3))));
+}
+
+TEST_P(AugmentDevices, FlipAndShiftAreBitIdenticalToTheCpu) {
+  REDES_REQUIRE_DEVICE(GetParam());
+  for (const DType dtype : {kFloat32, kFloat64}) {
+    const Tensor host = images(5, 3, 7, 9, 4, dtype);
+    const Tensor device = host.to(GetParam());
+    EXPECT_EQ(host_values(data::random_horizontal_flip(device, 0.5, keys(5))),
+              host_values(data::random_horizontal_flip(host, 0.5, keys(5))));
+    EXPECT_EQ(host_values(data::random_shift(device, 3, keys(5))), host_values(data::random_shift(host, 3, keys(5))));
+    const std::vector<data::PixelShift> far{{-9, 0}, {0, 7}, {2, -3}, {20, 20}, {0, 0}};
+    EXPECT_EQ(host_values(data::shift(device, far)), host_values(data::shift(host, far)));
+  }
+}
+
+TEST_P(AugmentDevices, RotationMatchesTheCpuWithinRounding) {
+  REDES_REQUIRE_DEVICE(GetParam());
+  const std::vector<double> degrees{0, 90, -180, 12.5, -37};
+  for (const DType dtype : {kFloat32, kFloat64}) {
+    const double tolerance = dtype == kFloat32 ? 1e-5 : 1e-12;  // pixels in [0, 1]
+    const Tensor host = images(5, 2, 8, 8, 5, dtype);
+    EXPECT_TRUE(all_close(data::rotate(host.to(GetParam()), degrees), data::rotate(host, degrees), tolerance, 0));
+    EXPECT_TRUE(all_close(data::random_rotation(host.to(GetParam()), 10, keys(5)),
+                          data::random_rotation(host, 10, keys(5)), tolerance, 0));
+  }
+}
+
+TEST_P(AugmentDevices, NoiseMatchesTheCpuWithinTheNormalContract) {
+  REDES_REQUIRE_DEVICE(GetParam());
+  // Normal draws agree to a few ulp of z (|z| < 6); times std = 0.5 and added
+  // to a pixel in [0, 1], that stays far below these bounds.
+  for (const DType dtype : {kFloat32, kFloat64}) {
+    const double tolerance = dtype == kFloat32 ? 4e-6 : 1e-14;
+    const Tensor host = images(4, 3, 5, 6, 6, dtype);
+    EXPECT_TRUE(all_close(data::gaussian_noise(host.to(GetParam()), 0.5, keys(4, 2, 3)),
+                          data::gaussian_noise(host, 0.5, keys(4, 2, 3)), tolerance, 0));
+  }
+}
+
+TEST_P(AugmentDevices, StridedBatchesGiveTheContiguousResult) {
+  REDES_REQUIRE_DEVICE(GetParam());
+  // An NHWC tensor viewed as NCHW: the augmentations read the logical layout.
+  const Tensor nhwc = random_tensor({3, 6, 5, 2}, 8, {kFloat32, GetParam()}, 0, 1);
+  const Tensor strided = nhwc.permute({0, 3, 1, 2});
+  ASSERT_FALSE(strided.is_contiguous());
+  const Tensor dense = strided.contiguous();
+  EXPECT_EQ(host_values(data::augment(strided, {}, keys(3))), host_values(data::augment(dense, {}, keys(3))));
 }
 
 REDES_INSTANTIATE_FOR_DEVICES(AugmentDevices);

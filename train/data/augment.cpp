@@ -1,14 +1,16 @@
-// The CPU path of the augmentations: per-sample parameters are drawn on the
-// host, then plain loops apply augment_math's per-element functions to a
-// contiguous CPU copy. A batch on a GPU is copied to the host and back for
-// now; a CUDA kernel calling the same REDES_HD functions is a later step.
+// The augmentations' front-end: per-sample parameters are drawn (or given)
+// on the host, a few numbers per sample, and travel to the batch's device as
+// an (N, 2) tensor; one kernel (AugmentParams, kernels/{cpu,cuda}/augment)
+// then computes every output pixel where the batch lives, with the
+// per-element functions of kernels/augment_math.h.
 #include "train/data/augment.h"
 
 #include <cmath>
-#include <type_traits>
 
 #include "core/ops.h"
-#include "train/data/augment_math.h"
+#include "core/ops/dispatch.h"
+#include "kernels/augment_math.h"
+#include "kernels/params.h"
 
 namespace redes::data {
 namespace {
@@ -18,36 +20,30 @@ namespace math = augment_math;
 // Larger shifts only produce empty images; this also keeps 2 * max + 1 exact.
 constexpr std::int64_t kMaxShift = std::int64_t{1} << 20;
 
-struct Planes {
-  std::int64_t samples, channels, height, width;
-};
-
-// A detached, contiguous CPU copy of a valid batch of `parameters` samples.
-Tensor host_copy(const Tensor& images, std::size_t parameters, const char* op) {
+// Runs augmentation `params` on a valid batch with the (N, 2) per-sample
+// values `per_sample` (int64 or float64, on the host); the result is a new
+// contiguous tensor on the images' device, detached from any graph.
+Tensor apply(const Tensor& images, const AugmentParams& params, const Tensor& per_sample, const char* op) {
   REDES_CHECK(images.defined() && images.dim() == 4, op, ": expected images of dims (N, C, H, W), got ",
               images.defined() ? shape_str(images.shape()) : std::string("an undefined tensor"));
   REDES_CHECK(images.dtype() == kFloat32 || images.dtype() == kFloat64, op,
               ": expected float32 or float64 images, got ", dtype_name(images.dtype()));
-  REDES_CHECK(static_cast<std::int64_t>(parameters) == images.size(0), op, ": ", parameters,
-              " per-sample parameters for a batch of ", images.size(0));
+  REDES_CHECK(per_sample.size(0) == images.size(0), op, ": ", per_sample.size(0), " per-sample parameters for a batch of ",
+              images.size(0));
   NoGradGuard no_grad;
-  return images.detach().to(Device::cpu()).contiguous();
+  const Tensor in = images.detach().contiguous();
+  const Tensor parameters = per_sample.to(images.device());
+  Tensor out = empty(in.shape(), {in.dtype(), in.device()});
+  if (out.numel() > 0) {
+    detail::launch(params, in.device(), in.dtype(),
+                   {detail::kernel_arg(out, op), detail::kernel_arg(in, op), detail::kernel_arg(parameters, op)});
+  }
+  return out;
 }
 
-// Runs fn<Real>(in, out, planes) on a host copy and returns the result on
-// the images' device.
-template <class Fn>
-Tensor apply(const Tensor& images, std::size_t parameters, const char* op, Fn fn) {
-  const Tensor host = host_copy(images, parameters, op);
-  Tensor out = empty(host.shape(), {host.dtype(), Device::cpu()});
-  const Planes planes{host.size(0), host.size(1), host.size(2), host.size(3)};
-  if (host.dtype() == kFloat32) {
-    fn(host.data<float>(), out.data<float>(), planes);
-  } else {
-    fn(host.data<double>(), out.data<double>(), planes);
-  }
-  NoGradGuard no_grad;
-  return out.to(images.device());
+// (N, 2) int64 per-sample parameters from N pairs.
+Tensor int_pairs(const std::vector<std::int64_t>& values) {
+  return from_vector(values, {static_cast<std::int64_t>(values.size() / 2), 2}, {kInt64});
 }
 
 std::vector<std::uint64_t> sample_keys(const SampleKeys& keys, const char* op) {
@@ -62,64 +58,31 @@ std::vector<std::uint64_t> sample_keys(const SampleKeys& keys, const char* op) {
 }  // namespace
 
 Tensor flip_horizontal(const Tensor& images, const std::vector<bool>& flip) {
-  return apply(images, flip.size(), "flip_horizontal", [&](const auto* in, auto* out, const Planes& p) {
-    for (std::int64_t n = 0; n < p.samples; ++n) {
-      const bool mirrored = flip[static_cast<std::size_t>(n)];
-      for (std::int64_t plane = n * p.channels; plane < (n + 1) * p.channels; ++plane) {
-        for (std::int64_t y = 0; y < p.height; ++y) {
-          const std::int64_t row = (plane * p.height + y) * p.width;
-          for (std::int64_t x = 0; x < p.width; ++x) {
-            out[row + x] = in[row + (mirrored ? math::flip_source_x(x, p.width) : x)];
-          }
-        }
-      }
-    }
-  });
+  std::vector<std::int64_t> values;
+  for (const bool mirrored : flip) values.insert(values.end(), {mirrored ? 1 : 0, 0});
+  return apply(images, {AugmentKind::Flip, 0.0}, int_pairs(values), "flip_horizontal");
 }
 
 Tensor shift(const Tensor& images, const std::vector<PixelShift>& shifts) {
+  std::vector<std::int64_t> values;
   for (const PixelShift& s : shifts) {
     REDES_CHECK(std::abs(s.dx) <= kMaxShift && std::abs(s.dy) <= kMaxShift, "shift: shifts are limited to ", kMaxShift,
                 " pixels, got (", s.dx, ", ", s.dy, ")");
+    values.insert(values.end(), {s.dx, s.dy});
   }
-  return apply(images, shifts.size(), "shift", [&](const auto* in, auto* out, const Planes& p) {
-    for (std::int64_t n = 0; n < p.samples; ++n) {
-      const PixelShift& s = shifts[static_cast<std::size_t>(n)];
-      for (std::int64_t plane = n * p.channels; plane < (n + 1) * p.channels; ++plane) {
-        const auto* source = in + plane * p.height * p.width;
-        auto* target = out + plane * p.height * p.width;
-        for (std::int64_t y = 0; y < p.height; ++y) {
-          const std::int64_t sy = math::shift_source(y, s.dy);
-          for (std::int64_t x = 0; x < p.width; ++x) {
-            const std::int64_t sx = math::shift_source(x, s.dx);
-            const bool hit = math::inside(sx, p.width) && math::inside(sy, p.height);
-            target[y * p.width + x] = hit ? source[sy * p.width + sx] : 0;
-          }
-        }
-      }
-    }
-  });
+  return apply(images, {AugmentKind::Shift, 0.0}, int_pairs(values), "shift");
 }
 
 Tensor rotate(const Tensor& images, const std::vector<double>& degrees) {
-  for (const double angle : degrees) REDES_CHECK(std::isfinite(angle), "rotate: angle ", angle, " is not finite");
-  return apply(images, degrees.size(), "rotate", [&](const auto* in, auto* out, const Planes& p) {
-    using Real = std::remove_cvref_t<decltype(*in)>;
-    for (std::int64_t n = 0; n < p.samples; ++n) {
-      const auto rotation = math::make_rotation<Real>(degrees[static_cast<std::size_t>(n)], p.height, p.width);
-      for (std::int64_t plane = n * p.channels; plane < (n + 1) * p.channels; ++plane) {
-        const Real* source = in + plane * p.height * p.width;
-        Real* target = out + plane * p.height * p.width;
-        for (std::int64_t y = 0; y < p.height; ++y) {
-          for (std::int64_t x = 0; x < p.width; ++x) {
-            Real sx = 0, sy = 0;
-            math::rotation_source(rotation, x, y, sx, sy);
-            target[y * p.width + x] = math::bilinear_zero_fill(source, p.height, p.width, sx, sy);
-          }
-        }
-      }
-    }
-  });
+  std::vector<double> values;
+  for (const double angle : degrees) {
+    REDES_CHECK(std::isfinite(angle), "rotate: angle ", angle, " is not finite");
+    double sine = 0, cosine = 1;
+    math::sin_cos_degrees(angle, sine, cosine);
+    values.insert(values.end(), {sine, cosine});
+  }
+  const Tensor per_sample = from_vector(values, {static_cast<std::int64_t>(degrees.size()), 2}, {kFloat64});
+  return apply(images, {AugmentKind::Rotate, 0.0}, per_sample, "rotate");
 }
 
 Tensor random_horizontal_flip(const Tensor& images, double p, const SampleKeys& keys) {
@@ -153,19 +116,11 @@ Tensor random_rotation(const Tensor& images, double max_degrees, const SampleKey
 
 Tensor gaussian_noise(const Tensor& images, double std, const SampleKeys& keys) {
   REDES_CHECK(std::isfinite(std) && std >= 0, "gaussian_noise: std must be finite and non-negative, got ", std);
-  const std::vector<std::uint64_t> sample = sample_keys(keys, "gaussian_noise");
-  return apply(images, sample.size(), "gaussian_noise", [&](const auto* in, auto* out, const Planes& p) {
-    using Real = std::remove_cvref_t<decltype(*in)>;
-    const std::int64_t per_sample = p.channels * p.height * p.width;
-    const auto scale = static_cast<Real>(std);
-    for (std::int64_t n = 0; n < p.samples; ++n) {
-      const std::uint64_t key = sample[static_cast<std::size_t>(n)];
-      for (std::int64_t j = 0; j < per_sample; ++j) {
-        const std::int64_t i = n * per_sample + j;
-        out[i] = in[i] + scale * math::draw_noise<Real>(key, static_cast<std::uint64_t>(j));
-      }
-    }
-  });
+  std::vector<std::int64_t> values;
+  for (const std::uint64_t key : sample_keys(keys, "gaussian_noise")) {
+    values.insert(values.end(), {static_cast<std::int64_t>(key), 0});  // the key's bits, read back as uint64
+  }
+  return apply(images, {AugmentKind::Noise, std}, int_pairs(values), "gaussian_noise");
 }
 
 Tensor augment(const Tensor& images, const AugmentOptions& options, const SampleKeys& keys) {

@@ -3,6 +3,7 @@
 #include <cmath>
 
 #include "core/ops.h"
+#include "core/ops/optim_step.h"
 #include "train/optim/state_io.h"
 
 namespace redes::optim {
@@ -25,6 +26,13 @@ void Adam::step() {
     Tensor& p = parameters_[i];
     if (!p.grad().defined()) continue;
     Tensor g = p.grad();
+    if (redes::detail::fused_step_applies(p, g, {&first_moments_[i], &second_moments_[i]})) {
+      redes::detail::adam_step(p, g, first_moments_[i], second_moments_[i],
+                        {options_.lr, options_.beta1, options_.beta2, options_.eps, options_.weight_decay,
+                         options_.decoupled_weight_decay, correction1, correction2});
+      continue;
+    }
+    // Strided parameters (views into a larger tensor) take the composite update.
     if (options_.weight_decay != 0) {
       if (options_.decoupled_weight_decay) {
         p.mul_(1.0 - options_.lr * options_.weight_decay);

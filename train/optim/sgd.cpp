@@ -1,6 +1,7 @@
 #include "train/optim/sgd.h"
 
 #include "core/ops.h"
+#include "core/ops/optim_step.h"
 #include "train/optim/state_io.h"
 
 namespace redes::optim {
@@ -20,6 +21,12 @@ void SGD::step() {
     Tensor& p = parameters_[i];
     if (!p.grad().defined()) continue;
     Tensor g = p.grad();
+    if (redes::detail::fused_step_applies(p, g, {&momentum_buffers_[i]})) {
+      redes::detail::sgd_step(p, g, momentum_buffers_[i],
+                       {options_.lr, options_.momentum, options_.dampening, options_.weight_decay, options_.nesterov});
+      continue;
+    }
+    // Strided parameters (views into a larger tensor) take the composite update.
     if (options_.weight_decay != 0) g = add(g, p, options_.weight_decay);
     if (options_.momentum != 0) {
       Tensor& buffer = momentum_buffers_[i];

@@ -1,13 +1,16 @@
-// Per-element logic of the augmentations (augment.h): the Philox keying of
-// each sample's draws, the index maps of flip and shift, and the rotation's
-// coordinate transform with bilinear sampling. REDES_HD, so the CPU path of
-// today and a CUDA kernel later run the same functions. Not installed.
+// Per-element logic of the augmentations (train/data/augment.h): the Philox
+// keying of each sample's draws, the index maps of flip and shift, and the
+// rotation's coordinate transform with bilinear sampling. REDES_HD, so the CPU
+// kernel (kernels/cpu/augment.cpp) and the CUDA kernel (kernels/cuda/
+// augment.cu) run the same functions; `output_element` is the whole per-pixel
+// body of both. Not installed.
 #pragma once
 
 #include <cmath>
 #include <cstdint>
 
 #include "kernels/hd.h"
+#include "kernels/params.h"
 #include "kernels/philox.h"
 
 namespace redes::data::augment_math {
@@ -95,11 +98,11 @@ struct Rotation {
   Real sine, cosine, centre_x, centre_y;
 };
 
+// From the angle's sine and cosine (computed once per sample on the host, so
+// both devices rotate by the same Real coefficients).
 template <class Real>
-REDES_HD Rotation<Real> make_rotation(double degrees, std::int64_t height, std::int64_t width) {
-  double s = 0, c = 1;
-  sin_cos_degrees(degrees, s, c);
-  return {static_cast<Real>(s), static_cast<Real>(c), static_cast<Real>(width - 1) / 2,
+REDES_HD Rotation<Real> rotation_from(double sine, double cosine, std::int64_t height, std::int64_t width) {
+  return {static_cast<Real>(sine), static_cast<Real>(cosine), static_cast<Real>(width - 1) / 2,
           static_cast<Real>(height - 1) / 2};
 }
 
@@ -127,6 +130,42 @@ REDES_HD Real bilinear_zero_fill(const Real* plane, std::int64_t height, std::in
     if (weights[k] != 0 && inside(xi, width) && inside(yi, height)) value += weights[k] * plane[yi * width + xi];
   }
   return value;
+}
+
+struct ImageGeometry {
+  std::int64_t channels, height, width;
+};
+
+// Output element i (row-major over (N, C, H, W)) of augmentation `p` of a
+// contiguous batch `in`; `ints` / `reals` are the (N, 2) per-sample
+// parameters of AugmentParams (only the one its kind uses is read).
+template <class Real>
+REDES_HD Real output_element(const AugmentParams& p, const Real* in, const std::int64_t* ints, const double* reals,
+                             const ImageGeometry& g, std::int64_t i) {
+  const std::int64_t plane_size = g.height * g.width;
+  const std::int64_t sample_size = g.channels * plane_size;
+  const std::int64_t n = i / sample_size;
+  const std::int64_t x = i % g.width, y = (i / g.width) % g.height;
+  const Real* plane = in + (i / plane_size) * plane_size;
+  switch (p.kind) {
+    case AugmentKind::Flip:
+      return plane[y * g.width + (ints[2 * n] != 0 ? flip_source_x(x, g.width) : x)];
+    case AugmentKind::Shift: {
+      const std::int64_t sx = shift_source(x, ints[2 * n]), sy = shift_source(y, ints[2 * n + 1]);
+      return inside(sx, g.width) && inside(sy, g.height) ? plane[sy * g.width + sx] : Real(0);
+    }
+    case AugmentKind::Rotate: {
+      const Rotation<Real> r = rotation_from<Real>(reals[2 * n], reals[2 * n + 1], g.height, g.width);
+      Real sx = 0, sy = 0;
+      rotation_source(r, x, y, sx, sy);
+      return bilinear_zero_fill(plane, g.height, g.width, sx, sy);
+    }
+    case AugmentKind::Noise: {
+      const auto key = static_cast<std::uint64_t>(ints[2 * n]);
+      return in[i] + static_cast<Real>(p.noise_std) * draw_noise<Real>(key, static_cast<std::uint64_t>(i % sample_size));
+    }
+  }
+  return Real(0);
 }
 
 }  // namespace redes::data::augment_math

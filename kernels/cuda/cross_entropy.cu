@@ -1,0 +1,117 @@
+// Fused log-softmax + NLL on CUDA devices (CrossEntropyParams and its
+// backward), with the per-row logic of kernels/cross_entropy_math.h shared
+// with the CPU.
+//
+// Bad targets: a thread never reads through one. It records its row in a
+// device word (max of N - n, so the word names the first bad row) and writes
+// nothing; after the launch the host reads the word back and throws the CPU's
+// message. That read is a cudaStreamSynchronize per forward call, the same
+// price the composite paid in gather (see kernels/cuda/gather_scatter.cu) for
+// a catchable redes::Error instead of a device-side assert.
+//
+// First version: one thread per row in the forward kernel (each walks its row
+// twice), one thread per element in the backward kernel. A block-per-row
+// forward for many classes belongs in bench/ until a GPU run checks it.
+#include <cstdint>
+
+#include "core/cuda/check.h"
+#include "core/error.h"
+#include "kernels/cross_entropy_math.h"
+#include "kernels/cuda/launch.cuh"
+#include "kernels/params.h"
+#include "kernels/registry.h"
+
+namespace redes {
+namespace {
+
+namespace math = cross_entropy_math;
+
+// losses (N), lse (N): contiguous; logits (N, C) with strides (row, col); targets strided by target_stride.
+template <class T>
+__global__ void cross_entropy_kernel(T* losses, double* lse, const T* logits, std::int64_t row_stride,
+                                     std::int64_t col_stride, const std::int64_t* targets, std::int64_t target_stride,
+                                     std::int64_t rows, std::int64_t classes, unsigned long long* first_bad) {
+  for (std::int64_t n = cuda::first_index(); n < rows; n += cuda::grid_stride()) {
+    const std::int64_t target = targets[n * target_stride];
+    if (!math::valid_target(target, classes)) {
+      atomicMax(first_bad, static_cast<unsigned long long>(rows - n));
+      continue;
+    }
+    math::forward_row(logits + n * row_stride, col_stride, classes, target, losses[n], lse[n]);
+  }
+}
+
+// grad_logits (N, C) contiguous, one thread per element; the other arguments as in the CPU kernel.
+template <class T>
+__global__ void cross_entropy_backward_kernel(T* out, TensorArg logits, TensorArg targets, TensorArg lse,
+                                              TensorArg grad, std::int64_t rows, std::int64_t classes) {
+  const T* x = static_cast<const T*>(logits.data);
+  const auto* t = static_cast<const std::int64_t*>(targets.data);
+  const auto* l = static_cast<const double*>(lse.data);
+  const T* g = static_cast<const T*>(grad.data);
+  for (std::int64_t i = cuda::first_index(); i < rows * classes; i += cuda::grid_stride()) {
+    const std::int64_t n = i / classes, c = i % classes;
+    out[i] = math::backward_element(x[n * logits.strides[0] + c * logits.strides[1]], l[n * lse.strides[0]],
+                                    c == t[n * targets.strides[0]], g[n * grad.strides[0]]);
+  }
+}
+
+// Waits for the kernel and throws the CPU's message when it recorded a bad target.
+void check_targets(const unsigned long long* word, const TensorArg& targets, std::int64_t rows, std::int64_t classes,
+                   cudaStream_t stream) {
+  const char* op = CrossEntropyParams::op;
+  unsigned long long recorded = 0;
+  REDES_CUDA_CHECK(cudaMemcpyAsync(&recorded, word, sizeof recorded, cudaMemcpyDeviceToHost, stream), op);
+  REDES_CUDA_CHECK(cudaStreamSynchronize(stream), op);
+  if (recorded == 0) return;
+  const std::int64_t n = rows - static_cast<std::int64_t>(recorded);
+  std::int64_t target = 0;
+  REDES_CUDA_CHECK(cudaMemcpyAsync(&target, static_cast<const std::int64_t*>(targets.data) + n * targets.strides[0],
+                                   sizeof target, cudaMemcpyDeviceToHost, stream),
+                   op);
+  REDES_CUDA_CHECK(cudaStreamSynchronize(stream), op);
+  detail::fail("cross_entropy: target ", target, " of sample ", n, " is out of range; expected a class index in [0, ",
+               classes, ")");
+}
+
+template <class T>
+void cross_entropy_cuda(const CrossEntropyParams&, const TensorArg* args, int, const ExecContext& ctx) {
+  const TensorArg &logits = args[2], &targets = args[3];
+  const std::int64_t rows = logits.sizes[0], classes = logits.sizes[1];
+  if (rows == 0) return;
+  const cudaStream_t stream = cuda::stream_of(ctx);
+  REDES_CHECK(ctx.workspace != nullptr, "cross_entropy: the CUDA kernel needs a workspace for its target check");
+  auto* bad = static_cast<unsigned long long*>(ctx.workspace->request(sizeof(unsigned long long)));
+  REDES_CUDA_CHECK(cudaMemsetAsync(bad, 0, sizeof(unsigned long long), stream), CrossEntropyParams::op);
+  cross_entropy_kernel<T><<<cuda::grid_size(rows), cuda::kBlockSize, 0, stream>>>(
+      static_cast<T*>(args[0].data), static_cast<double*>(args[1].data), static_cast<const T*>(logits.data),
+      logits.strides[0], logits.strides[1], static_cast<const std::int64_t*>(targets.data), targets.strides[0], rows,
+      classes, bad);
+  REDES_CUDA_CHECK_LAUNCH(CrossEntropyParams::op);
+  check_targets(bad, targets, rows, classes, stream);
+}
+
+template <class T>
+void cross_entropy_backward_cuda(const CrossEntropyBackwardParams&, const TensorArg* args, int,
+                                 const ExecContext& ctx) {
+  const std::int64_t rows = args[1].sizes[0], classes = args[1].sizes[1];
+  if (rows * classes == 0) return;
+  cross_entropy_backward_kernel<T><<<cuda::grid_size(rows * classes), cuda::kBlockSize, 0, cuda::stream_of(ctx)>>>(
+      static_cast<T*>(args[0].data), args[1], args[2], args[3], args[4], rows, classes);
+  REDES_CUDA_CHECK_LAUNCH(CrossEntropyBackwardParams::op);
+}
+
+}  // namespace
+
+void register_cuda_cross_entropy(KernelRegistry& registry) {
+  registry.add(
+      make_kernel<CrossEntropyParams, &cross_entropy_cuda<float>>(DeviceType::CUDA, kFloat32, "cuda.hand"));
+  registry.add(
+      make_kernel<CrossEntropyParams, &cross_entropy_cuda<double>>(DeviceType::CUDA, kFloat64, "cuda.hand"));
+  registry.add(make_kernel<CrossEntropyBackwardParams, &cross_entropy_backward_cuda<float>>(DeviceType::CUDA,
+                                                                                            kFloat32, "cuda.hand"));
+  registry.add(make_kernel<CrossEntropyBackwardParams, &cross_entropy_backward_cuda<double>>(DeviceType::CUDA,
+                                                                                             kFloat64, "cuda.hand"));
+}
+
+}  // namespace redes

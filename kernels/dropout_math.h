@@ -1,0 +1,52 @@
+// Per-element logic of the fused dropout kernel (DropoutParams), shared by
+// kernels/cpu/dropout.cpp and kernels/cuda/dropout.cu.
+//
+// Elements 4b .. 4b+3 take the four lanes of Philox block offset + b (the
+// contract of kernels/philox.h), so one call of the generator serves four
+// outputs: the work unit is a block, not an element. Drawing the mask element
+// by element (as bernoulli does) runs the 10 Philox rounds four times per block.
+#pragma once
+
+#include <cstdint>
+
+#include "kernels/hd.h"
+#include "kernels/params.h"
+#include "kernels/philox.h"
+#include "kernels/tensor_arg.h"
+
+namespace redes::dropout_math {
+
+// x * scale when kept, x * 0 when dropped: the bits of x * (mask * scale),
+// the composite this kernel replaces (also for inf and NaN inputs).
+template <class T>
+REDES_HD T apply(T x, std::uint32_t bits, float keep, T scale) {
+  return x * (philox::bits_to_uniform(bits) < keep ? scale : T(0));
+}
+
+// Writes out[i] for the elements i of Philox block `block` below n. out is
+// contiguous; in has out's sizes and any strides (dense: unit stride, no
+// offset arithmetic).
+template <class T>
+REDES_HD void block_at(T* out, const T* in, const TensorArg& in_arg, bool in_dense, std::int64_t block,
+                       std::int64_t n, const DropoutParams& p) {
+  const philox::Block bits = philox::stream_block(p.seed, p.offset + static_cast<std::uint64_t>(block));
+  const T scale = static_cast<T>(p.scale);
+  const std::int64_t first = block * 4;
+  const std::int64_t last = first + 4 < n ? first + 4 : n;
+  for (std::int64_t i = first; i < last; ++i) {
+    const T x = in_dense ? in[i] : in[strided_offset(i, in_arg)];
+    out[i] = apply(x, bits.v[i - first], p.keep, scale);
+  }
+}
+
+// True when the tensor's elements are row-major with unit stride.
+REDES_HD bool dense(const TensorArg& arg) {
+  std::int64_t expected = 1;
+  for (int d = arg.ndim - 1; d >= 0; --d) {
+    if (arg.sizes[d] != 1 && arg.strides[d] != expected) return false;
+    expected *= arg.sizes[d];
+  }
+  return true;
+}
+
+}  // namespace redes::dropout_math
