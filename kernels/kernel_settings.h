@@ -4,9 +4,11 @@
 // recompiling:
 //   REDES_KERNEL_IMPL=hand|cudnn|auto   which implementation (default hand)
 //   REDES_DETERMINISTIC=0|1             only bitwise-reproducible algorithms
-//   REDES_ALLOW_TF32=0|1                float32 convolutions may round through
-//                                       TF32 tensor cores and transform-domain
-//                                       (FFT, Winograd) algorithms
+//   REDES_ALLOW_TF32=0|1                float32 matmuls (cuBLAS) and
+//                                       convolutions (cuDNN) may round through
+//                                       TF32 tensor cores, and convolutions may
+//                                       use transform-domain (FFT, Winograd)
+//                                       algorithms
 #pragma once
 
 #include <string>

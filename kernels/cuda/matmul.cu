@@ -25,6 +25,7 @@
 #include "core/cuda/check.h"
 #include "kernels/cuda/launch.cuh"
 #include "kernels/gemm_layout.h"
+#include "kernels/kernel_settings.h"
 #include "kernels/params.h"
 #include "kernels/registry.h"
 
@@ -77,11 +78,13 @@ cublasHandle_t handle_for(CublasHandles& handles, const ExecContext& ctx) {
   cublasHandle_t& handle = handles.by_device[index];
   if (handle == nullptr) {
     REDES_CUBLAS_CHECK(cublasCreate(&handle), MatmulParams::op);
-    // Stated rather than assumed: float32 products stay exact FP32 (no TF32
-    // tensor cores), so they match the CPU reference up to rounding.
-    // NVIDIA_TF32_OVERRIDE=1 in the environment still overrides it.
-    REDES_CUBLAS_CHECK(cublasSetMathMode(handle, CUBLAS_DEFAULT_MATH), MatmulParams::op);
   }
+  // Stated on every call rather than assumed: float32 products stay exact FP32
+  // (no TF32 tensor cores), so they match the CPU reference up to rounding,
+  // unless the program allowed TF32 (set_allow_tf32 / REDES_ALLOW_TF32=1).
+  // NVIDIA_TF32_OVERRIDE=1 in the environment still overrides it.
+  REDES_CUBLAS_CHECK(cublasSetMathMode(handle, allow_tf32() ? CUBLAS_TF32_TENSOR_OP_MATH : CUBLAS_DEFAULT_MATH),
+                     MatmulParams::op);
   REDES_CUBLAS_CHECK(cublasSetStream(handle, cuda::stream_of(ctx)), MatmulParams::op);
   return handle;
 }
