@@ -40,8 +40,11 @@ TEST(Models, LeNetOverfits64Images) {
   const Tensor images = rand({64, 1, 28, 28}, {}, &data);
   const Tensor labels = uniform({64}, 0, 10, {kFloat64}, &data).to(kInt64);
   nn::Sequential lenet = models::lenet5();
-  optim::SGD sgd(lenet.parameters(), {.lr = 0.05, .momentum = 0.9});
-  EXPECT_EQ(fit_to_memorise(lenet, sgd, images, labels, 600, 16, 1.0), 1.0);
+  // lr 0.05 sat on the edge of stability: a last-bit change in the loss's
+  // rounding decided whether the run memorised or collapsed to chance. At 0.02
+  // the fused and the composite cross-entropy both memorise by step ~450.
+  optim::SGD sgd(lenet.parameters(), {.lr = 0.02, .momentum = 0.9});
+  EXPECT_EQ(fit_to_memorise(lenet, sgd, images, labels, 800, 16, 1.0), 1.0);
 }
 
 TEST(Models, CifarCnnMemorisesRandomLabels) {
