@@ -228,6 +228,30 @@ TEST_P(DataLoaderDevices, BatchesArriveOnTheTargetDevice) {
   EXPECT_FALSE(on_host.next());
 }
 
+// Both ways to a CUDA device (pinned staging with an event, and the plain
+// copy), consumed on a stream other than the loader thread's, so the batch
+// is only right if next() orders the caller's stream after the copies.
+TEST_P(DataLoaderDevices, PinnedAndPlainCopiesReachAnotherStreamIntact) {
+  REDES_REQUIRE_DEVICE(GetParam());
+  if (!GetParam().is_cuda()) GTEST_SKIP() << "streams and pinned memory are CUDA's";
+  for (const bool pin : {true, false}) {
+    const cuda::Stream stream = cuda::Stream::create(GetParam().index);
+    const cuda::StreamGuard guard(stream);
+    DataLoader loader(numbered(300), {.batch_size = 64, .device = GetParam(), .pin_memory = pin});
+    DataLoader host(numbered(300), {.batch_size = 64});
+    data::Epoch on_device = loader.epoch(0);
+    data::Epoch on_host = host.epoch(0);
+    while (std::optional<Batch> batch = on_device.next()) {
+      const std::optional<Batch> reference = on_host.next();
+      ASSERT_TRUE(reference);
+      // Work on the caller's stream that reads the batch right away.
+      const Tensor doubled = batch->tensors[0] * 2.0;
+      EXPECT_EQ(host_values(doubled), host_values(reference->tensors[0] * 2.0)) << "pin_memory " << pin;
+    }
+    EXPECT_FALSE(on_host.next());
+  }
+}
+
 REDES_INSTANTIATE_FOR_DEVICES(DataLoaderDevices);
 
 }  // namespace

@@ -8,9 +8,21 @@
 #include <numeric>
 #include <utility>
 
+#include "core/cuda_stream.h"
 #include "kernels/philox.h"
 
 namespace redes::data {
+
+namespace {
+
+// A batch ready for the caller and, when its copies to a CUDA device were
+// queued without waiting, the event recorded after them.
+struct PreparedBatch {
+  Batch batch;
+  std::optional<cuda::Event> copied;
+};
+
+}  // namespace
 
 // Shared by an Epoch and its background thread; lives on the heap so moving
 // the Epoch does not move it under the thread.
@@ -24,23 +36,30 @@ struct Epoch::State {
   std::mutex mutex;
   std::condition_variable ready;  // a batch was queued, or the thread finished
   std::condition_variable space;  // a batch was taken, or a stop was asked for
-  std::deque<Batch> queue;
+  std::deque<PreparedBatch> queue;
   bool stopping = false;
   bool finished = false;
   std::exception_ptr error;
 
-  Batch make_batch(std::int64_t b) const {
+  PreparedBatch make_batch(std::int64_t b) const {
     const std::int64_t size = options.batch_size;
     const auto first = order.begin() + b * size;
     const auto last = order.begin() + std::min<std::int64_t>((b + 1) * size, static_cast<std::int64_t>(order.size()));
-    Batch batch{{}, std::vector<std::int64_t>(first, last), epoch};
+    PreparedBatch prepared{Batch{{}, std::vector<std::int64_t>(first, last), epoch}, std::nullopt};
+    Batch& batch = prepared.batch;
     batch.tensors = dataset->get(batch.indices);
-    // A plain copy from pageable memory on the device's current stream;
-    // pinned staging buffers and a copy stream that overlaps compute come later.
-    if (options.device != Device::cpu()) {
+    if (!options.device.is_cuda()) return prepared;
+    if (!options.pin_memory) {
       for (Tensor& tensor : batch.tensors) tensor = tensor.to(options.device);
+      return prepared;
     }
-    return batch;
+    // Queued on this thread's current stream, which need not be the caller's:
+    // the event lets next() order the caller's stream after the copies. The
+    // pinned staging memory is not reused before its copy has read it.
+    for (Tensor& tensor : batch.tensors) tensor = tensor.pin_memory().to(options.device, /*non_blocking=*/true);
+    prepared.copied.emplace(options.device.index);
+    prepared.copied->record();
+    return prepared;
   }
 
   void run() {
@@ -50,7 +69,7 @@ struct Epoch::State {
           std::lock_guard lock(mutex);
           if (stopping) return;
         }
-        Batch batch = make_batch(b);
+        PreparedBatch batch = make_batch(b);
         std::unique_lock lock(mutex);
         space.wait(lock, [&] { return stopping || static_cast<std::int64_t>(queue.size()) < options.prefetch; });
         if (stopping) return;
@@ -100,11 +119,12 @@ std::optional<Batch> Epoch::next() {
   std::unique_lock lock(state_->mutex);
   state_->ready.wait(lock, [&] { return !state_->queue.empty() || state_->finished; });
   if (!state_->queue.empty()) {
-    Batch batch = std::move(state_->queue.front());
+    PreparedBatch prepared = std::move(state_->queue.front());
     state_->queue.pop_front();
     lock.unlock();
     state_->space.notify_one();
-    return batch;
+    if (prepared.copied) cuda::Stream::current(prepared.copied->device()).wait(*prepared.copied);
+    return std::move(prepared.batch);
   }
   if (state_->error) {
     // Rethrown once; the epoch then reads as ended.

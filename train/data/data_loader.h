@@ -30,6 +30,11 @@ struct LoaderOptions {
   std::int64_t prefetch = 2;
   // Batches are moved here by the background thread.
   Device device = Device::cpu();
+  // CUDA targets: the background thread stages each batch in page-locked
+  // memory and queues its copy without waiting for it (the fast DMA path);
+  // next() makes the caller's current stream wait for that copy. false: a
+  // plain synchronous copy from pageable memory.
+  bool pin_memory = true;
 };
 
 struct Batch {
