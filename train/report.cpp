@@ -4,6 +4,7 @@
 #include <cmath>
 #include <cstdio>
 #include <fstream>
+#include <limits>
 #include <nlohmann/json.hpp>
 
 #include "core/error.h"
@@ -77,7 +78,7 @@ struct Series {
 // One chart: series over epochs 1..n in a box at (left, top) of size (width, height).
 void draw_chart(std::string& svg, const std::string& title, const std::vector<Series>& series, double left, double top,
                 double width, double height) {
-  double low = INFINITY, high = -INFINITY;
+  double low = std::numeric_limits<double>::infinity(), high = -std::numeric_limits<double>::infinity();
   std::size_t points = 0;
   for (const Series& s : series) {
     for (double v : s.values) {
