@@ -29,7 +29,7 @@ struct Case {
 };
 
 // Square sizes, then the layer shapes of the reference workloads
-// (../shared/WORKLOADS.md): (m x k) @ (k x n).
+// (docs/workloads.md): (m x k) @ (k x n).
 const Case kCases[] = {
     {256, 256, 256},  {512, 512, 512},   {1024, 1024, 1024},
     {32, 9, 64},      // cars-mlp: first Linear, batch 32

@@ -1,5 +1,5 @@
 // The `redes` command:
-//   redes train <workload> [options]   train a reference workload (WORKLOADS.md)
+//   redes train <workload> [options]   train a reference workload (docs/workloads.md)
 //   redes bench <workload> [options]   time its training steps
 //   redes info                         version, build options, devices, kernels
 #include <fcntl.h>

@@ -8,7 +8,7 @@
 
 namespace redes::models {
 
-// LeNet-5 for 1x28x28 inputs (WORKLOADS.md W2): conv 1->6 5x5 pad 2, ReLU,
+// LeNet-5 for 1x28x28 inputs (docs/workloads.md, W2): conv 1->6 5x5 pad 2, ReLU,
 // maxpool 2 -> conv 6->16 5x5, ReLU, maxpool 2 -> 400 -> 120 -> 84 -> 10.
 REDES_API nn::Sequential lenet5(std::int64_t classes = 10);
 

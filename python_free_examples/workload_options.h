@@ -1,5 +1,5 @@
 // The command-line options shared by the example programs and `redes train`:
-// each workload reads what applies to it and keeps its WORKLOADS.md default
+// each workload reads what applies to it and keeps its docs/workloads.md default
 // for what is not given.
 #pragma once
 

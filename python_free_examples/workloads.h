@@ -1,4 +1,4 @@
-// The five reference workloads of WORKLOADS.md, one program each. Each
+// The five reference workloads of docs/workloads.md, one program each. Each
 // returns a process exit code and ends by printing its JSON result lines.
 #pragma once
 

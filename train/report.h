@@ -1,4 +1,4 @@
-// Machine-readable results: the JSON lines of WORKLOADS.md, per-epoch metric
+// Machine-readable results: the JSON lines of docs/workloads.md, per-epoch metric
 // lines, and an SVG of the training curves (written by redes itself).
 #pragma once
 

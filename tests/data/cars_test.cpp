@@ -71,7 +71,7 @@ TEST(Cars, ReproducesTheWorkloadRulesOnAMiniFile) {
   const auto path = write_file(dir / "cars.json", to_json(cars));
   const data::CarsData data = load_cars(path);
 
-  // Independent recomputation of WORKLOADS.md W1.
+  // Independent recomputation of W1 (docs/workloads.md).
   std::vector<std::vector<double>> rows;
   std::vector<double> mpg;
   for (const Car& car : cars) {

@@ -1,5 +1,5 @@
 // W1 (cars-mlp): the vega cars data set (cars.json) with the filtering,
-// label, features, split and standardisation of ../shared/WORKLOADS.md.
+// label, features, split and standardisation of docs/workloads.md.
 #pragma once
 
 #include <cstdint>
