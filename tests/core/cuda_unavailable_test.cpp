@@ -13,17 +13,7 @@
 namespace redes {
 namespace {
 
-void expect_error(const std::function<void()>& action, const std::vector<std::string>& fragments) {
-  try {
-    action();
-    ADD_FAILURE() << "expected a redes::Error";
-  } catch (const Error& error) {
-    const std::string message = error.what();
-    for (const std::string& fragment : fragments) {
-      EXPECT_NE(message.find(fragment), std::string::npos) << "message: " << message << "\nmissing: " << fragment;
-    }
-  }
-}
+using testing::expect_error;
 
 class CudaUnavailableTest : public ::testing::Test {
  protected:

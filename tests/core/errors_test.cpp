@@ -6,18 +6,7 @@
 namespace redes {
 namespace {
 
-// Expects `action` to throw a redes::Error whose message contains every fragment.
-void expect_error(const std::function<void()>& action, const std::vector<std::string>& fragments) {
-  try {
-    action();
-    ADD_FAILURE() << "expected a redes::Error";
-  } catch (const Error& error) {
-    const std::string message = error.what();
-    for (const std::string& fragment : fragments) {
-      EXPECT_NE(message.find(fragment), std::string::npos) << "message: " << message << "\nmissing: " << fragment;
-    }
-  }
-}
+using testing::expect_error;
 
 TEST(Errors, ShapeMismatch) {
   expect_error([] { add(ones({2, 3}), ones({4})); }, {"add", "(2, 3)", "(4,)", "broadcast"});

@@ -219,15 +219,7 @@ TEST_P(Conv2dTest, OnlyInputsThatRequireGradGetGradients) {
   EXPECT_FALSE(frozen_x.grad().defined());
 }
 
-// Each message check names a substring the user needs to act on.
-void expect_error(const std::function<void()>& call, const std::string& expected) {
-  try {
-    call();
-    ADD_FAILURE() << "expected redes::Error containing \"" << expected << "\"";
-  } catch (const Error& error) {
-    EXPECT_NE(std::string(error.what()).find(expected), std::string::npos) << error.what();
-  }
-}
+using testing::expect_error;
 
 TEST_P(Conv2dTest, ArgumentErrors) {
   REDES_REQUIRE_DEVICE(GetParam());

@@ -127,14 +127,7 @@ std::vector<double> reference_adaptive(const std::vector<double>& in, const Shap
   return out;
 }
 
-void expect_error(const std::function<void()>& call, const std::string& expected) {
-  try {
-    call();
-    ADD_FAILURE() << "expected redes::Error containing \"" << expected << "\"";
-  } catch (const Error& error) {
-    EXPECT_NE(std::string(error.what()).find(expected), std::string::npos) << error.what();
-  }
-}
+using testing::expect_error;
 
 class Pool2dTest : public ::testing::TestWithParam<Device> {
  protected:

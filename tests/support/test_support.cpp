@@ -26,6 +26,22 @@ std::string device_test_name(const ::testing::TestParamInfo<Device>& info) {
   return info.param.is_cpu() ? "cpu" : "cuda" + std::to_string(info.param.index);
 }
 
+void expect_error(const std::function<void()>& action, const std::vector<std::string>& fragments) {
+  try {
+    action();
+    ADD_FAILURE() << "expected a redes::Error";
+  } catch (const Error& error) {
+    const std::string message = error.what();
+    for (const std::string& fragment : fragments) {
+      EXPECT_NE(message.find(fragment), std::string::npos) << "message: " << message << "\nmissing: " << fragment;
+    }
+  }
+}
+
+void expect_error(const std::function<void()>& action, const char* fragment) {
+  expect_error(action, std::vector<std::string>{fragment});
+}
+
 std::string fixture_path(const std::string& name) {
   const char* dir = std::getenv("REDES_FIXTURE_DIR");
   return std::string(dir != nullptr && *dir != '\0' ? dir : REDES_FIXTURE_SOURCE_DIR) + "/" + name;

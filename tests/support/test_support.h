@@ -31,6 +31,13 @@ std::string device_test_name(const ::testing::TestParamInfo<Device>& info);
 // set (a copy of the tests that runs away from the source tree).
 std::string fixture_path(const std::string& name);
 
+// Expects `action` to throw a redes::Error whose message contains every
+// fragment (the parts a user needs to act on).
+void expect_error(const std::function<void()>& action, const std::vector<std::string>& fragments);
+// (const char*, not std::string: a braced pair of literals must not read as
+// std::string's iterator-pair constructor.)
+void expect_error(const std::function<void()>& action, const char* fragment);
+
 // Values of any tensor, as float64 on the host, in row-major order.
 std::vector<double> host_values(const Tensor& tensor);
 
