@@ -29,20 +29,36 @@ REDES_HD ArgBest<T> arg_best(const T* row, std::int64_t length, std::int64_t str
   return best;
 }
 
-// Softmax or log-softmax of one row, accumulating in double.
+// A row's largest value and sum(exp(x - peak)), accumulated in double: the
+// first steps of softmax_row and of the fused cross-entropy, kept in one
+// place so that both round alike.
 template <class T>
-REDES_HD void softmax_row(T* out, std::int64_t out_stride, const T* in, std::int64_t in_stride, std::int64_t length,
-                          bool log_output) {
+struct RowExpSum {
+  T peak;
+  double total;
+  double log_total;
+};
+
+template <class T>
+REDES_HD RowExpSum<T> row_exp_sum(const T* in, std::int64_t in_stride, std::int64_t length) {
   using std::exp;
   using std::log;
   T peak = in[0];
   for (std::int64_t i = 1; i < length; ++i) peak = in[i * in_stride] > peak ? in[i * in_stride] : peak;
   double total = 0;
   for (std::int64_t i = 0; i < length; ++i) total += exp(static_cast<double>(in[i * in_stride] - peak));
-  const double log_total = log(total);
+  return {peak, total, log(total)};
+}
+
+// Softmax or log-softmax of one row, accumulating in double.
+template <class T>
+REDES_HD void softmax_row(T* out, std::int64_t out_stride, const T* in, std::int64_t in_stride, std::int64_t length,
+                          bool log_output) {
+  using std::exp;
+  const RowExpSum<T> row = row_exp_sum(in, in_stride, length);
   for (std::int64_t i = 0; i < length; ++i) {
-    const double shifted = static_cast<double>(in[i * in_stride] - peak);
-    out[i * out_stride] = static_cast<T>(log_output ? shifted - log_total : exp(shifted) / total);
+    const double shifted = static_cast<double>(in[i * in_stride] - row.peak);
+    out[i * out_stride] = static_cast<T>(log_output ? shifted - row.log_total : exp(shifted) / row.total);
   }
 }
 

@@ -6,6 +6,7 @@
 #include <cmath>
 #include <cstdint>
 
+#include "kernels/arg_reduce_math.h"
 #include "kernels/hd.h"
 
 namespace redes::cross_entropy_math {
@@ -13,21 +14,15 @@ namespace redes::cross_entropy_math {
 REDES_HD bool valid_target(std::int64_t target, std::int64_t classes) { return target >= 0 && target < classes; }
 
 // Loss of one row of `classes` logits `stride` apart, for a valid target.
-// The steps and roundings are softmax_row's (kernels/arg_reduce_math.h)
+// The steps and roundings are softmax_row's (row_exp_sum serves both)
 // followed by picking and negating, so the loss has the bits of the composite
 // -log_softmax(x)[target]: T(log_total - shifted) = -T(shifted - log_total).
 template <class T>
 REDES_HD void forward_row(const T* row, std::int64_t stride, std::int64_t classes, std::int64_t target, T& loss,
                           double& lse) {
-  using std::exp;
-  using std::log;
-  T peak = row[0];
-  for (std::int64_t c = 1; c < classes; ++c) peak = row[c * stride] > peak ? row[c * stride] : peak;
-  double total = 0;
-  for (std::int64_t c = 0; c < classes; ++c) total += exp(static_cast<double>(row[c * stride] - peak));
-  const double log_total = log(total);
-  loss = static_cast<T>(log_total - static_cast<double>(row[target * stride] - peak));
-  lse = static_cast<double>(peak) + log_total;
+  const RowExpSum<T> sums = row_exp_sum(row, stride, classes);
+  loss = static_cast<T>(sums.log_total - static_cast<double>(row[target * stride] - sums.peak));
+  lse = static_cast<double>(sums.peak) + sums.log_total;
 }
 
 // d loss / d logit for one element: grad (softmax - one_hot), in double.
