@@ -26,13 +26,21 @@ if(CMAKE_CXX_COMPILER_ID STREQUAL "GNU")
   target_compile_options(redes PRIVATE $<$<COMPILE_LANGUAGE:CXX>:-fvect-cost-model=dynamic>)
 endif()
 redes_set_warnings(redes)
+# Every symbol libredes uses must come from a library it names: a stray direct
+# cuDNN call fails here instead of silently needing libcudnn at load time.
+# (Sanitized builds resolve the sanitizer runtime from the executable.)
+if(NOT REDES_SANITIZE)
+  target_link_options(redes PRIVATE LINKER:--no-undefined)
+endif()
 if(REDES_HAVE_CUDA)
   target_link_libraries(redes PRIVATE CUDA::cudart CUDA::cublas)
   target_compile_definitions(redes PRIVATE REDES_WITH_CUDA=1)
 endif()
 if(REDES_HAVE_CUDNN)
+  # cuDNN's headers only: kernels/cudnn/loader.cpp loads libcudnn.so.9 at run
+  # time, so libredes starts where cuDNN is missing and the hand kernels serve.
   target_include_directories(redes SYSTEM PRIVATE ${REDES_CUDNN_INCLUDE_DIR})
-  target_link_libraries(redes PRIVATE ${REDES_CUDNN_LIBRARY})
+  target_link_libraries(redes PRIVATE ${CMAKE_DL_LIBS})
   # Only the registry needs to know: keeping the define off the other sources
   # lets ccache share their objects between the cuDNN and no-cuDNN builds.
   set_source_files_properties(kernels/registry.cpp PROPERTIES COMPILE_DEFINITIONS REDES_WITH_CUDNN=1)

@@ -12,7 +12,7 @@ struct BuildInfo {
   bool cuda = false;   // the CUDA backend was compiled in
   bool cudnn = false;  // the cuDNN implementations were compiled in
   std::string cuda_architectures;
-  std::string cudnn_version;  // of the loaded cuDNN library ("9.x.y"); empty without cuDNN
+  std::string cudnn_version;  // of the loaded cuDNN library ("9.x.y"); empty when none is loaded
 };
 
 REDES_API BuildInfo build_info();

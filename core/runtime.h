@@ -28,7 +28,8 @@ Allocator& pinned_allocator();
 // cuda::Stream::set_current changes it); nullptr on the CPU.
 void* current_stream(Device device);
 
-// The cuDNN library's version ("9.1.0"); defined by kernels/cudnn/ in builds with cuDNN.
+// The loaded cuDNN library's version ("9.1.0"), or "" when none could be loaded;
+// defined by kernels/cudnn/ in builds with cuDNN.
 std::string cudnn_library_version();
 
 }  // namespace redes::detail

@@ -13,8 +13,9 @@ const char* device_type_name(DeviceType type) { return type == DeviceType::CPU ?
 }  // namespace
 
 #if !defined(REDES_WITH_CUDNN)
-// With cuDNN, kernels/cudnn/handle.cpp answers.
+// With cuDNN, kernels/cudnn/handle.cpp and loader.cpp answer.
 std::string cudnn_unusable_reason() { return "this build has no cuDNN"; }
+std::string cudnn_library_problem(const std::string&) { return "this build has no cuDNN"; }
 #endif
 
 KernelRegistry::KernelRegistry() {

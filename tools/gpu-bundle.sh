@@ -5,7 +5,8 @@
 #
 #   tools/gpu-bundle.sh BUILD_DIR BUNDLE_DIR
 #
-#   bin/            redes, every test program, every *_bench (stripped; RUNPATH $ORIGIN/../lib)
+#   bin/            redes, every test program, every *_bench (stripped; RUNPATH $ORIGIN/../lib),
+#                   and the tests' fake cuDNN libraries
 #   lib/            libredes and the other libraries the machine lacks
 #   lib/xz/         OpenBLAS, xz-compressed (gpu-check.sh unpacks it)
 #   lib/fallback/   libraries used only where the machine has none of that name
@@ -34,6 +35,10 @@ for program in "$build"/tests/*_test "$build"/bench/*_bench; do
 done
 for program in "${programs[@]}"; do
   strip --strip-all -o "$bundle/bin/$(basename "$program")" "$program"
+done
+# cudnn_loader_test loads these stand-ins from its own folder.
+for fake in "$build"/tests/libfake_cudnn_*.so; do
+  strip --strip-unneeded -o "$bundle/bin/$(basename "$fake")" "$fake"
 done
 libredes=$(readlink -f "$build/libredes.so")
 soname=$(objdump -p "$libredes" | awk '$1 == "SONAME" { print $2 }')

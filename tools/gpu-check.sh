@@ -217,6 +217,10 @@ if [ $info_status -ne 0 ]; then
 elif [ "$cuda_devices" -eq 0 ]; then
   machine_problems+=("redes sees no GPU: $(sed -n 's/^CUDA devices: none (\(.*\))$/\1/p' "$out/redes-info.txt")")
 fi
+# libredes loads cuDNN at run time: a machine without a usable one still runs
+# everything else, but the cuDNN tests would fail, so say why up front.
+cudnn_problem=$(sed -n 's/^cuDNN unusable here, the hand-written kernels run instead: //p' "$out/redes-info.txt")
+[ -n "$cudnn_problem" ] && machine_problems+=("cuDNN unusable: $cudnn_problem")
 [ -z "$gpu_name" ] && gpu_name=$(sed -n 's/^cuda:0: \([^,]*\),.*/\1/p' "$out/redes-info.txt")
 
 # Peak numbers of the card the run got, SXM versions (FP32 non-tensor TFLOP/s,

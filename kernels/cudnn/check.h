@@ -6,6 +6,7 @@
 #include <cudnn.h>
 
 #include "core/error.h"
+#include "kernels/cudnn/api.h"
 
 namespace redes::detail {
 
@@ -13,8 +14,8 @@ inline void check_cudnn(cudnnStatus_t status, const char* op, const char* call, 
   if (status != CUDNN_STATUS_SUCCESS) [[unlikely]] {
     // cuDNN 9 keeps a more specific message for the last failure.
     char detail[512] = {};
-    cudnnGetLastErrorString(detail, sizeof(detail));
-    fail(op, ": cuDNN error ", cudnnGetErrorString(status), " from ", call, " at ", file, ":", line,
+    cudnn::api().cudnnGetLastErrorString(detail, sizeof(detail));
+    fail(op, ": cuDNN error ", cudnn::api().cudnnGetErrorString(status), " from ", call, " at ", file, ":", line,
          detail[0] != '\0' ? " (" : "", detail, detail[0] != '\0' ? ")" : "");
   }
 }

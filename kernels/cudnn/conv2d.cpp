@@ -44,25 +44,26 @@ struct ConvDescriptors {
 
   ConvDescriptors(const Conv2dGeometry& g, cudnnDataType_t type, const char* op) : x(op), y(op), w(op), conv(op) {
     const Window2d& win = g.window;
-    REDES_CUDNN_CHECK(cudnnSetTensor4dDescriptor(x.get(), CUDNN_TENSOR_NCHW, type, int(g.batch), int(g.in_channels),
-                                                 int(g.in_height), int(g.in_width)),
+    REDES_CUDNN_CHECK(cudnn::api().cudnnSetTensor4dDescriptor(x.get(), CUDNN_TENSOR_NCHW, type, int(g.batch),
+                                                              int(g.in_channels), int(g.in_height), int(g.in_width)),
                       op);
-    REDES_CUDNN_CHECK(cudnnSetTensor4dDescriptor(y.get(), CUDNN_TENSOR_NCHW, type, int(g.batch), int(g.out_channels),
-                                                 int(g.out_height), int(g.out_width)),
+    REDES_CUDNN_CHECK(cudnn::api().cudnnSetTensor4dDescriptor(y.get(), CUDNN_TENSOR_NCHW, type, int(g.batch),
+                                                              int(g.out_channels), int(g.out_height), int(g.out_width)),
                       op);
-    REDES_CUDNN_CHECK(cudnnSetFilter4dDescriptor(w.get(), type, CUDNN_TENSOR_NCHW, int(g.out_channels),
-                                                 int(g.in_channels / g.groups), int(win.kernel_height),
-                                                 int(win.kernel_width)),
+    REDES_CUDNN_CHECK(cudnn::api().cudnnSetFilter4dDescriptor(w.get(), type, CUDNN_TENSOR_NCHW, int(g.out_channels),
+                                                              int(g.in_channels / g.groups), int(win.kernel_height),
+                                                              int(win.kernel_width)),
                       op);
-    REDES_CUDNN_CHECK(cudnnSetConvolution2dDescriptor(conv.get(), int(win.pad_height), int(win.pad_width),
-                                                      int(win.stride_height), int(win.stride_width),
-                                                      int(win.dilation_height), int(win.dilation_width),
-                                                      CUDNN_CROSS_CORRELATION, type),
+    REDES_CUDNN_CHECK(cudnn::api().cudnnSetConvolution2dDescriptor(conv.get(), int(win.pad_height), int(win.pad_width),
+                                                                   int(win.stride_height), int(win.stride_width),
+                                                                   int(win.dilation_height), int(win.dilation_width),
+                                                                   CUDNN_CROSS_CORRELATION, type),
                       op);
-    REDES_CUDNN_CHECK(cudnnSetConvolutionGroupCount(conv.get(), int(g.groups)), op);
+    REDES_CUDNN_CHECK(cudnn::api().cudnnSetConvolutionGroupCount(conv.get(), int(g.groups)), op);
     // TF32 only when asked for: float32 results otherwise stay exact to float32 rounding.
     const bool tensor_ops = allow_tf32() && type == CUDNN_DATA_FLOAT;
-    REDES_CUDNN_CHECK(cudnnSetConvolutionMathType(conv.get(), tensor_ops ? CUDNN_TENSOR_OP_MATH : CUDNN_FMA_MATH), op);
+    REDES_CUDNN_CHECK(
+        cudnn::api().cudnnSetConvolutionMathType(conv.get(), tensor_ops ? CUDNN_TENSOR_OP_MATH : CUDNN_FMA_MATH), op);
   }
 };
 
@@ -89,9 +90,12 @@ Algorithm pick(const std::vector<Perf>& results, int returned, bool (*exact)(int
     if (need_deterministic && r.determinism != CUDNN_DETERMINISTIC) continue;
     return {static_cast<int>(r.algo), r.memory};
   }
-  detail::fail(op, ": cuDNN offers no algorithm for this convolution that is ", need_exact ? "exact (FMA math, no FFT or "
-       "Winograd), " : "", need_deterministic ? "deterministic, " : "", "and needs at most 1 GiB of workspace (",
-       returned, " algorithms tried)");
+  detail::fail(op, ": cuDNN offers no algorithm for this convolution that is ",
+               need_exact ? "exact (FMA math, no FFT or "
+                            "Winograd), "
+                          : "",
+               need_deterministic ? "deterministic, " : "", "and needs at most 1 GiB of workspace (", returned,
+               " algorithms tried)");
 }
 
 enum class Pass { Forward, BackwardData, BackwardFilter };
@@ -125,54 +129,56 @@ Algorithm find_algorithm(Pass pass, const ConvDescriptors& d, cudnnHandle_t hand
   int returned = 0;
   switch (pass) {
     case Pass::Forward: {
-      REDES_CUDNN_CHECK(cudnnGetConvolutionForwardAlgorithmMaxCount(handle, &count), op);
+      REDES_CUDNN_CHECK(cudnn::api().cudnnGetConvolutionForwardAlgorithmMaxCount(handle, &count), op);
       for (int algo = 0; algo < CUDNN_CONVOLUTION_FWD_ALGO_COUNT; ++algo) {
         std::size_t bytes = 0;
-        widen(cudnnGetConvolutionForwardWorkspaceSize(handle, d.x.get(), d.w.get(), d.conv.get(), d.y.get(),
-                                                      static_cast<cudnnConvolutionFwdAlgo_t>(algo), &bytes),
-              bytes);
+        widen(
+            cudnn::api().cudnnGetConvolutionForwardWorkspaceSize(handle, d.x.get(), d.w.get(), d.conv.get(), d.y.get(),
+                                                                 static_cast<cudnnConvolutionFwdAlgo_t>(algo), &bytes),
+            bytes);
       }
       if (workspace > 0) scratch = ctx.workspace->request(workspace);
       std::vector<cudnnConvolutionFwdAlgoPerf_t> results(static_cast<std::size_t>(count));
       // args: y, x, w.
-      REDES_CUDNN_CHECK(cudnnFindConvolutionForwardAlgorithmEx(handle, d.x.get(), a, d.w.get(), b, d.conv.get(),
-                                                               d.y.get(), out, count, &returned, results.data(),
-                                                               scratch, workspace),
+      REDES_CUDNN_CHECK(cudnn::api().cudnnFindConvolutionForwardAlgorithmEx(
+                            handle, d.x.get(), a, d.w.get(), b, d.conv.get(), d.y.get(), out, count, &returned,
+                            results.data(), scratch, workspace),
                         op);
       return pick(results, returned, &exact_forward, op);
     }
     case Pass::BackwardData: {
-      REDES_CUDNN_CHECK(cudnnGetConvolutionBackwardDataAlgorithmMaxCount(handle, &count), op);
+      REDES_CUDNN_CHECK(cudnn::api().cudnnGetConvolutionBackwardDataAlgorithmMaxCount(handle, &count), op);
       for (int algo = 0; algo < CUDNN_CONVOLUTION_BWD_DATA_ALGO_COUNT; ++algo) {
         std::size_t bytes = 0;
-        widen(cudnnGetConvolutionBackwardDataWorkspaceSize(handle, d.w.get(), d.y.get(), d.conv.get(), d.x.get(),
-                                                           static_cast<cudnnConvolutionBwdDataAlgo_t>(algo), &bytes),
+        widen(cudnn::api().cudnnGetConvolutionBackwardDataWorkspaceSize(
+                  handle, d.w.get(), d.y.get(), d.conv.get(), d.x.get(),
+                  static_cast<cudnnConvolutionBwdDataAlgo_t>(algo), &bytes),
               bytes);
       }
       if (workspace > 0) scratch = ctx.workspace->request(workspace);
       std::vector<cudnnConvolutionBwdDataAlgoPerf_t> results(static_cast<std::size_t>(count));
       // args: dx, dy, w.
-      REDES_CUDNN_CHECK(cudnnFindConvolutionBackwardDataAlgorithmEx(handle, d.w.get(), b, d.y.get(), a, d.conv.get(),
-                                                                    d.x.get(), out, count, &returned, results.data(),
-                                                                    scratch, workspace),
+      REDES_CUDNN_CHECK(cudnn::api().cudnnFindConvolutionBackwardDataAlgorithmEx(
+                            handle, d.w.get(), b, d.y.get(), a, d.conv.get(), d.x.get(), out, count, &returned,
+                            results.data(), scratch, workspace),
                         op);
       return pick(results, returned, &exact_backward_data, op);
     }
     case Pass::BackwardFilter: {
-      REDES_CUDNN_CHECK(cudnnGetConvolutionBackwardFilterAlgorithmMaxCount(handle, &count), op);
+      REDES_CUDNN_CHECK(cudnn::api().cudnnGetConvolutionBackwardFilterAlgorithmMaxCount(handle, &count), op);
       for (int algo = 0; algo < CUDNN_CONVOLUTION_BWD_FILTER_ALGO_COUNT; ++algo) {
         std::size_t bytes = 0;
-        widen(cudnnGetConvolutionBackwardFilterWorkspaceSize(handle, d.x.get(), d.y.get(), d.conv.get(), d.w.get(),
-                                                             static_cast<cudnnConvolutionBwdFilterAlgo_t>(algo),
-                                                             &bytes),
+        widen(cudnn::api().cudnnGetConvolutionBackwardFilterWorkspaceSize(
+                  handle, d.x.get(), d.y.get(), d.conv.get(), d.w.get(),
+                  static_cast<cudnnConvolutionBwdFilterAlgo_t>(algo), &bytes),
               bytes);
       }
       if (workspace > 0) scratch = ctx.workspace->request(workspace);
       std::vector<cudnnConvolutionBwdFilterAlgoPerf_t> results(static_cast<std::size_t>(count));
       // args: dw, dy, x.
-      REDES_CUDNN_CHECK(cudnnFindConvolutionBackwardFilterAlgorithmEx(handle, d.x.get(), b, d.y.get(), a,
-                                                                      d.conv.get(), d.w.get(), out, count, &returned,
-                                                                      results.data(), scratch, workspace),
+      REDES_CUDNN_CHECK(cudnn::api().cudnnFindConvolutionBackwardFilterAlgorithmEx(
+                            handle, d.x.get(), b, d.y.get(), a, d.conv.get(), d.w.get(), out, count, &returned,
+                            results.data(), scratch, workspace),
                         op);
       return pick(results, returned, &exact_backward_filter, op);
     }
@@ -198,10 +204,10 @@ Algorithm algorithm_for(Pass pass, const Conv2dGeometry& g, const ConvDescriptor
 // offsets; an empty batch is left to the hand kernels (cuDNN rejects it).
 bool supports_geometry(const void* params, const TensorArg* args, int nargs) {
   const Conv2dGeometry& g = *static_cast<const Conv2dGeometry*>(params);
-  for (std::int64_t v : {g.batch, g.in_channels, g.in_height, g.in_width, g.out_channels, g.out_height, g.out_width,
-                         g.groups, g.window.kernel_height, g.window.kernel_width, g.window.stride_height,
-                         g.window.stride_width, g.window.pad_height, g.window.pad_width, g.window.dilation_height,
-                         g.window.dilation_width}) {
+  for (std::int64_t v :
+       {g.batch, g.in_channels, g.in_height, g.in_width, g.out_channels, g.out_height, g.out_width, g.groups,
+        g.window.kernel_height, g.window.kernel_width, g.window.stride_height, g.window.stride_width,
+        g.window.pad_height, g.window.pad_width, g.window.dilation_height, g.window.dilation_width}) {
     if (!cudnn::fits_int(v)) return false;
   }
   if (g.batch < 1) return false;
@@ -227,16 +233,18 @@ void forward(const Conv2dForwardParams& p, const TensorArg* args, int nargs, con
   const Algorithm algo = algorithm_for(Pass::Forward, p.geometry, d, type, handle, args, ctx, op);
   void* scratch = algo.workspace > 0 ? ctx.workspace->request(algo.workspace) : nullptr;
   const T one = 1, zero = 0;
-  REDES_CUDNN_CHECK(cudnnConvolutionForward(handle, &one, d.x.get(), args[1].data, d.w.get(), args[2].data,
-                                            d.conv.get(), static_cast<cudnnConvolutionFwdAlgo_t>(algo.algo), scratch,
-                                            algo.workspace, &zero, d.y.get(), args[0].data),
-                    op);
+  REDES_CUDNN_CHECK(
+      cudnn::api().cudnnConvolutionForward(handle, &one, d.x.get(), args[1].data, d.w.get(), args[2].data, d.conv.get(),
+                                           static_cast<cudnnConvolutionFwdAlgo_t>(algo.algo), scratch, algo.workspace,
+                                           &zero, d.y.get(), args[0].data),
+      op);
   if (nargs > 3) {
     cudnn::TensorDescriptor bias(op);
-    REDES_CUDNN_CHECK(cudnnSetTensor4dDescriptor(bias.get(), CUDNN_TENSOR_NCHW, type, 1,
-                                                 int(p.geometry.out_channels), 1, 1),
+    REDES_CUDNN_CHECK(cudnn::api().cudnnSetTensor4dDescriptor(bias.get(), CUDNN_TENSOR_NCHW, type, 1,
+                                                              int(p.geometry.out_channels), 1, 1),
                       op);
-    REDES_CUDNN_CHECK(cudnnAddTensor(handle, &one, bias.get(), args[3].data, &one, d.y.get(), args[0].data), op);
+    REDES_CUDNN_CHECK(
+        cudnn::api().cudnnAddTensor(handle, &one, bias.get(), args[3].data, &one, d.y.get(), args[0].data), op);
   }
 }
 
@@ -250,10 +258,11 @@ void backward_input(const Conv2dBackwardInputParams& p, const TensorArg* args, i
   const Algorithm algo = algorithm_for(Pass::BackwardData, p.geometry, d, type, handle, args, ctx, op);
   void* scratch = algo.workspace > 0 ? ctx.workspace->request(algo.workspace) : nullptr;
   const T one = 1, zero = 0;
-  REDES_CUDNN_CHECK(cudnnConvolutionBackwardData(handle, &one, d.w.get(), args[2].data, d.y.get(), args[1].data,
-                                                 d.conv.get(), static_cast<cudnnConvolutionBwdDataAlgo_t>(algo.algo),
-                                                 scratch, algo.workspace, &zero, d.x.get(), args[0].data),
-                    op);
+  REDES_CUDNN_CHECK(
+      cudnn::api().cudnnConvolutionBackwardData(handle, &one, d.w.get(), args[2].data, d.y.get(), args[1].data,
+                                                d.conv.get(), static_cast<cudnnConvolutionBwdDataAlgo_t>(algo.algo),
+                                                scratch, algo.workspace, &zero, d.x.get(), args[0].data),
+      op);
 }
 
 // args: grad_weight (K, C/groups, kh, kw), grad_output (N, K, OH, OW), input.
@@ -266,11 +275,11 @@ void backward_weight(const Conv2dBackwardWeightParams& p, const TensorArg* args,
   const Algorithm algo = algorithm_for(Pass::BackwardFilter, p.geometry, d, type, handle, args, ctx, op);
   void* scratch = algo.workspace > 0 ? ctx.workspace->request(algo.workspace) : nullptr;
   const T one = 1, zero = 0;
-  REDES_CUDNN_CHECK(cudnnConvolutionBackwardFilter(handle, &one, d.x.get(), args[2].data, d.y.get(), args[1].data,
-                                                   d.conv.get(),
-                                                   static_cast<cudnnConvolutionBwdFilterAlgo_t>(algo.algo), scratch,
-                                                   algo.workspace, &zero, d.w.get(), args[0].data),
-                    op);
+  REDES_CUDNN_CHECK(
+      cudnn::api().cudnnConvolutionBackwardFilter(handle, &one, d.x.get(), args[2].data, d.y.get(), args[1].data,
+                                                  d.conv.get(), static_cast<cudnnConvolutionBwdFilterAlgo_t>(algo.algo),
+                                                  scratch, algo.workspace, &zero, d.w.get(), args[0].data),
+      op);
 }
 
 template <class T>
@@ -278,9 +287,9 @@ void register_for(KernelRegistry& registry) {
   constexpr DType dtype = dtype_of_v<T>;
   registry.add(make_kernel<Conv2dForwardParams, &forward<T>>(DeviceType::CUDA, dtype, "cudnn", 0, &supports_geometry));
   registry.add(make_kernel<Conv2dBackwardInputParams, &backward_input<T>>(DeviceType::CUDA, dtype, "cudnn", 0,
-                                                                           &supports_geometry));
+                                                                          &supports_geometry));
   registry.add(make_kernel<Conv2dBackwardWeightParams, &backward_weight<T>>(DeviceType::CUDA, dtype, "cudnn", 0,
-                                                                             &supports_geometry));
+                                                                            &supports_geometry));
 }
 
 }  // namespace

@@ -7,15 +7,17 @@
 
 #include <cstdint>
 
+#include "kernels/cudnn/api.h"
 #include "kernels/cudnn/check.h"
 
 namespace redes::cudnn {
 
-template <class Handle, cudnnStatus_t (*Create)(Handle*), cudnnStatus_t (*Destroy)(Handle)>
+// Create and Destroy name the Api members (&Api::cudnnCreateTensorDescriptor).
+template <class Handle, auto Create, auto Destroy>
 class Descriptor {
  public:
-  explicit Descriptor(const char* op) { REDES_CUDNN_CHECK(Create(&handle_), op); }
-  ~Descriptor() { Destroy(handle_); }
+  explicit Descriptor(const char* op) { REDES_CUDNN_CHECK((api().*Create)(&handle_), op); }
+  ~Descriptor() { (api().*Destroy)(handle_); }
   Descriptor(const Descriptor&) = delete;
   Descriptor& operator=(const Descriptor&) = delete;
   Handle get() const { return handle_; }
@@ -24,12 +26,14 @@ class Descriptor {
   Handle handle_ = nullptr;
 };
 
-using TensorDescriptor = Descriptor<cudnnTensorDescriptor_t, &cudnnCreateTensorDescriptor, &cudnnDestroyTensorDescriptor>;
-using FilterDescriptor = Descriptor<cudnnFilterDescriptor_t, &cudnnCreateFilterDescriptor, &cudnnDestroyFilterDescriptor>;
-using ConvolutionDescriptor =
-    Descriptor<cudnnConvolutionDescriptor_t, &cudnnCreateConvolutionDescriptor, &cudnnDestroyConvolutionDescriptor>;
+using TensorDescriptor =
+    Descriptor<cudnnTensorDescriptor_t, &Api::cudnnCreateTensorDescriptor, &Api::cudnnDestroyTensorDescriptor>;
+using FilterDescriptor =
+    Descriptor<cudnnFilterDescriptor_t, &Api::cudnnCreateFilterDescriptor, &Api::cudnnDestroyFilterDescriptor>;
+using ConvolutionDescriptor = Descriptor<cudnnConvolutionDescriptor_t, &Api::cudnnCreateConvolutionDescriptor,
+                                         &Api::cudnnDestroyConvolutionDescriptor>;
 using PoolingDescriptor =
-    Descriptor<cudnnPoolingDescriptor_t, &cudnnCreatePoolingDescriptor, &cudnnDestroyPoolingDescriptor>;
+    Descriptor<cudnnPoolingDescriptor_t, &Api::cudnnCreatePoolingDescriptor, &Api::cudnnDestroyPoolingDescriptor>;
 
 template <class T>
 constexpr cudnnDataType_t data_type() {

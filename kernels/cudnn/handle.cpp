@@ -8,6 +8,7 @@
 #include <utility>
 
 #include "kernels/backend_status.h"
+#include "kernels/cudnn/api.h"
 #include "kernels/cudnn/check.h"
 
 namespace redes {
@@ -22,22 +23,25 @@ std::map<std::pair<int, void*>, cudnnHandle_t>& handles() {
   return *table;
 }
 
-// One attempt at creating a handle decides whether cuDNN is usable: it fails
-// when a cuDNN sub-library cannot be loaded, the driver is too old or there
-// is no GPU, and any of those lasts for the life of the process.
+// Loading libcudnn and one attempt at creating a handle decide whether cuDNN
+// is usable: creating fails when a cuDNN sub-library cannot be loaded, the
+// driver is too old or there is no GPU, and any of those lasts for the life
+// of the process.
 const std::string& probe() {
-  static const std::string reason = [] {
+  static const std::string reason = []() -> std::string {
+    if (cudnn::loaded() == nullptr) return cudnn::load_failure();
+    const cudnn::Api& api = cudnn::api();
     cudnnHandle_t handle = nullptr;
-    const cudnnStatus_t status = cudnnCreate(&handle);
+    const cudnnStatus_t status = api.cudnnCreate(&handle);
     if (status != CUDNN_STATUS_SUCCESS) {
       char detail[512] = {};
-      cudnnGetLastErrorString(detail, sizeof(detail));
+      api.cudnnGetLastErrorString(detail, sizeof(detail));
       cudaGetLastError();  // cudnnCreate's failed CUDA calls must not reach the next launch check
-      std::string text = std::string("cudnnCreate failed: ") + cudnnGetErrorString(status);
+      std::string text = std::string("cudnnCreate failed: ") + api.cudnnGetErrorString(status);
       if (detail[0] != '\0') text += std::string(" (") + detail + ")";
       return text;
     }
-    cudnnDestroy(handle);
+    api.cudnnDestroy(handle);
     return std::string();
   }();
   return reason;
@@ -57,9 +61,9 @@ cudnnHandle_t handle(const ExecContext& ctx, const char* op) {
   auto found = handles().find(key);
   if (found != handles().end()) return found->second;
   cudnnHandle_t created = nullptr;
-  REDES_CUDNN_CHECK(cudnnCreate(&created), op);
-  const cudnnStatus_t status = cudnnSetStream(created, static_cast<cudaStream_t>(ctx.stream));
-  if (status != CUDNN_STATUS_SUCCESS) cudnnDestroy(created);
+  REDES_CUDNN_CHECK(api().cudnnCreate(&created), op);
+  const cudnnStatus_t status = api().cudnnSetStream(created, static_cast<cudaStream_t>(ctx.stream));
+  if (status != CUDNN_STATUS_SUCCESS) api().cudnnDestroy(created);
   REDES_CUDNN_CHECK(status, op);
   handles().emplace(key, created);
   return created;

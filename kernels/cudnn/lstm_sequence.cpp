@@ -22,11 +22,12 @@
 namespace redes {
 namespace {
 
-using RnnDescriptor = cudnn::Descriptor<cudnnRNNDescriptor_t, &cudnnCreateRNNDescriptor, &cudnnDestroyRNNDescriptor>;
-using RnnDataDescriptor =
-    cudnn::Descriptor<cudnnRNNDataDescriptor_t, &cudnnCreateRNNDataDescriptor, &cudnnDestroyRNNDataDescriptor>;
-using DropoutDescriptor =
-    cudnn::Descriptor<cudnnDropoutDescriptor_t, &cudnnCreateDropoutDescriptor, &cudnnDestroyDropoutDescriptor>;
+using RnnDescriptor = cudnn::Descriptor<cudnnRNNDescriptor_t, &cudnn::Api::cudnnCreateRNNDescriptor,
+                                        &cudnn::Api::cudnnDestroyRNNDescriptor>;
+using RnnDataDescriptor = cudnn::Descriptor<cudnnRNNDataDescriptor_t, &cudnn::Api::cudnnCreateRNNDataDescriptor,
+                                            &cudnn::Api::cudnnDestroyRNNDataDescriptor>;
+using DropoutDescriptor = cudnn::Descriptor<cudnnDropoutDescriptor_t, &cudnn::Api::cudnnCreateDropoutDescriptor,
+                                            &cudnn::Api::cudnnDestroyDropoutDescriptor>;
 
 // Everything the three calls share: the RNN, its sequence and state
 // descriptors, the sequence lengths on the device and the space sizes.
@@ -42,29 +43,31 @@ struct RnnSetup {
            const ExecContext& ctx, const char* op)
       : rnn(op), dropout(op), x(op), y(op), state(op) {
     // No dropout between layers; cuDNN wants a descriptor all the same.
-    REDES_CUDNN_CHECK(cudnnSetDropoutDescriptor(dropout.get(), handle, 0.0f, nullptr, 0, 0), op);
+    REDES_CUDNN_CHECK(cudnn::api().cudnnSetDropoutDescriptor(dropout.get(), handle, 0.0f, nullptr, 0, 0), op);
     const bool tensor_ops = allow_tf32() && type == CUDNN_DATA_FLOAT;
-    REDES_CUDNN_CHECK(cudnnSetRNNDescriptor_v8(rnn.get(), CUDNN_RNN_ALGO_STANDARD, CUDNN_LSTM,
-                                               s.bias ? CUDNN_RNN_DOUBLE_BIAS : CUDNN_RNN_NO_BIAS,
-                                               CUDNN_UNIDIRECTIONAL, CUDNN_LINEAR_INPUT, type, type,
-                                               tensor_ops ? CUDNN_TENSOR_OP_MATH : CUDNN_FMA_MATH,
-                                               int32_t(s.input_size), int32_t(s.hidden_size),
-                                               int32_t(s.hidden_size), int32_t(s.layers), dropout.get(),
-                                               CUDNN_RNN_PADDED_IO_DISABLED),
-                      op);
+    REDES_CUDNN_CHECK(
+        cudnn::api().cudnnSetRNNDescriptor_v8(
+            rnn.get(), CUDNN_RNN_ALGO_STANDARD, CUDNN_LSTM, s.bias ? CUDNN_RNN_DOUBLE_BIAS : CUDNN_RNN_NO_BIAS,
+            CUDNN_UNIDIRECTIONAL, CUDNN_LINEAR_INPUT, type, type, tensor_ops ? CUDNN_TENSOR_OP_MATH : CUDNN_FMA_MATH,
+            int32_t(s.input_size), int32_t(s.hidden_size), int32_t(s.hidden_size), int32_t(s.layers), dropout.get(),
+            CUDNN_RNN_PADDED_IO_DISABLED),
+        op);
     // Every sequence of the batch has all T steps.
     const std::vector<int> lengths(static_cast<std::size_t>(s.batch), int(s.steps));
-    REDES_CUDNN_CHECK(cudnnSetRNNDataDescriptor(x.get(), type, CUDNN_RNN_DATA_LAYOUT_SEQ_MAJOR_UNPACKED, int(s.steps),
-                                                int(s.batch), int(s.input_size), lengths.data(), nullptr),
-                      op);
-    REDES_CUDNN_CHECK(cudnnSetRNNDataDescriptor(y.get(), type, CUDNN_RNN_DATA_LAYOUT_SEQ_MAJOR_UNPACKED, int(s.steps),
-                                                int(s.batch), int(s.hidden_size), lengths.data(), nullptr),
-                      op);
+    REDES_CUDNN_CHECK(
+        cudnn::api().cudnnSetRNNDataDescriptor(x.get(), type, CUDNN_RNN_DATA_LAYOUT_SEQ_MAJOR_UNPACKED, int(s.steps),
+                                               int(s.batch), int(s.input_size), lengths.data(), nullptr),
+        op);
+    REDES_CUDNN_CHECK(
+        cudnn::api().cudnnSetRNNDataDescriptor(y.get(), type, CUDNN_RNN_DATA_LAYOUT_SEQ_MAJOR_UNPACKED, int(s.steps),
+                                               int(s.batch), int(s.hidden_size), lengths.data(), nullptr),
+        op);
     const int dims[3] = {int(s.layers), int(s.batch), int(s.hidden_size)};
     const int strides[3] = {int(s.batch * s.hidden_size), int(s.hidden_size), 1};
-    REDES_CUDNN_CHECK(cudnnSetTensorNdDescriptor(state.get(), type, 3, dims, strides), op);
-    REDES_CUDNN_CHECK(cudnnGetRNNWeightSpaceSize(handle, rnn.get(), &weight_bytes), op);
-    REDES_CUDNN_CHECK(cudnnGetRNNTempSpaceSizes(handle, rnn.get(), mode, x.get(), &work_bytes, &reserve_bytes), op);
+    REDES_CUDNN_CHECK(cudnn::api().cudnnSetTensorNdDescriptor(state.get(), type, 3, dims, strides), op);
+    REDES_CUDNN_CHECK(cudnn::api().cudnnGetRNNWeightSpaceSize(handle, rnn.get(), &weight_bytes), op);
+    REDES_CUDNN_CHECK(
+        cudnn::api().cudnnGetRNNTempSpaceSizes(handle, rnn.get(), mode, x.get(), &work_bytes, &reserve_bytes), op);
     // The calls also want the lengths in device memory; the synchronous
     // copy keeps `lengths` alive until it is done.
     const std::size_t length_bytes = lengths.size() * sizeof(int32_t);
@@ -91,9 +94,10 @@ void copy_weights(const LstmSequenceShape& s, const RnnSetup& setup, cudnnHandle
     for (int id = 0; id < 8; ++id) {
       void* matrix_address = nullptr;
       void* bias_address = nullptr;
-      REDES_CUDNN_CHECK(cudnnGetRNNWeightParams(handle, setup.rnn.get(), int32_t(layer), setup.weight_bytes, space, id,
-                                                matrix.get(), &matrix_address, bias.get(), &bias_address),
-                        op);
+      REDES_CUDNN_CHECK(
+          cudnn::api().cudnnGetRNNWeightParams(handle, setup.rnn.get(), int32_t(layer), setup.weight_bytes, space, id,
+                                               matrix.get(), &matrix_address, bias.get(), &bias_address),
+          op);
       const bool recurrent = id >= 4;
       const std::int64_t gate = id % 4;
       const TensorArg& m = w[recurrent ? 1 : 0];
@@ -143,11 +147,12 @@ void forward(const LstmSequenceParams& p, const TensorArg* args, int, const Exec
   copy_weights(p.shape, setup, handle, weights, args + 6, sizeof(T), true, ctx, op);
   void* work = setup.work_bytes > 0 ? ctx.workspace->request(setup.work_bytes) : nullptr;
   void* reserve = p.reserve != nullptr && setup.reserve_bytes > 0 ? p.reserve->request(setup.reserve_bytes) : nullptr;
-  REDES_CUDNN_CHECK(cudnnRNNForward(handle, setup.rnn.get(), mode, setup.device_lengths, setup.x.get(), args[3].data,
-                                    setup.y.get(), args[0].data, setup.state.get(), args[4].data, args[1].data,
-                                    setup.state.get(), args[5].data, args[2].data, setup.weight_bytes, weights,
-                                    setup.work_bytes, work, p.reserve != nullptr ? setup.reserve_bytes : 0, reserve),
-                    op);
+  REDES_CUDNN_CHECK(
+      cudnn::api().cudnnRNNForward(handle, setup.rnn.get(), mode, setup.device_lengths, setup.x.get(), args[3].data,
+                                   setup.y.get(), args[0].data, setup.state.get(), args[4].data, args[1].data,
+                                   setup.state.get(), args[5].data, args[2].data, setup.weight_bytes, weights,
+                                   setup.work_bytes, work, p.reserve != nullptr ? setup.reserve_bytes : 0, reserve),
+      op);
 }
 
 // args: see LstmSequenceBackwardParams.
@@ -162,25 +167,25 @@ void backward(const LstmSequenceBackwardParams& p, const TensorArg* args, int, c
   const cudnnHandle_t handle = cudnn::handle(ctx, op);
   const RnnSetup setup(p.shape, type, handle, CUDNN_FWD_MODE_TRAINING, ctx, op);
   const auto reserve_bytes = static_cast<std::size_t>(in[7].numel());
-  REDES_CHECK(reserve_bytes == setup.reserve_bytes, op, ": the reserve space from the forward call has ",
-              reserve_bytes, " bytes, cuDNN expects ", setup.reserve_bytes);
+  REDES_CHECK(reserve_bytes == setup.reserve_bytes, op, ": the reserve space from the forward call has ", reserve_bytes,
+              " bytes, cuDNN expects ", setup.reserve_bytes);
   void* weights = ctx.workspace->request(setup.weight_bytes);
   copy_weights(p.shape, setup, handle, weights, weight_args, sizeof(T), true, ctx, op);
   void* work = setup.work_bytes > 0 ? ctx.workspace->request(setup.work_bytes) : nullptr;
   // Backward data first: it updates the reserve space backward weights reads.
-  REDES_CUDNN_CHECK(cudnnRNNBackwardData_v8(handle, setup.rnn.get(), setup.device_lengths, setup.y.get(), in[0].data,
-                                            in[1].data, setup.x.get(), args[0].data, setup.state.get(), in[5].data,
-                                            in[2].data, args[1].data, setup.state.get(), in[6].data, in[3].data,
-                                            args[2].data, setup.weight_bytes, weights, setup.work_bytes, work,
-                                            setup.reserve_bytes, in[7].data),
+  REDES_CUDNN_CHECK(cudnn::api().cudnnRNNBackwardData_v8(
+                        handle, setup.rnn.get(), setup.device_lengths, setup.y.get(), in[0].data, in[1].data,
+                        setup.x.get(), args[0].data, setup.state.get(), in[5].data, in[2].data, args[1].data,
+                        setup.state.get(), in[6].data, in[3].data, args[2].data, setup.weight_bytes, weights,
+                        setup.work_bytes, work, setup.reserve_bytes, in[7].data),
                     op);
   // CUDNN_WGRAD_MODE_ADD accumulates: start from zero.
   void* weight_grads = ctx.workspace->request(setup.weight_bytes);
   REDES_CUDA_CHECK(cudaMemsetAsync(weight_grads, 0, setup.weight_bytes, static_cast<cudaStream_t>(ctx.stream)), op);
-  REDES_CUDNN_CHECK(cudnnRNNBackwardWeights_v8(handle, setup.rnn.get(), CUDNN_WGRAD_MODE_ADD, setup.device_lengths,
-                                               setup.x.get(), in[4].data, setup.state.get(), in[5].data,
-                                               setup.y.get(), in[0].data, setup.weight_bytes, weight_grads,
-                                               setup.work_bytes, work, setup.reserve_bytes, in[7].data),
+  REDES_CUDNN_CHECK(cudnn::api().cudnnRNNBackwardWeights_v8(
+                        handle, setup.rnn.get(), CUDNN_WGRAD_MODE_ADD, setup.device_lengths, setup.x.get(), in[4].data,
+                        setup.state.get(), in[5].data, setup.y.get(), in[0].data, setup.weight_bytes, weight_grads,
+                        setup.work_bytes, work, setup.reserve_bytes, in[7].data),
                     op);
   copy_weights(p.shape, setup, handle, weight_grads, grads, sizeof(T), false, ctx, op);
 }
@@ -189,8 +194,8 @@ template <class T>
 void register_for(KernelRegistry& registry) {
   constexpr DType dtype = dtype_of_v<T>;
   registry.add(make_kernel<LstmSequenceParams, &forward<T>>(DeviceType::CUDA, dtype, "cudnn", 0, &supports_forward));
-  registry.add(make_kernel<LstmSequenceBackwardParams, &backward<T>>(DeviceType::CUDA, dtype, "cudnn", 0,
-                                                                      &supports_backward));
+  registry.add(
+      make_kernel<LstmSequenceBackwardParams, &backward<T>>(DeviceType::CUDA, dtype, "cudnn", 0, &supports_backward));
 }
 
 }  // namespace

@@ -52,17 +52,17 @@ bool supports_backward(const void* params, const TensorArg* args, int nargs) {
 void set_pooling(const cudnn::PoolingDescriptor& desc, const Window2d& w, bool count_include_pad, const char* op) {
   const cudnnPoolingMode_t mode =
       count_include_pad ? CUDNN_POOLING_AVERAGE_COUNT_INCLUDE_PADDING : CUDNN_POOLING_AVERAGE_COUNT_EXCLUDE_PADDING;
-  REDES_CUDNN_CHECK(cudnnSetPooling2dDescriptor(desc.get(), mode, CUDNN_PROPAGATE_NAN, int(w.kernel_height),
-                                                int(w.kernel_width), int(w.pad_height), int(w.pad_width),
-                                                int(w.stride_height), int(w.stride_width)),
+  REDES_CUDNN_CHECK(cudnn::api().cudnnSetPooling2dDescriptor(
+                        desc.get(), mode, CUDNN_PROPAGATE_NAN, int(w.kernel_height), int(w.kernel_width),
+                        int(w.pad_height), int(w.pad_width), int(w.stride_height), int(w.stride_width)),
                     op);
 }
 
 // A 4-D tensor with its own strides (inputs may be views).
 void set_strided(const cudnn::TensorDescriptor& desc, cudnnDataType_t type, const TensorArg& arg, const char* op) {
-  REDES_CUDNN_CHECK(cudnnSetTensor4dDescriptorEx(desc.get(), type, int(arg.sizes[0]), int(arg.sizes[1]),
-                                                 int(arg.sizes[2]), int(arg.sizes[3]), int(arg.strides[0]),
-                                                 int(arg.strides[1]), int(arg.strides[2]), int(arg.strides[3])),
+  REDES_CUDNN_CHECK(cudnn::api().cudnnSetTensor4dDescriptorEx(
+                        desc.get(), type, int(arg.sizes[0]), int(arg.sizes[1]), int(arg.sizes[2]), int(arg.sizes[3]),
+                        int(arg.strides[0]), int(arg.strides[1]), int(arg.strides[2]), int(arg.strides[3])),
                     op);
 }
 
@@ -77,8 +77,8 @@ void forward(const AvgPool2dParams& p, const TensorArg* args, int, const ExecCon
   set_strided(x, type, args[1], op);
   set_strided(y, type, args[0], op);
   const T one = 1, zero = 0;
-  REDES_CUDNN_CHECK(cudnnPoolingForward(cudnn::handle(ctx, op), pool.get(), &one, x.get(), args[1].data, &zero,
-                                        y.get(), args[0].data),
+  REDES_CUDNN_CHECK(cudnn::api().cudnnPoolingForward(cudnn::handle(ctx, op), pool.get(), &one, x.get(), args[1].data,
+                                                     &zero, y.get(), args[0].data),
                     op);
 }
 
@@ -98,9 +98,10 @@ void backward(const AvgPool2dBackwardParams& p, const TensorArg* args, int, cons
   // aliases the output dx.
   void* x_stand_in = ctx.workspace->request(static_cast<std::size_t>(args[0].numel()) * sizeof(T));
   const T one = 1, zero = 0;
-  REDES_CUDNN_CHECK(cudnnPoolingBackward(cudnn::handle(ctx, op), pool.get(), &one, dy.get(), args[1].data, dy.get(),
-                                         args[1].data, dx.get(), x_stand_in, &zero, dx.get(), args[0].data),
-                    op);
+  REDES_CUDNN_CHECK(
+      cudnn::api().cudnnPoolingBackward(cudnn::handle(ctx, op), pool.get(), &one, dy.get(), args[1].data, dy.get(),
+                                        args[1].data, dx.get(), x_stand_in, &zero, dx.get(), args[0].data),
+      op);
 }
 
 template <class T>

@@ -4,6 +4,7 @@
 #include <unistd.h>
 
 #include <cmath>
+#include <cstdio>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
@@ -134,11 +135,26 @@ TEST_F(WorkloadsTest, MissingDataGivesAClearError) {
 #ifdef REDES_CLI_PATH
 // The command line: usage errors exit with 2, --help with 0. REDES_CLI names
 // the program when the tests run away from the build tree.
-int run_cli(const std::string& arguments) {
+std::string cli_program() {
   const char* relocated = std::getenv("REDES_CLI");
-  const std::string program = relocated != nullptr && *relocated != '\0' ? relocated : REDES_CLI_PATH;
-  const int status = std::system((program + " " + arguments + " > /dev/null 2>&1").c_str());
+  return relocated != nullptr && *relocated != '\0' ? relocated : REDES_CLI_PATH;
+}
+
+// `environment` is a prefix of VAR=value words for the shell.
+int run_cli(const std::string& arguments, const std::string& environment = "") {
+  const int status = std::system((environment + " " + cli_program() + " " + arguments + " > /dev/null 2>&1").c_str());
   return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+}
+
+// What the program prints (stdout and stderr) and its exit status.
+std::pair<std::string, int> cli_output(const std::string& arguments, const std::string& environment) {
+  FILE* pipe = popen((environment + " " + cli_program() + " " + arguments + " 2>&1").c_str(), "r");
+  if (pipe == nullptr) return {"popen failed", -1};
+  std::string text;
+  char buffer[4096];
+  for (std::size_t n; (n = std::fread(buffer, 1, sizeof(buffer), pipe)) > 0;) text.append(buffer, n);
+  const int status = pclose(pipe);
+  return {text, WIFEXITED(status) ? WEXITSTATUS(status) : -1};
 }
 
 TEST(Cli, UsageErrorsAndHelp) {
@@ -164,15 +180,22 @@ TEST(Cli, UsageErrorsAndHelp) {
 
 // REDES_KERNEL_IMPL is read on first use; a bad value is an error naming it.
 TEST(Cli, KernelImplementationFromTheEnvironment) {
-  const auto run_with = [](const std::string& value) {
-    const std::string command =
-        "REDES_KERNEL_IMPL=" + value + " " + std::string(REDES_CLI_PATH) + " info > /dev/null 2>&1";
-    const int status = std::system(command.c_str());
-    return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-  };
-  EXPECT_EQ(run_with("cudnn"), 0);
-  EXPECT_EQ(run_with("auto"), 0);
-  EXPECT_EQ(run_with("bogus"), 1);
+  EXPECT_EQ(run_cli("info", "REDES_KERNEL_IMPL=cudnn"), 0);
+  EXPECT_EQ(run_cli("info", "REDES_KERNEL_IMPL=auto"), 0);
+  EXPECT_EQ(run_cli("info", "REDES_KERNEL_IMPL=bogus"), 1);
+}
+
+// Without a loadable cuDNN redes still starts; `info` says why cuDNN is out.
+TEST(Cli, RunsAndSaysWhyWhenCudnnCannotBeLoaded) {
+  const auto [text, status] = cli_output("info", "REDES_CUDNN_LIBRARY=/nonexistent/libcudnn.so.9");
+  EXPECT_EQ(status, 0) << text;
+  if (!build_info().cudnn) GTEST_SKIP() << "this build has no cuDNN";
+  EXPECT_NE(text.find("cuDNN unusable here, the hand-written kernels run instead: could not load "
+                      "/nonexistent/libcudnn.so.9: "),
+            std::string::npos)
+      << text;
+  EXPECT_NE(text.find("(from REDES_CUDNN_LIBRARY)"), std::string::npos) << text;
+  EXPECT_EQ(text.find("cuDNN library:"), std::string::npos) << "no version for an unloaded cuDNN:\n" << text;
 }
 #endif
 
