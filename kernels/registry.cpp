@@ -140,6 +140,33 @@ void KernelRegistry::set_tuning_device(DeviceType device, std::unique_ptr<Tuning
   cuda_tuning_ = std::move(tuning);
 }
 
+std::string KernelRegistry::choose_alternative(const std::string& op, const std::string& key, DType dtype,
+                                              const std::vector<TimedCandidate>& candidates,
+                                              const ExecContext& ctx) {
+  REDES_CHECK(!candidates.empty(), op, ": no way to choose from");
+  std::string signature;
+  {
+    std::lock_guard lock(mutex_);
+    TuningDevice* tuning = ctx.device.type == DeviceType::CUDA ? cuda_tuning_.get() : nullptr;
+    if (tuning == nullptr) return candidates.front().name;
+    auto [cached, cache_signature] = selector_.lookup(key, *tuning, ctx);
+    for (const TimedCandidate& candidate : candidates) {
+      if (cached && candidate.name == *cached) return candidate.name;
+    }
+    signature = std::move(cache_signature);
+  }
+  const std::optional<std::size_t> best =
+      pick_fastest(candidates, dtype, [&](const std::string& name, const std::string& why) {
+        std::lock_guard lock(mutex_);
+        selector_.warn_once(op, name, why + " for " + key);
+      });
+  REDES_CHECK(best.has_value(), op, ": every way failed during automatic selection (", candidates.size(),
+              " tried; see the messages above)");
+  std::lock_guard lock(mutex_);
+  selector_.store(key, candidates[*best].name, signature);
+  return candidates[*best].name;
+}
+
 std::vector<std::pair<std::string, std::string>> KernelRegistry::tuned() const {
   std::lock_guard lock(mutex_);
   return selector_.tuned();

@@ -61,6 +61,17 @@ class REDES_API KernelRegistry {
   // (key, implementation) of every call auto selection has timed.
   std::vector<std::pair<std::string, std::string>> tuned() const;
 
+  // Auto selection between ways of computing something that is not one
+  // kernel call (nn::LSTM: cuDNN's whole-sequence op or its per-step cells),
+  // for `op` on ctx.device: the choice cached under `key`, else the one
+  // pick_fastest() finds among `candidates` (the first is the reference),
+  // cached and kept in the cache file like kernel choices. Returns the
+  // chosen candidate's name; the first's on devices without a tuning
+  // device. The candidates run without the registry's lock, since they call
+  // kernels through it.
+  std::string choose_alternative(const std::string& op, const std::string& key, DType dtype,
+                                 const std::vector<TimedCandidate>& candidates, const ExecContext& ctx);
+
  private:
   KernelRegistry();
   std::unordered_map<std::string, std::vector<KernelEntry>> entries_;  // by op

@@ -93,8 +93,8 @@ std::string selection_key(const KernelEntry& entry, const KernelCall& call) {
 KernelSelector::KernelSelector() {
   if (const char* path = std::getenv("REDES_KERNEL_CACHE")) cache_path_ = path;
   // The ops whose kernels overwrite their outputs and read nothing they write.
-  for (const char* op : {"conv2d_forward", "conv2d_backward_input", "conv2d_backward_weight", "avg_pool2d",
-                         "avg_pool2d_backward"}) {
+  for (const char* op :
+       {"conv2d_forward", "conv2d_backward_input", "conv2d_backward_weight", "avg_pool2d", "avg_pool2d_backward"}) {
     timed_outputs_[op] = 1;
   }
 }
@@ -117,20 +117,32 @@ const KernelEntry& KernelSelector::choose(const KernelCall& call, const std::vec
   if (outputs == timed_outputs_.end() || outputs->second > call.nargs) return preferred;
   const std::string key = selection_key(preferred, call);
   if (key.empty()) return preferred;
-  std::string signature;
-  if (!cache_path_.empty()) {
-    signature = device->signature(*ctx);
-    if (loaded_signatures_.insert(signature).second) load_file(signature);
-  }
-  const auto cached = cache_.find(key);
-  if (cached != cache_.end()) {
+  const auto [cached, signature] = lookup(key, *device, *ctx);
+  if (cached) {
     for (const KernelEntry* entry : supporting) {
-      if (entry->name == cached->second) return *entry;
+      if (entry->name == *cached) return *entry;
     }
   }
   const KernelEntry& chosen = tune(key, call, supporting, outputs->second, *device, *ctx);
-  if (!cache_path_.empty()) append_to_file(signature, key, chosen.name);
+  store(key, chosen.name, signature);
   return chosen;
+}
+
+std::pair<std::optional<std::string>, std::string> KernelSelector::lookup(const std::string& key, TuningDevice& device,
+                                                                          const ExecContext& ctx) {
+  std::string signature;
+  if (!cache_path_.empty()) {
+    signature = device.signature(ctx);
+    if (loaded_signatures_.insert(signature).second) load_file(signature);
+  }
+  const auto cached = cache_.find(key);
+  if (cached == cache_.end()) return {std::nullopt, signature};
+  return {cached->second, signature};
+}
+
+void KernelSelector::store(const std::string& key, const std::string& name, const std::string& signature) {
+  cache_[key] = name;
+  if (!cache_path_.empty()) append_to_file(signature, key, name);
 }
 
 void KernelSelector::set_cache_file(std::string path) {
@@ -158,54 +170,75 @@ void KernelSelector::append_to_file(const std::string& signature, const std::str
   if (!file) std::fprintf(stderr, "redes: could not write the kernel selection cache %s\n", cache_path_.c_str());
 }
 
-const KernelEntry& KernelSelector::tune(const std::string& key, const KernelCall& call,
-                                        const std::vector<const KernelEntry*>& supporting, int outputs,
-                                        TuningDevice& device, const ExecContext& ctx) {
+std::optional<std::size_t> pick_fastest(
+    const std::vector<TimedCandidate>& candidates, DType dtype,
+    const std::function<void(const std::string& name, const std::string& why)>& reject) {
   std::vector<std::vector<double>> reference;
-  const KernelEntry* reference_entry = nullptr;
-  const KernelEntry* best = nullptr;
+  std::optional<std::size_t> reference_index, best;
   double best_ms = 0;
-  for (const KernelEntry* entry : supporting) {
+  for (std::size_t c = 0; c < candidates.size(); ++c) {
+    const TimedCandidate& candidate = candidates[c];
     std::vector<std::vector<double>> values;
     std::vector<double> times;
     try {
       // The first run is checked, and warms up caches and cuDNN's own
       // algorithm search; the next three are timed.
-      device.run_timed(*entry, call, ctx);
-      for (int i = 0; i < outputs; ++i) values.push_back(device.read(call.args[i]));
-      for (int run = 0; run < 3; ++run) times.push_back(device.run_timed(*entry, call, ctx));
+      candidate.run();
+      values = candidate.read();
+      for (int run = 0; run < 3; ++run) times.push_back(candidate.run());
     } catch (const Error& error) {
-      warn_once(call.op, entry->name, std::string("failed (") + error.what() + ")");
+      reject(candidate.name, std::string("failed (") + error.what() + ")");
       continue;
     }
-    if (reference_entry == nullptr) {
-      reference_entry = entry;
+    if (!reference_index) {
+      reference_index = c;
       reference = std::move(values);
     } else {
-      bool agrees = true;
-      for (int i = 0; i < outputs && agrees; ++i) {
-        const Disagreement d = compare(values[static_cast<std::size_t>(i)],
-                                       reference[static_cast<std::size_t>(i)], call.args[i].dtype);
+      std::string why;
+      if (values.size() != reference.size()) {
+        why = "gave " + std::to_string(values.size()) + " outputs instead of " + std::to_string(reference.size());
+      }
+      for (std::size_t i = 0; i < values.size() && why.empty(); ++i) {
+        const Disagreement d = compare(values[i], reference[i], dtype);
         if (d.found) {
           std::ostringstream message;
-          message << "disagrees with \"" << reference_entry->name << "\" on output " << i << " (element " << d.index
-                  << " differs by " << d.difference << ", tolerance " << d.allowed << ") for " << key;
-          warn_once(call.op, entry->name, message.str());
-          agrees = false;
+          message << "disagrees with \"" << candidates[*reference_index].name << "\" on output " << i << " (element "
+                  << d.index << " differs by " << d.difference << ", tolerance " << d.allowed << ")";
+          why = message.str();
         }
       }
-      if (!agrees) continue;
+      if (!why.empty()) {
+        reject(candidate.name, why);
+        continue;
+      }
     }
     const double ms = median_of(times);
-    if (best == nullptr || ms < best_ms) {
-      best = entry;
+    if (!best || ms < best_ms) {
+      best = c;
       best_ms = ms;
     }
   }
-  REDES_CHECK(best != nullptr, call.op, ": every implementation failed during automatic selection (",
+  return best;
+}
+
+const KernelEntry& KernelSelector::tune(const std::string& key, const KernelCall& call,
+                                        const std::vector<const KernelEntry*>& supporting, int outputs,
+                                        TuningDevice& device, const ExecContext& ctx) {
+  std::vector<TimedCandidate> candidates;
+  for (const KernelEntry* entry : supporting) {
+    candidates.push_back({entry->name, [&device, entry, &call, &ctx] { return device.run_timed(*entry, call, ctx); },
+                          [&device, &call, outputs] {
+                            std::vector<std::vector<double>> values;
+                            for (int i = 0; i < outputs; ++i) values.push_back(device.read(call.args[i]));
+                            return values;
+                          }});
+  }
+  const std::optional<std::size_t> best = pick_fastest(
+      candidates, call.dtype,
+      [&](const std::string& name, const std::string& why) { warn_once(call.op, name, why + " for " + key); });
+  REDES_CHECK(best.has_value(), call.op, ": every implementation failed during automatic selection (",
               supporting.size(), " tried; see the messages above)");
-  cache_[key] = best->name;
-  return *best;
+  return *supporting[*best];
 }
 
 void KernelSelector::warn_once(const std::string& op, const std::string& name, const std::string& message) {

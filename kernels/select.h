@@ -6,7 +6,9 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <memory>
+#include <optional>
 #include <set>
 #include <string>
 #include <unordered_map>
@@ -47,6 +49,24 @@ class TuningDevice {
   virtual std::string signature(const ExecContext& ctx) = 0;
 };
 
+// One way of computing something, as auto selection tries it: `run` does
+// the whole computation once and returns its time in milliseconds; `read`
+// gives the outputs of the last run, on the host.
+struct TimedCandidate {
+  std::string name;
+  std::function<double()> run;
+  std::function<std::vector<std::vector<double>>()> read;
+};
+
+// Runs each candidate once, checks its outputs against the first candidate
+// that ran (tolerance by `dtype`), then times three more runs. Returns the
+// index of the fastest by median among those that agree; a candidate that
+// throws a redes::Error or disagrees is passed to `reject` with the reason.
+// nullopt when none is left.
+REDES_API std::optional<std::size_t> pick_fastest(
+    const std::vector<TimedCandidate>& candidates, DType dtype,
+    const std::function<void(const std::string& name, const std::string& why)>& reject);
+
 // True for implementations backed by cuDNN (name "cudnn" or "cudnn.*").
 REDES_API bool is_cudnn_implementation(const std::string& name);
 
@@ -80,6 +100,16 @@ class REDES_API KernelSelector {
   // so that a candidate can be rerun; other ops are never timed.
   void set_timed_outputs(const std::string& op, int outputs);
 
+  // The auto choice cached under `key`, if any (reading the cache file's
+  // lines of this device's signature first), and the signature to store a
+  // new choice under ("" when there is no cache file).
+  std::pair<std::optional<std::string>, std::string> lookup(const std::string& key, TuningDevice& device,
+                                                            const ExecContext& ctx);
+  // Caches `name` under `key`, and appends it to the cache file under `signature`.
+  void store(const std::string& key, const std::string& name, const std::string& signature);
+  // Prints why `name` is not used for `op`, once per (op, name).
+  void warn_once(const std::string& op, const std::string& name, const std::string& message);
+
   // Also keeps auto choices in the file at `path` (one line each: signature,
   // key and implementation, tab-separated, appended as they are made), so
   // that a later process on the same GPU, driver and libraries reuses them
@@ -95,7 +125,6 @@ class REDES_API KernelSelector {
   const KernelEntry& tune(const std::string& key, const KernelCall& call,
                           const std::vector<const KernelEntry*>& supporting, int outputs, TuningDevice& device,
                           const ExecContext& ctx);
-  void warn_once(const std::string& op, const std::string& name, const std::string& message);
   void load_file(const std::string& signature);
   void append_to_file(const std::string& signature, const std::string& key, const std::string& name) const;
 

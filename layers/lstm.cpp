@@ -1,16 +1,23 @@
 #include "layers/lstm.h"
 
 #include <cmath>
+#include <sstream>
 
+#include "core/cuda_stream.h"
 #include "core/ops/lstm_sequence.h"
+#include "core/runtime.h"
+#include "kernels/kernel_settings.h"
+#include "kernels/registry.h"
 #include "layers/init.h"
 
 namespace redes::nn {
 
 LSTM::LSTM(std::int64_t input_size, std::int64_t hidden_size, LSTMOptions options)
     : input_size_(input_size), hidden_size_(hidden_size), options_(options) {
-  REDES_CHECK(input_size > 0 && hidden_size > 0 && options.num_layers > 0, "LSTM: expected positive sizes, got "
-              "input_size=", input_size, ", hidden_size=", hidden_size, ", num_layers=", options.num_layers);
+  REDES_CHECK(input_size > 0 && hidden_size > 0 && options.num_layers > 0,
+              "LSTM: expected positive sizes, got "
+              "input_size=",
+              input_size, ", hidden_size=", hidden_size, ", num_layers=", options.num_layers);
   const double bound = 1.0 / std::sqrt(static_cast<double>(hidden_size));
   for (std::int64_t layer = 0; layer < options.num_layers; ++layer) {
     const std::string suffix = "_l" + std::to_string(layer);
@@ -29,49 +36,41 @@ LSTM::LSTM(std::int64_t input_size, std::int64_t hidden_size, LSTMOptions option
   }
 }
 
-LSTM::Result LSTM::forward_with_state(const Tensor& input, const Tensor& h0, const Tensor& c0) {
-  REDES_CHECK(input.defined() && input.dim() == 3 && input.size(2) == input_size_, "LSTM: expected input of shape ",
-              options_.batch_first ? "(N, T, " : "(T, N, ", input_size_, "), got ",
-              input.defined() ? shape_str(input.shape()) : std::string("(undefined)"));
-  const Tensor sequence = options_.batch_first ? input.transpose(0, 1) : input;  // (T, N, F)
-  const std::int64_t steps = sequence.size(0), batch = sequence.size(1), hidden = hidden_size_;
-  const Shape state_shape{options_.num_layers, batch, hidden};
-  for (const Tensor* state : {&h0, &c0}) {
-    REDES_CHECK(!state->defined() || state->shape() == state_shape, "LSTM: initial state should have shape ",
-                shape_str(state_shape), ", got ", shape_str(state->shape()));
-  }
-  REDES_CHECK(steps > 0, "LSTM: the input sequence is empty");
-  const TensorOptions like{input.dtype(), input.device()};
-  if (detail::use_lstm_sequence(input.device(), input.dtype())) {
-    // All layers and steps in one call (cuDNN's RNN).
-    std::vector<Tensor> weights;
-    for (std::int64_t layer = 0; layer < options_.num_layers; ++layer) {
-      const std::string suffix = "_l" + std::to_string(layer);
-      for (const char* name : {"weight_ih", "weight_hh", "bias_ih", "bias_hh"}) {
-        if (options_.bias || name[0] == 'w') weights.push_back(parameter(name + suffix));
-      }
-    }
-    const detail::LstmSequenceResult r =
-        detail::lstm_sequence(sequence, h0.defined() ? h0 : zeros(state_shape, like),
-                              c0.defined() ? c0 : zeros(state_shape, like), weights, options_.num_layers, options_.bias);
-    return {options_.batch_first ? r.output.transpose(0, 1) : r.output, r.h_n, r.c_n};
-  }
-  Tensor layer_input = sequence;
+namespace {
+
+// One LSTM computation on sequence-major tensors: x (T, N, F); h0, c0
+// (L, N, H); weights per layer w_ih, w_hh and, with bias, b_ih, b_hh.
+struct LstmInputs {
+  Tensor x, h0, c0;
+  std::vector<Tensor> weights;
+};
+
+// All layers and steps in one call (cuDNN's RNN).
+LSTM::Result run_sequence(const LstmInputs& in, std::int64_t layers, bool bias) {
+  const detail::LstmSequenceResult r = detail::lstm_sequence(in.x, in.h0, in.c0, in.weights, layers, bias);
+  return {r.output, r.h_n, r.c_n};
+}
+
+// Layer by layer: one GEMM for every step's input projection, then per step
+// the recurrent GEMM and the fused cell.
+LSTM::Result run_steps(const LstmInputs& in, std::int64_t layers, bool bias) {
+  const std::int64_t steps = in.x.size(0), batch = in.x.size(1), hidden = in.h0.size(2);
+  const std::size_t per_layer = bias ? 4 : 2;
+  Tensor layer_input = in.x;
   std::vector<Tensor> final_h, final_c;
-  for (std::int64_t layer = 0; layer < options_.num_layers; ++layer) {
-    const std::string suffix = "_l" + std::to_string(layer);
-    const Tensor& w_ih = parameter("weight_ih" + suffix);
-    const Tensor& w_hh = parameter("weight_hh" + suffix);
-    const Tensor b_ih = options_.bias ? parameter("bias_ih" + suffix) : Tensor();
-    const Tensor b_hh = options_.bias ? parameter("bias_hh" + suffix) : Tensor();
+  for (std::int64_t layer = 0; layer < layers; ++layer) {
+    const Tensor* w = &in.weights[static_cast<std::size_t>(layer) * per_layer];
+    const Tensor& w_ih = w[0];
+    const Tensor& w_hh = w[1];
+    const Tensor b_ih = bias ? w[2] : Tensor();
+    const Tensor b_hh = bias ? w[3] : Tensor();
     // The input projection of all steps is one GEMM: (T*N, F) @ (F, 4H).
     const std::int64_t features = layer_input.size(2);
     Tensor projected = matmul(layer_input.reshape({steps * batch, features}), w_ih.t());
     if (b_ih.defined()) projected = projected + b_ih;
     const std::vector<Tensor> projected_steps = unbind(projected.reshape({steps, batch, 4 * hidden}), 0);
 
-    LstmState state{h0.defined() ? h0.select(0, layer) : zeros({batch, hidden}, like),
-                    c0.defined() ? c0.select(0, layer) : zeros({batch, hidden}, like)};
+    LstmState state{in.h0.select(0, layer), in.c0.select(0, layer)};
     std::vector<Tensor> outputs;
     outputs.reserve(static_cast<std::size_t>(steps));
     for (std::int64_t t = 0; t < steps; ++t) {
@@ -83,8 +82,99 @@ LSTM::Result LSTM::forward_with_state(const Tensor& input, const Tensor& h0, con
     final_c.push_back(state.c);
     layer_input = stack(outputs, 0);
   }
-  Tensor output = options_.batch_first ? layer_input.transpose(0, 1) : layer_input;
-  return {output, stack(final_h, 0), stack(final_c, 0)};
+  return {layer_input, stack(final_h, 0), stack(final_c, 0)};
+}
+
+std::vector<double> host_float64(const Tensor& t) {
+  const Tensor host = t.to(Device::cpu()).to(kFloat64).contiguous();
+  const double* values = host.data<double>();
+  return std::vector<double>(values, values + host.numel());
+}
+
+// Under auto: which of the two paths is faster for this shape, timed once
+// per shape (forward, and backward when grad mode is on, with CUDA events)
+// on detached copies of the inputs, so the module's gradients are untouched.
+// The per-step path is the reference the sequence op is checked against.
+bool sequence_is_faster(const LstmInputs& in, std::int64_t layers, bool bias) {
+  const Device device = in.x.device();
+  const bool training = is_grad_enabled();
+  std::ostringstream key;
+  key << "lstm " << device.str() << " " << dtype_name(in.x.dtype()) << " det=" << deterministic()
+      << " tf32=" << allow_tf32() << " steps=" << in.x.size(0) << " batch=" << in.x.size(1) << " input=" << in.x.size(2)
+      << " hidden=" << in.h0.size(2) << " layers=" << layers << " bias=" << bias
+      << (training ? " forward+backward" : " forward");
+  std::vector<Tensor> last;  // outputs and input gradients of the latest run
+  const auto timed = [&](LSTM::Result (*path)(const LstmInputs&, std::int64_t, bool)) {
+    return [&, path] {
+      LstmInputs copy{in.x.detach(), in.h0.detach(), in.c0.detach(), {}};
+      for (const Tensor& w : in.weights) copy.weights.push_back(w.detach());
+      if (training) {
+        for (Tensor* t : {&copy.x, &copy.h0, &copy.c0}) t->requires_grad_();
+        for (Tensor& w : copy.weights) w.requires_grad_();
+      }
+      cuda::Event start(device.index, true), end(device.index, true);
+      start.record();
+      const LSTM::Result r = path(copy, layers, bias);
+      if (training) (r.output.sum() + r.h_n.sum() + r.c_n.sum()).backward();
+      end.record();
+      last = {r.output, r.h_n, r.c_n};
+      if (training) {
+        last.push_back(copy.x.grad());
+        for (const Tensor& w : copy.weights) last.push_back(w.grad());
+      }
+      return static_cast<double>(start.elapsed_ms(end));
+    };
+  };
+  const auto read = [&] {
+    std::vector<std::vector<double>> values;
+    for (const Tensor& t : last) values.push_back(host_float64(t));
+    return values;
+  };
+  const std::vector<TimedCandidate> candidates{{"cuda.hand", timed(&run_steps), read},
+                                               {"cudnn", timed(&run_sequence), read}};
+  const ExecContext ctx{device, detail::current_stream(device), nullptr};
+  return KernelRegistry::instance().choose_alternative("lstm", key.str(), in.x.dtype(), candidates, ctx) == "cudnn";
+}
+
+bool use_sequence(const LstmInputs& in, std::int64_t layers, bool bias) {
+  if (!detail::lstm_sequence_available(in.x.device(), in.x.dtype())) return false;
+  switch (kernel_impl()) {
+    case KernelImpl::Cudnn:
+      return true;
+    case KernelImpl::Auto:
+      return sequence_is_faster(in, layers, bias);
+    case KernelImpl::Hand:
+      break;
+  }
+  return false;
+}
+
+}  // namespace
+
+LSTM::Result LSTM::forward_with_state(const Tensor& input, const Tensor& h0, const Tensor& c0) {
+  REDES_CHECK(input.defined() && input.dim() == 3 && input.size(2) == input_size_, "LSTM: expected input of shape ",
+              options_.batch_first ? "(N, T, " : "(T, N, ", input_size_, "), got ",
+              input.defined() ? shape_str(input.shape()) : std::string("(undefined)"));
+  const Tensor sequence = options_.batch_first ? input.transpose(0, 1) : input;  // (T, N, F)
+  const Shape state_shape{options_.num_layers, sequence.size(1), hidden_size_};
+  for (const Tensor* state : {&h0, &c0}) {
+    REDES_CHECK(!state->defined() || state->shape() == state_shape, "LSTM: initial state should have shape ",
+                shape_str(state_shape), ", got ", shape_str(state->shape()));
+  }
+  REDES_CHECK(sequence.size(0) > 0, "LSTM: the input sequence is empty");
+  const TensorOptions like{input.dtype(), input.device()};
+  LstmInputs in{
+      sequence, h0.defined() ? h0 : zeros(state_shape, like), c0.defined() ? c0 : zeros(state_shape, like), {}};
+  for (std::int64_t layer = 0; layer < options_.num_layers; ++layer) {
+    const std::string suffix = "_l" + std::to_string(layer);
+    for (const char* name : {"weight_ih", "weight_hh", "bias_ih", "bias_hh"}) {
+      if (options_.bias || name[0] == 'w') in.weights.push_back(parameter(name + suffix));
+    }
+  }
+  const Result r = use_sequence(in, options_.num_layers, options_.bias)
+                       ? run_sequence(in, options_.num_layers, options_.bias)
+                       : run_steps(in, options_.num_layers, options_.bias);
+  return {options_.batch_first ? r.output.transpose(0, 1) : r.output, r.h_n, r.c_n};
 }
 
 std::string LSTM::extra_repr() const {

@@ -7,7 +7,6 @@
 #include "core/ops.h"
 #include "core/ops/dispatch.h"
 #include "kernels/backend_status.h"
-#include "kernels/kernel_settings.h"
 #include "kernels/lstm_sequence_params.h"
 
 namespace redes::detail {
@@ -39,8 +38,8 @@ void expect_shape(const Tensor& t, const Shape& shape, const char* what) {
 
 }  // namespace
 
-bool use_lstm_sequence(Device device, DType dtype) {
-  if (device.is_cpu() || kernel_impl() != KernelImpl::Cudnn || !cudnn_unusable_reason().empty()) return false;
+bool lstm_sequence_available(Device device, DType dtype) {
+  if (device.is_cpu() || !cudnn_unusable_reason().empty()) return false;
   return !KernelRegistry::instance().candidates(kOp, device.type, dtype).empty();
 }
 

@@ -1,6 +1,6 @@
 // The whole-sequence LSTM op: every step of every layer in one kernel call
 // (cuDNN's RNN API; no other backend implements it). nn::LSTM uses it on CUDA
-// when the cuDNN implementation is selected. Internal.
+// under the cudnn setting, and under auto when it is the faster. Internal.
 #pragma once
 
 #include <cstdint>
@@ -21,8 +21,8 @@ struct LstmSequenceResult {
 LstmSequenceResult lstm_sequence(const Tensor& x, const Tensor& h0, const Tensor& c0,
                                  const std::vector<Tensor>& weights, std::int64_t layers, bool bias);
 
-// Whether lstm_sequence should run for tensors of `dtype` on `device`: a CUDA
-// device, the cudnn kernel implementation selected and cuDNN usable.
-bool use_lstm_sequence(Device device, DType dtype);
+// Whether lstm_sequence can run for tensors of `dtype` on `device`: a CUDA
+// device with cuDNN usable.
+bool lstm_sequence_available(Device device, DType dtype);
 
 }  // namespace redes::detail

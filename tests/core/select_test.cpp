@@ -2,6 +2,8 @@
 // auto-selection key, timing fake candidates, caching the winner, and
 // dropping a candidate whose output disagrees. Runs on the CPU: the fake
 // TuningDevice runs candidates on host memory and reports chosen times.
+#include "kernels/select.h"
+
 #include <gtest/gtest.h>
 #include <unistd.h>
 
@@ -16,7 +18,6 @@
 #include "kernels/kernel_settings.h"
 #include "kernels/params.h"
 #include "kernels/registry.h"
-#include "kernels/select.h"
 #include "support/test_support.h"
 
 namespace redes {
@@ -208,8 +209,7 @@ TEST_F(SelectTest, AutoDropsACandidateThatThrows) {
   device.milliseconds = {{"cuda.hand", 2.0}, {"cudnn", 0.5}};
   ::testing::internal::CaptureStderr();
   EXPECT_EQ(&choose({&hand, &broken}), &hand);
-  EXPECT_NE(::testing::internal::GetCapturedStderr().find("\"cudnn\" failed (fake kernel failure)"),
-            std::string::npos);
+  EXPECT_NE(::testing::internal::GetCapturedStderr().find("\"cudnn\" failed (fake kernel failure)"), std::string::npos);
 }
 
 TEST_F(SelectTest, AutoTimesOnlyOpsThatOverwriteTheirOutputsAndHaveAKey) {
@@ -230,9 +230,8 @@ TEST_F(SelectTest, AutoTimesOnlyOpsThatOverwriteTheirOutputsAndHaveAKey) {
 
 TEST_F(SelectTest, AutoReusesChoicesFromItsFileUnderTheSameSignature) {
   ImplScope scope(KernelImpl::Auto);
-  const std::string path = (std::filesystem::temp_directory_path() /
-                            ("redes_select_cache_" + std::to_string(::getpid()) + ".tsv"))
-                               .string();
+  const std::string path =
+      (std::filesystem::temp_directory_path() / ("redes_select_cache_" + std::to_string(::getpid()) + ".tsv")).string();
   std::remove(path.c_str());
   device.milliseconds = {{"cuda.hand", 2.0}, {"cudnn", 0.5}};
   selector.set_cache_file(path);
@@ -265,6 +264,86 @@ TEST_F(SelectTest, AutoReusesChoicesFromItsFileUnderTheSameSignature) {
   EXPECT_EQ(&elsewhere.choose(call, {&hand, &cudnn}, &other, &ctx), &hand);
   EXPECT_EQ(other.runs["cuda.hand"], 4);
   std::remove(path.c_str());
+}
+
+// pick_fastest serves choices that are not one kernel call (nn::LSTM's two
+// paths): each candidate is a closure that runs and times itself.
+struct FakeWay {
+  double ms = 0;
+  std::vector<double> output;
+  bool fails = false;
+  int runs = 0;
+};
+
+std::vector<TimedCandidate> as_candidates(std::map<std::string, FakeWay>& ways, const std::vector<std::string>& order) {
+  std::vector<TimedCandidate> candidates;
+  for (const std::string& name : order) {
+    FakeWay& way = ways[name];
+    candidates.push_back({name,
+                          [&way] {
+                            ++way.runs;
+                            if (way.fails) throw Error("fake way failure");
+                            return way.ms;
+                          },
+                          [&way] { return std::vector<std::vector<double>>{way.output}; }});
+  }
+  return candidates;
+}
+
+TEST(PickFastest, TheFastestOfThoseThatAgreeWithTheFirst) {
+  std::map<std::string, FakeWay> ways{{"steps", {3.0, {1.0, 2.0}}},
+                                      {"sequence", {1.0, {1.0, 2.0 + 1e-7}}},
+                                      {"wrong", {0.1, {1.0, 2.5}}},
+                                      {"broken", {0.01, {1.0, 2.0}, true}}};
+  std::map<std::string, std::string> rejected;
+  const auto reject = [&](const std::string& name, const std::string& why) { rejected[name] = why; };
+  const auto best = pick_fastest(as_candidates(ways, {"steps", "sequence", "wrong", "broken"}), DType::Float32, reject);
+  ASSERT_TRUE(best.has_value());
+  EXPECT_EQ(*best, 1u) << "sequence agrees to rounding and is the fastest left";
+  EXPECT_EQ(ways["steps"].runs, 4) << "one checked run, three timed";
+  EXPECT_EQ(ways["sequence"].runs, 4);
+  ASSERT_EQ(rejected.size(), 2u);
+  EXPECT_NE(rejected["wrong"].find("disagrees with \"steps\" on output 0 (element 1 differs by 0.5"), std::string::npos)
+      << rejected["wrong"];
+  EXPECT_NE(rejected["broken"].find("failed (fake way failure)"), std::string::npos) << rejected["broken"];
+}
+
+TEST(PickFastest, AFailingReferenceLeavesTheNextAsReferenceAndNoneLeftIsNothing) {
+  std::map<std::string, FakeWay> ways{{"broken", {0.1, {}, true}}, {"slow", {5.0, {4.0}}}, {"fast", {2.0, {4.0}}}};
+  const auto ignore = [](const std::string&, const std::string&) {};
+  EXPECT_EQ(pick_fastest(as_candidates(ways, {"broken", "slow", "fast"}), DType::Float64, ignore), 2u);
+  std::map<std::string, FakeWay> none{{"a", {1.0, {}, true}}, {"b", {1.0, {}, true}}};
+  EXPECT_FALSE(pick_fastest(as_candidates(none, {"a", "b"}), DType::Float32, ignore).has_value());
+}
+
+TEST_F(SelectTest, ChoicesStoredByKeyAreFoundAgainAndKeptInTheFile) {
+  const std::string path =
+      (std::filesystem::temp_directory_path() / ("redes_select_store_" + std::to_string(::getpid()) + ".tsv")).string();
+  std::remove(path.c_str());
+  selector.set_cache_file(path);
+  auto [missing, signature] = selector.lookup("lstm key", device, ctx);
+  EXPECT_FALSE(missing.has_value());
+  EXPECT_EQ(signature, "fake GPU driver 1");
+  selector.store("lstm key", "cudnn", signature);
+  EXPECT_EQ(selector.lookup("lstm key", device, ctx).first, std::optional<std::string>("cudnn"));
+  KernelSelector later;
+  later.set_cache_file(path);
+  EXPECT_EQ(later.lookup("lstm key", device, ctx).first, std::optional<std::string>("cudnn"));
+  const auto tuned = later.tuned();
+  ASSERT_EQ(tuned.size(), 1u);
+  EXPECT_EQ(tuned[0], std::make_pair(std::string("lstm key"), std::string("cudnn")));
+  std::remove(path.c_str());
+}
+
+// Without a tuning device for the context's device (the CPU here) the first
+// way is taken without running any.
+TEST(SelectRegistry, AlternativesWithoutATuningDeviceTakeTheFirst) {
+  std::map<std::string, FakeWay> ways{{"steps", {3.0, {1.0}}}, {"sequence", {1.0, {1.0}}}};
+  const ExecContext cpu{Device::cpu(), nullptr, nullptr};
+  EXPECT_EQ(KernelRegistry::instance().choose_alternative("fake_alternative", "key", DType::Float32,
+                                                          as_candidates(ways, {"steps", "sequence"}), cpu),
+            "steps");
+  EXPECT_EQ(ways["steps"].runs + ways["sequence"].runs, 0);
 }
 
 TEST_F(SelectTest, KeyNamesOpDeviceDtypeSettingsParamsShapesAndStrides) {
@@ -335,8 +414,8 @@ TEST(CudnnStatus, SaysWhyCudnnCannotRun) {
     EXPECT_EQ(reason, "this build has no cuDNN");
     return;
   }
-  for (const char* op : {"conv2d_forward", "conv2d_backward_input", "conv2d_backward_weight", "avg_pool2d",
-                         "avg_pool2d_backward"}) {
+  for (const char* op :
+       {"conv2d_forward", "conv2d_backward_input", "conv2d_backward_weight", "avg_pool2d", "avg_pool2d_backward"}) {
     bool found = false;
     for (const KernelEntry* entry : KernelRegistry::instance().candidates(op, DeviceType::CUDA, kFloat32)) {
       found = found || entry->name == "cudnn";
@@ -348,8 +427,8 @@ TEST(CudnnStatus, SaysWhyCudnnCannotRun) {
     Conv2dForwardParams params{};
     params.geometry = {1, 1, 3, 3, 1, 1, 1, 1, {}};
     TensorArg args[3];
-    for (const KernelEntry* entry : KernelRegistry::instance().candidates("conv2d_forward", DeviceType::CUDA,
-                                                                         kFloat32)) {
+    for (const KernelEntry* entry :
+         KernelRegistry::instance().candidates("conv2d_forward", DeviceType::CUDA, kFloat32)) {
       if (entry->name == "cudnn") {
         EXPECT_FALSE(entry->supports(&params, args, 3));
       }

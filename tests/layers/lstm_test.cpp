@@ -6,6 +6,7 @@
 
 #include "kernels/backend_status.h"
 #include "kernels/kernel_settings.h"
+#include "kernels/registry.h"
 #include "support/forced_impl.h"
 #include "support/test_support.h"
 
@@ -194,6 +195,57 @@ TEST(LstmSequence, CudnnSequenceMatchesThePerStepCpuLayer) {
       }
     }
   }
+}
+
+// Under auto, nn::LSTM times its per-step path against cuDNN's sequence once
+// per shape (on copies, so the module's gradients see one backward only),
+// caches the choice like kernel choices, and whichever runs matches the CPU.
+TEST(LstmSequence, AutoTimesBothPathsOncePerShapeAndMatchesTheCpu) {
+  if (!build_info().cudnn) GTEST_SKIP() << "this build has no cuDNN";
+  REDES_REQUIRE_DEVICE(Device::cuda(0));
+  ASSERT_EQ(cudnn_unusable_reason(), "") << "a GPU is present, so cuDNN should run";
+  const auto lstm_choices = [] {
+    std::vector<std::pair<std::string, std::string>> found;
+    for (const auto& choice : KernelRegistry::instance().tuned()) {
+      if (choice.first.rfind("lstm cuda:0 float32", 0) == 0) found.push_back(choice);
+    }
+    return found;
+  };
+  const std::size_t before = lstm_choices().size();
+  nn::LSTM cpu_lstm(6, 10, {.num_layers = 2});
+  nn::LSTM cuda_lstm(6, 10, {.num_layers = 2});
+  cuda_lstm.load_state_dict(cpu_lstm.state_dict());
+  cuda_lstm.to(Device::cuda(0));
+  std::uint64_t seed = 950;
+  const Shape x_shape{7, 3, 6}, y_shape{7, 3, 10}, state{2, 3, 10};
+  std::vector<Tensor> values;
+  for (const Shape& shape : {x_shape, state, state, y_shape, state, state}) {
+    values.push_back(testing::random_tensor(shape, seed++));
+  }
+  const std::vector<Tensor> expected = lstm_results(cpu_lstm, values, Device::cpu());
+  const KernelImpl previous = kernel_impl();
+  set_kernel_impl(KernelImpl::Auto);
+  const std::vector<Tensor> actual = lstm_results(cuda_lstm, values, Device::cuda(0));
+  const std::size_t after_first = lstm_choices().size();
+  cuda_lstm.zero_grad();
+  const std::vector<Tensor> again = lstm_results(cuda_lstm, values, Device::cuda(0));
+  set_kernel_impl(previous);
+  ASSERT_EQ(actual.size(), expected.size());
+  for (std::size_t i = 0; i < expected.size(); ++i) {
+    EXPECT_TRUE(all_close(actual[i], expected[i], 1e-4, 1e-4)) << "result " << i;
+    EXPECT_TRUE(all_close(again[i], expected[i], 1e-4, 1e-4)) << "result " << i << ", second call";
+  }
+  EXPECT_EQ(after_first, before + 1) << "one timing for the new shape";
+  EXPECT_EQ(lstm_choices().size(), after_first) << "the same shape again is not timed again";
+  const auto choices = lstm_choices();
+  ASSERT_FALSE(choices.empty());
+  bool found = false;
+  for (const auto& [key, name] : choices) {
+    if (key.find("steps=7 batch=3 input=6 hidden=10 layers=2 bias=1 forward+backward") == std::string::npos) continue;
+    found = true;
+    EXPECT_TRUE(name == "cuda.hand" || name == "cudnn") << name;
+  }
+  EXPECT_TRUE(found) << "no choice recorded for this shape";
 }
 
 }  // namespace
