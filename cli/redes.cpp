@@ -64,9 +64,10 @@ int info() {
     if (!why.empty()) std::printf("cuDNN unusable here, the hand-written kernels run instead: %s\n", why.c_str());
   }
   const redes::KernelImpl impl = redes::kernel_impl();
-  std::printf("kernel implementation setting: %s (--impl or REDES_KERNEL_IMPL), deterministic %s, TF32 %s\n",
-              redes::kernel_impl_name(impl), redes::deterministic() ? "on" : "off",
-              redes::allow_tf32() ? "allowed" : "off");
+  std::printf(
+      "kernel implementation setting: %s (--impl or REDES_KERNEL_IMPL), deterministic %s (--deterministic or "
+      "REDES_DETERMINISTIC), TF32 %s (--tf32 or REDES_ALLOW_TF32)\n",
+      redes::kernel_impl_name(impl), redes::deterministic() ? "on" : "off", redes::allow_tf32() ? "allowed" : "off");
   std::printf("kernel implementations (op: device dtype -> names, highest priority first; * = selected):\n");
   redes::KernelRegistry& registry = redes::KernelRegistry::instance();
   std::map<std::string, std::vector<std::string>> by_op;
@@ -135,7 +136,9 @@ int bench(int (*workload)(const WorkloadOptions&), WorkloadOptions options) {
     if (line.rfind("{\"workload\"", 0) == 0 && timing) std::cout << line << "\n";
   }
   // Which implementations ran: the setting, and what auto chose per shape.
-  std::cout << "{\"kernel_impl\": \"" << redes::kernel_impl_name(redes::kernel_impl()) << "\", \"auto_choices\": [";
+  std::cout << "{\"kernel_impl\": \"" << redes::kernel_impl_name(redes::kernel_impl())
+            << "\", \"deterministic\": " << (redes::deterministic() ? "true" : "false")
+            << ", \"tf32\": " << (redes::allow_tf32() ? "true" : "false") << ", \"auto_choices\": [";
   bool first = true;
   for (const auto& [key, name] : redes::KernelRegistry::instance().tuned()) {
     std::cout << (first ? "" : ", ") << "{\"call\": \"" << key << "\", \"impl\": \"" << name << "\"}";
@@ -162,17 +165,20 @@ int main(int argc, char** argv) {
       }
       return info();
     }
-    if (command != "train" && command != "bench") throw redes::examples::UsageError("unknown command \"" + command + "\"");
+    if (command != "train" && command != "bench")
+      throw redes::examples::UsageError("unknown command \"" + command + "\"");
     if (argc < 3) throw redes::examples::UsageError(command + " needs a workload");
     const std::string name = argv[2];
     const std::string program = "redes " + command + " <workload>";
     if (name == "--help" || name == "-h") {
-      std::cout << "workloads: cars, fashion, cifar, seattle, fashion-seq\n" << redes::examples::workload_usage(program);
+      std::cout << "workloads: cars, fashion, cifar, seattle, fashion-seq\n"
+                << redes::examples::workload_usage(program);
       return 0;
     }
     auto found = workloads().find(name);
     if (found == workloads().end()) {
-      throw redes::examples::UsageError("unknown workload \"" + name + "\" (cars, fashion, cifar, seattle, fashion-seq)");
+      throw redes::examples::UsageError("unknown workload \"" + name +
+                                        "\" (cars, fashion, cifar, seattle, fashion-seq)");
     }
     const std::optional<WorkloadOptions> options =
         redes::examples::parse_workload_options(argc, argv, 3, "redes " + command + " " + name, std::cout);

@@ -27,7 +27,8 @@ std::int64_t parse_positive(const std::string& flag, const std::string& text) {
 }  // namespace
 
 std::string workload_usage(const std::string& program) {
-  return "usage: " + program + " [options]\n"
+  return "usage: " + program +
+         " [options]\n"
          "  --device auto|cpu|cuda|cuda:N   where to train (default: auto = cuda:0 if present, else cpu)\n"
          "  --epochs N                      training epochs (default: the workload's)\n"
          "  --batch-size N                  batch size (default: the workload's)\n"
@@ -42,6 +43,9 @@ std::string workload_usage(const std::string& program) {
          "  --quiet                         no progress output\n"
          "  --impl hand|cudnn|auto          CUDA kernels: hand-written, cuDNN, or the fastest per shape\n"
          "                                  (default: $REDES_KERNEL_IMPL, else hand)\n"
+         "  --deterministic                 only bitwise-reproducible algorithms (also REDES_DETERMINISTIC=1)\n"
+         "  --tf32                          let float32 GEMMs and convolutions round inputs to TF32 on GPUs\n"
+         "                                  that have it (also REDES_ALLOW_TF32=1; default: exact float32)\n"
          "  --help                          this text\n";
 }
 
@@ -95,6 +99,10 @@ std::optional<WorkloadOptions> parse_workload_options(int argc, char** argv, int
       } catch (const Error& error) {
         throw UsageError(error.what());
       }
+    } else if (flag == "--deterministic") {
+      options.deterministic = true;
+    } else if (flag == "--tf32") {
+      options.allow_tf32 = true;
     } else {
       throw UsageError("unknown option \"" + flag + "\"");
     }
@@ -120,6 +128,9 @@ int run_workload_main(int argc, char** argv, int (*workload)(const WorkloadOptio
 
 void apply_kernel_settings(const WorkloadOptions& options) {
   if (options.impl) set_kernel_impl(*options.impl);
+  // A flag turns a setting on; without it the environment's choice stands.
+  if (options.deterministic) set_deterministic(true);
+  if (options.allow_tf32) set_allow_tf32(true);
 }
 
 std::string output_path(const WorkloadOptions& options, const std::string& name) {

@@ -28,6 +28,8 @@ struct WorkloadOptions {
   std::int64_t max_batches = 0;  // > 0: cut every epoch short (smoke tests)
   bool quiet = false;        // no progress output
   std::optional<KernelImpl> impl;  // kernel implementations (hand, cudnn, auto); see kernels/kernel_settings.h
+  bool deterministic = false;      // only bitwise-reproducible algorithms
+  bool allow_tf32 = false;         // float32 GEMMs and convolutions may use TF32
 };
 
 // Parses `argv[first..argc)`. Returns nothing and prints to `out` when --help
@@ -39,7 +41,8 @@ std::optional<WorkloadOptions> parse_workload_options(int argc, char** argv, int
                                                       std::ostream& out);
 std::string workload_usage(const std::string& program);
 
-// Applies the process-wide settings the options carry (--impl).
+// Applies the process-wide settings the options carry (--impl,
+// --deterministic, --tf32).
 void apply_kernel_settings(const WorkloadOptions& options);
 
 // Runs a workload's main function with options from the command line: exit

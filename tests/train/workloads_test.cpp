@@ -185,6 +185,27 @@ TEST(Cli, KernelImplementationFromTheEnvironment) {
   EXPECT_EQ(run_cli("info", "REDES_KERNEL_IMPL=bogus"), 1);
 }
 
+// --deterministic and --tf32 reach the settings; `redes bench` reports them
+// in its last line (W3 runs on synthetic data, so no file is needed).
+TEST(Cli, DeterministicAndTf32FlagsReachTheSettings) {
+  const auto last_line = [](const std::string& text) {
+    const std::size_t end = text.find_last_not_of('\n');
+    const std::size_t start = text.rfind('\n', end);
+    return nlohmann::json::parse(text.substr(start == std::string::npos ? 0 : start + 1));
+  };
+  const std::string clean_environment = "REDES_DETERMINISTIC= REDES_ALLOW_TF32=";
+  const auto [with_flags, status] =
+      cli_output("bench cifar --device cpu --batch-size 4 --max-batches 2 --deterministic --tf32", clean_environment);
+  ASSERT_EQ(status, 0) << with_flags;
+  const nlohmann::json settings = last_line(with_flags);
+  EXPECT_EQ(settings["deterministic"], true) << with_flags;
+  EXPECT_EQ(settings["tf32"], true) << with_flags;
+  const auto [plain, plain_status] = cli_output("bench cifar --device cpu --batch-size 4 --max-batches 2", clean_environment);
+  ASSERT_EQ(plain_status, 0) << plain;
+  EXPECT_EQ(last_line(plain)["deterministic"], false) << plain;
+  EXPECT_EQ(last_line(plain)["tf32"], false) << plain;
+}
+
 // Without a loadable cuDNN redes still starts; `info` says why cuDNN is out.
 TEST(Cli, RunsAndSaysWhyWhenCudnnCannotBeLoaded) {
   const auto [text, status] = cli_output("info", "REDES_CUDNN_LIBRARY=/nonexistent/libcudnn.so.9");
