@@ -1,7 +1,6 @@
 #include "core/autograd.h"
 
-#include <unordered_map>
-#include <unordered_set>
+#include <cstdint>
 
 #include "core/ops.h"
 #include "core/tensor_impl.h"
@@ -186,39 +185,104 @@ void record_multi_output_op(const char* name, std::vector<Tensor>& results, cons
   }
 }
 
+namespace {
+
+// What one backward pass knows about each node it reaches: how many edges
+// still have to deliver a gradient before it can run, and the gradients of
+// its outputs gathered so far.
+struct NodeTask {
+  Node* node = nullptr;
+  int pending = 0;
+  std::vector<Tensor> grads;
+};
+
+// The nodes of one backward pass, found by address through an open-addressing
+// table: a pass runs for every training step, and a node-based hash map
+// allocates once per node where this allocates a few times per pass.
+class GraphTasks {
+ public:
+  GraphTasks() : slots_(std::size_t{1} << kInitialBits, kEmpty) {}
+
+  // The task of `node`, created if new (`created` says which). Creating one
+  // may move the others.
+  NodeTask& get(Node* node, bool* created = nullptr) {
+    std::size_t slot = find_slot(node);
+    const bool is_new = slots_[slot] == kEmpty;
+    if (is_new) {
+      if (2 * (tasks_.size() + 1) > slots_.size()) {
+        grow();
+        slot = find_slot(node);
+      }
+      slots_[slot] = tasks_.size();
+      tasks_.push_back({node, 0, {}});
+    }
+    if (created != nullptr) *created = is_new;
+    return tasks_[slots_[slot]];
+  }
+
+ private:
+  static constexpr std::size_t kEmpty = ~std::size_t{0};
+  static constexpr int kInitialBits = 6;
+
+  // Fibonacci hashing: the product's top bits mix every bit of the address.
+  std::size_t find_slot(Node* node) const {
+    const std::size_t mask = slots_.size() - 1;
+    std::size_t slot = static_cast<std::size_t>((reinterpret_cast<std::uintptr_t>(node) * 0x9E3779B97F4A7C15ull) >>
+                                                (64 - bits_));
+    while (slots_[slot] != kEmpty && tasks_[slots_[slot]].node != node) slot = (slot + 1) & mask;
+    return slot;
+  }
+
+  void grow() {
+    ++bits_;
+    slots_.assign(std::size_t{1} << bits_, kEmpty);
+    for (std::size_t i = 0; i < tasks_.size(); ++i) slots_[find_slot(tasks_[i].node)] = i;
+  }
+
+  int bits_ = kInitialBits;          // slots_.size() == 1 << bits_
+  std::vector<std::size_t> slots_;  // index into tasks_, or kEmpty
+  std::vector<NodeTask> tasks_;
+};
+
+}  // namespace
+
 void run_backward(const Tensor& root, const Tensor& grad, bool retain_graph) {
   const Edge root_edge = gradient_edge(root);
   REDES_CHECK(root_edge.node != nullptr,
               "backward: the tensor does not require grad and has no grad_fn (did you forget "
               "requires_grad_() on a leaf, or run the forward pass under NoGradGuard?)");
 
-  // Count, for every node reachable from the root, how many edges lead to it,
-  // so a node runs only once all of its output gradients have arrived.
-  std::unordered_map<Node*, int> pending;
-  std::unordered_set<Node*> seen{root_edge.node.get()};
-  std::vector<Node*> stack{root_edge.node.get()};
-  while (!stack.empty()) {
-    Node* node = stack.back();
-    stack.pop_back();
-    for (const Edge& edge : node->next_edges) {
-      if (!edge.node) continue;
-      ++pending[edge.node.get()];
-      if (seen.insert(edge.node.get()).second) stack.push_back(edge.node.get());
+  // Every node reachable from the root gets its task first (the table may
+  // grow only now, so references into it stay valid while gradients flow);
+  // then each counts the edges that lead to it, so that it runs only once
+  // all of its output gradients have arrived.
+  GraphTasks tasks;
+  std::vector<Node*> reachable{root_edge.node.get()};
+  tasks.get(root_edge.node.get());
+  for (std::size_t i = 0; i < reachable.size(); ++i) {
+    for (const Edge& edge : reachable[i]->next_edges) {
+      bool created = false;
+      if (edge.node) tasks.get(edge.node.get(), &created);
+      if (created) reachable.push_back(edge.node.get());
     }
   }
-
-  std::unordered_map<Node*, std::vector<Tensor>> buffers;
-  buffers[root_edge.node.get()].resize(root_edge.node->num_outputs);
-  buffers[root_edge.node.get()][root_edge.input_nr] = grad;
+  for (Node* node : reachable) {
+    for (const Edge& edge : node->next_edges) {
+      if (edge.node) ++tasks.get(edge.node.get()).pending;
+    }
+  }
+  NodeTask& root_task = tasks.get(root_edge.node.get());
+  root_task.grads.resize(root_edge.node->num_outputs);
+  root_task.grads[root_edge.input_nr] = grad;
 
   NoGradGuard no_grad;
   std::vector<std::shared_ptr<Node>> ready{root_edge.node};
   while (!ready.empty()) {
     std::shared_ptr<Node> node = std::move(ready.back());
     ready.pop_back();
-    auto buffer = buffers.extract(node.get());
-    std::vector<Tensor> grads = buffer.empty() ? std::vector<Tensor>(node->num_outputs)
-                                               : std::move(buffer.mapped());
+    NodeTask& task = tasks.get(node.get());
+    std::vector<Tensor> grads = std::move(task.grads);
+    grads.resize(node->num_outputs);
     bool any_grad = false;
     for (const Tensor& g : grads) any_grad = any_grad || g.defined();
 
@@ -229,13 +293,13 @@ void run_backward(const Tensor& root, const Tensor& grad, bool retain_graph) {
     for (std::size_t i = 0; i < node->next_edges.size(); ++i) {
       const Edge& edge = node->next_edges[i];
       if (!edge.node) continue;
+      NodeTask& next = tasks.get(edge.node.get());
       if (any_grad && input_grads[i].defined()) {
-        std::vector<Tensor>& slots = buffers[edge.node.get()];
-        if (slots.empty()) slots.resize(edge.node->num_outputs);
-        Tensor& slot = slots[edge.input_nr];
+        if (next.grads.empty()) next.grads.resize(edge.node->num_outputs);
+        Tensor& slot = next.grads[edge.input_nr];
         slot = slot.defined() ? add(slot, input_grads[i]) : std::move(input_grads[i]);
       }
-      if (--pending[edge.node.get()] == 0) ready.push_back(edge.node);
+      if (--next.pending == 0) ready.push_back(edge.node);
     }
   }
 }
