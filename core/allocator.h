@@ -37,5 +37,9 @@ class REDES_API Allocator {
 
 // The allocator serving a device; throws for a CUDA device when CUDA is unavailable.
 REDES_API Allocator& allocator_for(Device device);
+// The allocator of page-locked host memory (Tensor::pin_memory, the
+// DataLoader's staging buffers), which caches freed blocks; throws when CUDA
+// is unavailable.
+REDES_API Allocator& pinned_memory_allocator();
 
 }  // namespace redes

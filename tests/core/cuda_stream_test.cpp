@@ -165,6 +165,31 @@ TEST(CudaPinnedTest, NonBlockingCopyFromPinnedMemoryArrivesInStreamOrder) {
   EXPECT_TRUE(testing::all_close(doubled, twice, 0, 0));
 }
 
+// Staging a batch in pinned memory every step must not page-lock memory
+// every step: once the copy that read a freed block is done, the next
+// request of that size gets the block back.
+TEST(CudaPinnedTest, FreedPinnedBlocksAreReusedOnceTheirCopiesAreDone) {
+  REDES_REQUIRE_DEVICE(kCuda);
+  const cuda::Stream stream = cuda::Stream::create(0);
+  cuda::StreamGuard guard(stream);
+  const Tensor host = testing::random_tensor({64, 1000}, 8);
+  Allocator& pinned = pinned_memory_allocator();
+  void* first = nullptr;
+  Tensor on_device;
+  {
+    const Tensor staged = host.pin_memory();
+    first = staged.data_ptr();
+    on_device = staged.to(kCuda, true);
+  }
+  stream.synchronize();  // the copy has read the block
+  const AllocatorStats before = pinned.stats();
+  const Tensor again = host.pin_memory();
+  EXPECT_EQ(again.data_ptr(), first);
+  EXPECT_EQ(pinned.stats().cache_hits - before.cache_hits, 1u);
+  EXPECT_EQ(pinned.stats().system_allocations, before.system_allocations);
+  EXPECT_TRUE(testing::all_close(on_device, testing::host_values(host), 0, 0));
+}
+
 TEST(CudaPinnedTest, PageableNonBlockingCopyIsSynchronous) {
   REDES_REQUIRE_DEVICE(kCuda);
   const Tensor host = testing::random_tensor({100}, 7);

@@ -42,6 +42,8 @@ TEST_F(CudaUnavailableTest, PinMemorySaysItNeedsACudaDevice) {
   expect_error([&] { host.pin_memory(); },
                {"pin_memory: page-locked host memory needs a usable CUDA device: ", reason_});
   EXPECT_FALSE(host.is_pinned());
+  expect_error([&] { pinned_memory_allocator(); },
+               {"pin_memory: page-locked host memory needs a usable CUDA device: ", reason_});
 }
 
 TEST_F(CudaUnavailableTest, NonBlockingCopyToCudaSaysWhy) {
