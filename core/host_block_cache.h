@@ -94,10 +94,10 @@ class REDES_API HostBlockCache {
 
   std::string name_;
   HostBlockBackend backend_;
-  mutable std::mutex mutex_;  // guards everything below
-  std::map<const char*, Block> blocks_;                  // every block from the system, by address
-  std::multimap<std::size_t, const char*> reusable_;     // freed, uses done: by rounded size
-  std::vector<const char*> waiting_;                     // freed, uses pending
+  mutable std::mutex mutex_;                          // guards everything below
+  std::map<const char*, Block> blocks_;               // every block from the system, by address
+  std::multimap<std::size_t, const char*> reusable_;  // freed, uses done: by rounded size
+  std::vector<const char*> waiting_;                  // freed, uses pending
   AllocatorStats stats_;
 };
 
