@@ -31,13 +31,8 @@ void* HostBlockCache::allocate(std::size_t bytes) {
   } else {
     ptr = backend_.allocate(size);
     if (ptr == nullptr) {
-      // Cached blocks may be what the system lacks: wait for their copies,
-      // hand them all back and try once more.
-      for (const char* waiting : waiting_) {
-        for (auto& use : blocks_[waiting].uses) use->wait();
-      }
-      collect_finished();
-      release_cached();
+      // Cached blocks may be what the system lacks: hand them all back and try once more.
+      flush();
       ptr = backend_.allocate(size);
     }
     if (ptr == nullptr) {
@@ -89,8 +84,12 @@ void HostBlockCache::record_use(const void* ptr, std::unique_ptr<PendingUse> use
 
 void HostBlockCache::empty_cache() {
   std::lock_guard lock(mutex_);
+  flush();
+}
+
+void HostBlockCache::flush() {
   for (const char* waiting : waiting_) {
-    for (auto& use : blocks_[waiting].uses) use->wait();
+    for (auto& use : blocks_.at(waiting).uses) use->wait();
   }
   collect_finished();
   release_cached();

@@ -90,6 +90,9 @@ class REDES_API HostBlockCache {
   void collect_finished();
   // With mutex_ held: returns every reusable block to the system.
   void release_cached();
+  // With mutex_ held: waits for the pending uses of freed blocks, then
+  // returns every freed block to the system.
+  void flush();
   void* take_cached(std::size_t size);
 
   std::string name_;
