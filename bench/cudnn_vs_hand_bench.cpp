@@ -1,8 +1,9 @@
 // Hand-written CUDA kernels against cuDNN on the reference workloads'
 // shapes (W2 LeNet-5 at batch 64, W3's CNN at batch 128, W4's and W5's LSTMs):
-// each implementation is chosen in turn (conv and pool: forced per op; LSTM:
-// the per-step fused cell under the hand setting against the whole sequence
-// through cuDNN's RNN under the cudnn setting), its forward output and
+// each implementation is chosen in turn (conv and average pool: forced per
+// op; max pool and LSTM by the setting: the indices kernel and the per-step
+// fused cell under hand, cuDNN's values-only pooling and the whole sequence
+// through cuDNN's RNN under cudnn), its forward output and
 // gradients are checked against the other's first, then forward and forward
 // + backward are timed (median of 20 after 5 warm-up runs, each bracketed by
 // CUDA events after a device synchronisation). Prints one JSON line per
@@ -11,15 +12,15 @@
 //
 // Without a GPU or without cuDNN it says why and exits 0.
 #include <cuda_runtime.h>
+#include <redes.h>
 
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
 #include <functional>
 #include <string>
+#include <tuple>
 #include <vector>
-
-#include <redes.h>
 
 #include "kernels/backend_status.h"
 #include "kernels/kernel_settings.h"
@@ -46,7 +47,7 @@ struct PoolShape {
   std::int64_t n, c, h, w;
 };
 
-// 2x2 average pools after the conv layers above.
+// 2x2 pools after the conv layers above (average and max in turn).
 const PoolShape kPoolShapes[] = {
     {"W2 pool1", 64, 6, 28, 28},
     {"W2 pool2", 64, 16, 10, 10},
@@ -92,8 +93,8 @@ Chooser force_ops(const std::vector<std::string>& ops) {
   };
 }
 
-// nn::LSTM takes the cuDNN sequence path under the cudnn setting.
-Chooser lstm_setting() {
+// max_pool2d and nn::LSTM take their cuDNN paths under the cudnn setting.
+Chooser impl_setting() {
   return [](const std::string& name) {
     redes::set_kernel_impl(name == "cudnn" ? redes::KernelImpl::Cudnn : redes::KernelImpl::Hand);
   };
@@ -125,9 +126,9 @@ struct Timing {
 // implementation after checking that their results agree. `work` is
 // the FLOPs or bytes of the forward pass; forward + backward does
 // `backward_factor` times as much (conv: two more passes of the same size).
-bool compare(const std::string& label, const Chooser& choose,
-             const std::function<std::vector<Tensor>()>& results, const std::function<void()>& forward,
-             const std::function<void()>& forward_backward, double work, double backward_factor, const char* unit) {
+bool compare(const std::string& label, const Chooser& choose, const std::function<std::vector<Tensor>()>& results,
+             const std::function<void()>& forward, const std::function<void()>& forward_backward, double work,
+             double backward_factor, const char* unit) {
   const std::vector<std::string> names{"cuda.hand", "cudnn"};
   std::vector<std::vector<Tensor>> outputs;
   for (const std::string& name : names) {
@@ -154,10 +155,11 @@ bool compare(const std::string& label, const Chooser& choose,
     const double hand = pass == 0 ? timing[0].forward_ms : timing[0].forward_backward_ms;
     const double cudnn = pass == 0 ? timing[1].forward_ms : timing[1].forward_backward_ms;
     const double amount = pass == 0 ? work : backward_factor * work;
-    std::printf("{\"bench\": \"%s\", \"pass\": \"%s\", \"hand_ms\": %.4f, \"cudnn_ms\": %.4f, \"hand_%s\": %.1f, "
-                "\"cudnn_%s\": %.1f, \"hand_over_cudnn\": %.2f}\n",
-                label.c_str(), pass == 0 ? "forward" : "forward+backward", hand, cudnn, unit,
-                amount / hand * 1e-6, unit, amount / cudnn * 1e-6, hand / cudnn);
+    std::printf(
+        "{\"bench\": \"%s\", \"pass\": \"%s\", \"hand_ms\": %.4f, \"cudnn_ms\": %.4f, \"hand_%s\": %.1f, "
+        "\"cudnn_%s\": %.1f, \"hand_over_cudnn\": %.2f}\n",
+        label.c_str(), pass == 0 ? "forward" : "forward+backward", hand, cudnn, unit, amount / hand * 1e-6, unit,
+        amount / cudnn * 1e-6, hand / cudnn);
   }
   return true;
 }
@@ -200,30 +202,38 @@ int main() {
     const std::int64_t oh = s.h + 2 * s.padding - s.kernel + 1, ow = s.w + 2 * s.padding - s.kernel + 1;
     const double flops = 2.0 * double(s.n * s.k * oh * ow * s.c * s.kernel * s.kernel);
     ok = compare(s.name, force_ops({"conv2d_forward", "conv2d_backward_input", "conv2d_backward_weight"}), results,
-                 forward,
-                 forward_backward, flops, 3.0, "GFLOP/s") && ok;
+                 forward, forward_backward, flops, 3.0, "GFLOP/s") &&
+         ok;
   }
-  for (const PoolShape& s : kPoolShapes) {
-    const Tensor x = redes::rand({s.n, s.c, s.h, s.w}, {}, &generator).to(cuda);
-    const auto results = [&] {
+  // Average pools forced per op; max pools by the setting (the indices kernel
+  // or cuDNN's values-only pooling).
+  using Pool = std::function<Tensor(const Tensor&)>;
+  const Pool average = [](const Tensor& x) { return redes::avg_pool2d(x, {2, 2}); };
+  const Pool maximum = [](const Tensor& x) { return redes::max_pool2d(x, {2, 2}); };
+  const std::vector<std::tuple<std::string, Pool, Chooser>> pools{
+      {"", average, force_ops({"avg_pool2d", "avg_pool2d_backward"})}, {" max", maximum, impl_setting()}};
+  for (const auto& [suffix, pool, chooser] : pools) {
+    for (const PoolShape& s : kPoolShapes) {
+      const Tensor x = redes::rand({s.n, s.c, s.h, s.w}, {}, &generator).to(cuda);
+      const auto results = [&] {
+        Tensor xg = x.clone().requires_grad_(true);
+        const Tensor out = pool(xg);
+        out.sum().backward();
+        return std::vector<Tensor>{out, xg.grad()};
+      };
+      const auto forward = [&] {
+        redes::NoGradGuard no_grad;
+        pool(x);
+      };
       Tensor xg = x.clone().requires_grad_(true);
-      const Tensor out = redes::avg_pool2d(xg, {2, 2});
-      out.sum().backward();
-      return std::vector<Tensor>{out, xg.grad()};
-    };
-    const auto forward = [&] {
-      redes::NoGradGuard no_grad;
-      redes::avg_pool2d(x, {2, 2});
-    };
-    Tensor xg = x.clone().requires_grad_(true);
-    const auto forward_backward = [&] {
-      xg.zero_grad();
-      redes::avg_pool2d(xg, {2, 2}).sum().backward();
-    };
-    // Bytes moved by one pass: the input read and a quarter-size output written.
-    const double bytes = 4.0 * double(s.n * s.c * s.h * s.w) * 1.25;
-    ok = compare(s.name, force_ops({"avg_pool2d", "avg_pool2d_backward"}), results, forward, forward_backward, bytes,
-                 2.0, "GB/s") && ok;
+      const auto forward_backward = [&] {
+        xg.zero_grad();
+        pool(xg).sum().backward();
+      };
+      // Bytes moved by one pass: the input read and a quarter-size output written.
+      const double bytes = 4.0 * double(s.n * s.c * s.h * s.w) * 1.25;
+      ok = compare(s.name + suffix, chooser, results, forward, forward_backward, bytes, 2.0, "GB/s") && ok;
+    }
   }
   for (const LstmShape& s : kLstmShapes) {
     redes::nn::LSTM lstm(s.f, s.h, {.batch_first = true});
@@ -246,7 +256,7 @@ int main() {
     };
     // The gate GEMMs: 2 * 4H * (F + H) per step and sequence.
     const double flops = 2.0 * 4.0 * double(s.h * (s.f + s.h) * s.t * s.n);
-    ok = compare(s.name, lstm_setting(), results, forward, forward_backward, flops, 3.0, "GFLOP/s") && ok;
+    ok = compare(s.name, impl_setting(), results, forward, forward_backward, flops, 3.0, "GFLOP/s") && ok;
   }
   return ok ? 0 : 1;
 }

@@ -213,6 +213,26 @@ struct MaxPool2dBackwardParams {
 };
 
 // args: out (N, C, OH, OW) contiguous, input (N, C, H, W) any strides. The
+// max of each window without its position, for max_pool2d when no indices
+// are asked for; only cuDNN implements it, for dilation 1, no padding and
+// the floor output size. NaN propagates.
+struct MaxPool2dValuesParams {
+  static constexpr const char* op = "max_pool2d_values";
+  Pool2dShape shape;
+  Window2d window;
+};
+
+// args: grad_input (N, C, H, W) contiguous (overwritten), grad_output,
+// input and output (the forward's) with any strides. Each window's gradient
+// goes to one position of its maximum (with tied maxima, cuDNN's choice of
+// position may differ from max_pool2d_with_indices' first one).
+struct MaxPool2dValuesBackwardParams {
+  static constexpr const char* op = "max_pool2d_values_backward";
+  Pool2dShape shape;
+  Window2d window;
+};
+
+// args: out (N, C, OH, OW) contiguous, input (N, C, H, W) any strides. The
 // mean of each window (dilation 1), divided, as in PyTorch, by the window
 // clipped to the input plus padding (count_include_pad) or to the input.
 struct AvgPool2dParams {

@@ -88,6 +88,20 @@ const KernelEntry& KernelRegistry::select(const std::string& op, Device device, 
   throw Error(message.str());
 }
 
+bool KernelRegistry::supports(const std::string& op, Device device, DType dtype, const void* params,
+                              const TensorArg* args, int nargs) const {
+  std::lock_guard lock(mutex_);
+  const auto found = entries_.find(op);
+  if (found == entries_.end()) return false;
+  const auto forced = forced_.find(op);
+  for (const KernelEntry& entry : found->second) {
+    if (entry.device != device.type || entry.dtype != dtype) continue;
+    if (forced != forced_.end() && entry.name != forced->second) continue;
+    if (entry.supports == nullptr || entry.supports(params, args, nargs)) return true;
+  }
+  return false;
+}
+
 std::vector<const KernelEntry*> KernelRegistry::candidates(const std::string& op, DeviceType device,
                                                            DType dtype) const {
   std::lock_guard lock(mutex_);

@@ -49,6 +49,9 @@ class REDES_API KernelRegistry {
   // and dtype when no entry supports the call.
   const KernelEntry& select(const std::string& op, Device device, DType dtype, const void* params,
                             const TensorArg* args, int nargs, const ExecContext* ctx = nullptr) const;
+  // Whether select() would find an implementation for this call (no error, no timing).
+  bool supports(const std::string& op, Device device, DType dtype, const void* params, const TensorArg* args,
+                int nargs) const;
   std::vector<const KernelEntry*> candidates(const std::string& op, DeviceType device, DType dtype) const;
   std::vector<const KernelEntry*> all() const;
   // Forces the implementation called `name` for `op` ("" clears it).

@@ -3,11 +3,9 @@
 #include <cmath>
 #include <sstream>
 
-#include "core/cuda_stream.h"
 #include "core/ops/lstm_sequence.h"
-#include "core/runtime.h"
+#include "core/ops/path_choice.h"
 #include "kernels/kernel_settings.h"
-#include "kernels/registry.h"
 #include "layers/init.h"
 
 namespace redes::nn {
@@ -85,55 +83,23 @@ LSTM::Result run_steps(const LstmInputs& in, std::int64_t layers, bool bias) {
   return {layer_input, stack(final_h, 0), stack(final_c, 0)};
 }
 
-std::vector<double> host_float64(const Tensor& t) {
-  const Tensor host = t.to(Device::cpu()).to(kFloat64).contiguous();
-  const double* values = host.data<double>();
-  return std::vector<double>(values, values + host.numel());
-}
-
-// Under auto: which of the two paths is faster for this shape, timed once
-// per shape (forward, and backward when grad mode is on, with CUDA events)
-// on detached copies of the inputs, so the module's gradients are untouched.
-// The per-step path is the reference the sequence op is checked against.
+// Under auto: which of the two paths is faster for this shape
+// (detail::choose_path times both once per shape; the per-step path is the
+// reference the sequence op is checked against).
 bool sequence_is_faster(const LstmInputs& in, std::int64_t layers, bool bias) {
-  const Device device = in.x.device();
-  const bool training = is_grad_enabled();
-  std::ostringstream key;
-  key << "lstm " << device.str() << " " << dtype_name(in.x.dtype()) << " det=" << deterministic()
-      << " tf32=" << allow_tf32() << " steps=" << in.x.size(0) << " batch=" << in.x.size(1) << " input=" << in.x.size(2)
-      << " hidden=" << in.h0.size(2) << " layers=" << layers << " bias=" << bias
-      << (training ? " forward+backward" : " forward");
-  std::vector<Tensor> last;  // outputs and input gradients of the latest run
-  const auto timed = [&](LSTM::Result (*path)(const LstmInputs&, std::int64_t, bool)) {
-    return [&, path] {
-      LstmInputs copy{in.x.detach(), in.h0.detach(), in.c0.detach(), {}};
-      for (const Tensor& w : in.weights) copy.weights.push_back(w.detach());
-      if (training) {
-        for (Tensor* t : {&copy.x, &copy.h0, &copy.c0}) t->requires_grad_();
-        for (Tensor& w : copy.weights) w.requires_grad_();
-      }
-      cuda::Event start(device.index, true), end(device.index, true);
-      start.record();
-      const LSTM::Result r = path(copy, layers, bias);
-      if (training) (r.output.sum() + r.h_n.sum() + r.c_n.sum()).backward();
-      end.record();
-      last = {r.output, r.h_n, r.c_n};
-      if (training) {
-        last.push_back(copy.x.grad());
-        for (const Tensor& w : copy.weights) last.push_back(w.grad());
-      }
-      return static_cast<double>(start.elapsed_ms(end));
+  std::vector<Tensor> inputs{in.x, in.h0, in.c0};
+  inputs.insert(inputs.end(), in.weights.begin(), in.weights.end());
+  const auto as_path = [layers, bias](LSTM::Result (*path)(const LstmInputs&, std::int64_t, bool)) {
+    return [path, layers, bias](const std::vector<Tensor>& v) {
+      const LSTM::Result r = path({v[0], v[1], v[2], std::vector<Tensor>(v.begin() + 3, v.end())}, layers, bias);
+      return std::vector<Tensor>{r.output, r.h_n, r.c_n};
     };
   };
-  const auto read = [&] {
-    std::vector<std::vector<double>> values;
-    for (const Tensor& t : last) values.push_back(host_float64(t));
-    return values;
-  };
-  const std::vector<TimedCandidate> candidates{{"cuda.hand", timed(&run_steps), read},
-                                               {"cudnn", timed(&run_sequence), read}};
-  const ExecContext ctx{device, detail::current_stream(device), nullptr};
-  return KernelRegistry::instance().choose_alternative("lstm", key.str(), in.x.dtype(), candidates, ctx) == "cudnn";
+  std::ostringstream key;
+  key << "steps=" << in.x.size(0) << " batch=" << in.x.size(1) << " input=" << in.x.size(2)
+      << " hidden=" << in.h0.size(2) << " layers=" << layers << " bias=" << bias;
+  return detail::choose_path("lstm", key.str(), inputs,
+                             {{"cuda.hand", as_path(&run_steps)}, {"cudnn", as_path(&run_sequence)}}) == "cudnn";
 }
 
 bool use_sequence(const LstmInputs& in, std::int64_t layers, bool bias) {

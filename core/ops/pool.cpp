@@ -1,11 +1,16 @@
 // max_pool2d, avg_pool2d and adaptive_avg_pool2d over (N, C, H, W) tensors,
 // with backward rules that run the backward kernels (any device).
 #include <array>
+#include <functional>
+#include <sstream>
 
 #include "core/autograd.h"
 #include "core/ops.h"
 #include "core/ops/dispatch.h"
+#include "core/ops/path_choice.h"
+#include "kernels/kernel_settings.h"
 #include "kernels/params.h"
+#include "kernels/registry.h"
 
 namespace redes {
 
@@ -15,8 +20,8 @@ using Pair = std::array<std::int64_t, 2>;
 
 void check_pool_input(const Tensor& input, const char* op) {
   detail::check_defined(input, op, "the input");
-  REDES_CHECK(input.dtype() == kFloat32 || input.dtype() == kFloat64, op,
-              ": expected a float32 or float64 input, got ", dtype_name(input.dtype()));
+  REDES_CHECK(input.dtype() == kFloat32 || input.dtype() == kFloat64, op, ": expected a float32 or float64 input, got ",
+              dtype_name(input.dtype()));
   REDES_CHECK(input.dim() == 4, op, ": expected a 4-D input (N, C, H, W), got shape ", shape_str(input.shape()));
   REDES_CHECK(input.size(2) > 0 && input.size(3) > 0, op, ": expected non-empty (H, W) planes, got shape ",
               shape_str(input.shape()));
@@ -31,11 +36,11 @@ Pool2dShape pool_shape(const Tensor& input, const Window2d& win, bool ceil_mode,
               win.stride_height, ", ", win.stride_width, ")");
   REDES_CHECK(win.dilation_height > 0 && win.dilation_width > 0, op, ": expected a positive dilation, got (",
               win.dilation_height, ", ", win.dilation_width, ")");
-  REDES_CHECK(win.pad_height >= 0 && win.pad_width >= 0, op, ": expected non-negative padding, got (",
-              win.pad_height, ", ", win.pad_width, ")");
-  REDES_CHECK(win.pad_height <= win.kernel_height / 2 && win.pad_width <= win.kernel_width / 2, op,
-              ": padding (", win.pad_height, ", ", win.pad_width, ") must be at most half the kernel size (",
-              win.kernel_height, ", ", win.kernel_width, ")");
+  REDES_CHECK(win.pad_height >= 0 && win.pad_width >= 0, op, ": expected non-negative padding, got (", win.pad_height,
+              ", ", win.pad_width, ")");
+  REDES_CHECK(win.pad_height <= win.kernel_height / 2 && win.pad_width <= win.kernel_width / 2, op, ": padding (",
+              win.pad_height, ", ", win.pad_width, ") must be at most half the kernel size (", win.kernel_height, ", ",
+              win.kernel_width, ")");
   Pool2dShape s;
   s.batch = input.size(0);
   s.channels = input.size(1);
@@ -43,17 +48,16 @@ Pool2dShape pool_shape(const Tensor& input, const Window2d& win, bool ceil_mode,
   s.in_width = input.size(3);
   s.out_height = window_output_size(s.in_height, win.kernel_height, win.stride_height, win.pad_height,
                                     win.dilation_height, ceil_mode);
-  s.out_width = window_output_size(s.in_width, win.kernel_width, win.stride_width, win.pad_width,
-                                   win.dilation_width, ceil_mode);
+  s.out_width =
+      window_output_size(s.in_width, win.kernel_width, win.stride_width, win.pad_width, win.dilation_width, ceil_mode);
   REDES_CHECK(s.out_height > 0 && s.out_width > 0, op, ": the input planes ", s.in_height, "x", s.in_width,
-              " are too small for kernel ", win.kernel_height, "x", win.kernel_width, " with padding ",
-              win.pad_height, "x", win.pad_width, " and dilation ", win.dilation_height, "x", win.dilation_width,
-              " (output would be ", s.out_height, "x", s.out_width, ")");
+              " are too small for kernel ", win.kernel_height, "x", win.kernel_width, " with padding ", win.pad_height,
+              "x", win.pad_width, " and dilation ", win.dilation_height, "x", win.dilation_width, " (output would be ",
+              s.out_height, "x", s.out_width, ")");
   return s;
 }
 
-Window2d pool_window(const Pair& kernel, const std::optional<Pair>& stride, const Pair& padding,
-                     const Pair& dilation) {
+Window2d pool_window(const Pair& kernel, const std::optional<Pair>& stride, const Pair& padding, const Pair& dilation) {
   const Pair step = stride.value_or(kernel);
   Window2d win;
   win.kernel_height = kernel[0];
@@ -92,11 +96,63 @@ Tensor avg_pool2d_backward(const Tensor& grad, const Pool2dShape& s, const Windo
 Tensor adaptive_avg_pool2d_backward(const Tensor& grad, const Pool2dShape& s) {
   Tensor grad_input = empty(input_shape(s), {grad.dtype(), grad.device()});
   if (grad_input.numel() > 0) {
-    detail::launch(AdaptiveAvgPool2dBackwardParams{s}, grad.device(), grad.dtype(),
-                   {detail::kernel_arg(grad_input, "adaptive_avg_pool2d"),
-                    detail::kernel_arg(grad, "adaptive_avg_pool2d")});
+    detail::launch(
+        AdaptiveAvgPool2dBackwardParams{s}, grad.device(), grad.dtype(),
+        {detail::kernel_arg(grad_input, "adaptive_avg_pool2d"), detail::kernel_arg(grad, "adaptive_avg_pool2d")});
   }
   return grad_input;
+}
+
+// max_pool2d through max_pool2d_values (cuDNN): no indices; the backward
+// reads the forward's input and output instead.
+Tensor max_pool2d_values(const Tensor& input, const Pool2dShape& s, const Window2d& win) {
+  const char* op = "max_pool2d";
+  Tensor out = empty(output_shape(s), {input.dtype(), input.device()});
+  detail::launch(MaxPool2dValuesParams{s, win}, input.device(), input.dtype(),
+                 {detail::kernel_arg(out, op), detail::kernel_arg(input, op)});
+  if (needs_grad({&input})) {
+    record_op(op, out, {&input}, {input, out}, [s, win](const Tensor& grad, const std::vector<Tensor>& saved) {
+      Tensor grad_input = empty(input_shape(s), {grad.dtype(), grad.device()});
+      detail::launch(MaxPool2dValuesBackwardParams{s, win}, grad.device(), grad.dtype(),
+                     {detail::kernel_arg(grad_input, "max_pool2d"), detail::kernel_arg(grad, "max_pool2d"),
+                      detail::kernel_arg(saved[0], "max_pool2d"), detail::kernel_arg(saved[1], "max_pool2d")});
+      return std::vector<Tensor>{grad_input};
+    });
+  }
+  return out;
+}
+
+// Whether max_pool2d should take max_pool2d_values: an implementation
+// supports the call (cuDNN usable, no padding, dilation 1, floor size) and
+// the setting is cudnn, or auto found it the faster (the indices kernel is
+// the reference it is checked against).
+bool use_max_pool2d_values(const Tensor& input, const Pool2dShape& s, const Window2d& win,
+                           const std::function<Tensor(const Tensor&)>& with_indices) {
+  const KernelImpl impl = kernel_impl();
+  if (input.device().is_cpu() || impl == KernelImpl::Hand) return false;
+  const Shape out_shape = output_shape(s);
+  TensorArg args[2] = {TensorArg{}, detail::kernel_arg(input, "max_pool2d")};
+  args[0].dtype = input.dtype();
+  args[0].ndim = 4;
+  const Shape out_strides = contiguous_strides(out_shape);
+  for (int d = 0; d < 4; ++d) {
+    args[0].sizes[d] = out_shape[static_cast<std::size_t>(d)];
+    args[0].strides[d] = out_strides[static_cast<std::size_t>(d)];
+  }
+  const MaxPool2dValuesParams params{s, win};
+  if (!KernelRegistry::instance().supports(MaxPool2dValuesParams::op, input.device(), input.dtype(), &params, args,
+                                           2)) {
+    return false;
+  }
+  if (impl == KernelImpl::Cudnn) return true;
+  std::ostringstream key;
+  key << "input=" << shape_str(input.shape()) << " kernel=" << win.kernel_height << "x" << win.kernel_width
+      << " stride=" << win.stride_height << "x" << win.stride_width;
+  const auto first = [&with_indices](const std::vector<Tensor>& v) { return std::vector<Tensor>{with_indices(v[0])}; };
+  const auto second = [&s, &win](const std::vector<Tensor>& v) {
+    return std::vector<Tensor>{max_pool2d_values(v[0], s, win)};
+  };
+  return detail::choose_path("max_pool2d", key.str(), {input}, {{"cuda.hand", first}, {"cudnn", second}}) == "cudnn";
 }
 
 }  // namespace
@@ -122,7 +178,14 @@ ValuesIndices max_pool2d_with_indices(const Tensor& input, std::array<std::int64
 }
 
 Tensor max_pool2d(const Tensor& input, std::array<std::int64_t, 2> kernel_size, MaxPool2dOptions options) {
-  return max_pool2d_with_indices(input, kernel_size, options).values;
+  const auto with_indices = [&](const Tensor& x) { return max_pool2d_with_indices(x, kernel_size, options).values; };
+  if (!input.defined() || input.device().is_cpu()) return with_indices(input);
+  const char* op = "max_pool2d";
+  check_pool_input(input, op);
+  const Window2d win = pool_window(kernel_size, options.stride, options.padding, options.dilation);
+  const Pool2dShape s = pool_shape(input, win, options.ceil_mode, op);
+  if (input.numel() > 0 && use_max_pool2d_values(input, s, win, with_indices)) return max_pool2d_values(input, s, win);
+  return with_indices(input);
 }
 
 Tensor avg_pool2d(const Tensor& input, std::array<std::int64_t, 2> kernel_size, AvgPool2dOptions options) {
@@ -147,8 +210,8 @@ Tensor avg_pool2d(const Tensor& input, std::array<std::int64_t, 2> kernel_size, 
 Tensor adaptive_avg_pool2d(const Tensor& input, std::array<std::int64_t, 2> output_size) {
   const char* op = "adaptive_avg_pool2d";
   check_pool_input(input, op);
-  REDES_CHECK(output_size[0] > 0 && output_size[1] > 0, op, ": expected a positive output size, got (",
-              output_size[0], ", ", output_size[1], ")");
+  REDES_CHECK(output_size[0] > 0 && output_size[1] > 0, op, ": expected a positive output size, got (", output_size[0],
+              ", ", output_size[1], ")");
   const Pool2dShape s{input.size(0), input.size(1), input.size(2), input.size(3), output_size[0], output_size[1]};
   Tensor out = empty(output_shape(s), {input.dtype(), input.device()});
   if (out.numel() > 0) {

@@ -1,9 +1,13 @@
-// avg_pool2d forward and backward through cuDNN, for float32 and float64.
+// avg_pool2d and values-only max pooling, forward and backward, through
+// cuDNN, for float32 and float64.
 //
-// Only average pooling is here: redes' max_pool2d returns PyTorch's argmax
-// indices (and its backward scatters through them), which cuDNN's max
-// pooling neither produces nor consumes, so cuDNN cannot serve that op's
-// contract. adaptive_avg_pool2d has windows of varying size, which cuDNN's
+// max_pool2d_with_indices returns PyTorch's argmax indices (and its backward
+// scatters through them), which cuDNN's max pooling neither produces nor
+// consumes; cuDNN serves max_pool2d_values instead, which max_pool2d (values
+// only) runs under the cudnn setting: its backward reads the forward's input
+// and output. Max pooling uses CUDNN_POOLING_MAX_DETERMINISTIC and only
+// unpadded windows, where cuDNN's and PyTorch's windows are the same taps.
+// adaptive_avg_pool2d has windows of varying size, which cuDNN's
 // fixed-window pooling does not express.
 //
 // cuDNN has no ceil_mode: it is registered only for calls whose output size
@@ -49,9 +53,25 @@ bool supports_backward(const void* params, const TensorArg* args, int nargs) {
   return supports_pool(p.shape, p.window, args, nargs);
 }
 
-void set_pooling(const cudnn::PoolingDescriptor& desc, const Window2d& w, bool count_include_pad, const char* op) {
-  const cudnnPoolingMode_t mode =
-      count_include_pad ? CUDNN_POOLING_AVERAGE_COUNT_INCLUDE_PADDING : CUDNN_POOLING_AVERAGE_COUNT_EXCLUDE_PADDING;
+bool supports_max(const Pool2dShape& s, const Window2d& w, const TensorArg* args, int nargs) {
+  return w.pad_height == 0 && w.pad_width == 0 && supports_pool(s, w, args, nargs);
+}
+
+bool supports_max_forward(const void* params, const TensorArg* args, int nargs) {
+  const auto& p = *static_cast<const MaxPool2dValuesParams*>(params);
+  return supports_max(p.shape, p.window, args, nargs);
+}
+
+bool supports_max_backward(const void* params, const TensorArg* args, int nargs) {
+  const auto& p = *static_cast<const MaxPool2dValuesBackwardParams*>(params);
+  return supports_max(p.shape, p.window, args, nargs);
+}
+
+cudnnPoolingMode_t average_mode(bool count_include_pad) {
+  return count_include_pad ? CUDNN_POOLING_AVERAGE_COUNT_INCLUDE_PADDING : CUDNN_POOLING_AVERAGE_COUNT_EXCLUDE_PADDING;
+}
+
+void set_pooling(const cudnn::PoolingDescriptor& desc, const Window2d& w, cudnnPoolingMode_t mode, const char* op) {
   REDES_CUDNN_CHECK(cudnn::api().cudnnSetPooling2dDescriptor(
                         desc.get(), mode, CUDNN_PROPAGATE_NAN, int(w.kernel_height), int(w.kernel_width),
                         int(w.pad_height), int(w.pad_width), int(w.stride_height), int(w.stride_width)),
@@ -73,7 +93,7 @@ void forward(const AvgPool2dParams& p, const TensorArg* args, int, const ExecCon
   constexpr cudnnDataType_t type = cudnn::data_type<T>();
   cudnn::PoolingDescriptor pool(op);
   cudnn::TensorDescriptor x(op), y(op);
-  set_pooling(pool, p.window, p.count_include_pad, op);
+  set_pooling(pool, p.window, average_mode(p.count_include_pad), op);
   set_strided(x, type, args[1], op);
   set_strided(y, type, args[0], op);
   const T one = 1, zero = 0;
@@ -89,7 +109,7 @@ void backward(const AvgPool2dBackwardParams& p, const TensorArg* args, int, cons
   constexpr cudnnDataType_t type = cudnn::data_type<T>();
   cudnn::PoolingDescriptor pool(op);
   cudnn::TensorDescriptor dx(op), dy(op);
-  set_pooling(pool, p.window, p.count_include_pad, op);
+  set_pooling(pool, p.window, average_mode(p.count_include_pad), op);
   set_strided(dx, type, args[0], op);
   set_strided(dy, type, args[1], op);
   // The API wants the forward output y and input x too; average pooling reads
@@ -104,12 +124,51 @@ void backward(const AvgPool2dBackwardParams& p, const TensorArg* args, int, cons
       op);
 }
 
+// args: out (N, C, OH, OW) contiguous, input (N, C, H, W) any strides.
+template <class T>
+void max_forward(const MaxPool2dValuesParams& p, const TensorArg* args, int, const ExecContext& ctx) {
+  const char* op = MaxPool2dValuesParams::op;
+  constexpr cudnnDataType_t type = cudnn::data_type<T>();
+  cudnn::PoolingDescriptor pool(op);
+  cudnn::TensorDescriptor x(op), y(op);
+  set_pooling(pool, p.window, CUDNN_POOLING_MAX_DETERMINISTIC, op);
+  set_strided(x, type, args[1], op);
+  set_strided(y, type, args[0], op);
+  const T one = 1, zero = 0;
+  REDES_CUDNN_CHECK(cudnn::api().cudnnPoolingForward(cudnn::handle(ctx, op), pool.get(), &one, x.get(), args[1].data,
+                                                     &zero, y.get(), args[0].data),
+                    op);
+}
+
+// args: grad_input (N, C, H, W) contiguous, grad_output, input, output.
+template <class T>
+void max_backward(const MaxPool2dValuesBackwardParams& p, const TensorArg* args, int, const ExecContext& ctx) {
+  const char* op = MaxPool2dValuesBackwardParams::op;
+  constexpr cudnnDataType_t type = cudnn::data_type<T>();
+  cudnn::PoolingDescriptor pool(op);
+  cudnn::TensorDescriptor dx(op), dy(op), x(op), y(op);
+  set_pooling(pool, p.window, CUDNN_POOLING_MAX_DETERMINISTIC, op);
+  set_strided(dx, type, args[0], op);
+  set_strided(dy, type, args[1], op);
+  set_strided(x, type, args[2], op);
+  set_strided(y, type, args[3], op);
+  const T one = 1, zero = 0;
+  REDES_CUDNN_CHECK(
+      cudnn::api().cudnnPoolingBackward(cudnn::handle(ctx, op), pool.get(), &one, y.get(), args[3].data, dy.get(),
+                                        args[1].data, x.get(), args[2].data, &zero, dx.get(), args[0].data),
+      op);
+}
+
 template <class T>
 void register_for(KernelRegistry& registry) {
   constexpr DType dtype = dtype_of_v<T>;
   registry.add(make_kernel<AvgPool2dParams, &forward<T>>(DeviceType::CUDA, dtype, "cudnn", 0, &supports_forward));
   registry.add(
       make_kernel<AvgPool2dBackwardParams, &backward<T>>(DeviceType::CUDA, dtype, "cudnn", 0, &supports_backward));
+  registry.add(
+      make_kernel<MaxPool2dValuesParams, &max_forward<T>>(DeviceType::CUDA, dtype, "cudnn", 0, &supports_max_forward));
+  registry.add(make_kernel<MaxPool2dValuesBackwardParams, &max_backward<T>>(DeviceType::CUDA, dtype, "cudnn", 0,
+                                                                            &supports_max_backward));
 }
 
 }  // namespace

@@ -335,6 +335,40 @@ TEST_F(SelectTest, ChoicesStoredByKeyAreFoundAgainAndKeptInTheFile) {
   std::remove(path.c_str());
 }
 
+// supports() answers what select() would find, without throwing: an op,
+// device and dtype with a supporting entry, none, or only a forced one that
+// does not serve the device.
+TEST(SelectRegistry, SupportsSaysWhetherSelectWouldFindAnImplementation) {
+  KernelRegistry& registry = KernelRegistry::instance();
+  AvgPool2dParams params;
+  params.shape = {1, 1, 4, 4, 2, 2};
+  params.window.kernel_height = params.window.kernel_width = 2;
+  params.window.stride_height = params.window.stride_width = 2;
+  std::vector<float> out_storage(4), in_storage(16);
+  TensorArg args[2];
+  args[0] = host_arg(out_storage, 2, 2);
+  args[1] = host_arg(in_storage, 4, 4);
+  for (TensorArg& arg : args) {  // as (1, 1, H, W)
+    arg.ndim = 4;
+    arg.sizes[2] = arg.sizes[0];
+    arg.sizes[3] = arg.sizes[1];
+    arg.strides[2] = arg.strides[0];
+    arg.strides[3] = 1;
+    arg.sizes[0] = arg.sizes[1] = 1;
+    arg.strides[0] = arg.strides[1] = arg.sizes[2] * arg.sizes[3];
+  }
+  EXPECT_TRUE(registry.supports("avg_pool2d", Device::cpu(), kFloat32, &params, args, 2));
+  EXPECT_FALSE(registry.supports("avg_pool2d", Device::cpu(), kInt32, &params, args, 2));
+  EXPECT_FALSE(registry.supports("no_such_op", Device::cpu(), kFloat32, &params, args, 2));
+  EXPECT_FALSE(registry.supports("max_pool2d_values", Device::cpu(), kFloat32, &params, args, 2))
+      << "only cuDNN implements it";
+  if (build_info().cuda) {
+    registry.force("avg_pool2d", "cuda.hand");
+    EXPECT_FALSE(registry.supports("avg_pool2d", Device::cpu(), kFloat32, &params, args, 2));
+    registry.force("avg_pool2d", "");
+  }
+}
+
 // Without a tuning device for the context's device (the CPU here) the first
 // way is taken without running any.
 TEST(SelectRegistry, AlternativesWithoutATuningDeviceTakeTheFirst) {

@@ -432,13 +432,17 @@ TEST(Pool2dImplementations, EachCudaAvgPoolMatchesTheCpuAndTheOthers) {
 }
 
 // cuDNN has no ceil_mode: a call whose last window needs it is refused, and
-// forcing cuDNN then says so; max_pool2d has no cuDNN implementation at all
-// (cuDNN gives no argmax indices).
-TEST(Pool2dImplementations, CudnnRefusesCeilModeWindowsAndHasNoMaxPool) {
+// forcing cuDNN then says so. The max pool with indices has no cuDNN
+// implementation (cuDNN gives no argmax indices); the values-only one has
+// only cuDNN's.
+TEST(Pool2dImplementations, CudnnRefusesCeilModeWindowsAndHasNoMaxPoolWithIndices) {
   if (!build_info().cudnn) GTEST_SKIP() << "this build has no cuDNN";
   for (const KernelEntry* entry : KernelRegistry::instance().candidates("max_pool2d", DeviceType::CUDA, kFloat32)) {
     EXPECT_NE(entry->name, "cudnn");
   }
+  const auto values_only = KernelRegistry::instance().candidates("max_pool2d_values", DeviceType::CUDA, kFloat32);
+  ASSERT_EQ(values_only.size(), 1u);
+  EXPECT_EQ(values_only[0]->name, "cudnn");
   REDES_REQUIRE_DEVICE(Device::cuda(0));
   testing::ForcedImpl forced({"avg_pool2d"}, "cudnn");
   const Tensor x = zeros({1, 1, 6, 6}, {kFloat32, Device::cuda(0)});
@@ -447,6 +451,127 @@ TEST(Pool2dImplementations, CudnnRefusesCeilModeWindowsAndHasNoMaxPool) {
     FAIL() << "expected redes::Error";
   } catch (const Error& error) {
     EXPECT_NE(std::string(error.what()).find("refused these arguments: cudnn"), std::string::npos) << error.what();
+  }
+}
+
+// Output and input gradient of one max_pool2d (values only) call.
+std::vector<Tensor> max_pool_results(const Tensor& x, const Geometry& g, std::uint64_t seed) {
+  Tensor xg = x.clone().requires_grad_(true);
+  const MaxPool2dOptions options{
+      .stride = g.stride, .padding = g.padding, .dilation = g.dilation, .ceil_mode = g.ceil_mode};
+  const Tensor out = max_pool2d(xg, g.kernel, options);
+  const Tensor grad_out = testing::random_tensor(out.shape(), seed, {x.dtype(), x.device()});
+  (out * grad_out).sum().backward();
+  return {out, xg.grad()};
+}
+
+// Sets a kernel implementation for one scope.
+class ImplScope {
+ public:
+  explicit ImplScope(KernelImpl impl) : previous_(kernel_impl()) { set_kernel_impl(impl); }
+  ~ImplScope() { set_kernel_impl(previous_); }
+  ImplScope(const ImplScope&) = delete;
+  ImplScope& operator=(const ImplScope&) = delete;
+
+ private:
+  KernelImpl previous_;
+};
+
+// Under the cudnn setting, max_pool2d on CUDA runs cuDNN's values-only max
+// pooling where it applies (no padding, dilation 1, floor size): forcing the
+// indices kernel onto the CPU implementation makes that path fail, so
+// passing proves cuDNN ran. Elsewhere (padding, dilation) it falls back to
+// the indices kernel. Both match the CPU forward and backward; random
+// inputs have no tied maxima.
+TEST(Pool2dImplementations, CudnnMaxPoolValuesMatchesTheCpu) {
+  if (!build_info().cudnn) GTEST_SKIP() << "this build has no cuDNN";
+  REDES_REQUIRE_DEVICE(Device::cuda(0));
+  ASSERT_EQ(cudnn_unusable_reason(), "") << "a GPU is present, so cuDNN should run";
+  ImplScope scope(KernelImpl::Cudnn);
+  struct Case {
+    Shape shape;
+    Geometry g;
+    bool served_by_cudnn;
+  };
+  const std::vector<Case> cases = {
+      {{2, 3, 7, 9}, {{3, 3}, {2, 2}, {0, 0}, {1, 1}, false}, true},
+      {{1, 1, 5, 7}, {{2, 3}, {1, 2}, {0, 0}, {1, 1}, false}, true},  // batch 1, overlapping windows
+      {{8, 16, 28, 28}, {{2, 2}, {2, 2}, {0, 0}, {1, 1}, false}, true},
+      {{2, 4, 13, 13}, {{3, 3}, {2, 2}, {0, 0}, {1, 1}, false}, true},  // AlexNet-style 3x3 stride 2
+      {{2, 2, 9, 8}, {{3, 3}, {2, 2}, {1, 1}, {1, 1}, false}, false},   // padding: the indices kernel
+      {{1, 2, 9, 9}, {{2, 2}, {1, 1}, {0, 0}, {2, 2}, false}, false},   // dilation: the indices kernel
+  };
+  const Device cuda = Device::cuda(0);
+  std::uint64_t seed = 800;
+  for (const Case& c : cases) {
+    for (bool strided : {false, true}) {
+      for (DType dtype : {kFloat32, kFloat64}) {
+        SCOPED_TRACE(shape_str(c.shape) + (strided ? " strided " : " ") + dtype_name(dtype));
+        const Shape stored{c.shape[0], c.shape[2], c.shape[3], c.shape[1]};
+        const Tensor x = strided ? testing::random_tensor(stored, seed, {dtype}).permute({0, 3, 1, 2})
+                                 : testing::random_tensor(c.shape, seed, {dtype});
+        const std::vector<Tensor> cpu = max_pool_results(x, c.g, seed + 1);
+        std::vector<Tensor> on_cuda;
+        if (c.served_by_cudnn) {
+          testing::ForcedImpl indices_off({"max_pool2d", "max_pool2d_backward"}, "cpu");
+          on_cuda = max_pool_results(x.to(cuda), c.g, seed + 1);
+        } else {
+          on_cuda = max_pool_results(x.to(cuda), c.g, seed + 1);
+        }
+        seed += 2;
+        for (std::size_t i = 0; i < cpu.size(); ++i) {
+          EXPECT_TRUE(all_close(on_cuda[i], cpu[i], 0, 0)) << "result " << i << " (max pooling is exact)";
+        }
+      }
+    }
+  }
+}
+
+// Tied maxima (a ReLU's zeros): cuDNN may pick another tied position than
+// the indices kernel, but each window's gradient still goes to exactly one
+// position, so the gradient's total is the output gradient's.
+TEST(Pool2dImplementations, CudnnMaxPoolValuesRoutesEachWindowsGradientOnceWithTies) {
+  if (!build_info().cudnn) GTEST_SKIP() << "this build has no cuDNN";
+  REDES_REQUIRE_DEVICE(Device::cuda(0));
+  ImplScope scope(KernelImpl::Cudnn);
+  testing::ForcedImpl indices_off({"max_pool2d", "max_pool2d_backward"}, "cpu");
+  Tensor x = zeros({2, 3, 8, 8}, {kFloat64, Device::cuda(0)}).requires_grad_(true);
+  const Tensor out = max_pool2d(x, {2, 2}, {});
+  const Tensor grad_out = testing::random_tensor(out.shape(), 850, {kFloat64, Device::cuda(0)});
+  (out * grad_out).sum().backward();
+  EXPECT_NEAR(x.grad().sum().item(), grad_out.sum().item(), 1e-12);
+  const std::vector<double> grad = testing::host_values(x.grad());
+  std::size_t nonzero = 0;
+  for (double g : grad) nonzero += g != 0.0 ? 1 : 0;
+  EXPECT_EQ(nonzero, static_cast<std::size_t>(out.numel())) << "one position per (non-overlapping) window";
+}
+
+// Under auto, max_pool2d times the indices kernel against cuDNN's values-only
+// pooling once per shape and matches the CPU either way.
+TEST(Pool2dImplementations, AutoChoosesBetweenTheMaxPoolPathsOncePerShape) {
+  if (!build_info().cudnn) GTEST_SKIP() << "this build has no cuDNN";
+  REDES_REQUIRE_DEVICE(Device::cuda(0));
+  ImplScope scope(KernelImpl::Auto);
+  const Geometry g{{2, 2}, {2, 2}, {0, 0}, {1, 1}, false};
+  const Tensor x = testing::random_tensor({4, 6, 12, 10}, 860);
+  const std::vector<Tensor> cpu = max_pool_results(x, g, 861);
+  const auto choices = [] {
+    std::size_t count = 0;
+    for (const auto& [key, name] : KernelRegistry::instance().tuned()) {
+      if (key.rfind("max_pool2d cuda:0 float32", 0) == 0 && key.find("input=(4, 6, 12, 10)") != std::string::npos) {
+        ++count;
+        EXPECT_TRUE(name == "cuda.hand" || name == "cudnn") << name;
+      }
+    }
+    return count;
+  };
+  const std::vector<Tensor> first = max_pool_results(x.to(Device::cuda(0)), g, 861);
+  EXPECT_EQ(choices(), 1u);
+  const std::vector<Tensor> second = max_pool_results(x.to(Device::cuda(0)), g, 861);
+  EXPECT_EQ(choices(), 1u) << "the same shape is not timed again";
+  for (std::size_t i = 0; i < cpu.size(); ++i) {
+    EXPECT_TRUE(all_close(first[i], cpu[i], 0, 0)) << "result " << i;
+    EXPECT_TRUE(all_close(second[i], cpu[i], 0, 0)) << "result " << i;
   }
 }
 

@@ -1,0 +1,33 @@
+// Auto selection between two ways of computing an op that are not one kernel
+// call each (nn::LSTM: cuDNN's whole sequence or per-step cells; max_pool2d:
+// cuDNN's values-only pooling or the kernel that also finds the indices).
+// Internal.
+#pragma once
+
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "core/tensor.h"
+
+namespace redes::detail {
+
+// One way: the op's outputs from its inputs, recording autograd as usual.
+struct ComputePath {
+  std::string name;  // as in `redes info` and tuned(): "cuda.hand", "cudnn"
+  std::function<std::vector<Tensor>(const std::vector<Tensor>&)> run;
+};
+
+// The name of the path to run for `key` (the op's shapes and options; the
+// device, dtype, deterministic and TF32 settings and the grad mode are
+// added). The first call of a key runs every path on detached copies of
+// `inputs` (so no caller's gradient changes): the forward, and in grad mode
+// the backward of the sum of all outputs, timed with CUDA events on the
+// current stream. The first path is the reference whose outputs and input
+// gradients the others must match; the fastest that does is cached like
+// kernel choices (KernelRegistry::choose_alternative). `inputs` are on one
+// CUDA device; inputs that are not floating point get no gradient.
+std::string choose_path(const std::string& op, const std::string& key, const std::vector<Tensor>& inputs,
+                        const std::vector<ComputePath>& paths);
+
+}  // namespace redes::detail
