@@ -24,7 +24,11 @@ std::string choose_path(const std::string& op, const std::string& key, const std
   REDES_CHECK(!inputs.empty() && !paths.empty(), op, ": nothing to choose between");
   const Device device = inputs[0].device();
   const DType dtype = inputs[0].dtype();
-  const bool training = is_grad_enabled();
+  // The backward is timed only when the call will have one.
+  bool training = false;
+  if (is_grad_enabled()) {
+    for (const Tensor& input : inputs) training = training || input.requires_grad();
+  }
   std::ostringstream full_key;
   full_key << op << " " << device.str() << " " << dtype_name(dtype) << " det=" << deterministic()
            << " tf32=" << allow_tf32() << " " << key << (training ? " forward+backward" : " forward");
@@ -36,7 +40,7 @@ std::string choose_path(const std::string& op, const std::string& key, const std
       std::vector<Tensor> copies;
       for (const Tensor& input : inputs) {
         copies.push_back(input.detach());
-        if (training && is_floating(input.dtype())) copies.back().requires_grad_();
+        if (training && input.requires_grad()) copies.back().requires_grad_();
       }
       cuda::Event start(device.index, true), end(device.index, true);
       start.record();

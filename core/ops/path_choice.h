@@ -19,14 +19,15 @@ struct ComputePath {
 };
 
 // The name of the path to run for `key` (the op's shapes and options; the
-// device, dtype, deterministic and TF32 settings and the grad mode are
-// added). The first call of a key runs every path on detached copies of
-// `inputs` (so no caller's gradient changes): the forward, and in grad mode
-// the backward of the sum of all outputs, timed with CUDA events on the
+// device, dtype, deterministic and TF32 settings and whether a backward is
+// timed are added). The first call of a key runs every path on detached
+// copies of `inputs` (so no caller's gradient changes): the forward, and
+// when grad mode is on and an input requires grad, the backward of the sum
+// of all outputs into copies of those inputs, timed with CUDA events on the
 // current stream. The first path is the reference whose outputs and input
 // gradients the others must match; the fastest that does is cached like
 // kernel choices (KernelRegistry::choose_alternative). `inputs` are on one
-// CUDA device; inputs that are not floating point get no gradient.
+// CUDA device.
 std::string choose_path(const std::string& op, const std::string& key, const std::vector<Tensor>& inputs,
                         const std::vector<ComputePath>& paths);
 

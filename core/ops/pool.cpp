@@ -146,8 +146,9 @@ bool use_max_pool2d_values(const Tensor& input, const Pool2dShape& s, const Wind
   }
   if (impl == KernelImpl::Cudnn) return true;
   std::ostringstream key;
-  key << "input=" << shape_str(input.shape()) << " kernel=" << win.kernel_height << "x" << win.kernel_width
-      << " stride=" << win.stride_height << "x" << win.stride_width;
+  key << "input=" << shape_str(input.shape()) << " contiguous=" << input.is_contiguous()
+      << " kernel=" << win.kernel_height << "x" << win.kernel_width << " stride=" << win.stride_height << "x"
+      << win.stride_width;
   const auto first = [&with_indices](const std::vector<Tensor>& v) { return std::vector<Tensor>{with_indices(v[0])}; };
   const auto second = [&s, &win](const std::vector<Tensor>& v) {
     return std::vector<Tensor>{max_pool2d_values(v[0], s, win)};
