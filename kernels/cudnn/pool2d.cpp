@@ -86,77 +86,72 @@ void set_strided(const cudnn::TensorDescriptor& desc, cudnnDataType_t type, cons
                     op);
 }
 
-// args: out (N, C, OH, OW) contiguous, input (N, C, H, W) any strides.
+// out = pool(input): out (N, C, OH, OW) contiguous, input (N, C, H, W) any strides.
 template <class T>
-void forward(const AvgPool2dParams& p, const TensorArg* args, int, const ExecContext& ctx) {
-  const char* op = AvgPool2dParams::op;
+void pool_forward(const Window2d& window, cudnnPoolingMode_t mode, const TensorArg& out, const TensorArg& input,
+                  const ExecContext& ctx, const char* op) {
   constexpr cudnnDataType_t type = cudnn::data_type<T>();
   cudnn::PoolingDescriptor pool(op);
   cudnn::TensorDescriptor x(op), y(op);
-  set_pooling(pool, p.window, average_mode(p.count_include_pad), op);
-  set_strided(x, type, args[1], op);
-  set_strided(y, type, args[0], op);
+  set_pooling(pool, window, mode, op);
+  set_strided(x, type, input, op);
+  set_strided(y, type, out, op);
   const T one = 1, zero = 0;
-  REDES_CUDNN_CHECK(cudnn::api().cudnnPoolingForward(cudnn::handle(ctx, op), pool.get(), &one, x.get(), args[1].data,
-                                                     &zero, y.get(), args[0].data),
+  REDES_CUDNN_CHECK(cudnn::api().cudnnPoolingForward(cudnn::handle(ctx, op), pool.get(), &one, x.get(), input.data,
+                                                     &zero, y.get(), out.data),
                     op);
 }
 
-// args: grad_input (N, C, H, W) contiguous, grad_output (N, C, OH, OW) any strides.
+// dx from dy and the forward's x and y: dx (N, C, H, W) contiguous, the
+// others any strides.
 template <class T>
-void backward(const AvgPool2dBackwardParams& p, const TensorArg* args, int, const ExecContext& ctx) {
-  const char* op = AvgPool2dBackwardParams::op;
+void pool_backward(const Window2d& window, cudnnPoolingMode_t mode, const TensorArg& dx_arg, const TensorArg& dy_arg,
+                   const TensorArg& x_arg, const TensorArg& y_arg, const ExecContext& ctx, const char* op) {
   constexpr cudnnDataType_t type = cudnn::data_type<T>();
   cudnn::PoolingDescriptor pool(op);
-  cudnn::TensorDescriptor dx(op), dy(op);
-  set_pooling(pool, p.window, average_mode(p.count_include_pad), op);
-  set_strided(dx, type, args[0], op);
-  set_strided(dy, type, args[1], op);
+  cudnn::TensorDescriptor dx(op), dy(op), x(op), y(op);
+  set_pooling(pool, window, mode, op);
+  set_strided(dx, type, dx_arg, op);
+  set_strided(dy, type, dy_arg, op);
+  set_strided(x, type, x_arg, op);
+  set_strided(y, type, y_arg, op);
+  const T one = 1, zero = 0;
+  REDES_CUDNN_CHECK(
+      cudnn::api().cudnnPoolingBackward(cudnn::handle(ctx, op), pool.get(), &one, y.get(), y_arg.data, dy.get(),
+                                        dy_arg.data, x.get(), x_arg.data, &zero, dx.get(), dx_arg.data),
+      op);
+}
+
+// args: out, input.
+template <class T>
+void forward(const AvgPool2dParams& p, const TensorArg* args, int, const ExecContext& ctx) {
+  pool_forward<T>(p.window, average_mode(p.count_include_pad), args[0], args[1], ctx, AvgPool2dParams::op);
+}
+
+// args: grad_input, grad_output.
+template <class T>
+void backward(const AvgPool2dBackwardParams& p, const TensorArg* args, int, const ExecContext& ctx) {
   // The API wants the forward output y and input x too; average pooling reads
   // neither, and the op's args do not carry them. dy stands in for y (same
   // shape), and a scratch buffer of x's shape for x, so that no argument
   // aliases the output dx.
-  void* x_stand_in = ctx.workspace->request(static_cast<std::size_t>(args[0].numel()) * sizeof(T));
-  const T one = 1, zero = 0;
-  REDES_CUDNN_CHECK(
-      cudnn::api().cudnnPoolingBackward(cudnn::handle(ctx, op), pool.get(), &one, dy.get(), args[1].data, dy.get(),
-                                        args[1].data, dx.get(), x_stand_in, &zero, dx.get(), args[0].data),
-      op);
+  TensorArg x_stand_in = args[0];
+  x_stand_in.data = ctx.workspace->request(static_cast<std::size_t>(args[0].numel()) * sizeof(T));
+  pool_backward<T>(p.window, average_mode(p.count_include_pad), args[0], args[1], x_stand_in, args[1], ctx,
+                   AvgPool2dBackwardParams::op);
 }
 
-// args: out (N, C, OH, OW) contiguous, input (N, C, H, W) any strides.
+// args: out, input.
 template <class T>
 void max_forward(const MaxPool2dValuesParams& p, const TensorArg* args, int, const ExecContext& ctx) {
-  const char* op = MaxPool2dValuesParams::op;
-  constexpr cudnnDataType_t type = cudnn::data_type<T>();
-  cudnn::PoolingDescriptor pool(op);
-  cudnn::TensorDescriptor x(op), y(op);
-  set_pooling(pool, p.window, CUDNN_POOLING_MAX_DETERMINISTIC, op);
-  set_strided(x, type, args[1], op);
-  set_strided(y, type, args[0], op);
-  const T one = 1, zero = 0;
-  REDES_CUDNN_CHECK(cudnn::api().cudnnPoolingForward(cudnn::handle(ctx, op), pool.get(), &one, x.get(), args[1].data,
-                                                     &zero, y.get(), args[0].data),
-                    op);
+  pool_forward<T>(p.window, CUDNN_POOLING_MAX_DETERMINISTIC, args[0], args[1], ctx, MaxPool2dValuesParams::op);
 }
 
-// args: grad_input (N, C, H, W) contiguous, grad_output, input, output.
+// args: grad_input, grad_output, input, output.
 template <class T>
 void max_backward(const MaxPool2dValuesBackwardParams& p, const TensorArg* args, int, const ExecContext& ctx) {
-  const char* op = MaxPool2dValuesBackwardParams::op;
-  constexpr cudnnDataType_t type = cudnn::data_type<T>();
-  cudnn::PoolingDescriptor pool(op);
-  cudnn::TensorDescriptor dx(op), dy(op), x(op), y(op);
-  set_pooling(pool, p.window, CUDNN_POOLING_MAX_DETERMINISTIC, op);
-  set_strided(dx, type, args[0], op);
-  set_strided(dy, type, args[1], op);
-  set_strided(x, type, args[2], op);
-  set_strided(y, type, args[3], op);
-  const T one = 1, zero = 0;
-  REDES_CUDNN_CHECK(
-      cudnn::api().cudnnPoolingBackward(cudnn::handle(ctx, op), pool.get(), &one, y.get(), args[3].data, dy.get(),
-                                        args[1].data, x.get(), args[2].data, &zero, dx.get(), args[0].data),
-      op);
+  pool_backward<T>(p.window, CUDNN_POOLING_MAX_DETERMINISTIC, args[0], args[1], args[2], args[3], ctx,
+                   MaxPool2dValuesBackwardParams::op);
 }
 
 template <class T>

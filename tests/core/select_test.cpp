@@ -18,6 +18,7 @@
 #include "kernels/kernel_settings.h"
 #include "kernels/params.h"
 #include "kernels/registry.h"
+#include "support/forced_impl.h"
 #include "support/test_support.h"
 
 namespace redes {
@@ -74,18 +75,6 @@ TensorArg host_arg(std::vector<float>& storage, std::int64_t rows, std::int64_t 
   arg.strides[1] = 1;
   return arg;
 }
-
-// Sets a kernel implementation for one test and restores the previous one.
-class ImplScope {
- public:
-  explicit ImplScope(KernelImpl impl) : previous_(kernel_impl()) { set_kernel_impl(impl); }
-  ~ImplScope() { set_kernel_impl(previous_); }
-  ImplScope(const ImplScope&) = delete;
-  ImplScope& operator=(const ImplScope&) = delete;
-
- private:
-  KernelImpl previous_;
-};
 
 class SelectTest : public ::testing::Test {
  protected:
@@ -145,7 +134,7 @@ TEST_F(SelectTest, HandAndCudnnPickByNameAndFallBack) {
   EXPECT_TRUE(is_cudnn_implementation("cudnn.v8"));
   EXPECT_FALSE(is_cudnn_implementation("cudnnish"));
 
-  ImplScope scope(KernelImpl::Cudnn);
+  testing::ImplScope scope(KernelImpl::Cudnn);
   EXPECT_EQ(&choose(both), &cudnn);
   set_kernel_impl(KernelImpl::Hand);
   EXPECT_EQ(&choose(both), &hand);
@@ -153,7 +142,7 @@ TEST_F(SelectTest, HandAndCudnnPickByNameAndFallBack) {
 }
 
 TEST_F(SelectTest, AutoPicksTheFastestAndCachesItPerKey) {
-  ImplScope scope(KernelImpl::Auto);
+  testing::ImplScope scope(KernelImpl::Auto);
   device.milliseconds = {{"cuda.hand", 2.0}, {"cudnn", 0.5}};
   EXPECT_EQ(&choose({&hand, &cudnn}), &cudnn);
   // One checked run and three timed runs each.
@@ -174,7 +163,7 @@ TEST_F(SelectTest, AutoPicksTheFastestAndCachesItPerKey) {
 }
 
 TEST_F(SelectTest, AutoDropsACandidateThatDisagreesAndSaysSoOnce) {
-  ImplScope scope(KernelImpl::Auto);
+  testing::ImplScope scope(KernelImpl::Auto);
   const KernelEntry wrong = fake("cudnn", &write_constant<2>);
   device.milliseconds = {{"cuda.hand", 2.0}, {"cudnn", 0.5}};
   ::testing::internal::CaptureStderr();
@@ -188,7 +177,7 @@ TEST_F(SelectTest, AutoDropsACandidateThatDisagreesAndSaysSoOnce) {
 }
 
 TEST_F(SelectTest, AutoToleratesRoundingDifferences) {
-  ImplScope scope(KernelImpl::Auto);
+  testing::ImplScope scope(KernelImpl::Auto);
   // 1000 vs 1000.5: 5e-4 relative, within float32's tolerance for rival
   // summation orders; 1000 vs 1002 is not.
   const KernelEntry big = fake("cuda.hand", &write_constant<1000>);
@@ -204,7 +193,7 @@ TEST_F(SelectTest, AutoToleratesRoundingDifferences) {
 }
 
 TEST_F(SelectTest, AutoDropsACandidateThatThrows) {
-  ImplScope scope(KernelImpl::Auto);
+  testing::ImplScope scope(KernelImpl::Auto);
   const KernelEntry broken = fake("cudnn", &throw_error);
   device.milliseconds = {{"cuda.hand", 2.0}, {"cudnn", 0.5}};
   ::testing::internal::CaptureStderr();
@@ -213,7 +202,7 @@ TEST_F(SelectTest, AutoDropsACandidateThatThrows) {
 }
 
 TEST_F(SelectTest, AutoTimesOnlyOpsThatOverwriteTheirOutputsAndHaveAKey) {
-  ImplScope scope(KernelImpl::Auto);
+  testing::ImplScope scope(KernelImpl::Auto);
   device.milliseconds = {{"cuda.hand", 2.0}, {"cudnn", 0.5}};
   selector.set_timed_outputs("fake_op", 0);
   EXPECT_EQ(&choose({&hand, &cudnn}), &hand) << "an op that accumulates into its output is never rerun";
@@ -229,7 +218,7 @@ TEST_F(SelectTest, AutoTimesOnlyOpsThatOverwriteTheirOutputsAndHaveAKey) {
 }
 
 TEST_F(SelectTest, AutoReusesChoicesFromItsFileUnderTheSameSignature) {
-  ImplScope scope(KernelImpl::Auto);
+  testing::ImplScope scope(KernelImpl::Auto);
   const std::string path =
       (std::filesystem::temp_directory_path() / ("redes_select_cache_" + std::to_string(::getpid()) + ".tsv")).string();
   std::remove(path.c_str());
@@ -429,7 +418,7 @@ TEST(SelectRegistry, TheSettingChoosesAmongRegisteredImplementations) {
   }
   const FillParams params{};
   TensorArg out;
-  ImplScope scope(KernelImpl::Cudnn);
+  testing::ImplScope scope(KernelImpl::Cudnn);
   EXPECT_EQ(registry.select("select_test_op", Device::cpu(), kFloat32, &params, &out, 1).name, "cudnn");
   set_kernel_impl(KernelImpl::Hand);
   EXPECT_EQ(registry.select("select_test_op", Device::cpu(), kFloat32, &params, &out, 1).name, "hand");

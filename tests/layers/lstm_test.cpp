@@ -178,16 +178,14 @@ TEST(LstmSequence, CudnnSequenceMatchesThePerStepCpuLayer) {
         values.push_back(testing::random_tensor(shape, seed++, {dtype}));
       }
       const std::vector<Tensor> expected = lstm_results(cpu_lstm, values, Device::cpu());
-      const KernelImpl previous = kernel_impl();
-      set_kernel_impl(KernelImpl::Cudnn);
       std::vector<Tensor> actual;
       {
+        testing::ImplScope scope(KernelImpl::Cudnn);
         // The per-step path would need lstm_cell on CUDA: forcing the CPU
         // kernel for it makes that path fail, so passing proves the sequence ran.
         testing::ForcedImpl per_step_off({"lstm_cell"}, "cpu");
         actual = lstm_results(cuda_lstm, values, Device::cuda(0));
       }
-      set_kernel_impl(previous);
       ASSERT_EQ(actual.size(), expected.size());
       const double tolerance = dtype == kFloat64 ? 1e-11 : 1e-4;
       for (std::size_t i = 0; i < expected.size(); ++i) {
@@ -223,13 +221,15 @@ TEST(LstmSequence, AutoTimesBothPathsOncePerShapeAndMatchesTheCpu) {
     values.push_back(testing::random_tensor(shape, seed++));
   }
   const std::vector<Tensor> expected = lstm_results(cpu_lstm, values, Device::cpu());
-  const KernelImpl previous = kernel_impl();
-  set_kernel_impl(KernelImpl::Auto);
-  const std::vector<Tensor> actual = lstm_results(cuda_lstm, values, Device::cuda(0));
-  const std::size_t after_first = lstm_choices().size();
-  cuda_lstm.zero_grad();
-  const std::vector<Tensor> again = lstm_results(cuda_lstm, values, Device::cuda(0));
-  set_kernel_impl(previous);
+  std::vector<Tensor> actual, again;
+  std::size_t after_first = 0;
+  {
+    testing::ImplScope scope(KernelImpl::Auto);
+    actual = lstm_results(cuda_lstm, values, Device::cuda(0));
+    after_first = lstm_choices().size();
+    cuda_lstm.zero_grad();
+    again = lstm_results(cuda_lstm, values, Device::cuda(0));
+  }
   ASSERT_EQ(actual.size(), expected.size());
   for (std::size_t i = 0; i < expected.size(); ++i) {
     EXPECT_TRUE(all_close(actual[i], expected[i], 1e-4, 1e-4)) << "result " << i;

@@ -465,18 +465,6 @@ std::vector<Tensor> max_pool_results(const Tensor& x, const Geometry& g, std::ui
   return {out, xg.grad()};
 }
 
-// Sets a kernel implementation for one scope.
-class ImplScope {
- public:
-  explicit ImplScope(KernelImpl impl) : previous_(kernel_impl()) { set_kernel_impl(impl); }
-  ~ImplScope() { set_kernel_impl(previous_); }
-  ImplScope(const ImplScope&) = delete;
-  ImplScope& operator=(const ImplScope&) = delete;
-
- private:
-  KernelImpl previous_;
-};
-
 // Under the cudnn setting, max_pool2d on CUDA runs cuDNN's values-only max
 // pooling where it applies (no padding, dilation 1, floor size): forcing the
 // indices kernel onto the CPU implementation makes that path fail, so
@@ -487,7 +475,7 @@ TEST(Pool2dImplementations, CudnnMaxPoolValuesMatchesTheCpu) {
   if (!build_info().cudnn) GTEST_SKIP() << "this build has no cuDNN";
   REDES_REQUIRE_DEVICE(Device::cuda(0));
   ASSERT_EQ(cudnn_unusable_reason(), "") << "a GPU is present, so cuDNN should run";
-  ImplScope scope(KernelImpl::Cudnn);
+  testing::ImplScope scope(KernelImpl::Cudnn);
   struct Case {
     Shape shape;
     Geometry g;
@@ -533,7 +521,7 @@ TEST(Pool2dImplementations, CudnnMaxPoolValuesMatchesTheCpu) {
 TEST(Pool2dImplementations, CudnnMaxPoolValuesRoutesEachWindowsGradientOnceWithTies) {
   if (!build_info().cudnn) GTEST_SKIP() << "this build has no cuDNN";
   REDES_REQUIRE_DEVICE(Device::cuda(0));
-  ImplScope scope(KernelImpl::Cudnn);
+  testing::ImplScope scope(KernelImpl::Cudnn);
   testing::ForcedImpl indices_off({"max_pool2d", "max_pool2d_backward"}, "cpu");
   Tensor x = zeros({2, 3, 8, 8}, {kFloat64, Device::cuda(0)}).requires_grad_(true);
   const Tensor out = max_pool2d(x, {2, 2}, {});
@@ -551,7 +539,7 @@ TEST(Pool2dImplementations, CudnnMaxPoolValuesRoutesEachWindowsGradientOnceWithT
 TEST(Pool2dImplementations, AutoChoosesBetweenTheMaxPoolPathsOncePerShape) {
   if (!build_info().cudnn) GTEST_SKIP() << "this build has no cuDNN";
   REDES_REQUIRE_DEVICE(Device::cuda(0));
-  ImplScope scope(KernelImpl::Auto);
+  testing::ImplScope scope(KernelImpl::Auto);
   const Geometry g{{2, 2}, {2, 2}, {0, 0}, {1, 1}, false};
   const Tensor x = testing::random_tensor({4, 6, 12, 10}, 860);
   const std::vector<Tensor> cpu = max_pool_results(x, g, 861);

@@ -1,5 +1,6 @@
 // Forcing one kernel implementation for a test's scope (KernelRegistry::force),
-// so that each CUDA implementation is compared with the CPU reference.
+// so that each CUDA implementation is compared with the CPU reference, and
+// setting the hand/cudnn/auto setting for a scope.
 #pragma once
 
 #include <initializer_list>
@@ -8,6 +9,7 @@
 
 #include <redes.h>
 
+#include "kernels/kernel_settings.h"
 #include "kernels/registry.h"
 
 namespace redes::testing {
@@ -25,6 +27,18 @@ class ForcedImpl {
 
  private:
   std::vector<const char*> ops_;
+};
+
+// Sets the kernel implementation setting and restores the previous one.
+class ImplScope {
+ public:
+  explicit ImplScope(KernelImpl impl) : previous_(kernel_impl()) { set_kernel_impl(impl); }
+  ~ImplScope() { set_kernel_impl(previous_); }
+  ImplScope(const ImplScope&) = delete;
+  ImplScope& operator=(const ImplScope&) = delete;
+
+ private:
+  KernelImpl previous_;
 };
 
 // The CUDA implementations this build has: the hand kernels, and cuDNN.
