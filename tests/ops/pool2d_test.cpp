@@ -369,15 +369,19 @@ TEST_P(Pool2dTest, ArgumentErrors) {
 
 REDES_INSTANTIATE_FOR_DEVICES(Pool2dTest);
 
-// Output and input gradient of one avg_pool2d call.
-std::vector<Tensor> avg_pool_results(const Tensor& x, const Geometry& g, bool include_pad, std::uint64_t seed) {
+// Output and input gradient of one pooling call, for a random output gradient.
+std::vector<Tensor> pool_results(const Tensor& x, std::uint64_t seed, const std::function<Tensor(const Tensor&)>& pool) {
   Tensor xg = x.clone().requires_grad_(true);
-  const AvgPool2dOptions options{.stride = g.stride, .padding = g.padding, .ceil_mode = g.ceil_mode,
-                                 .count_include_pad = include_pad};
-  const Tensor out = avg_pool2d(xg, g.kernel, options);
+  const Tensor out = pool(xg);
   const Tensor grad_out = testing::random_tensor(out.shape(), seed, {x.dtype(), x.device()});
   (out * grad_out).sum().backward();
   return {out, xg.grad()};
+}
+
+std::vector<Tensor> avg_pool_results(const Tensor& x, const Geometry& g, bool include_pad, std::uint64_t seed) {
+  const AvgPool2dOptions options{.stride = g.stride, .padding = g.padding, .ceil_mode = g.ceil_mode,
+                                 .count_include_pad = include_pad};
+  return pool_results(x, seed, [&](const Tensor& xg) { return avg_pool2d(xg, g.kernel, options); });
 }
 
 // avg_pool2d through each CUDA implementation (hand-written, cuDNN), forced in
@@ -456,13 +460,9 @@ TEST(Pool2dImplementations, CudnnRefusesCeilModeWindowsAndHasNoMaxPoolWithIndice
 
 // Output and input gradient of one max_pool2d (values only) call.
 std::vector<Tensor> max_pool_results(const Tensor& x, const Geometry& g, std::uint64_t seed) {
-  Tensor xg = x.clone().requires_grad_(true);
   const MaxPool2dOptions options{
       .stride = g.stride, .padding = g.padding, .dilation = g.dilation, .ceil_mode = g.ceil_mode};
-  const Tensor out = max_pool2d(xg, g.kernel, options);
-  const Tensor grad_out = testing::random_tensor(out.shape(), seed, {x.dtype(), x.device()});
-  (out * grad_out).sum().backward();
-  return {out, xg.grad()};
+  return pool_results(x, seed, [&](const Tensor& xg) { return max_pool2d(xg, g.kernel, options); });
 }
 
 // Under the cudnn setting, max_pool2d on CUDA runs cuDNN's values-only max
