@@ -48,7 +48,9 @@ int info() {
   std::printf("build: CUDA backend %s, cuDNN %s", build.cuda ? "yes" : "no", build.cudnn ? "yes" : "no");
   if (build.cuda) std::printf(", CUDA architectures %s", build.cuda_architectures.c_str());
   std::printf("\n");
-  if (!build.cudnn_version.empty()) std::printf("cuDNN library: %s\n", build.cudnn_version.c_str());
+  if (!build.cudnn_version.empty()) {
+    std::printf("cuDNN library: %s (%s)\n", build.cudnn_version.c_str(), build.cudnn_path.c_str());
+  }
   std::printf("CPU threads: %d\n", redes::get_num_threads());
   if (redes::cuda::is_available()) {
     for (int d = 0; d < redes::cuda::device_count(); ++d) {

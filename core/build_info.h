@@ -13,6 +13,7 @@ struct BuildInfo {
   bool cudnn = false;  // the cuDNN implementations were compiled in
   std::string cuda_architectures;
   std::string cudnn_version;  // of the loaded cuDNN library ("9.x.y"); empty when none is loaded
+  std::string cudnn_path;     // the file it was loaded from; empty when none is loaded
 };
 
 REDES_API BuildInfo build_info();

@@ -31,5 +31,7 @@ void* current_stream(Device device);
 // The loaded cuDNN library's version ("9.1.0"), or "" when none could be loaded;
 // defined by kernels/cudnn/ in builds with cuDNN.
 std::string cudnn_library_version();
+// The file that cuDNN library was loaded from, or "".
+std::string cudnn_library_path();
 
 }  // namespace redes::detail

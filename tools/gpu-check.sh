@@ -210,7 +210,7 @@ fi
 
 run_limited "$(limit_within 30 "$stage_end")" "$out/redes-info.txt" "$bundle/bin/redes" info
 info_status=$?
-cudnn=$(awk -F': ' '/^cuDNN library:/ { print $2 }' "$out/redes-info.txt")
+cudnn=$(awk '/^cuDNN library:/ { print $3 }' "$out/redes-info.txt")
 cuda_devices=$(grep -c '^cuda:[0-9]*:' "$out/redes-info.txt")
 if [ $info_status -ne 0 ]; then
   machine_problems+=("redes info: $(describe_status $info_status): $(tail -n 1 "$out/redes-info.txt")")

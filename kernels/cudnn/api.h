@@ -41,6 +41,7 @@ namespace redes::cudnn {
 // (decltype does not odr-use the declaration, so nothing is linked).
 struct Api {
   std::size_t version = 0;  // cudnnGetVersion(): major * 10000 + minor * 100 + patch
+  std::string path;         // the file the dynamic loader opened
 #define REDES_CUDNN_POINTER(name) decltype(&::name) name = nullptr;
   REDES_CUDNN_ENTRY_POINTS(REDES_CUDNN_POINTER)
 #undef REDES_CUDNN_POINTER
@@ -54,5 +55,8 @@ const Api* loaded();
 const std::string& load_failure();
 // The loaded entry points; callers have checked usable(), so this cannot be null.
 const Api& api();
+
+// "9.1.0" for cudnnGetVersion()'s 90100 (major * 10000 + minor * 100 + patch).
+std::string version_text(std::size_t version);
 
 }  // namespace redes::cudnn

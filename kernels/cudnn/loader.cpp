@@ -3,6 +3,7 @@
 // (an older 9.x) is refused as a whole, with the reason, so no kernel ever
 // finds half a cuDNN.
 #include <dlfcn.h>
+#include <link.h>
 
 #include <cstdlib>
 #include <string>
@@ -19,11 +20,6 @@ struct Library {
   std::string failure;     // empty when api is complete
   void* handle = nullptr;  // dlopen's, when api is complete
 };
-
-std::string version_text(std::size_t version) {
-  return std::to_string(version / 10000) + "." + std::to_string(version / 100 % 100) + "." +
-         std::to_string(version % 100);
-}
 
 std::string last_dl_error() {
   const char* text = dlerror();
@@ -44,16 +40,17 @@ Library load(const std::string& path) {
   if (get_version == nullptr) {
     library.failure = path + " is not a cuDNN library (it has no cudnnGetVersion)";
   } else if (library.api.version = get_version(); library.api.version / 10000 != CUDNN_MAJOR) {
-    library.failure = path + " is cuDNN " + version_text(library.api.version) + "; this build needs cuDNN " +
-                      std::to_string(CUDNN_MAJOR) + " (it was built against " + version_text(CUDNN_VERSION) + ")";
+    library.failure = path + " is cuDNN " + cudnn::version_text(library.api.version) + "; this build needs cuDNN " +
+                      std::to_string(CUDNN_MAJOR) + " (it was built against " + cudnn::version_text(CUDNN_VERSION) +
+                      ")";
   } else {
 #define REDES_CUDNN_RESOLVE(name)                                                                    \
   if (library.failure.empty()) {                                                                     \
     library.api.name = reinterpret_cast<decltype(&::name)>(dlsym(handle, #name));                    \
     if (library.api.name == nullptr) {                                                               \
-      library.failure = path + " (cuDNN " + version_text(library.api.version) +                      \
+      library.failure = path + " (cuDNN " + cudnn::version_text(library.api.version) +               \
                         ") lacks " #name ", which redes calls; this build was made against cuDNN " + \
-                        version_text(CUDNN_VERSION);                                                 \
+                        cudnn::version_text(CUDNN_VERSION);                                          \
     }                                                                                                \
   }
     REDES_CUDNN_ENTRY_POINTS(REDES_CUDNN_RESOLVE)
@@ -61,6 +58,9 @@ Library load(const std::string& path) {
   }
   if (library.failure.empty()) {
     library.handle = handle;
+    // Where the search found it (`path` may be a bare name).
+    link_map* map = nullptr;
+    library.api.path = dlinfo(handle, RTLD_DI_LINKMAP, &map) == 0 && map != nullptr ? map->l_name : path;
   } else {
     dlclose(handle);
   }
@@ -110,6 +110,11 @@ const Api* loaded() {
 }
 
 const std::string& load_failure() { return process_library().failure; }
+
+std::string version_text(std::size_t version) {
+  return std::to_string(version / 10000) + "." + std::to_string(version / 100 % 100) + "." +
+         std::to_string(version % 100);
+}
 
 const Api& api() {
   const Api* entry_points = loaded();

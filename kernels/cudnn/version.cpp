@@ -1,4 +1,4 @@
-// The cuDNN library version, for `redes info` and bug reports.
+// The loaded cuDNN library's version and file, for `redes info` and bug reports.
 #include <string>
 
 #include "core/runtime.h"
@@ -8,11 +8,12 @@ namespace redes {
 
 std::string detail::cudnn_library_version() {
   const cudnn::Api* api = cudnn::loaded();
-  if (api == nullptr) return "";
-  // cudnnGetVersion() = major * 10000 + minor * 100 + patch since cuDNN 9.
-  const std::size_t version = api->version;
-  return std::to_string(version / 10000) + "." + std::to_string(version / 100 % 100) + "." +
-         std::to_string(version % 100);
+  return api == nullptr ? "" : cudnn::version_text(api->version);
+}
+
+std::string detail::cudnn_library_path() {
+  const cudnn::Api* api = cudnn::loaded();
+  return api == nullptr ? "" : api->path;
 }
 
 }  // namespace redes

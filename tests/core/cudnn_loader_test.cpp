@@ -47,6 +47,9 @@ TEST(CudnnLoader, AcceptsTheInstalledCudnn) {
   EXPECT_EQ(cudnn_library_problem("libcudnn.so.9"), "");
   const std::string version = build_info().cudnn_version;
   EXPECT_EQ(version.rfind("9.", 0), 0u) << "the process's cuDNN version: \"" << version << "\"";
+  const std::string path = build_info().cudnn_path;
+  EXPECT_EQ(path.rfind('/', 0), 0u) << "an absolute path, wherever the search found it: \"" << path << "\"";
+  EXPECT_NE(path.find("libcudnn.so.9"), std::string::npos) << path;
   EXPECT_TRUE(cudnn_unusable_reason().find("could not load") == std::string::npos) << cudnn_unusable_reason();
 }
 

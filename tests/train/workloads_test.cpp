@@ -217,6 +217,12 @@ TEST(Cli, RunsAndSaysWhyWhenCudnnCannotBeLoaded) {
       << text;
   EXPECT_NE(text.find("(from REDES_CUDNN_LIBRARY)"), std::string::npos) << text;
   EXPECT_EQ(text.find("cuDNN library:"), std::string::npos) << "no version for an unloaded cuDNN:\n" << text;
+  const auto [loaded, loaded_status] = cli_output("info", "");
+  EXPECT_EQ(loaded_status, 0) << loaded;
+  if (build_info().cudnn_path.empty()) return;
+  EXPECT_NE(loaded.find("cuDNN library: " + build_info().cudnn_version + " (" + build_info().cudnn_path + ")"),
+            std::string::npos)
+      << "the version and the file it came from:\n" << loaded;
 }
 #endif
 
