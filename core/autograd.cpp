@@ -153,21 +153,33 @@ bool needs_grad(std::initializer_list<const Tensor*> inputs) {
   return false;
 }
 
-void record_op(const char* name, Tensor& result, std::initializer_list<const Tensor*> inputs,
-               std::vector<Tensor> saved, BackwardFn backward) {
-  record_op(name, result, std::vector<const Tensor*>(inputs), std::move(saved), std::move(backward));
-}
+namespace {
 
-void record_op(const char* name, Tensor& result, const std::vector<const Tensor*>& inputs,
-               std::vector<Tensor> saved, BackwardFn backward) {
+// Both record_op forms; the inputs as a range, so that the braced list most
+// ops pass is not copied into a vector first.
+void record_function(const char* name, Tensor& result, const Tensor* const* inputs, std::size_t count,
+                     std::vector<Tensor> saved, BackwardFn backward) {
   auto node = std::make_shared<FunctionNode>(name, std::move(saved), std::move(backward));
-  node->next_edges.reserve(inputs.size());
-  for (const Tensor* input : inputs) {
+  node->next_edges.reserve(count);
+  for (std::size_t i = 0; i < count; ++i) {
+    const Tensor* input = inputs[i];
     node->next_edges.push_back(input != nullptr && input->defined() ? gradient_edge(*input) : Edge{});
   }
   AutogradMeta& meta = result.impl()->autograd_meta();
   meta.requires_grad = true;
   meta.grad_fn = std::move(node);
+}
+
+}  // namespace
+
+void record_op(const char* name, Tensor& result, std::initializer_list<const Tensor*> inputs,
+               std::vector<Tensor> saved, BackwardFn backward) {
+  record_function(name, result, inputs.begin(), inputs.size(), std::move(saved), std::move(backward));
+}
+
+void record_op(const char* name, Tensor& result, const std::vector<const Tensor*>& inputs,
+               std::vector<Tensor> saved, BackwardFn backward) {
+  record_function(name, result, inputs.data(), inputs.size(), std::move(saved), std::move(backward));
 }
 
 void record_multi_output_op(const char* name, std::vector<Tensor>& results, const std::vector<const Tensor*>& inputs,
