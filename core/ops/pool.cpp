@@ -1,7 +1,6 @@
 // max_pool2d, avg_pool2d and adaptive_avg_pool2d over (N, C, H, W) tensors,
 // with backward rules that run the backward kernels (any device).
 #include <array>
-#include <functional>
 #include <sstream>
 
 #include "core/autograd.h"
@@ -103,6 +102,23 @@ Tensor adaptive_avg_pool2d_backward(const Tensor& grad, const Pool2dShape& s) {
   return grad_input;
 }
 
+// max_pool2d_with_indices once its window and shape are checked.
+ValuesIndices max_pool2d_indexed(const Tensor& input, const Pool2dShape& s, const Window2d& win) {
+  const char* op = "max_pool2d";
+  Tensor values = empty(output_shape(s), {input.dtype(), input.device()});
+  Tensor indices = empty(output_shape(s), {kInt64, input.device()});
+  if (values.numel() > 0) {
+    detail::launch(MaxPool2dParams{s, win}, input.device(), input.dtype(),
+                   {detail::kernel_arg(values, op), detail::kernel_arg(indices, op), detail::kernel_arg(input, op)});
+  }
+  if (needs_grad({&input})) {
+    record_op(op, values, {&input}, {indices}, [s](const Tensor& grad, const std::vector<Tensor>& saved) {
+      return std::vector<Tensor>{max_pool2d_backward(grad, saved[0], s)};
+    });
+  }
+  return {values, indices};
+}
+
 // max_pool2d through max_pool2d_values (cuDNN): no indices; the backward
 // reads the forward's input and output instead.
 Tensor max_pool2d_values(const Tensor& input, const Pool2dShape& s, const Window2d& win) {
@@ -126,8 +142,7 @@ Tensor max_pool2d_values(const Tensor& input, const Pool2dShape& s, const Window
 // supports the call (cuDNN usable, no padding, dilation 1, floor size) and
 // the setting is cudnn, or auto found it the faster (the indices kernel is
 // the reference it is checked against).
-bool use_max_pool2d_values(const Tensor& input, const Pool2dShape& s, const Window2d& win,
-                           const std::function<Tensor(const Tensor&)>& with_indices) {
+bool use_max_pool2d_values(const Tensor& input, const Pool2dShape& s, const Window2d& win) {
   const KernelImpl impl = kernel_impl();
   if (input.device().is_cpu() || impl == KernelImpl::Hand) return false;
   const Shape out_shape = output_shape(s);
@@ -149,7 +164,9 @@ bool use_max_pool2d_values(const Tensor& input, const Pool2dShape& s, const Wind
   key << "input=" << shape_str(input.shape()) << " contiguous=" << input.is_contiguous()
       << " kernel=" << win.kernel_height << "x" << win.kernel_width << " stride=" << win.stride_height << "x"
       << win.stride_width;
-  const auto first = [&with_indices](const std::vector<Tensor>& v) { return std::vector<Tensor>{with_indices(v[0])}; };
+  const auto first = [&s, &win](const std::vector<Tensor>& v) {
+    return std::vector<Tensor>{max_pool2d_indexed(v[0], s, win).values};
+  };
   const auto second = [&s, &win](const std::vector<Tensor>& v) {
     return std::vector<Tensor>{max_pool2d_values(v[0], s, win)};
   };
@@ -163,30 +180,16 @@ ValuesIndices max_pool2d_with_indices(const Tensor& input, std::array<std::int64
   const char* op = "max_pool2d";
   check_pool_input(input, op);
   const Window2d win = pool_window(kernel_size, options.stride, options.padding, options.dilation);
-  const Pool2dShape s = pool_shape(input, win, options.ceil_mode, op);
-  Tensor values = empty(output_shape(s), {input.dtype(), input.device()});
-  Tensor indices = empty(output_shape(s), {kInt64, input.device()});
-  if (values.numel() > 0) {
-    detail::launch(MaxPool2dParams{s, win}, input.device(), input.dtype(),
-                   {detail::kernel_arg(values, op), detail::kernel_arg(indices, op), detail::kernel_arg(input, op)});
-  }
-  if (needs_grad({&input})) {
-    record_op(op, values, {&input}, {indices}, [s](const Tensor& grad, const std::vector<Tensor>& saved) {
-      return std::vector<Tensor>{max_pool2d_backward(grad, saved[0], s)};
-    });
-  }
-  return {values, indices};
+  return max_pool2d_indexed(input, pool_shape(input, win, options.ceil_mode, op), win);
 }
 
 Tensor max_pool2d(const Tensor& input, std::array<std::int64_t, 2> kernel_size, MaxPool2dOptions options) {
-  const auto with_indices = [&](const Tensor& x) { return max_pool2d_with_indices(x, kernel_size, options).values; };
-  if (!input.defined() || input.device().is_cpu()) return with_indices(input);
   const char* op = "max_pool2d";
   check_pool_input(input, op);
   const Window2d win = pool_window(kernel_size, options.stride, options.padding, options.dilation);
   const Pool2dShape s = pool_shape(input, win, options.ceil_mode, op);
-  if (input.numel() > 0 && use_max_pool2d_values(input, s, win, with_indices)) return max_pool2d_values(input, s, win);
-  return with_indices(input);
+  if (input.numel() > 0 && use_max_pool2d_values(input, s, win)) return max_pool2d_values(input, s, win);
+  return max_pool2d_indexed(input, s, win).values;
 }
 
 Tensor avg_pool2d(const Tensor& input, std::array<std::int64_t, 2> kernel_size, AvgPool2dOptions options) {
