@@ -9,15 +9,6 @@
 #include "kernels/registry.h"
 
 namespace redes::detail {
-namespace {
-
-std::vector<double> host_float64(const Tensor& t) {
-  const Tensor host = t.to(Device::cpu()).to(kFloat64).contiguous();
-  const double* values = host.data<double>();
-  return std::vector<double>(values, values + host.numel());
-}
-
-}  // namespace
 
 std::string choose_path(const std::string& op, const std::string& key, const std::vector<Tensor>& inputs,
                         const std::vector<ComputePath>& paths) {
@@ -59,7 +50,9 @@ std::string choose_path(const std::string& op, const std::string& key, const std
     };
     const auto read = [&last] {
       std::vector<std::vector<double>> values;
-      for (const Tensor& t : last) values.push_back(t.defined() ? host_float64(t) : std::vector<double>());
+      for (const Tensor& t : last) {
+        values.push_back(t.defined() ? t.to(kFloat64).to_vector<double>() : std::vector<double>());
+      }
       return values;
     };
     candidates.push_back({path.name, run, read});
