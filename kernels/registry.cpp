@@ -48,38 +48,51 @@ void KernelRegistry::add(KernelEntry entry) {
                    [](const KernelEntry& a, const KernelEntry& b) { return a.priority > b.priority; });
 }
 
-const KernelEntry& KernelRegistry::select(const std::string& op, Device device, DType dtype, const void* params,
-                                          const TensorArg* args, int nargs, const ExecContext* ctx) const {
-  std::lock_guard lock(mutex_);
-  auto found = entries_.find(op);
-  const std::vector<KernelEntry>* list = found == entries_.end() ? nullptr : &found->second;
-  auto forced = forced_.find(op);
+const std::vector<const KernelEntry*>& KernelRegistry::supporting_entries(const std::string& op, Device device,
+                                                                          DType dtype, const void* params,
+                                                                          const TensorArg* args, int nargs,
+                                                                          const std::string* forced,
+                                                                          std::vector<std::string>* refused) const {
   // Reused under the lock: select() runs for every kernel call, and most
   // calls have a single candidate, so it should not allocate.
   // Never destroyed, like the registry itself.
   static auto* reused = new std::vector<const KernelEntry*>();
   std::vector<const KernelEntry*>& supporting = *reused;
   supporting.clear();
-  std::vector<std::string> refused;
-  if (list != nullptr) {
-    for (const KernelEntry& entry : *list) {
-      if (entry.device != device.type || entry.dtype != dtype) continue;
-      if (forced != forced_.end() && entry.name != forced->second) continue;
-      if (entry.supports == nullptr || entry.supports(params, args, nargs)) {
-        supporting.push_back(&entry);
-      } else {
-        refused.push_back(entry.name);
-      }
+  const auto found = entries_.find(op);
+  if (found == entries_.end()) return supporting;
+  for (const KernelEntry& entry : found->second) {
+    if (entry.device != device.type || entry.dtype != dtype) continue;
+    if (forced != nullptr && entry.name != *forced) continue;
+    if (entry.supports == nullptr || entry.supports(params, args, nargs)) {
+      supporting.push_back(&entry);
+    } else if (refused != nullptr) {
+      refused->push_back(entry.name);
     }
   }
+  return supporting;
+}
+
+const std::string* KernelRegistry::forced_name(const std::string& op) const {
+  const auto forced = forced_.find(op);
+  return forced == forced_.end() ? nullptr : &forced->second;
+}
+
+const KernelEntry& KernelRegistry::select(const std::string& op, Device device, DType dtype, const void* params,
+                                          const TensorArg* args, int nargs, const ExecContext* ctx) const {
+  std::lock_guard lock(mutex_);
+  const std::string* forced = forced_name(op);
+  std::vector<std::string> refused;
+  const std::vector<const KernelEntry*>& supporting =
+      supporting_entries(op, device, dtype, params, args, nargs, forced, &refused);
   if (!supporting.empty()) {
-    if (forced != forced_.end() || supporting.size() == 1) return *supporting.front();
+    if (forced != nullptr || supporting.size() == 1) return *supporting.front();
     TuningDevice* tuning = device.type == DeviceType::CUDA ? cuda_tuning_.get() : nullptr;
     return selector_.choose(KernelCall{op, device, dtype, params, args, nargs}, supporting, tuning, ctx);
   }
   std::ostringstream message;
   message << op << ": no kernel for " << dtype_name(dtype) << " tensors on " << device.str();
-  if (forced != forced_.end()) message << " with implementation \"" << forced->second << "\" forced";
+  if (forced != nullptr) message << " with implementation \"" << *forced << "\" forced";
   if (!refused.empty()) {
     message << " (implementations that refused these arguments:";
     for (const std::string& name : refused) message << ' ' << name;
@@ -91,15 +104,7 @@ const KernelEntry& KernelRegistry::select(const std::string& op, Device device, 
 bool KernelRegistry::supports(const std::string& op, Device device, DType dtype, const void* params,
                               const TensorArg* args, int nargs) const {
   std::lock_guard lock(mutex_);
-  const auto found = entries_.find(op);
-  if (found == entries_.end()) return false;
-  const auto forced = forced_.find(op);
-  for (const KernelEntry& entry : found->second) {
-    if (entry.device != device.type || entry.dtype != dtype) continue;
-    if (forced != forced_.end() && entry.name != forced->second) continue;
-    if (entry.supports == nullptr || entry.supports(params, args, nargs)) return true;
-  }
-  return false;
+  return !supporting_entries(op, device, dtype, params, args, nargs, forced_name(op), nullptr).empty();
 }
 
 std::vector<const KernelEntry*> KernelRegistry::candidates(const std::string& op, DeviceType device,
@@ -144,8 +149,8 @@ void KernelRegistry::force(const std::string& op, const std::string& name) {
 
 std::string KernelRegistry::forced(const std::string& op) const {
   std::lock_guard lock(mutex_);
-  auto found = forced_.find(op);
-  return found == forced_.end() ? std::string() : found->second;
+  const std::string* name = forced_name(op);
+  return name == nullptr ? std::string() : *name;
 }
 
 void KernelRegistry::set_tuning_device(DeviceType device, std::unique_ptr<TuningDevice> tuning) {

@@ -81,6 +81,16 @@ class REDES_API KernelRegistry {
   std::unordered_map<std::string, std::string> forced_;
   std::unique_ptr<TuningDevice> cuda_tuning_;
   mutable KernelSelector selector_;
+
+  // With mutex_ held: the entries of `op` that can serve this call, highest
+  // priority first, only `forced` when that is given (a buffer reused from
+  // call to call); those whose supports() refused it go to `refused`.
+  const std::vector<const KernelEntry*>& supporting_entries(const std::string& op, Device device, DType dtype,
+                                                            const void* params, const TensorArg* args, int nargs,
+                                                            const std::string* forced,
+                                                            std::vector<std::string>* refused) const;
+  // With mutex_ held: the implementation forced for `op`, or null.
+  const std::string* forced_name(const std::string& op) const;
   mutable std::mutex mutex_;
 };
 
