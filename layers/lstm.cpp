@@ -13,9 +13,8 @@ namespace redes::nn {
 LSTM::LSTM(std::int64_t input_size, std::int64_t hidden_size, LSTMOptions options)
     : input_size_(input_size), hidden_size_(hidden_size), options_(options) {
   REDES_CHECK(input_size > 0 && hidden_size > 0 && options.num_layers > 0,
-              "LSTM: expected positive sizes, got "
-              "input_size=",
-              input_size, ", hidden_size=", hidden_size, ", num_layers=", options.num_layers);
+              "LSTM: expected positive sizes, got input_size=", input_size, ", hidden_size=", hidden_size,
+              ", num_layers=", options.num_layers);
   const double bound = 1.0 / std::sqrt(static_cast<double>(hidden_size));
   for (std::int64_t layer = 0; layer < options.num_layers; ++layer) {
     const std::string suffix = "_l" + std::to_string(layer);
