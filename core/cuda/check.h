@@ -26,6 +26,17 @@ inline void check_cuda(cudaError_t status, const char* op, const char* call, con
   }
 }
 
+// For destructors and frees, which report failures instead of throwing:
+// true on success, or when the runtime is already unloaded at process exit
+// (its streams, events and memory went with it); otherwise clears the
+// runtime's last error, so the next launch check does not report it again,
+// and returns false for the caller to report.
+inline bool teardown_succeeded(cudaError_t status) {
+  if (status == cudaSuccess || status == cudaErrorCudartUnloading) return true;
+  cudaGetLastError();
+  return false;
+}
+
 inline void check_cublas(cublasStatus_t status, const char* op, const char* call, const char* file, int line) {
   if (status != CUBLAS_STATUS_SUCCESS) [[unlikely]] {
     fail(op, ": cuBLAS error ", cublasGetStatusName(status), " (", cublasGetStatusString(status), ") from ", call,

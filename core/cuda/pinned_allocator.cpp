@@ -13,8 +13,7 @@ namespace {
 // Called where throwing is not possible (frees) or another error is already
 // on its way; a failure leaks what it names, so it is reported and cleared.
 void report(cudaError_t status, const char* call) {
-  if (status == cudaSuccess || status == cudaErrorCudartUnloading) return;
-  cudaGetLastError();
+  if (teardown_succeeded(status)) return;
   std::fprintf(stderr, "redes: pinned allocator: %s failed: %s (%s)\n", call, cudaGetErrorName(status),
                cudaGetErrorString(status));
 }

@@ -21,8 +21,7 @@ namespace {
 // Destructors cannot throw: failures are reported. At process exit the
 // runtime may already be unloaded, and its streams and events went with it.
 void report_teardown(cudaError_t status, const char* what, int device) {
-  if (status == cudaSuccess || status == cudaErrorCudartUnloading) return;
-  cudaGetLastError();
+  if (detail::teardown_succeeded(status)) return;
   std::fprintf(stderr, "redes: cuda:%d: destroying a %s failed: %s (%s)\n", device, what, cudaGetErrorName(status),
                cudaGetErrorString(status));
 }
