@@ -100,6 +100,15 @@ stage_seconds=()
 stage_counts=()
 
 # end_stage NAME STATUS START COUNTS: records a stage (and appends it to stages.jsonl).
+# begin_stage SECONDS: stage_start is now, stage_end SECONDS later, but no
+# later than the end of the whole check.
+begin_stage() {
+  stage_start=$SECONDS
+  stage_end=$((SECONDS + $1))
+  [ "$stage_end" -gt $((started + total_seconds)) ] && stage_end=$((started + total_seconds))
+  return 0
+}
+
 end_stage() {
   local name=$1 status=$2 start=$3 counts=$4 seconds
   seconds=$((SECONDS - start))
@@ -165,9 +174,7 @@ log "LD_LIBRARY_PATH=$LD_LIBRARY_PATH"
 for note in "${library_notes[@]}"; do log "note: $note"; done
 
 # --- 1 machine -------------------------------------------------------------
-stage_start=$SECONDS
-stage_end=$((SECONDS + limit_machine))
-[ "$stage_end" -gt $((started + total_seconds)) ] && stage_end=$((started + total_seconds))
+begin_stage "$limit_machine"
 machine_problems=()
 gpu_name=""
 driver=""
@@ -273,9 +280,7 @@ for path in sorted(glob.glob(os.path.join(sys.argv[1], "*.json"))):
 EOF
 }
 
-stage_start=$SECONDS
-stage_end=$((SECONDS + limit_tests))
-[ "$stage_end" -gt $((started + total_seconds)) ] && stage_end=$((started + total_seconds))
+begin_stage "$limit_tests"
 mkdir -p "$out/tests"
 jobs=${REDES_GPU_CHECK_JOBS:-4}
 threads=$(($(nproc) / jobs))
@@ -346,9 +351,7 @@ else
 fi
 
 # --- 3 memcheck ------------------------------------------------------------
-stage_start=$SECONDS
-stage_end=$((SECONDS + limit_memcheck))
-[ "$stage_end" -gt $((started + total_seconds)) ] && stage_end=$((started + total_seconds))
+begin_stage "$limit_memcheck"
 mkdir -p "$out/memcheck"
 sanitizer=$(command -v compute-sanitizer || true)
 [ -z "$sanitizer" ] && [ -x /usr/local/cuda/bin/compute-sanitizer ] && sanitizer=/usr/local/cuda/bin/compute-sanitizer
@@ -392,9 +395,7 @@ else
 fi
 
 # --- 4 bench ---------------------------------------------------------------
-stage_start=$SECONDS
-stage_end=$((SECONDS + limit_bench))
-[ "$stage_end" -gt $((started + total_seconds)) ] && stage_end=$((started + total_seconds))
+begin_stage "$limit_bench"
 mkdir -p "$out/bench"
 bench_ok=0
 bench_bad=()
