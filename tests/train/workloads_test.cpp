@@ -140,13 +140,8 @@ std::string cli_program() {
   return relocated != nullptr && *relocated != '\0' ? relocated : REDES_CLI_PATH;
 }
 
-// `environment` is a prefix of VAR=value words for the shell.
-int run_cli(const std::string& arguments, const std::string& environment = "") {
-  const int status = std::system((environment + " " + cli_program() + " " + arguments + " > /dev/null 2>&1").c_str());
-  return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-}
-
 // What the program prints (stdout and stderr) and its exit status.
+// `environment` is a prefix of VAR=value words for the shell.
 std::pair<std::string, int> cli_output(const std::string& arguments, const std::string& environment) {
   FILE* pipe = popen((environment + " " + cli_program() + " " + arguments + " 2>&1").c_str(), "r");
   if (pipe == nullptr) return {"popen failed", -1};
@@ -155,6 +150,11 @@ std::pair<std::string, int> cli_output(const std::string& arguments, const std::
   for (std::size_t n; (n = std::fread(buffer, 1, sizeof(buffer), pipe)) > 0;) text.append(buffer, n);
   const int status = pclose(pipe);
   return {text, WIFEXITED(status) ? WEXITSTATUS(status) : -1};
+}
+
+// The exit status alone.
+int run_cli(const std::string& arguments, const std::string& environment = "") {
+  return cli_output(arguments, environment).second;
 }
 
 TEST(Cli, UsageErrorsAndHelp) {
