@@ -50,9 +50,4 @@ inline void check_cublas(cublasStatus_t status, const char* op, const char* call
 // redes::Error naming the op, the call, the CUDA error and file:line.
 #define REDES_CUDA_CHECK(call, op) ::redes::detail::check_cuda((call), (op), #call, __FILE__, __LINE__)
 
-// After every <<<...>>>: a launch reports a bad configuration only through
-// cudaGetLastError.
-#define REDES_CUDA_CHECK_LAUNCH(op) \
-  ::redes::detail::check_cuda(cudaGetLastError(), (op), "a kernel launch", __FILE__, __LINE__)
-
 #define REDES_CUBLAS_CHECK(call, op) ::redes::detail::check_cublas((call), (op), #call, __FILE__, __LINE__)

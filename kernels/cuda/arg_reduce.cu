@@ -42,11 +42,12 @@ void arg_reduce_cuda(const ArgReduceParams& params, const TensorArg* args, int, 
   // arg_best reads the first element unconditionally; on the device that
   // would be a fault, not a readable error.
   REDES_CHECK(length > 0, "arg_reduce: cannot reduce dim ", params.dim, " of size 0");
-  arg_reduce_kernel<T><<<cuda::grid_size(kept_count), cuda::kBlockSize, 0, cuda::stream_of(ctx)>>>(
-      split.kept, split.out_kept, index_split.out_kept, static_cast<T*>(args[0].data),
-      static_cast<std::int64_t*>(args[1].data), static_cast<const T*>(args[2].data), kept_count, length,
-      args[2].strides[params.dim], params.max);
-  REDES_CUDA_CHECK_LAUNCH(ArgReduceParams::op);
+  REDES_CUDA_CHECK(
+      cuda::launch(arg_reduce_kernel<T>, cuda::grid_size(kept_count), cuda::kBlockSize, 0, cuda::stream_of(ctx),
+                   split.kept, split.out_kept, index_split.out_kept, static_cast<T*>(args[0].data),
+                   static_cast<std::int64_t*>(args[1].data), static_cast<const T*>(args[2].data), kept_count, length,
+                   args[2].strides[params.dim], params.max),
+      ArgReduceParams::op);
 }
 
 }  // namespace

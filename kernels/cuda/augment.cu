@@ -32,9 +32,10 @@ void augment_cuda(const AugmentParams& p, const TensorArg* args, int, const Exec
   const auto* ints = real_parameters ? nullptr : static_cast<const std::int64_t*>(args[2].data);
   const auto* reals = real_parameters ? static_cast<const double*>(args[2].data) : nullptr;
   const data::augment_math::ImageGeometry geometry{args[1].sizes[1], args[1].sizes[2], args[1].sizes[3]};
-  augment_kernel<Real><<<cuda::grid_size(n), cuda::kBlockSize, 0, cuda::stream_of(ctx)>>>(
-      p, static_cast<Real*>(args[0].data), static_cast<const Real*>(args[1].data), ints, reals, geometry, n);
-  REDES_CUDA_CHECK_LAUNCH(AugmentParams::op);
+  REDES_CUDA_CHECK(
+      cuda::launch(augment_kernel<Real>, cuda::grid_size(n), cuda::kBlockSize, 0, cuda::stream_of(ctx), p,
+                   static_cast<Real*>(args[0].data), static_cast<const Real*>(args[1].data), ints, reals, geometry, n),
+      AugmentParams::op);
 }
 
 }  // namespace

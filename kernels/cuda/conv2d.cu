@@ -62,10 +62,10 @@ void conv2d_forward_cuda(const Conv2dForwardParams& p, const TensorArg* args, in
   const std::int64_t count = args[0].numel();
   if (count == 0) return;
   const T* bias = nargs > 3 ? static_cast<const T*>(args[3].data) : nullptr;
-  conv2d_forward_kernel<T><<<cuda::grid_size(count), cuda::kBlockSize, 0, cuda::stream_of(ctx)>>>(
-      p.geometry, static_cast<T*>(args[0].data), static_cast<const T*>(args[1].data),
-      static_cast<const T*>(args[2].data), bias, count);
-  REDES_CUDA_CHECK_LAUNCH(Conv2dForwardParams::op);
+  REDES_CUDA_CHECK(cuda::launch(conv2d_forward_kernel<T>, cuda::grid_size(count), cuda::kBlockSize, 0,
+                                cuda::stream_of(ctx), p.geometry, static_cast<T*>(args[0].data),
+                                static_cast<const T*>(args[1].data), static_cast<const T*>(args[2].data), bias, count),
+                   Conv2dForwardParams::op);
 }
 
 // args: grad_input, grad_output, weight — see Conv2dBackwardInputParams.
@@ -74,10 +74,10 @@ void conv2d_backward_input_cuda(const Conv2dBackwardInputParams& p, const Tensor
                                 const ExecContext& ctx) {
   const std::int64_t count = args[0].numel();
   if (count == 0) return;
-  conv2d_backward_input_kernel<T><<<cuda::grid_size(count), cuda::kBlockSize, 0, cuda::stream_of(ctx)>>>(
-      p.geometry, static_cast<T*>(args[0].data), static_cast<const T*>(args[1].data),
-      static_cast<const T*>(args[2].data), count);
-  REDES_CUDA_CHECK_LAUNCH(Conv2dBackwardInputParams::op);
+  REDES_CUDA_CHECK(cuda::launch(conv2d_backward_input_kernel<T>, cuda::grid_size(count), cuda::kBlockSize, 0,
+                                cuda::stream_of(ctx), p.geometry, static_cast<T*>(args[0].data),
+                                static_cast<const T*>(args[1].data), static_cast<const T*>(args[2].data), count),
+                   Conv2dBackwardInputParams::op);
 }
 
 // args: grad_weight, grad_output, input — see Conv2dBackwardWeightParams.
@@ -86,10 +86,10 @@ void conv2d_backward_weight_cuda(const Conv2dBackwardWeightParams& p, const Tens
                                  const ExecContext& ctx) {
   const std::int64_t count = args[0].numel();
   if (count == 0) return;
-  conv2d_backward_weight_kernel<T><<<cuda::grid_size(count), cuda::kBlockSize, 0, cuda::stream_of(ctx)>>>(
-      p.geometry, static_cast<T*>(args[0].data), static_cast<const T*>(args[1].data),
-      static_cast<const T*>(args[2].data), count);
-  REDES_CUDA_CHECK_LAUNCH(Conv2dBackwardWeightParams::op);
+  REDES_CUDA_CHECK(cuda::launch(conv2d_backward_weight_kernel<T>, cuda::grid_size(count), cuda::kBlockSize, 0,
+                                cuda::stream_of(ctx), p.geometry, static_cast<T*>(args[0].data),
+                                static_cast<const T*>(args[1].data), static_cast<const T*>(args[2].data), count),
+                   Conv2dBackwardWeightParams::op);
 }
 
 template <class T>

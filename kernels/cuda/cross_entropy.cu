@@ -83,11 +83,11 @@ void cross_entropy_cuda(const CrossEntropyParams&, const TensorArg* args, int, c
   REDES_CHECK(ctx.workspace != nullptr, "cross_entropy: the CUDA kernel needs a workspace for its target check");
   auto* bad = static_cast<unsigned long long*>(ctx.workspace->request(sizeof(unsigned long long)));
   REDES_CUDA_CHECK(cudaMemsetAsync(bad, 0, sizeof(unsigned long long), stream), CrossEntropyParams::op);
-  cross_entropy_kernel<T><<<cuda::grid_size(rows), cuda::kBlockSize, 0, stream>>>(
-      static_cast<T*>(args[0].data), static_cast<double*>(args[1].data), static_cast<const T*>(logits.data),
-      logits.strides[0], logits.strides[1], static_cast<const std::int64_t*>(targets.data), targets.strides[0], rows,
-      classes, bad);
-  REDES_CUDA_CHECK_LAUNCH(CrossEntropyParams::op);
+  REDES_CUDA_CHECK(cuda::launch(cross_entropy_kernel<T>, cuda::grid_size(rows), cuda::kBlockSize, 0, stream,
+                                static_cast<T*>(args[0].data), static_cast<double*>(args[1].data),
+                                static_cast<const T*>(logits.data), logits.strides[0], logits.strides[1],
+                                static_cast<const std::int64_t*>(targets.data), targets.strides[0], rows, classes, bad),
+                   CrossEntropyParams::op);
   check_targets(bad, targets, rows, classes, stream);
 }
 
@@ -96,9 +96,10 @@ void cross_entropy_backward_cuda(const CrossEntropyBackwardParams&, const Tensor
                                  const ExecContext& ctx) {
   const std::int64_t rows = args[1].sizes[0], classes = args[1].sizes[1];
   if (rows * classes == 0) return;
-  cross_entropy_backward_kernel<T><<<cuda::grid_size(rows * classes), cuda::kBlockSize, 0, cuda::stream_of(ctx)>>>(
-      static_cast<T*>(args[0].data), args[1], args[2], args[3], args[4], rows, classes);
-  REDES_CUDA_CHECK_LAUNCH(CrossEntropyBackwardParams::op);
+  REDES_CUDA_CHECK(cuda::launch(cross_entropy_backward_kernel<T>, cuda::grid_size(rows * classes), cuda::kBlockSize, 0,
+                                cuda::stream_of(ctx), static_cast<T*>(args[0].data), args[1], args[2], args[3], args[4],
+                                rows, classes),
+                   CrossEntropyBackwardParams::op);
 }
 
 }  // namespace

@@ -28,9 +28,10 @@ template <class T>
 void dropout_cuda(const DropoutParams& p, const TensorArg* args, int, const ExecContext& ctx) {
   const std::int64_t n = args[0].numel();
   if (n == 0) return;
-  dropout_kernel<T><<<cuda::grid_size((n + 3) / 4), cuda::kBlockSize, 0, cuda::stream_of(ctx)>>>(
-      p, static_cast<T*>(args[0].data), static_cast<const T*>(args[1].data), args[1], dropout_math::dense(args[1]), n);
-  REDES_CUDA_CHECK_LAUNCH(DropoutParams::op);
+  REDES_CUDA_CHECK(cuda::launch(dropout_kernel<T>, cuda::grid_size((n + 3) / 4), cuda::kBlockSize, 0,
+                                cuda::stream_of(ctx), p, static_cast<T*>(args[0].data),
+                                static_cast<const T*>(args[1].data), args[1], dropout_math::dense(args[1]), n),
+                   DropoutParams::op);
 }
 
 }  // namespace

@@ -74,12 +74,13 @@ void unary_cuda(const UnaryParams& params, const TensorArg* args, int, const Exe
   if (n == 0) return;
   dispatch_unary_kind(params.kind, [&]<UnaryKind Kind>() {
     if constexpr (std::is_floating_point_v<T> || unary_defined_for_integers(Kind)) {
-      unary_kernel<Kind, T><<<cuda::grid_size(n), cuda::kBlockSize, 0, cuda::stream_of(ctx)>>>(args[0], args[1], n);
+      REDES_CUDA_CHECK(cuda::launch(unary_kernel<Kind, T>, cuda::grid_size(n), cuda::kBlockSize, 0,
+                                    cuda::stream_of(ctx), args[0], args[1], n),
+                       UnaryParams::op);
     } else {
       detail::fail("unary: this kind needs a floating-point tensor, got ", dtype_name(dtype_of_v<T>));
     }
   });
-  REDES_CUDA_CHECK_LAUNCH(UnaryParams::op);
 }
 
 template <class T>
@@ -89,13 +90,13 @@ void binary_cuda(const BinaryParams& params, const TensorArg* args, int, const E
   const T alpha = static_cast<T>(params.alpha);
   dispatch_binary_kind(params.kind, [&]<BinaryKind Kind>() {
     if constexpr (std::is_floating_point_v<T> || binary_defined_for_integers(Kind)) {
-      binary_kernel<Kind, T>
-          <<<cuda::grid_size(n), cuda::kBlockSize, 0, cuda::stream_of(ctx)>>>(args[0], args[1], args[2], alpha, n);
+      REDES_CUDA_CHECK(cuda::launch(binary_kernel<Kind, T>, cuda::grid_size(n), cuda::kBlockSize, 0,
+                                    cuda::stream_of(ctx), args[0], args[1], args[2], alpha, n),
+                       BinaryParams::op);
     } else {
       detail::fail("binary: this kind needs a floating-point tensor, got ", dtype_name(dtype_of_v<T>));
     }
   });
-  REDES_CUDA_CHECK_LAUNCH(BinaryParams::op);
 }
 
 // Registered under a's dtype T; out is bool.
@@ -104,19 +105,19 @@ void compare_cuda(const CompareParams& params, const TensorArg* args, int, const
   const std::int64_t n = args[0].numel();
   if (n == 0) return;
   dispatch_compare_kind(params.kind, [&]<CompareKind Kind>() {
-    compare_kernel<Kind, T>
-        <<<cuda::grid_size(n), cuda::kBlockSize, 0, cuda::stream_of(ctx)>>>(args[0], args[1], args[2], n);
+    REDES_CUDA_CHECK(cuda::launch(compare_kernel<Kind, T>, cuda::grid_size(n), cuda::kBlockSize, 0,
+                                  cuda::stream_of(ctx), args[0], args[1], args[2], n),
+                     CompareParams::op);
   });
-  REDES_CUDA_CHECK_LAUNCH(CompareParams::op);
 }
 
 template <class T>
 void where_cuda(const WhereParams&, const TensorArg* args, int, const ExecContext& ctx) {
   const std::int64_t n = args[0].numel();
   if (n == 0) return;
-  where_kernel<T>
-      <<<cuda::grid_size(n), cuda::kBlockSize, 0, cuda::stream_of(ctx)>>>(args[0], args[1], args[2], args[3], n);
-  REDES_CUDA_CHECK_LAUNCH(WhereParams::op);
+  REDES_CUDA_CHECK(cuda::launch(where_kernel<T>, cuda::grid_size(n), cuda::kBlockSize, 0, cuda::stream_of(ctx), args[0],
+                                args[1], args[2], args[3], n),
+                   WhereParams::op);
 }
 
 bool unary_supported_on_integers(const void* params, const TensorArg*, int) {

@@ -34,16 +34,18 @@ void fill_cuda(const FillParams& params, const TensorArg* args, int, const ExecC
   if (n == 0) return;
   // Converted on the host, as the CPU kernel does, so both devices fill the same bits.
   const T value = static_cast<T>(params.value);
-  fill_kernel<T><<<cuda::grid_size(n), cuda::kBlockSize, 0, cuda::stream_of(ctx)>>>(args[0], value, n);
-  REDES_CUDA_CHECK_LAUNCH(FillParams::op);
+  REDES_CUDA_CHECK(
+      cuda::launch(fill_kernel<T>, cuda::grid_size(n), cuda::kBlockSize, 0, cuda::stream_of(ctx), args[0], value, n),
+      FillParams::op);
 }
 
 template <class Out, class In>
 void launch_copy(const TensorArg* args, const ExecContext& ctx) {
   const std::int64_t n = args[0].numel();
   if (n == 0) return;
-  copy_kernel<Out, In><<<cuda::grid_size(n), cuda::kBlockSize, 0, cuda::stream_of(ctx)>>>(args[0], args[1], n);
-  REDES_CUDA_CHECK_LAUNCH(CopyParams::op);
+  REDES_CUDA_CHECK(cuda::launch(copy_kernel<Out, In>, cuda::grid_size(n), cuda::kBlockSize, 0, cuda::stream_of(ctx),
+                                args[0], args[1], n),
+                   CopyParams::op);
 }
 
 // args: out (Out's dtype), in (any implemented dtype), both on ctx.device.

@@ -125,9 +125,9 @@ void gather_cuda(const GatherParams& p, const TensorArg* args, int, const ExecCo
   if (n == 0) return;
   const std::int64_t dim_size = in.sizes[p.dim];
   unsigned long long* bad = bad_index_word(ctx, GatherParams::op);
-  gather_kernel<T><<<cuda::grid_size(n), cuda::kBlockSize, 0, cuda::stream_of(ctx)>>>(
-      out, indexed_view(in, index, p.dim), index, in.strides[p.dim], dim_size, n, bad);
-  REDES_CUDA_CHECK_LAUNCH(GatherParams::op);
+  REDES_CUDA_CHECK(cuda::launch(gather_kernel<T>, cuda::grid_size(n), cuda::kBlockSize, 0, cuda::stream_of(ctx), out,
+                                indexed_view(in, index, p.dim), index, in.strides[p.dim], dim_size, n, bad),
+                   GatherParams::op);
   check_bad_index(bad, index, n, p.dim, dim_size, ctx, GatherParams::op);
 }
 
@@ -142,9 +142,9 @@ void scatter_add_cuda(const ScatterAddParams& p, const TensorArg* args, int, con
   if (n == 0) return;
   const std::int64_t dim_size = out.sizes[p.dim];
   unsigned long long* bad = bad_index_word(ctx, ScatterAddParams::op);
-  scatter_add_kernel<T><<<cuda::grid_size(n), cuda::kBlockSize, 0, cuda::stream_of(ctx)>>>(
-      indexed_view(out, index, p.dim), index, src, out.strides[p.dim], dim_size, n, bad);
-  REDES_CUDA_CHECK_LAUNCH(ScatterAddParams::op);
+  REDES_CUDA_CHECK(cuda::launch(scatter_add_kernel<T>, cuda::grid_size(n), cuda::kBlockSize, 0, cuda::stream_of(ctx),
+                                indexed_view(out, index, p.dim), index, src, out.strides[p.dim], dim_size, n, bad),
+                   ScatterAddParams::op);
   check_bad_index(bad, index, n, p.dim, dim_size, ctx, ScatterAddParams::op);
 }
 

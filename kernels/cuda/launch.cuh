@@ -1,11 +1,13 @@
-// Launch geometry shared by the hand-written CUDA kernels: one thread per
-// output element, in grid-stride loops.
+// How the hand-written CUDA kernels are launched: the one launch form, and
+// the geometry of one thread per output element in grid-stride loops.
 #pragma once
 
 #include <cuda_runtime.h>
 
 #include <algorithm>
+#include <cstddef>
 #include <cstdint>
+#include <utility>
 
 #include "kernels/exec_context.h"
 
@@ -22,6 +24,22 @@ inline unsigned grid_size(std::int64_t n) {
 }
 
 inline cudaStream_t stream_of(const ExecContext& ctx) { return static_cast<cudaStream_t>(ctx.stream); }
+
+// The one launch form of every kernel file:
+//   REDES_CUDA_CHECK(cuda::launch(kernel, grid, block, shared_bytes, stream, args...), op);
+// It is cudaLaunchKernelEx, which nvcc and the emulated CUDA build
+// (core/cuda_emulation/) both compile, and which returns the launch's status:
+// a configuration the device refuses is reported at the launch site.
+template <class... Params, class... Args>
+cudaError_t launch(void (*kernel)(Params...), dim3 grid, dim3 block, std::size_t shared_bytes, cudaStream_t stream,
+                   Args&&... args) {
+  cudaLaunchConfig_t config{};
+  config.gridDim = grid;
+  config.blockDim = block;
+  config.dynamicSmemBytes = shared_bytes;
+  config.stream = stream;
+  return cudaLaunchKernelEx(&config, kernel, std::forward<Args>(args)...);
+}
 
 // Element indices are 64-bit: tensors may hold more than 2^31 elements.
 __device__ __forceinline__ std::int64_t first_index() {

@@ -36,21 +36,21 @@ template <class T>
 void lstm_cell_cuda(const LstmCellParams&, const TensorArg* args, int, const ExecContext& ctx) {
   const std::int64_t rows = args[3].sizes[0], hidden = args[3].sizes[1];
   if (rows * hidden == 0) return;
-  lstm_cell_kernel<T><<<cuda::grid_size(rows * hidden), cuda::kBlockSize, 0, cuda::stream_of(ctx)>>>(
-      static_cast<T*>(args[0].data), static_cast<T*>(args[1].data), static_cast<const T*>(args[2].data),
-      static_cast<const T*>(args[3].data), rows, hidden);
-  REDES_CUDA_CHECK_LAUNCH(LstmCellParams::op);
+  REDES_CUDA_CHECK(cuda::launch(lstm_cell_kernel<T>, cuda::grid_size(rows * hidden), cuda::kBlockSize, 0,
+                                cuda::stream_of(ctx), static_cast<T*>(args[0].data), static_cast<T*>(args[1].data),
+                                static_cast<const T*>(args[2].data), static_cast<const T*>(args[3].data), rows, hidden),
+                   LstmCellParams::op);
 }
 
 template <class T>
 void lstm_cell_backward_cuda(const LstmCellBackwardParams&, const TensorArg* args, int, const ExecContext& ctx) {
   const std::int64_t rows = args[4].sizes[0], hidden = args[4].sizes[1];
   if (rows * hidden == 0) return;
-  lstm_cell_backward_kernel<T><<<cuda::grid_size(rows * hidden), cuda::kBlockSize, 0, cuda::stream_of(ctx)>>>(
-      static_cast<T*>(args[0].data), static_cast<T*>(args[1].data), static_cast<const T*>(args[2].data),
-      static_cast<const T*>(args[3].data), static_cast<const T*>(args[4].data), static_cast<const T*>(args[5].data),
-      rows, hidden);
-  REDES_CUDA_CHECK_LAUNCH(LstmCellBackwardParams::op);
+  REDES_CUDA_CHECK(cuda::launch(lstm_cell_backward_kernel<T>, cuda::grid_size(rows * hidden), cuda::kBlockSize, 0,
+                                cuda::stream_of(ctx), static_cast<T*>(args[0].data), static_cast<T*>(args[1].data),
+                                static_cast<const T*>(args[2].data), static_cast<const T*>(args[3].data),
+                                static_cast<const T*>(args[4].data), static_cast<const T*>(args[5].data), rows, hidden),
+                   LstmCellBackwardParams::op);
 }
 
 }  // namespace

@@ -34,19 +34,19 @@ void sgd_step_cuda(const SgdStepParams& p, const TensorArg* args, int, const Exe
   const std::int64_t n = args[0].numel();
   if (n == 0) return;
   T* buffer = p.momentum != 0 ? static_cast<T*>(args[2].data) : nullptr;
-  sgd_step_kernel<T><<<cuda::grid_size(n), cuda::kBlockSize, 0, cuda::stream_of(ctx)>>>(
-      p, static_cast<T*>(args[0].data), static_cast<const T*>(args[1].data), buffer, n);
-  REDES_CUDA_CHECK_LAUNCH(SgdStepParams::op);
+  REDES_CUDA_CHECK(cuda::launch(sgd_step_kernel<T>, cuda::grid_size(n), cuda::kBlockSize, 0, cuda::stream_of(ctx), p,
+                                static_cast<T*>(args[0].data), static_cast<const T*>(args[1].data), buffer, n),
+                   SgdStepParams::op);
 }
 
 template <class T>
 void adam_step_cuda(const AdamStepParams& p, const TensorArg* args, int, const ExecContext& ctx) {
   const std::int64_t n = args[0].numel();
   if (n == 0) return;
-  adam_step_kernel<T><<<cuda::grid_size(n), cuda::kBlockSize, 0, cuda::stream_of(ctx)>>>(
-      p, static_cast<T*>(args[0].data), static_cast<const T*>(args[1].data), static_cast<T*>(args[2].data),
-      static_cast<T*>(args[3].data), n);
-  REDES_CUDA_CHECK_LAUNCH(AdamStepParams::op);
+  REDES_CUDA_CHECK(cuda::launch(adam_step_kernel<T>, cuda::grid_size(n), cuda::kBlockSize, 0, cuda::stream_of(ctx), p,
+                                static_cast<T*>(args[0].data), static_cast<const T*>(args[1].data),
+                                static_cast<T*>(args[2].data), static_cast<T*>(args[3].data), n),
+                   AdamStepParams::op);
 }
 
 }  // namespace

@@ -94,9 +94,10 @@ template <class T>
 void max_pool2d_cuda(const MaxPool2dParams& p, const TensorArg* args, int, const ExecContext& ctx) {
   const std::int64_t count = args[0].numel();
   if (count == 0) return;
-  max_pool2d_kernel<T><<<cuda::grid_size(count), cuda::kBlockSize, 0, cuda::stream_of(ctx)>>>(
-      p.shape, p.window, static_cast<T*>(args[0].data), static_cast<std::int64_t*>(args[1].data), args[2], count);
-  REDES_CUDA_CHECK_LAUNCH(MaxPool2dParams::op);
+  REDES_CUDA_CHECK(
+      cuda::launch(max_pool2d_kernel<T>, cuda::grid_size(count), cuda::kBlockSize, 0, cuda::stream_of(ctx), p.shape,
+                   p.window, static_cast<T*>(args[0].data), static_cast<std::int64_t*>(args[1].data), args[2], count),
+      MaxPool2dParams::op);
 }
 
 // args: grad_input (zeroed), grad_output, indices — see MaxPool2dBackwardParams.
@@ -104,9 +105,9 @@ template <class T>
 void max_pool2d_backward_cuda(const MaxPool2dBackwardParams& p, const TensorArg* args, int, const ExecContext& ctx) {
   const std::int64_t count = args[1].numel();
   if (count == 0) return;
-  max_pool2d_backward_kernel<T><<<cuda::grid_size(count), cuda::kBlockSize, 0, cuda::stream_of(ctx)>>>(
-      p.shape, static_cast<T*>(args[0].data), args[1], args[2], count);
-  REDES_CUDA_CHECK_LAUNCH(MaxPool2dBackwardParams::op);
+  REDES_CUDA_CHECK(cuda::launch(max_pool2d_backward_kernel<T>, cuda::grid_size(count), cuda::kBlockSize, 0,
+                                cuda::stream_of(ctx), p.shape, static_cast<T*>(args[0].data), args[1], args[2], count),
+                   MaxPool2dBackwardParams::op);
 }
 
 // args: out, input — see AvgPool2dParams.
@@ -114,9 +115,9 @@ template <class T>
 void avg_pool2d_cuda(const AvgPool2dParams& p, const TensorArg* args, int, const ExecContext& ctx) {
   const std::int64_t count = args[0].numel();
   if (count == 0) return;
-  avg_pool2d_kernel<T><<<cuda::grid_size(count), cuda::kBlockSize, 0, cuda::stream_of(ctx)>>>(
-      p.shape, p.window, p.count_include_pad, static_cast<T*>(args[0].data), args[1], count);
-  REDES_CUDA_CHECK_LAUNCH(AvgPool2dParams::op);
+  REDES_CUDA_CHECK(cuda::launch(avg_pool2d_kernel<T>, cuda::grid_size(count), cuda::kBlockSize, 0, cuda::stream_of(ctx),
+                                p.shape, p.window, p.count_include_pad, static_cast<T*>(args[0].data), args[1], count),
+                   AvgPool2dParams::op);
 }
 
 // args: grad_input, grad_output — see AvgPool2dBackwardParams.
@@ -124,9 +125,10 @@ template <class T>
 void avg_pool2d_backward_cuda(const AvgPool2dBackwardParams& p, const TensorArg* args, int, const ExecContext& ctx) {
   const std::int64_t count = args[0].numel();
   if (count == 0) return;
-  avg_pool2d_backward_kernel<T><<<cuda::grid_size(count), cuda::kBlockSize, 0, cuda::stream_of(ctx)>>>(
-      p.shape, p.window, p.count_include_pad, static_cast<T*>(args[0].data), args[1], count);
-  REDES_CUDA_CHECK_LAUNCH(AvgPool2dBackwardParams::op);
+  REDES_CUDA_CHECK(
+      cuda::launch(avg_pool2d_backward_kernel<T>, cuda::grid_size(count), cuda::kBlockSize, 0, cuda::stream_of(ctx),
+                   p.shape, p.window, p.count_include_pad, static_cast<T*>(args[0].data), args[1], count),
+      AvgPool2dBackwardParams::op);
 }
 
 // args: out, input — see AdaptiveAvgPool2dParams.
@@ -134,9 +136,9 @@ template <class T>
 void adaptive_avg_pool2d_cuda(const AdaptiveAvgPool2dParams& p, const TensorArg* args, int, const ExecContext& ctx) {
   const std::int64_t count = args[0].numel();
   if (count == 0) return;
-  adaptive_avg_pool2d_kernel<T><<<cuda::grid_size(count), cuda::kBlockSize, 0, cuda::stream_of(ctx)>>>(
-      p.shape, static_cast<T*>(args[0].data), args[1], count);
-  REDES_CUDA_CHECK_LAUNCH(AdaptiveAvgPool2dParams::op);
+  REDES_CUDA_CHECK(cuda::launch(adaptive_avg_pool2d_kernel<T>, cuda::grid_size(count), cuda::kBlockSize, 0,
+                                cuda::stream_of(ctx), p.shape, static_cast<T*>(args[0].data), args[1], count),
+                   AdaptiveAvgPool2dParams::op);
 }
 
 // args: grad_input, grad_output — see AdaptiveAvgPool2dBackwardParams.
@@ -145,9 +147,9 @@ void adaptive_avg_pool2d_backward_cuda(const AdaptiveAvgPool2dBackwardParams& p,
                                        const ExecContext& ctx) {
   const std::int64_t count = args[0].numel();
   if (count == 0) return;
-  adaptive_avg_pool2d_backward_kernel<T><<<cuda::grid_size(count), cuda::kBlockSize, 0, cuda::stream_of(ctx)>>>(
-      p.shape, static_cast<T*>(args[0].data), args[1], count);
-  REDES_CUDA_CHECK_LAUNCH(AdaptiveAvgPool2dBackwardParams::op);
+  REDES_CUDA_CHECK(cuda::launch(adaptive_avg_pool2d_backward_kernel<T>, cuda::grid_size(count), cuda::kBlockSize, 0,
+                                cuda::stream_of(ctx), p.shape, static_cast<T*>(args[0].data), args[1], count),
+                   AdaptiveAvgPool2dBackwardParams::op);
 }
 
 template <class T>

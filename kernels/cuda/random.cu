@@ -56,9 +56,9 @@ template <class T>
 void random_cuda(const RandomParams& p, const TensorArg* args, int, const ExecContext& ctx) {
   const std::int64_t n = args[0].numel();
   if (n == 0) return;
-  random_kernel<T><<<cuda::grid_size(n), cuda::kBlockSize, 0, cuda::stream_of(ctx)>>>(
-      p, static_cast<T*>(args[0].data), n);
-  REDES_CUDA_CHECK_LAUNCH(RandomParams::op);
+  REDES_CUDA_CHECK(cuda::launch(random_kernel<T>, cuda::grid_size(n), cuda::kBlockSize, 0, cuda::stream_of(ctx), p,
+                                static_cast<T*>(args[0].data), n),
+                   RandomParams::op);
 }
 
 // Integer tensors take raw bits and Bernoulli draws only.

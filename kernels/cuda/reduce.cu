@@ -35,9 +35,10 @@ void sum_cuda(const SumParams&, const TensorArg* args, int, const ExecContext& c
   const ReductionSplit split = split_reduction(args[0], args[1]);
   const std::int64_t kept_count = split.kept.numel();
   if (kept_count == 0) return;
-  sum_kernel<T><<<cuda::grid_size(kept_count), cuda::kBlockSize, 0, cuda::stream_of(ctx)>>>(
-      split, static_cast<T*>(args[0].data), static_cast<const T*>(args[1].data), kept_count, split.reduced.numel());
-  REDES_CUDA_CHECK_LAUNCH(SumParams::op);
+  REDES_CUDA_CHECK(cuda::launch(sum_kernel<T>, cuda::grid_size(kept_count), cuda::kBlockSize, 0, cuda::stream_of(ctx),
+                                split, static_cast<T*>(args[0].data), static_cast<const T*>(args[1].data), kept_count,
+                                split.reduced.numel()),
+                   SumParams::op);
 }
 
 }  // namespace

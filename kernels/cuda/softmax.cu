@@ -39,10 +39,10 @@ void softmax_cuda(const SoftmaxParams& params, const TensorArg* args, int, const
   // softmax_row reads a row's first element unconditionally; an empty row
   // means an empty output, so there is nothing to do.
   if (count == 0 || length == 0) return;
-  softmax_kernel<T><<<cuda::grid_size(count), cuda::kBlockSize, 0, cuda::stream_of(ctx)>>>(
-      out_rows, in_rows, static_cast<T*>(args[0].data), static_cast<const T*>(args[1].data),
-      args[0].strides[params.dim], args[1].strides[params.dim], length, count, params.log);
-  REDES_CUDA_CHECK_LAUNCH(SoftmaxParams::op);
+  REDES_CUDA_CHECK(cuda::launch(softmax_kernel<T>, cuda::grid_size(count), cuda::kBlockSize, 0, cuda::stream_of(ctx),
+                                out_rows, in_rows, static_cast<T*>(args[0].data), static_cast<const T*>(args[1].data),
+                                args[0].strides[params.dim], args[1].strides[params.dim], length, count, params.log),
+                   SoftmaxParams::op);
 }
 
 }  // namespace
