@@ -1,9 +1,22 @@
 # CUDA and cuDNN discovery. The CUDA sources compile whenever nvcc is found,
 # even on machines without a GPU; whether a GPU exists is a run-time question.
+#
+# REDES_CUDA_EMULATION=ON instead compiles the CUDA sources with the host
+# compiler against the emulated runtime of core/cuda_emulation/, so every CUDA
+# path runs on the host (a test configuration; cuDNN is absent there).
 set(REDES_HAVE_CUDA OFF)
 set(REDES_HAVE_CUDNN OFF)
 
-if(NOT REDES_CUDA STREQUAL "OFF")
+if(REDES_CUDA_EMULATION)
+  if(REDES_CUDA STREQUAL "OFF")
+    message(FATAL_ERROR "REDES_CUDA_EMULATION=ON emulates the CUDA backend; it cannot be combined with REDES_CUDA=OFF")
+  endif()
+  if(REDES_CUDNN STREQUAL "ON")
+    message(FATAL_ERROR "REDES_CUDA_EMULATION=ON has no cuDNN (REDES_CUDNN=ON asks for it)")
+  endif()
+  find_package(Boost 1.74 REQUIRED COMPONENTS context)
+  set(REDES_HAVE_CUDA ON)
+elseif(NOT REDES_CUDA STREQUAL "OFF")
   include(CheckLanguage)
   if(NOT CMAKE_CUDA_COMPILER AND EXISTS /usr/local/cuda/bin/nvcc)
     set(CMAKE_CUDA_COMPILER /usr/local/cuda/bin/nvcc)

@@ -3,7 +3,12 @@
 include(GNUInstallDirs)
 include(CMakePackageConfigHelpers)
 
-install(TARGETS redes EXPORT redesTargets
+# The emulated build's libredes needs its stand-in CUDA runtime beside it.
+set(redes_installed_targets redes)
+if(REDES_CUDA_EMULATION)
+  list(APPEND redes_installed_targets redes_cuda_emulation)
+endif()
+install(TARGETS ${redes_installed_targets} EXPORT redesTargets
   LIBRARY DESTINATION ${CMAKE_INSTALL_LIBDIR}
   ARCHIVE DESTINATION ${CMAKE_INSTALL_LIBDIR}
   RUNTIME DESTINATION ${CMAKE_INSTALL_BINDIR})

@@ -6,8 +6,12 @@
 namespace redes {
 
 BuildInfo build_info() {
-  BuildInfo info{REDES_VERSION_STRING, REDES_BUILD_HAS_CUDA != 0, REDES_BUILD_HAS_CUDNN != 0,
-                 REDES_BUILD_CUDA_ARCHITECTURES, "", ""};
+  BuildInfo info;
+  info.version = REDES_VERSION_STRING;
+  info.cuda = REDES_BUILD_HAS_CUDA != 0;
+  info.cudnn = REDES_BUILD_HAS_CUDNN != 0;
+  info.cuda_emulated = REDES_BUILD_CUDA_EMULATED != 0;
+  info.cuda_architectures = REDES_BUILD_CUDA_ARCHITECTURES;
 #if REDES_BUILD_HAS_CUDNN
   info.cudnn_version = detail::cudnn_library_version();
   info.cudnn_path = detail::cudnn_library_path();

@@ -1,0 +1,247 @@
+// Device and pinned memory of the emulated runtime, and the copies and
+// memsets between them.
+//
+// Every allocation comes from the host heap at its exact size, so
+// AddressSanitizer reports a kernel that reads or writes past a device
+// buffer. New memory is filled with 0xFF bytes (NaN as float or double, -1
+// as an integer): a kernel that reads memory nobody wrote shows it, where
+// zeroed memory would hide it. Copies check their direction against where
+// the pointers really live, and that device ranges stay inside their
+// allocation, and fail with cudaErrorInvalidValue otherwise.
+#include <cstring>
+#include <map>
+#include <memory>
+#include <new>
+
+#include "core/cuda_emulation/emulated_runtime.h"
+
+namespace redes::cuda_emulation {
+namespace {
+
+constexpr std::size_t kDeviceAlignment = 256;  // what cudaMalloc promises
+constexpr std::size_t kPinnedAlignment = 4096;
+constexpr unsigned char kPoisonByte = 0xFF;
+
+struct MemoryMap {
+  std::mutex mutex;
+  std::map<const char*, Allocation> by_base;
+  std::size_t device_bytes[8] = {};
+};
+
+MemoryMap& memory() {
+  static auto* state = new MemoryMap();
+  return *state;
+}
+
+// The allocation whose range holds ptr, with the map locked.
+const Allocation* holder(MemoryMap& map, const void* ptr) {
+  const auto* address = static_cast<const char*>(ptr);
+  auto after = map.by_base.upper_bound(address);
+  if (after == map.by_base.begin()) return nullptr;
+  const Allocation& candidate = std::prev(after)->second;
+  return address < candidate.base + candidate.bytes ? &candidate : nullptr;
+}
+
+cudaError_t allocate(void** ptr, std::size_t bytes, MemoryKind kind) {
+  if (ptr == nullptr) return cudaErrorInvalidValue;
+  *ptr = nullptr;
+  const int device = current_device();
+  if (const cudaError_t sticky = sticky_error(device); sticky != cudaSuccess) return sticky;
+  if (bytes == 0) return cudaSuccess;
+  MemoryMap& map = memory();
+  {
+    std::lock_guard lock(map.mutex);
+    if (kind == MemoryKind::Device && map.device_bytes[device] + bytes > device_properties(device).totalGlobalMem) {
+      return cudaErrorMemoryAllocation;
+    }
+  }
+  const std::size_t alignment = kind == MemoryKind::Device ? kDeviceAlignment : kPinnedAlignment;
+  void* memory_block = ::operator new(bytes, std::align_val_t(alignment), std::nothrow);
+  if (memory_block == nullptr) return cudaErrorMemoryAllocation;
+  std::memset(memory_block, kPoisonByte, bytes);
+  std::lock_guard lock(map.mutex);
+  auto* base = static_cast<char*>(memory_block);
+  map.by_base.emplace(base, Allocation{base, bytes, kind, device});
+  if (kind == MemoryKind::Device) map.device_bytes[device] += bytes;
+  *ptr = memory_block;
+  return cudaSuccess;
+}
+
+cudaError_t release(void* ptr, MemoryKind kind) {
+  if (ptr == nullptr) return cudaSuccess;
+  MemoryMap& map = memory();
+  Allocation found;
+  {
+    std::lock_guard lock(map.mutex);
+    const auto entry = map.by_base.find(static_cast<const char*>(ptr));
+    if (entry == map.by_base.end() || entry->second.kind != kind) return cudaErrorInvalidValue;
+    found = entry->second;
+  }
+  // As the runtime does: the free waits for the device, so no queued kernel
+  // or copy still uses the memory. Pinned memory may feed any device.
+  if (kind == MemoryKind::Device) {
+    synchronize_device(found.device);
+  } else {
+    for (int device = 0; device < device_count(); ++device) synchronize_device(device);
+  }
+  {
+    std::lock_guard lock(map.mutex);
+    map.by_base.erase(found.base);
+    if (kind == MemoryKind::Device) map.device_bytes[found.device] -= found.bytes;
+  }
+  ::operator delete(found.base, std::align_val_t(kind == MemoryKind::Device ? kDeviceAlignment : kPinnedAlignment));
+  return cudaSuccess;
+}
+
+// Where a copy's operand lives.
+enum class Space { Pageable, Pinned, Device, Invalid };
+
+Space space_of(const void* ptr, std::size_t bytes, int* device) {
+  if (const std::optional<Allocation> found = find_allocation(ptr, bytes)) {
+    *device = found->device;
+    return found->kind == MemoryKind::Device ? Space::Device : Space::Pinned;
+  }
+  // Inside an allocation but running past its end.
+  return inside_allocation(ptr) ? Space::Invalid : Space::Pageable;
+}
+
+bool is_host(Space space) { return space == Space::Pageable || space == Space::Pinned; }
+
+bool direction_matches(cudaMemcpyKind kind, Space dst, Space src) {
+  switch (kind) {
+    case cudaMemcpyHostToHost: return is_host(dst) && is_host(src);
+    case cudaMemcpyHostToDevice: return dst == Space::Device && is_host(src);
+    case cudaMemcpyDeviceToHost: return is_host(dst) && src == Space::Device;
+    case cudaMemcpyDeviceToDevice: return dst == Space::Device && src == Space::Device;
+    case cudaMemcpyDefault: return dst != Space::Invalid && src != Space::Invalid;
+  }
+  return false;
+}
+
+// Copies as the runtime documents for each kind of memory: from pageable
+// host memory, the source is staged at the call, so the caller may reuse it
+// at once; into pageable host memory, the call returns once the copy is
+// done; between pinned and device memory, the copy is fully asynchronous.
+cudaError_t copy(void* dst, const void* src, std::size_t bytes, cudaMemcpyKind kind, cudaStream_t handle,
+                 bool synchronous) {
+  if (bytes == 0) return cudaSuccess;
+  if (dst == nullptr || src == nullptr) return cudaErrorInvalidValue;
+  int dst_device = -1, src_device = -1;
+  const Space dst_space = space_of(dst, bytes, &dst_device);
+  const Space src_space = space_of(src, bytes, &src_device);
+  if (!direction_matches(kind, dst_space, src_space)) return cudaErrorInvalidValue;
+  CUstream_st* stream = resolve_stream(handle);
+  if (stream == nullptr) return cudaErrorInvalidResourceHandle;
+  if (const cudaError_t sticky = sticky_error(stream->device); sticky != cudaSuccess) return sticky;
+  if (dst_space != Space::Device && src_space != Space::Device) {
+    std::memcpy(dst, src, bytes);
+    return cudaSuccess;
+  }
+  std::uint64_t position = 0;
+  if (src_space == Space::Pageable) {
+    auto staged = std::make_shared<std::vector<unsigned char>>(static_cast<const unsigned char*>(src),
+                                                               static_cast<const unsigned char*>(src) + bytes);
+    position = enqueue(*stream, [dst, staged] { std::memcpy(dst, staged->data(), staged->size()); });
+  } else {
+    position = enqueue(*stream, [dst, src, bytes] { std::memcpy(dst, src, bytes); });
+  }
+  if (synchronous || dst_space == Space::Pageable) {
+    stream->wait_for(position);
+    return sticky_error(stream->device);
+  }
+  return cudaSuccess;
+}
+
+cudaError_t set(void* ptr, int value, std::size_t bytes, cudaStream_t handle, bool synchronous) {
+  if (bytes == 0) return cudaSuccess;
+  int device = -1;
+  if (ptr == nullptr || space_of(ptr, bytes, &device) != Space::Device) return cudaErrorInvalidValue;
+  CUstream_st* stream = resolve_stream(handle);
+  if (stream == nullptr) return cudaErrorInvalidResourceHandle;
+  if (const cudaError_t sticky = sticky_error(stream->device); sticky != cudaSuccess) return sticky;
+  const std::uint64_t position = enqueue(*stream, [ptr, value, bytes] { std::memset(ptr, value, bytes); });
+  if (synchronous) {
+    stream->wait_for(position);
+    return sticky_error(stream->device);
+  }
+  return cudaSuccess;
+}
+
+}  // namespace
+
+std::optional<Allocation> find_allocation(const void* ptr, std::size_t bytes) {
+  MemoryMap& map = memory();
+  std::lock_guard lock(map.mutex);
+  const Allocation* found = holder(map, ptr);
+  if (found == nullptr || static_cast<std::size_t>(found->base + found->bytes - static_cast<const char*>(ptr)) < bytes) {
+    return std::nullopt;
+  }
+  return *found;
+}
+
+bool inside_allocation(const void* ptr) {
+  MemoryMap& map = memory();
+  std::lock_guard lock(map.mutex);
+  return holder(map, ptr) != nullptr;
+}
+
+}  // namespace redes::cuda_emulation
+
+using namespace redes::cuda_emulation;
+
+extern "C" {
+
+cudaError_t cudaMalloc(void** ptr, std::size_t bytes) { return record_error(allocate(ptr, bytes, MemoryKind::Device)); }
+
+cudaError_t cudaFree(void* ptr) { return record_error(release(ptr, MemoryKind::Device)); }
+
+cudaError_t cudaHostAlloc(void** ptr, std::size_t bytes, unsigned int flags) {
+  constexpr unsigned kKnown = cudaHostAllocPortable | cudaHostAllocMapped | cudaHostAllocWriteCombined;
+  if ((flags & ~kKnown) != 0) return record_error(cudaErrorInvalidValue);
+  return record_error(allocate(ptr, bytes, MemoryKind::Pinned));
+}
+
+cudaError_t cudaMallocHost(void** ptr, std::size_t bytes) { return cudaHostAlloc(ptr, bytes, cudaHostAllocDefault); }
+
+cudaError_t cudaFreeHost(void* ptr) { return record_error(release(ptr, MemoryKind::Pinned)); }
+
+cudaError_t cudaMemGetInfo(std::size_t* free_bytes, std::size_t* total_bytes) {
+  if (free_bytes == nullptr || total_bytes == nullptr) return record_error(cudaErrorInvalidValue);
+  const int device = current_device();
+  MemoryMap& map = memory();
+  std::lock_guard lock(map.mutex);
+  *total_bytes = device_properties(device).totalGlobalMem;
+  *free_bytes = *total_bytes - map.device_bytes[device];
+  return cudaSuccess;
+}
+
+cudaError_t cudaMemcpy(void* dst, const void* src, std::size_t bytes, cudaMemcpyKind kind) {
+  return record_error(copy(dst, src, bytes, kind, nullptr, true));
+}
+
+cudaError_t cudaMemcpyAsync(void* dst, const void* src, std::size_t bytes, cudaMemcpyKind kind, cudaStream_t stream) {
+  return record_error(copy(dst, src, bytes, kind, stream, false));
+}
+
+cudaError_t cudaMemcpyPeerAsync(void* dst, int dst_device, const void* src, int src_device, std::size_t bytes,
+                                cudaStream_t stream) {
+  if (!valid_device(dst_device) || !valid_device(src_device)) return record_error(cudaErrorInvalidDevice);
+  if (bytes == 0) return cudaSuccess;
+  const std::optional<Allocation> to = find_allocation(dst, bytes);
+  const std::optional<Allocation> from = find_allocation(src, bytes);
+  if (!to || !from || to->kind != MemoryKind::Device || from->kind != MemoryKind::Device ||
+      to->device != dst_device || from->device != src_device) {
+    return record_error(cudaErrorInvalidValue);
+  }
+  return record_error(copy(dst, src, bytes, cudaMemcpyDeviceToDevice, stream, false));
+}
+
+cudaError_t cudaMemset(void* ptr, int value, std::size_t bytes) {
+  return record_error(set(ptr, value, bytes, nullptr, true));
+}
+
+cudaError_t cudaMemsetAsync(void* ptr, int value, std::size_t bytes, cudaStream_t stream) {
+  return record_error(set(ptr, value, bytes, stream, false));
+}
+
+}  // extern "C"

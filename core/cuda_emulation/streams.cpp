@@ -1,0 +1,306 @@
+// Streams and events of the emulated runtime. Each stream is a queue worked
+// off by its own host thread; an event record is an item in that queue that
+// stamps the time and wakes those who wait for it.
+#include <algorithm>
+#include <chrono>
+#include <memory>
+#include <unordered_map>
+#include <unordered_set>
+
+#include "core/cuda_emulation/emulated_runtime.h"
+
+CUstream_st::CUstream_st(int device_in, unsigned flags_in, bool legacy_in)
+    : device(device_in), flags(flags_in), legacy(legacy_in), worker_([this] { work_off(); }) {}
+
+CUstream_st::~CUstream_st() {
+  {
+    std::lock_guard lock(mutex_);
+    stopping_ = true;
+  }
+  changed_.notify_all();
+  worker_.join();
+}
+
+std::uint64_t CUstream_st::submit(std::function<void()> work) {
+  std::uint64_t position = 0;
+  {
+    std::lock_guard lock(mutex_);
+    queue_.push_back(std::move(work));
+    position = ++submitted_;
+  }
+  changed_.notify_all();
+  return position;
+}
+
+std::uint64_t CUstream_st::submitted() const {
+  std::lock_guard lock(mutex_);
+  return submitted_;
+}
+
+bool CUstream_st::reached(std::uint64_t position) const {
+  std::lock_guard lock(mutex_);
+  return completed_ >= position;
+}
+
+void CUstream_st::wait_for(std::uint64_t position) const {
+  std::unique_lock lock(mutex_);
+  changed_.wait(lock, [&] { return completed_ >= position; });
+}
+
+// Work queued after the device failed is dropped, as a GPU context that
+// faulted runs nothing more; every later call reports the sticky error.
+void CUstream_st::work_off() {
+  for (;;) {
+    std::function<void()> work;
+    {
+      std::unique_lock lock(mutex_);
+      changed_.wait(lock, [&] { return stopping_ || !queue_.empty(); });
+      if (queue_.empty()) return;
+      work = std::move(queue_.front());
+      queue_.pop_front();
+    }
+    if (redes::cuda_emulation::sticky_error(device) == cudaSuccess) {
+      try {
+        work();
+      } catch (const std::exception& error) {
+        redes::cuda_emulation::fail_device(device, cudaErrorLaunchFailure, error.what());
+      }
+    }
+    {
+      std::lock_guard lock(mutex_);
+      ++completed_;
+    }
+    changed_.notify_all();
+  }
+}
+
+namespace redes::cuda_emulation {
+namespace {
+
+// Every live stream and event, so a destroyed or made-up handle is refused
+// (cudaErrorInvalidResourceHandle) instead of being used.
+struct Handles {
+  std::mutex mutex;
+  std::unordered_set<CUstream_st*> streams;
+  std::unordered_map<CUevent_st*, std::shared_ptr<CUevent_st>> events;  // queued work holds them too
+  std::vector<CUstream_st*> legacy;  // per device, created on first use, never destroyed
+};
+
+Handles& handles() {
+  static auto* state = new Handles();
+  return *state;
+}
+
+// Waits until the event's stream has reached `generation`, or its device has
+// failed (a failed device drops queued work, so the record would never run).
+void wait_reached(CUevent_st& event, std::uint64_t generation) {
+  std::unique_lock lock(event.mutex);
+  while (event.reached < generation && sticky_error(event.device) == cudaSuccess) {
+    event.reached_cv.wait_for(lock, std::chrono::milliseconds(10));
+  }
+}
+
+std::shared_ptr<CUevent_st> resolve_event(cudaEvent_t handle) {
+  Handles& state = handles();
+  std::lock_guard lock(state.mutex);
+  const auto found = state.events.find(handle);
+  return found != state.events.end() ? found->second : nullptr;
+}
+
+// The streams of `device`, the legacy one included.
+std::vector<CUstream_st*> device_streams(int device) {
+  Handles& state = handles();
+  std::lock_guard lock(state.mutex);
+  std::vector<CUstream_st*> result;
+  for (CUstream_st* stream : state.streams) {
+    if (stream->device == device) result.push_back(stream);
+  }
+  if (static_cast<std::size_t>(device) < state.legacy.size() && state.legacy[device] != nullptr) {
+    result.push_back(state.legacy[device]);
+  }
+  return result;
+}
+
+CUstream_st* legacy_stream(int device) {
+  Handles& state = handles();
+  std::lock_guard lock(state.mutex);
+  if (state.legacy.size() <= static_cast<std::size_t>(device)) state.legacy.resize(device + 1, nullptr);
+  if (state.legacy[device] == nullptr) state.legacy[device] = new CUstream_st(device, cudaStreamDefault, true);
+  return state.legacy[device];
+}
+
+cudaError_t create_stream(cudaStream_t* stream, unsigned flags) {
+  if (stream == nullptr || (flags & ~unsigned{cudaStreamNonBlocking}) != 0) return cudaErrorInvalidValue;
+  const int device = current_device();
+  if (const cudaError_t sticky = sticky_error(device); sticky != cudaSuccess) return sticky;
+  auto* created = new CUstream_st(device, flags, false);
+  Handles& state = handles();
+  std::lock_guard lock(state.mutex);
+  state.streams.insert(created);
+  *stream = created;
+  return cudaSuccess;
+}
+
+}  // namespace
+
+CUstream_st* resolve_stream(cudaStream_t handle) {
+  if (handle == nullptr || handle == cudaStreamLegacy) return legacy_stream(current_device());
+  Handles& state = handles();
+  std::lock_guard lock(state.mutex);
+  return state.streams.count(handle) != 0 ? handle : nullptr;
+}
+
+std::uint64_t enqueue(CUstream_st& stream, std::function<void()> work) {
+  std::vector<std::pair<CUstream_st*, std::uint64_t>> before;
+  if (stream.legacy) {
+    for (CUstream_st* other : device_streams(stream.device)) {
+      if (other != &stream && (other->flags & cudaStreamNonBlocking) == 0) before.emplace_back(other, other->submitted());
+    }
+  } else if ((stream.flags & cudaStreamNonBlocking) == 0) {
+    CUstream_st* legacy = legacy_stream(stream.device);
+    before.emplace_back(legacy, legacy->submitted());
+  }
+  if (before.empty()) return stream.submit(std::move(work));
+  return stream.submit([before = std::move(before), work = std::move(work)] {
+    for (const auto& [other, position] : before) other->wait_for(position);
+    work();
+  });
+}
+
+void synchronize_device(int device) {
+  for (CUstream_st* stream : device_streams(device)) stream->synchronize();
+}
+
+}  // namespace redes::cuda_emulation
+
+using namespace redes::cuda_emulation;
+
+extern "C" {
+
+cudaError_t cudaStreamCreate(cudaStream_t* stream) { return record_error(create_stream(stream, cudaStreamDefault)); }
+
+cudaError_t cudaStreamCreateWithFlags(cudaStream_t* stream, unsigned int flags) {
+  return record_error(create_stream(stream, flags));
+}
+
+cudaError_t cudaStreamDestroy(cudaStream_t stream) {
+  if (stream == nullptr || stream == cudaStreamLegacy) return record_error(cudaErrorInvalidResourceHandle);
+  Handles& state = handles();
+  {
+    std::lock_guard lock(state.mutex);
+    if (state.streams.erase(stream) == 0) return record_error(cudaErrorInvalidResourceHandle);
+  }
+  delete stream;  // finishes the queued work first, as the runtime does before releasing a stream
+  return cudaSuccess;
+}
+
+cudaError_t cudaStreamSynchronize(cudaStream_t handle) {
+  CUstream_st* stream = resolve_stream(handle);
+  if (stream == nullptr) return record_error(cudaErrorInvalidResourceHandle);
+  stream->synchronize();
+  return record_error(sticky_error(stream->device));
+}
+
+cudaError_t cudaStreamQuery(cudaStream_t handle) {
+  CUstream_st* stream = resolve_stream(handle);
+  if (stream == nullptr) return record_error(cudaErrorInvalidResourceHandle);
+  if (const cudaError_t sticky = sticky_error(stream->device); sticky != cudaSuccess) return record_error(sticky);
+  return stream->reached(stream->submitted()) ? cudaSuccess : record_error(cudaErrorNotReady);
+}
+
+cudaError_t cudaStreamWaitEvent(cudaStream_t handle, cudaEvent_t event_handle, unsigned int flags) {
+  CUstream_st* stream = resolve_stream(handle);
+  std::shared_ptr<CUevent_st> event = resolve_event(event_handle);
+  if (stream == nullptr || event == nullptr) return record_error(cudaErrorInvalidResourceHandle);
+  if (flags != 0) return record_error(cudaErrorInvalidValue);
+  std::uint64_t generation = 0;
+  {
+    std::lock_guard lock(event->mutex);
+    generation = event->recorded;
+  }
+  if (generation == 0) return cudaSuccess;  // never recorded: nothing to wait for
+  enqueue(*stream, [event, generation] { wait_reached(*event, generation); });
+  return cudaSuccess;
+}
+
+cudaError_t cudaEventCreate(cudaEvent_t* event) { return cudaEventCreateWithFlags(event, cudaEventDefault); }
+
+cudaError_t cudaEventCreateWithFlags(cudaEvent_t* event, unsigned int flags) {
+  if (event == nullptr || (flags & ~unsigned{cudaEventBlockingSync | cudaEventDisableTiming}) != 0) {
+    return record_error(cudaErrorInvalidValue);
+  }
+  auto created = std::make_shared<CUevent_st>(current_device(), flags);
+  Handles& state = handles();
+  std::lock_guard lock(state.mutex);
+  state.events.emplace(created.get(), created);
+  *event = created.get();
+  return cudaSuccess;
+}
+
+// Returns at once; queued records and waits keep the event alive until they have run.
+cudaError_t cudaEventDestroy(cudaEvent_t event) {
+  Handles& state = handles();
+  std::lock_guard lock(state.mutex);
+  if (state.events.erase(event) == 0) return record_error(cudaErrorInvalidResourceHandle);
+  return cudaSuccess;
+}
+
+cudaError_t cudaEventRecord(cudaEvent_t event_handle, cudaStream_t handle) {
+  std::shared_ptr<CUevent_st> event = resolve_event(event_handle);
+  CUstream_st* stream = resolve_stream(handle);
+  if (event == nullptr || stream == nullptr) return record_error(cudaErrorInvalidResourceHandle);
+  if (event->device != stream->device) return record_error(cudaErrorInvalidResourceHandle);
+  std::uint64_t generation = 0;
+  {
+    std::lock_guard lock(event->mutex);
+    generation = ++event->recorded;
+  }
+  enqueue(*stream, [event, generation] {
+    {
+      std::lock_guard lock(event->mutex);
+      event->when = std::chrono::steady_clock::now();
+      event->reached = std::max(event->reached, generation);
+    }
+    event->reached_cv.notify_all();
+  });
+  return cudaSuccess;
+}
+
+cudaError_t cudaEventQuery(cudaEvent_t event_handle) {
+  std::shared_ptr<CUevent_st> event = resolve_event(event_handle);
+  if (event == nullptr) return record_error(cudaErrorInvalidResourceHandle);
+  if (const cudaError_t sticky = sticky_error(event->device); sticky != cudaSuccess) return record_error(sticky);
+  std::lock_guard lock(event->mutex);
+  return event->reached >= event->recorded ? cudaSuccess : record_error(cudaErrorNotReady);
+}
+
+cudaError_t cudaEventSynchronize(cudaEvent_t event_handle) {
+  std::shared_ptr<CUevent_st> event = resolve_event(event_handle);
+  if (event == nullptr) return record_error(cudaErrorInvalidResourceHandle);
+  std::uint64_t generation = 0;
+  {
+    std::lock_guard lock(event->mutex);
+    generation = event->recorded;
+  }
+  wait_reached(*event, generation);
+  return record_error(sticky_error(event->device));
+}
+
+cudaError_t cudaEventElapsedTime(float* ms, cudaEvent_t start_handle, cudaEvent_t end_handle) {
+  std::shared_ptr<CUevent_st> start = resolve_event(start_handle);
+  std::shared_ptr<CUevent_st> end = resolve_event(end_handle);
+  if (ms == nullptr) return record_error(cudaErrorInvalidValue);
+  if (start == nullptr || end == nullptr) return record_error(cudaErrorInvalidResourceHandle);
+  if (((start->flags | end->flags) & cudaEventDisableTiming) != 0) return record_error(cudaErrorInvalidResourceHandle);
+  std::chrono::steady_clock::time_point from, to;
+  for (auto [event, stamp] : {std::pair{start.get(), &from}, std::pair{end.get(), &to}}) {
+    std::lock_guard lock(event->mutex);
+    if (event->recorded == 0) return record_error(cudaErrorInvalidResourceHandle);
+    if (event->reached < event->recorded) return record_error(cudaErrorNotReady);
+    *stamp = event->when;
+  }
+  *ms = std::chrono::duration<float, std::milli>(to - from).count();
+  return cudaSuccess;
+}
+
+}  // extern "C"
