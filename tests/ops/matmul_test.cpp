@@ -2,7 +2,11 @@
 // and sliced operands; float64 gradcheck.
 #include <gtest/gtest.h>
 
+#include <array>
+
 #include "kernels/gemm_layout.h"
+#include "kernels/registry.h"
+#include "support/forced_impl.h"
 #include "support/test_support.h"
 
 namespace redes {
@@ -132,6 +136,44 @@ TEST_P(MatmulTest, AddmmAddsTheBiasInTheGemm) {
   EXPECT_TRUE(testing::gradcheck([](const std::vector<Tensor>& in) { return matmul(in[0], in[1]); },
                                  {testing::random_tensor({3}, 20, {kFloat64, GetParam()}),
                                   testing::random_tensor({2, 3, 2}, 21, {kFloat64, GetParam()})}));
+}
+
+// Each matmul implementation of the device, forced in turn (on CUDA: cuBLAS
+// and the tiled hand kernel), against the naive product: sizes that are not
+// multiples of the 16-wide tiles, batch 1 and broadcast batches, transposed
+// and sliced operands, and accumulation into the output (addmm).
+TEST_P(MatmulTest, EveryImplementationMatchesNaiveProduct) {
+  REDES_REQUIRE_DEVICE(GetParam());
+  std::vector<std::string> names;
+  for (const KernelEntry* entry : KernelRegistry::instance().candidates("matmul", GetParam().type, kFloat32)) {
+    names.push_back(entry->name);
+  }
+  ASSERT_FALSE(names.empty());
+  for (const std::string& name : names) {
+    SCOPED_TRACE(name);
+    const testing::ForcedImpl forced({"matmul"}, name);
+    std::uint64_t seed = 200;
+    for (const auto& s : {std::array<std::int64_t, 3>{1, 1, 1}, {17, 33, 15}, {40, 3, 70}, {2, 0, 5}}) {
+      for (DType dtype : {kFloat32, kFloat64}) {
+        const Tensor a = testing::random_tensor({s[0], s[1]}, seed++, {dtype, GetParam()});
+        const Tensor b = testing::random_tensor({s[1], s[2]}, seed++, {dtype, GetParam()});
+        const double tol = dtype == kFloat32 ? 1e-5 : 1e-12;
+        EXPECT_TRUE(all_close(matmul(a, b), reference_matmul(a, b), tol, tol));
+      }
+    }
+    const Tensor at = testing::random_tensor({19, 6}, 1, {kFloat64, GetParam()}).t();
+    const Tensor strided = testing::random_tensor({19, 12}, 3, {kFloat64, GetParam()}).slice(1, 0, 12, 3);
+    EXPECT_TRUE(all_close(matmul(at, strided), reference_matmul(at, strided), 1e-12, 1e-12));
+    const Tensor batched = testing::random_tensor({3, 18, 5}, 4, {kFloat64, GetParam()});
+    const Tensor shared = testing::random_tensor({5, 21}, 5, {kFloat64, GetParam()});
+    const Tensor out = matmul(batched, shared);
+    for (std::int64_t i = 0; i < 3; ++i) {
+      EXPECT_TRUE(all_close(out.select(0, i), reference_matmul(batched.select(0, i), shared), 1e-12, 1e-12));
+    }
+    const Tensor bias = testing::random_tensor({21}, 6, {kFloat64, GetParam()});
+    const Tensor plain = testing::random_tensor({7, 5}, 7, {kFloat64, GetParam()});
+    EXPECT_TRUE(all_close(addmm(bias, plain, shared), matmul(plain, shared) + bias, 1e-12, 1e-12));
+  }
 }
 
 REDES_INSTANTIATE_FOR_DEVICES(MatmulTest);
