@@ -31,6 +31,11 @@ inline bool cuda_required() {
 // run and REDES_REQUIRE_CUDA=1.
 inline bool cuda_cases_enabled() {
   if (!redes::build_info().cuda && !cuda_required()) return false;
+  if (redes::build_info().cuda_emulated) {
+    std::fprintf(stderr, "CUDA cases left out: the CUDA device of this build is emulated on the host, "
+                         "so its timings say nothing about a GPU\n");
+    return false;
+  }
   if (redes::cuda::is_available()) return true;
   std::fprintf(stderr, "CUDA cases left out: %s\n", redes::cuda::unavailable_reason().c_str());
   if (cuda_required()) {

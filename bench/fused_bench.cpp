@@ -125,7 +125,9 @@ void register_for(Device device) {
 int main(int argc, char** argv) {
   benchmark::Initialize(&argc, argv);
   register_for(Device::cpu());
-  if (redes::cuda::is_available()) {
+  if (redes::build_info().cuda_emulated) {
+    std::printf("CUDA benchmarks skipped: the CUDA device of this build is emulated on the host\n");
+  } else if (redes::cuda::is_available()) {
     register_for(Device::cuda(0));
   } else {
     std::printf("CUDA benchmarks skipped: %s\n", redes::cuda::unavailable_reason().c_str());

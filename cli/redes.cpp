@@ -45,8 +45,11 @@ std::string usage() {
 int info() {
   const redes::BuildInfo build = redes::build_info();
   std::printf("redes %s\n", build.version.c_str());
-  std::printf("build: CUDA backend %s, cuDNN %s", build.cuda ? "yes" : "no", build.cudnn ? "yes" : "no");
-  if (build.cuda) std::printf(", CUDA architectures %s", build.cuda_architectures.c_str());
+  std::printf("build: CUDA backend %s, cuDNN %s",
+              build.cuda_emulated ? "emulated on the host (a test build: no GPU, no GPU timings)"
+                                  : (build.cuda ? "yes" : "no"),
+              build.cudnn ? "yes" : "no");
+  if (build.cuda && !build.cuda_emulated) std::printf(", CUDA architectures %s", build.cuda_architectures.c_str());
   std::printf("\n");
   if (!build.cudnn_version.empty()) {
     std::printf("cuDNN library: %s (%s)\n", build.cudnn_version.c_str(), build.cudnn_path.c_str());
@@ -106,6 +109,9 @@ int info() {
 // Runs the workload on a few batches with its output captured, and prints
 // only its timing lines.
 int bench(int (*workload)(const WorkloadOptions&), WorkloadOptions options) {
+  REDES_CHECK(options.device.is_cpu() || !redes::build_info().cuda_emulated, "redes bench: ",
+              options.device.str(), " is emulated on the host in this build (REDES_CUDA_EMULATION), so its timings "
+              "say nothing about a GPU; use --device cpu, or a build for a real GPU");
   if (options.max_batches == 0) options.max_batches = 20;
   if (!options.epochs) options.epochs = 3;  // the first is warm-up
   options.quiet = true;

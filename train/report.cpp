@@ -7,6 +7,7 @@
 #include <limits>
 #include <nlohmann/json.hpp>
 
+#include "core/build_info.h"
 #include "core/error.h"
 #include "train/trainer.h"
 
@@ -15,7 +16,11 @@ namespace redes::train {
 std::string result_json(const std::string& workload, const std::string& device, const std::string& metric,
                         double value, const std::string& unit,
                         const std::vector<std::pair<std::string, std::string>>& variant) {
-  nlohmann::ordered_json line{{"workload", workload}, {"device", device}, {"impl", "redes"},
+  // A CUDA device of the emulated build says so, so its numbers are never
+  // taken for a GPU's.
+  const bool emulated = build_info().cuda_emulated && device.rfind("cuda", 0) == 0;
+  nlohmann::ordered_json line{{"workload", workload}, {"device", emulated ? device + " (emulated)" : device},
+                              {"impl", "redes"},
                               {"metric", metric},     {"value", value},   {"unit", unit}};
   for (const auto& [key, text] : variant) line[key] = nlohmann::json::parse(text);
   return line.dump();
