@@ -8,6 +8,8 @@
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <map>
+#include <sstream>
 #include <nlohmann/json.hpp>
 
 #include "support/test_support.h"
@@ -62,20 +64,33 @@ class WorkloadsTest : public ::testing::Test {
     write_idx(prefix + "-labels-idx1-ubyte", 0x801, {count}, labels);
   }
 
+  // 60 cars whose mileage falls with their weight, in cars.json's format.
+  void write_cars() const {
+    nlohmann::json cars = nlohmann::json::array();
+    for (int i = 0; i < 60; ++i) {
+      const double weight = 1800 + 60 * i;
+      cars.push_back({{"Name", "car " + std::to_string(i)}, {"Miles_per_Gallon", 45 - weight / 120},
+                      {"Cylinders", 4 + i % 3 * 2}, {"Displacement", 100 + 3 * i}, {"Horsepower", 60 + i},
+                      {"Weight_in_lbs", weight}, {"Acceleration", 15 - i % 5},
+                      {"Year", "19" + std::to_string(70 + i % 12) + "-01-01"},
+                      {"Origin", i % 3 == 0 ? "USA" : (i % 3 == 1 ? "Europe" : "Japan")}});
+    }
+    std::ofstream(dir_ / "cars.json") << cars.dump();
+  }
+
+  // 240 hours of a daily sine, in seattle-temps.csv's format.
+  void write_temps() const {
+    std::ofstream csv(dir_ / "temps.csv");
+    csv << "date,temp\n";
+    for (int hour = 0; hour < 240; ++hour) csv << "2010-01-01 " << hour << ":00," << 50 + 10 * std::sin(hour * 0.26) << "\n";
+  }
+
   fs::path dir_;
   examples::WorkloadOptions options_;
 };
 
 TEST_F(WorkloadsTest, CarsMlp) {
-  nlohmann::json cars = nlohmann::json::array();
-  for (int i = 0; i < 60; ++i) {
-    const double weight = 1800 + 60 * i;
-    cars.push_back({{"Name", "car " + std::to_string(i)}, {"Miles_per_Gallon", 45 - weight / 120}, {"Cylinders", 4 + i % 3 * 2},
-                    {"Displacement", 100 + 3 * i}, {"Horsepower", 60 + i}, {"Weight_in_lbs", weight},
-                    {"Acceleration", 15 - i % 5}, {"Year", "19" + std::to_string(70 + i % 12) + "-01-01"},
-                    {"Origin", i % 3 == 0 ? "USA" : (i % 3 == 1 ? "Europe" : "Japan")}});
-  }
-  std::ofstream(dir_ / "cars.json") << cars.dump();
+  write_cars();
   options_.data = (dir_ / "cars.json").string();
   options_.epochs = 15;
   options_.dropout = 0.3;
@@ -115,10 +130,7 @@ TEST_F(WorkloadsTest, CifarCnnThroughputOnSyntheticData) {
 }
 
 TEST_F(WorkloadsTest, SeattleLstm) {
-  std::ofstream csv(dir_ / "temps.csv");
-  csv << "date,temp\n";
-  for (int hour = 0; hour < 240; ++hour) csv << "2010-01-01 " << hour << ":00," << 50 + 10 * std::sin(hour * 0.26) << "\n";
-  csv.close();
+  write_temps();
   options_.data = (dir_ / "temps.csv").string();
   options_.epochs = 3;
   EXPECT_EQ(examples::seattle_lstm(options_), 0);
@@ -155,6 +167,63 @@ std::pair<std::string, int> cli_output(const std::string& arguments, const std::
 // The exit status alone.
 int run_cli(const std::string& arguments, const std::string& environment = "") {
   return cli_output(arguments, environment).second;
+}
+
+// The final result lines of a `redes train` run that are not timings, keyed
+// by metric and variant.
+std::map<std::string, double> result_metrics(const std::string& output) {
+  std::map<std::string, double> metrics;
+  std::istringstream lines(output);
+  for (std::string line; std::getline(lines, line);) {
+    if (line.rfind("{\"workload\"", 0) != 0) continue;
+    nlohmann::json result = nlohmann::json::parse(line);
+    const std::string metric = result["metric"];
+    if (metric.find("second") != std::string::npos) continue;  // epoch_seconds, step_microseconds, images_per_second
+    const double value = result["value"];
+    for (const char* key : {"workload", "device", "impl", "metric", "value", "unit"}) result.erase(key);
+    metrics[metric + " " + result.dump()] = value;
+  }
+  return metrics;
+}
+
+// Every reference workload trains on CUDA (the emulated device in the
+// cuda-emulated build) to the CPU's metrics. Dropout and augmentation masks
+// and most per-element code are shared, so results agree closely; sums (the
+// reductions, cuBLAS, the convolutions) add in other orders, hence 1e-5.
+TEST_F(WorkloadsTest, EveryWorkloadOnCudaReachesTheCpusMetrics) {
+  REDES_REQUIRE_DEVICE(Device::cuda(0));
+  write_cars();
+  write_fashion("train", 96);
+  write_fashion("t10k", 32);
+  write_temps();
+  const std::string common = " --epochs 2 --max-batches 3 --quiet";
+  const std::pair<std::string, std::string> runs[] = {
+      {"cars", "--data " + (dir_ / "cars.json").string()},
+      {"fashion", "--batch-size 16 --data " + dir_.string()},
+      {"fashion", "--batch-size 16 --augment --data " + dir_.string()},
+      {"fashion-seq", "--batch-size 16 --data " + dir_.string()},
+      {"seattle", "--batch-size 16 --data " + (dir_ / "temps.csv").string()},
+      {"cifar", "--batch-size 4"}};
+  int run = 0;
+  for (const auto& [workload, arguments] : runs) {
+    SCOPED_TRACE(workload + " " + arguments);
+    std::map<std::string, double> results[2];
+    for (int d = 0; d < 2; ++d) {
+      const std::string out = (dir_ / ("out" + std::to_string(run++))).string();
+      const auto [text, status] = cli_output("train " + workload + (d == 0 ? " --device cpu " : " --device cuda ") +
+                                                 arguments + common + " --out " + out,
+                                             "");
+      ASSERT_EQ(status, 0) << text;
+      EXPECT_NE(text.find(d == 0 ? "\"device\":\"cpu\"" : "\"device\":\"cuda:0"), std::string::npos) << text;
+      results[d] = result_metrics(text);
+    }
+    ASSERT_FALSE(results[0].empty());
+    ASSERT_EQ(results[0].size(), results[1].size());
+    for (const auto& [key, cpu_value] : results[0]) {
+      ASSERT_EQ(results[1].count(key), 1u) << key;
+      EXPECT_NEAR(results[1][key], cpu_value, 1e-5 * std::max(1.0, std::abs(cpu_value))) << key;
+    }
+  }
 }
 
 TEST(Cli, UsageErrorsAndHelp) {
