@@ -202,7 +202,10 @@ TEST(CudaAllocatorTest, FreedBlocksAreReusedWithoutCudaMalloc) {
   REDES_REQUIRE_DEVICE(kCuda);
   Allocator& allocator = allocator_for(kCuda);
   const cuda::Stream stream = cuda::Stream::create(0);
-  cuda::StreamGuard guard(stream);  // a fresh stream: no block of other tests is cached for it
+  cuda::StreamGuard guard(stream);
+  // A new stream may reuse the handle of one an earlier test destroyed, and
+  // with it that stream's cached blocks: return them first.
+  allocator.empty_cache();
   const AllocatorStats before = allocator.stats();
   void* first = nullptr;
   {
