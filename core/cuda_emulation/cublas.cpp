@@ -2,8 +2,10 @@
 // queued on the handle's stream. See cublas_v2.h for what is checked.
 #include <cublas_v2.h>
 
+#include <algorithm>
 #include <cstdint>
 #include <string>
+#include <vector>
 
 #include "core/cuda_emulation/emulated_runtime.h"
 
@@ -76,16 +78,28 @@ cublasStatus_t gemm(cublasHandle_t handle, cublasOperation_t transa, cublasOpera
   // Host pointer mode: alpha and beta are read at the call.
   const T alpha = *alpha_ptr, beta = *beta_ptr;
   enqueue(*stream, [=] {
+    // op(A) copied to a contiguous column-major (m x k) block, so the inner
+    // loop runs down columns; each element still sums over l in order.
+    std::vector<T> a_columns(static_cast<std::size_t>(m) * static_cast<std::size_t>(k));
+    std::vector<T> sums(static_cast<std::size_t>(m));
     for (int i = 0; i < batch; ++i) {
       const ColumnMajor<T> op_a{a + i * stride_a, transa, lda};
       const ColumnMajor<T> op_b{b + i * stride_b, transb, ldb};
       T* c_i = c + i * stride_c;
+      for (int l = 0; l < k; ++l) {
+        for (int row = 0; row < m; ++row) a_columns[static_cast<std::size_t>(l) * m + row] = op_a.at(row, l);
+      }
       for (int col = 0; col < n; ++col) {
+        std::fill(sums.begin(), sums.end(), T(0));
+        for (int l = 0; l < k; ++l) {
+          const T b_lc = op_b.at(l, col);
+          const T* a_column = a_columns.data() + static_cast<std::size_t>(l) * m;
+          for (int row = 0; row < m; ++row) sums[static_cast<std::size_t>(row)] += a_column[row] * b_lc;
+        }
+        T* c_column = c_i + static_cast<std::int64_t>(col) * ldc;
         for (int row = 0; row < m; ++row) {
-          T sum = 0;
-          for (int l = 0; l < k; ++l) sum += op_a.at(row, l) * op_b.at(l, col);
-          T& out = c_i[row + static_cast<std::int64_t>(col) * ldc];
-          out = beta == T(0) ? alpha * sum : alpha * sum + beta * out;
+          const T sum = sums[static_cast<std::size_t>(row)];
+          c_column[row] = beta == T(0) ? alpha * sum : alpha * sum + beta * c_column[row];
         }
       }
     }

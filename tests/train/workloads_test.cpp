@@ -190,13 +190,14 @@ std::map<std::string, double> result_metrics(const std::string& output) {
 // cuda-emulated build) to the CPU's metrics. Dropout and augmentation masks
 // and most per-element code are shared, so results agree closely; sums (the
 // reductions, cuBLAS, the convolutions) add in other orders, hence 1e-5.
+// cifar-cnn (synthetic data) reports throughput only: it must run.
 TEST_F(WorkloadsTest, EveryWorkloadOnCudaReachesTheCpusMetrics) {
   REDES_REQUIRE_DEVICE(Device::cuda(0));
   write_cars();
   write_fashion("train", 96);
   write_fashion("t10k", 32);
   write_temps();
-  const std::string common = " --epochs 2 --max-batches 3 --quiet";
+  const std::string common = " --epochs 1 --max-batches 3 --quiet";
   const std::pair<std::string, std::string> runs[] = {
       {"cars", "--data " + (dir_ / "cars.json").string()},
       {"fashion", "--batch-size 16 --data " + dir_.string()},
@@ -217,7 +218,9 @@ TEST_F(WorkloadsTest, EveryWorkloadOnCudaReachesTheCpusMetrics) {
       EXPECT_NE(text.find(d == 0 ? "\"device\":\"cpu\"" : "\"device\":\"cuda:0"), std::string::npos) << text;
       results[d] = result_metrics(text);
     }
-    ASSERT_FALSE(results[0].empty());
+    if (workload != "cifar") {
+      ASSERT_FALSE(results[0].empty());
+    }
     ASSERT_EQ(results[0].size(), results[1].size());
     for (const auto& [key, cpu_value] : results[0]) {
       ASSERT_EQ(results[1].count(key), 1u) << key;
