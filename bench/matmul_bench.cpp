@@ -4,7 +4,8 @@
 // printed after the runs. Each case compares the two outputs before timing.
 // Where a CUDA device exists, matmul_redes_cuda times redes::matmul on cuda:0
 // (cuBLAS, exact FP32) on the same shapes, output allocation included,
-// checked against cblas first.
+// checked against cblas first; matmul_hand_cuda does the same with the tiled
+// hand-written kernel (kernels/cuda/matmul_tiled.cu) forced in cuBLAS's place.
 #include <benchmark/benchmark.h>
 #include <cblas.h>
 
@@ -19,6 +20,7 @@
 #include <redes.h>
 
 #include "cuda_cases.h"
+#include "kernels/registry.h"
 
 namespace {
 
@@ -121,6 +123,12 @@ void matmul_redes_cuda(benchmark::State& state) {
   set_flops(state);
 }
 
+void matmul_hand_cuda(benchmark::State& state) {
+  redes::KernelRegistry::instance().force("matmul", "cuda.hand");
+  matmul_redes_cuda(state);
+  redes::KernelRegistry::instance().force("matmul", "");
+}
+
 void shapes(benchmark::internal::Benchmark* bench) {
   bench->ArgNames({"m", "k", "n"});
   for (const Case& c : kCases) bench->Args({c.m, c.k, c.n});
@@ -164,10 +172,13 @@ int main(int argc, char** argv) {
   const int status = redes_bench::run_benchmarks(
       argc, argv,
       [] {
-        auto* bench = benchmark::RegisterBenchmark("matmul_redes_cuda", matmul_redes_cuda);
-        bench->ArgNames({"m", "k", "n"});
-        for (const Case& c : kCases) bench->Args({c.m, c.k, c.n});
-        redes_bench::cuda_case_options(bench);
+        for (const auto& [name, function] : {std::pair{"matmul_redes_cuda", &matmul_redes_cuda},
+                                             std::pair{"matmul_hand_cuda", &matmul_hand_cuda}}) {
+          auto* bench = benchmark::RegisterBenchmark(name, function);
+          bench->ArgNames({"m", "k", "n"});
+          for (const Case& c : kCases) bench->Args({c.m, c.k, c.n});
+          redes_bench::cuda_case_options(bench);
+        }
       },
       &reporter);
   reporter.print_ratios();
