@@ -8,6 +8,7 @@
 #include <boost/context/stack_context.hpp>
 #include <cstdio>
 #include <cstdlib>
+#include <cstring>
 #include <exception>
 #include <memory>
 #include <new>

@@ -5,14 +5,13 @@
 #include <cstdlib>
 #include <cstring>
 #include <string>
+#include <utility>
 
 #include "core/cuda_emulation/emulated_runtime.h"
 #include "core/cuda_emulation/seeds.h"
 
 namespace redes::cuda_emulation {
 namespace {
-
-constexpr int kMaxDevices = 8;
 
 // REDES_EMULATED_DEVICES=N (1 to 8, default 1) emulates N devices, so the
 // paths between devices run too.

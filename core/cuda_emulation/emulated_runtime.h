@@ -5,6 +5,7 @@
 #include <cuda_runtime.h>
 
 #include <atomic>
+#include <chrono>
 #include <condition_variable>
 #include <cstdint>
 #include <deque>
@@ -67,6 +68,9 @@ namespace redes::cuda_emulation {
 cudaError_t record_error(cudaError_t status);
 // Writes "redes CUDA emulation: <message>" to stderr.
 void report(const std::string& message);
+
+// REDES_EMULATED_DEVICES may ask for up to this many devices.
+inline constexpr int kMaxDevices = 8;
 
 int device_count();
 int current_device();

@@ -25,7 +25,7 @@ constexpr unsigned char kPoisonByte = 0xFF;
 struct MemoryMap {
   std::mutex mutex;
   std::map<const char*, Allocation> by_base;
-  std::size_t device_bytes[8] = {};
+  std::size_t device_bytes[kMaxDevices] = {};
 };
 
 MemoryMap& memory() {

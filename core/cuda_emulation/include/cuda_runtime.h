@@ -182,7 +182,7 @@ REDES_CUDA_EMULATION_API cudaError_t launch_grid(const cudaLaunchConfig_t& confi
 // thread receives its own copies, as kernel parameters are on a device.
 template <class... Expected, class... Actual>
 cudaError_t cudaLaunchKernelEx(const cudaLaunchConfig_t* config, void (*kernel)(Expected...), Actual&&... args) {
-  if (config == nullptr) return cudaErrorInvalidValue;
+  if (config == nullptr) return redes::cuda_emulation::launch_grid(cudaLaunchConfig_t{}, nullptr, {});
   return [&](Expected... coerced) {
     return redes::cuda_emulation::launch_grid(
         *config, reinterpret_cast<const void*>(kernel),
