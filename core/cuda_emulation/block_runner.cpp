@@ -32,6 +32,7 @@ constexpr std::size_t kStackBytes = std::size_t{256} << 10;
 // What a shuffle returns from a lane that did not take part: undefined on a
 // device, all ones here (NaN as a float or double, -1 as an integer).
 constexpr std::uint64_t kPoisonBits = ~std::uint64_t{0};
+constexpr std::uint64_t kMaxShuffledBlocks = std::uint64_t{1} << 20;
 
 // Stacks of finished threads, kept for the next ones. Each has a guard page
 // below it, so an overflow faults instead of corrupting a neighbour.
@@ -144,11 +145,21 @@ class BlockRunner {
     if (launch.dynamic_shared_bytes > 0) shared = std::make_unique<std::byte[]>(launch.dynamic_shared_bytes);
     dynamic_shared_ = shared.get();
     BlockRunner* previous = std::exchange(active_runner, this);
+    // Blocks run in a seeded order too (a device promises none), up to a
+    // million of them; bigger grids run in order.
+    const std::uint64_t blocks = std::uint64_t{launch.grid.x} * launch.grid.y * launch.grid.z;
+    std::vector<unsigned> order;
+    if (blocks <= kMaxShuffledBlocks) {
+      order.resize(blocks);
+      std::iota(order.begin(), order.end(), 0u);
+      SeedSequence(launch.seed).shuffle(order);
+    }
     std::string failure;
-    for (unsigned z = 0; z < launch.grid.z && failure.empty(); ++z) {
-      for (unsigned y = 0; y < launch.grid.y && failure.empty(); ++y) {
-        for (unsigned x = 0; x < launch.grid.x && failure.empty(); ++x) failure = run_block(uint3{x, y, z});
-      }
+    for (std::uint64_t i = 0; i < blocks && failure.empty(); ++i) {
+      const std::uint64_t linear = order.empty() ? i : order[i];
+      failure = run_block(uint3{static_cast<unsigned>(linear % launch.grid.x),
+                                static_cast<unsigned>(linear / launch.grid.x % launch.grid.y),
+                                static_cast<unsigned>(linear / (std::uint64_t{launch.grid.x} * launch.grid.y))});
     }
     active_runner = previous;
     return failure;

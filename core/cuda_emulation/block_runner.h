@@ -6,13 +6,13 @@
 // as on a device. A thread that finishes without stopping hands its stack to
 // the next, so a kernel without barriers costs two context switches a thread.
 //
-// The order in which a block's threads start, and in which they resume after
-// each barrier, is a permutation drawn from the launch's seed: a kernel that
-// forgets a barrier reads values its partners have not written yet and gives
-// a wrong result, as it may on a device. A block whose threads can never all
-// meet (a barrier that some threads exited before, a shuffle naming a lane
-// that exited, lanes that disagree on the step) fails the launch with a
-// message instead of hanging.
+// The order of the blocks, the order in which a block's threads start, and
+// the order in which they resume after each barrier are permutations drawn
+// from the launch's seed: a kernel that forgets a barrier reads values its
+// partners have not written yet and gives a wrong result, as it may on a
+// device. A block whose threads can never all meet (a barrier that some
+// threads exited before, a shuffle naming a lane that exited, lanes that
+// disagree on the step) fails the launch with a message instead of hanging.
 #pragma once
 
 #include <cuda_runtime.h>
