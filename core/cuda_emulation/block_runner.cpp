@@ -141,6 +141,7 @@ class BlockRunner {
  public:
   std::string run_grid(const GridLaunch& launch) {
     launch_ = &launch;
+    // Exactly the launch's size, so AddressSanitizer sees a read past it.
     std::unique_ptr<std::byte[]> shared;
     if (launch.dynamic_shared_bytes > 0) shared = std::make_unique<std::byte[]>(launch.dynamic_shared_bytes);
     dynamic_shared_ = shared.get();
@@ -148,15 +149,15 @@ class BlockRunner {
     // Blocks run in a seeded order too (a device promises none), up to a
     // million of them; bigger grids run in order.
     const std::uint64_t blocks = std::uint64_t{launch.grid.x} * launch.grid.y * launch.grid.z;
-    std::vector<unsigned> order;
-    if (blocks <= kMaxShuffledBlocks) {
-      order.resize(blocks);
-      std::iota(order.begin(), order.end(), 0u);
-      SeedSequence(launch.seed).shuffle(order);
+    const bool shuffled = blocks <= kMaxShuffledBlocks;
+    if (shuffled) {
+      block_order_.resize(blocks);
+      std::iota(block_order_.begin(), block_order_.end(), 0u);
+      SeedSequence(launch.seed).shuffle(block_order_);
     }
     std::string failure;
     for (std::uint64_t i = 0; i < blocks && failure.empty(); ++i) {
-      const std::uint64_t linear = order.empty() ? i : order[i];
+      const std::uint64_t linear = shuffled ? block_order_[i] : i;
       failure = run_block(uint3{static_cast<unsigned>(linear % launch.grid.x),
                                 static_cast<unsigned>(linear / launch.grid.x % launch.grid.y),
                                 static_cast<unsigned>(linear / (std::uint64_t{launch.grid.x} * launch.grid.y))});
@@ -394,6 +395,7 @@ class BlockRunner {
 
   const GridLaunch* launch_ = nullptr;
   std::byte* dynamic_shared_ = nullptr;
+  std::vector<unsigned> block_order_;
   std::vector<EmulatedThread> threads_;
   std::vector<unsigned> queue_;
   std::size_t head_ = 0;

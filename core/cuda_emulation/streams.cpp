@@ -3,6 +3,7 @@
 // stamps the time and wakes those who wait for it.
 #include <algorithm>
 #include <chrono>
+#include <cstdlib>
 #include <memory>
 #include <unordered_map>
 #include <unordered_set>
@@ -86,8 +87,16 @@ struct Handles {
   std::vector<CUstream_st*> legacy;  // per device, created on first use, never destroyed
 };
 
+void finish_all_work();
+
 Handles& handles() {
-  static auto* state = new Handles();
+  static auto* state = [] {
+    // A process that exits with kernels still queued lets them finish first,
+    // so no kernel runs while the process is torn down (and the sanitizers,
+    // which cannot see fiber stacks, never find work half done).
+    std::atexit(finish_all_work);
+    return new Handles();
+  }();
   return *state;
 }
 
@@ -139,6 +148,10 @@ cudaError_t create_stream(cudaStream_t* stream, unsigned flags) {
   state.streams.insert(created);
   *stream = created;
   return cudaSuccess;
+}
+
+void finish_all_work() {
+  for (int device = 0; device < device_count(); ++device) synchronize_device(device);
 }
 
 }  // namespace
