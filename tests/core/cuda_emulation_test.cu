@@ -3,6 +3,7 @@
 // gives a different result, or a different error, without that feature.
 #include <gtest/gtest.h>
 
+#include <atomic>
 #include <cmath>
 #include <cstdint>
 #include <cstdlib>
@@ -183,26 +184,33 @@ TEST(CudaEmulation, AWriteOnePastADeviceBufferIsReportedByAddressSanitizer) {
 #endif
 }
 
-__global__ void sleep_kernel(unsigned nanoseconds) { __nanosleep(nanoseconds); }
+// Holds its stream until the host sets *release (pinned memory).
+__global__ void wait_for_release_kernel(int* release) {
+  while (atomicAdd(release, 0) == 0) __nanosleep(100'000);
+}
 
 __global__ void copy_kernel(float* out, const float* in, int n) {
   const int i = static_cast<int>(blockIdx.x * blockDim.x + threadIdx.x);
   if (i < n) out[i] = in[i];
 }
 
-// The producer stream sleeps, then copies values into `staging`; the
-// consumer stream copies `staging` out, waiting for the producer's copy
-// through an event or not at all.
+// The producer stream waits for the host, then copies values into
+// `staging`; the consumer stream copies `staging` out, ordered after the
+// producer's copy by an event or not at all. Without the event, the consumer
+// finishes before the host releases the producer.
 std::vector<float> consume_while_producing(bool with_event) {
   constexpr int n = 1000;
   cudaStream_t producer = nullptr, consumer = nullptr;
   REDES_CUDA_CHECK(cudaStreamCreateWithFlags(&producer, cudaStreamNonBlocking), "test");
   REDES_CUDA_CHECK(cudaStreamCreateWithFlags(&consumer, cudaStreamNonBlocking), "test");
   float* source = nullptr;
+  int* release = nullptr;
   REDES_CUDA_CHECK(cudaHostAlloc(&source, n * sizeof(float), cudaHostAllocPortable), "test");
+  REDES_CUDA_CHECK(cudaHostAlloc(&release, sizeof(int), cudaHostAllocPortable), "test");
   for (int i = 0; i < n; ++i) source[i] = static_cast<float>(i);
+  std::atomic_ref<int>(*release).store(0);
   DeviceBuffer<float> staging(n), out(n);
-  REDES_CUDA_CHECK(cuda::launch(sleep_kernel, dim3(1), dim3(1), 0, producer, 200'000'000u), "test");
+  REDES_CUDA_CHECK(cuda::launch(wait_for_release_kernel, dim3(1), dim3(1), 0, producer, release), "test");
   REDES_CUDA_CHECK(cudaMemcpyAsync(staging.get(), source, n * sizeof(float), cudaMemcpyHostToDevice, producer), "test");
   cudaEvent_t copied = nullptr;
   REDES_CUDA_CHECK(cudaEventCreateWithFlags(&copied, cudaEventDisableTiming), "test");
@@ -213,19 +221,22 @@ std::vector<float> consume_while_producing(bool with_event) {
   REDES_CUDA_CHECK(cuda::launch(copy_kernel, dim3((n + kBlock - 1) / kBlock), dim3(kBlock), 0, consumer, out.get(),
                                 staging.get(), n),
                    "test");
+  if (!with_event) REDES_CUDA_CHECK(cudaStreamSynchronize(consumer), "test");
+  std::atomic_ref<int>(*release).store(1);
   REDES_CUDA_CHECK(cudaStreamSynchronize(consumer), "test");
   REDES_CUDA_CHECK(cudaStreamSynchronize(producer), "test");
   cudaEventDestroy(copied);
   cudaStreamDestroy(producer);
   cudaStreamDestroy(consumer);
   cudaFreeHost(source);
+  cudaFreeHost(release);
   return out.read();
 }
 
 TEST(CudaEmulation, ReadingAnotherStreamsCopyWithoutAnEventGetsStaleData) {
   const std::vector<float> unordered = consume_while_producing(false);
   EXPECT_TRUE(std::isnan(unordered[0])) << "the consumer read " << unordered[0]
-                                        << " before the producer's copy could have run";
+                                        << ", not the fresh buffer's NaN, before the producer's copy ran";
   const std::vector<float> ordered = consume_while_producing(true);
   for (int i = 0; i < 1000; ++i) ASSERT_EQ(ordered[static_cast<std::size_t>(i)], static_cast<float>(i));
 }
