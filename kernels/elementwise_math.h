@@ -25,7 +25,8 @@ REDES_HD T unary_op(T x) {
   if constexpr (Kind == UnaryKind::Neg) return static_cast<T>(-x);
   if constexpr (Kind == UnaryKind::Exp) return static_cast<T>(exp(x));
   if constexpr (Kind == UnaryKind::Log) return static_cast<T>(log(x));
-  if constexpr (Kind == UnaryKind::Relu) return x > T(0) ? x : T(0);
+  // NaN stays NaN (x != x), as in PyTorch: a ReLU must not hide a diverged value.
+  if constexpr (Kind == UnaryKind::Relu) return (x > T(0) || x != x) ? x : T(0);
   if constexpr (Kind == UnaryKind::Sqrt) return static_cast<T>(sqrt(x));
   if constexpr (Kind == UnaryKind::Abs) return x < T(0) ? static_cast<T>(-x) : x;
   // 1 / (1 + e^-x) overflows harmlessly to 0 for very negative x.

@@ -124,6 +124,15 @@ TEST_P(ElementwiseTest, UnaryOpsMatchReference) {
       EXPECT_TRUE(all_close(relu(x), relu_ref, 0, 0));
     }
   }
+  // NaN passes through ReLU (PyTorch keeps it); its gradient there is 0.
+  const Tensor with_nan =
+      from_vector(std::vector<double>{std::nan(""), -1.0, 2.0}, {3}, {kFloat64, GetParam()}).requires_grad_(true);
+  const std::vector<double> activated = host_values(relu(with_nan));
+  EXPECT_TRUE(std::isnan(activated[0]));
+  EXPECT_EQ(activated[1], 0.0);
+  EXPECT_EQ(activated[2], 2.0);
+  relu(with_nan).sum().backward();
+  EXPECT_TRUE(all_close(with_nan.grad(), {0, 0, 1}, 0, 0));
   const Tensor transposed = random({3, 5}, 22).t();
   std::vector<double> expected;
   for (double v : host_values(transposed)) expected.push_back(std::exp(v));
