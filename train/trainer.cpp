@@ -1,6 +1,7 @@
 #include "train/trainer.h"
 
 #include <chrono>
+#include <cmath>
 #include <filesystem>
 #include <fstream>
 
@@ -22,6 +23,25 @@ double seconds_since(std::chrono::steady_clock::time_point start) {
 // Wall time must include the device's queued work.
 void wait_for(Device device) {
   if (device.is_cuda()) cuda::synchronize(device.index);
+}
+
+// A loss that is NaN or infinite ends the run before the epoch is saved: the
+// checkpoint of the last good epoch is the user's work, and weights that
+// produced this loss are not. `loss` is the epoch's running mean, last
+// checked finite before first_batch.
+void check_finite_loss(double loss, std::int64_t epoch, std::int64_t first_batch, std::int64_t last_batch,
+                       const FitOptions& options) {
+  if (std::isfinite(loss)) return;
+  const std::string batches = first_batch == last_batch ? "batch " + std::to_string(last_batch)
+                                                        : "batches " + std::to_string(first_batch) + "-" +
+                                                              std::to_string(last_batch);
+  const std::string kept = options.checkpoint_path.empty()
+                               ? std::string()
+                               : " and " + options.checkpoint_path + " is left as it was";
+  const char* value = std::isnan(loss) ? "NaN" : (loss > 0 ? "+infinity" : "-infinity");
+  detail::fail("Trainer::fit: the training loss is ", value, " in epoch ", epoch, " (", batches,
+               "); training stopped before saving the epoch", kept, ". A smaller learning rate, gradient clipping "
+               "or checking the data for NaN or huge values usually helps");
 }
 
 }  // namespace
@@ -102,7 +122,7 @@ std::vector<EpochRecord> Trainer::fit(std::shared_ptr<const data::Dataset> train
     MetricAccumulator accumulator(task_);
     wait_for(device_);
     const auto start = std::chrono::steady_clock::now();
-    std::int64_t batch_number = 0;
+    std::int64_t batch_number = 0, last_checked = 0;
     for (data::Batch& batch : loader.epoch(static_cast<std::uint64_t>(epoch))) {
       if (batch_number == batches) break;
       const Tensor inputs = options.augment ? options.augment(batch[0], batch) : batch[0];
@@ -111,8 +131,13 @@ std::vector<EpochRecord> Trainer::fit(std::shared_ptr<const data::Dataset> train
       ++position.steps_done;
       ++batch_number;
       if (options.schedule != nullptr && options.schedule_per_batch) options.schedule->step();
-      if (progress.enabled() && (batch_number % log_interval == 0 || batch_number == batches)) {
-        progress.batch(epoch + 1, options.epochs, batch_number, batches, accumulator.read(), seconds_since(start));
+      // The running loss is read (a device synchronisation) a few times per
+      // epoch: for the progress display and to stop a run that diverged.
+      if (batch_number % log_interval == 0 || batch_number == batches) {
+        const Metrics so_far = accumulator.read();
+        check_finite_loss(so_far.loss, epoch + 1, last_checked + 1, batch_number, options);
+        last_checked = batch_number;
+        progress.batch(epoch + 1, options.epochs, batch_number, batches, so_far, seconds_since(start));
       }
     }
     wait_for(device_);

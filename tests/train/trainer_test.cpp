@@ -102,6 +102,38 @@ TEST_F(TrainerTest, ResumingContinuesBitIdentically) {
                Error);
 }
 
+TEST_F(TrainerTest, ANonFiniteLossStopsTheRunAndKeepsTheLastCheckpoint) {
+  const auto train_set = blobs(96, 4);
+  manual_seed(3);
+  nn::Sequential model = classifier();
+  optim::SGD sgd(model.parameters(), {.lr = 0.01});
+  train::Trainer trainer(model, sgd, bce(), train::Task::BinaryClassification);
+  const std::string checkpoint = file("run.safetensors");
+  trainer.fit(train_set, {.epochs = 1, .batch_size = 16, .checkpoint_path = checkpoint});
+  const std::uintmax_t good_size = fs::file_size(checkpoint);
+  const auto good_time = fs::last_write_time(checkpoint);
+  const std::vector<double> good_weights = testing::host_values(model.parameters().front());
+  // A learning rate this large sends the weights, then the loss, to infinity or NaN.
+  sgd.set_learning_rate(1e30);
+  try {
+    trainer.fit(train_set, {.epochs = 3, .batch_size = 16, .checkpoint_path = checkpoint,
+                            .metrics_path = file("metrics.jsonl")});
+    FAIL() << "a diverged run finished without an error";
+  } catch (const Error& error) {
+    const std::string message = error.what();
+    EXPECT_NE(message.find("the training loss is "), std::string::npos) << message;
+    EXPECT_NE(message.find("in epoch 1 (batch"), std::string::npos) << message;
+    EXPECT_NE(message.find(checkpoint + " is left as it was"), std::string::npos) << message;
+  }
+  EXPECT_EQ(fs::file_size(checkpoint), good_size);
+  EXPECT_EQ(fs::last_write_time(checkpoint), good_time);
+  EXPECT_FALSE(fs::exists(file("metrics.jsonl")) && fs::file_size(file("metrics.jsonl")) > 0);
+  nn::Sequential reloaded = classifier();
+  optim::SGD reloaded_sgd(reloaded.parameters());
+  train::load_checkpoint(checkpoint, reloaded, reloaded_sgd, nullptr);
+  EXPECT_EQ(testing::host_values(reloaded.parameters().front()), good_weights);
+}
+
 TEST_F(TrainerTest, CheckpointOfAnotherModelIsRefused) {
   manual_seed(1);
   nn::Sequential model = classifier();
