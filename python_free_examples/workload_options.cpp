@@ -1,6 +1,7 @@
 #include "workload_options.h"
 
 #include <charconv>
+#include <cmath>
 #include <filesystem>
 #include <iostream>
 
@@ -73,11 +74,18 @@ std::optional<WorkloadOptions> parse_workload_options(int argc, char** argv, int
     } else if (flag == "--batch-size") {
       options.batch_size = parse_positive(flag, value());
     } else if (flag == "--lr") {
-      options.lr = parse_number<double>(flag, value());
-      if (!(*options.lr > 0)) throw UsageError("--lr: expected a positive learning rate");
+      const std::string text = value();
+      options.lr = parse_number<double>(flag, text);
+      if (!(std::isfinite(*options.lr) && *options.lr > 0)) {
+        throw UsageError("--lr: expected a finite, positive learning rate, got " + text);
+      }
     } else if (flag == "--dropout") {
-      options.dropout = parse_number<double>(flag, value());
-      if (*options.dropout < 0 || *options.dropout >= 1) throw UsageError("--dropout: expected a value in [0, 1)");
+      const std::string text = value();
+      options.dropout = parse_number<double>(flag, text);
+      // Written so that NaN fails too.
+      if (!(*options.dropout >= 0 && *options.dropout < 1)) {
+        throw UsageError("--dropout: expected a value in [0, 1), got " + text);
+      }
     } else if (flag == "--augment") {
       options.augment = true;
     } else if (flag == "--seed") {

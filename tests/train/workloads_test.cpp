@@ -240,6 +240,10 @@ TEST(Cli, UsageErrorsAndHelp) {
   EXPECT_EQ(run_cli("train cars --epochs -3"), 2);
   EXPECT_EQ(run_cli("train cars --device gpu"), 2);
   EXPECT_EQ(run_cli("train cars --lr"), 2);
+  EXPECT_EQ(run_cli("train cars --lr inf"), 2);
+  EXPECT_EQ(run_cli("train cars --lr 0"), 2);
+  EXPECT_EQ(run_cli("train cars --dropout nan"), 2);
+  EXPECT_EQ(run_cli("train cars --dropout 1"), 2);
   EXPECT_EQ(run_cli("train cars --impl fast"), 2);
   EXPECT_EQ(run_cli("bench cars --impl"), 2);
   EXPECT_EQ(run_cli("train --help"), 0);
