@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "core/cuda_emulation/emulated_runtime.h"
+#include "core/cuda_emulation/status_names.h"
 
 struct cublasContext {
   int device = 0;
@@ -107,13 +108,7 @@ cublasStatus_t gemm(cublasHandle_t handle, cublasOperation_t transa, cublasOpera
   return CUBLAS_STATUS_SUCCESS;
 }
 
-struct StatusText {
-  cublasStatus_t status;
-  const char* name;
-  const char* text;
-};
-
-constexpr StatusText kStatuses[] = {
+constexpr StatusName<cublasStatus_t> kStatuses[] = {
     {CUBLAS_STATUS_SUCCESS, "CUBLAS_STATUS_SUCCESS", "success"},
     {CUBLAS_STATUS_NOT_INITIALIZED, "CUBLAS_STATUS_NOT_INITIALIZED", "the library was not initialized"},
     {CUBLAS_STATUS_ALLOC_FAILED, "CUBLAS_STATUS_ALLOC_FAILED", "the resource allocation failed"},
@@ -125,13 +120,6 @@ constexpr StatusText kStatuses[] = {
     {CUBLAS_STATUS_NOT_SUPPORTED, "CUBLAS_STATUS_NOT_SUPPORTED", "the functionality requested is not supported"},
 };
 
-const StatusText* status_text(cublasStatus_t status) {
-  for (const StatusText& entry : kStatuses) {
-    if (entry.status == status) return &entry;
-  }
-  return nullptr;
-}
-
 }  // namespace
 }  // namespace redes::cuda_emulation
 
@@ -139,15 +127,9 @@ using namespace redes::cuda_emulation;
 
 extern "C" {
 
-const char* cublasGetStatusName(cublasStatus_t status) {
-  const StatusText* entry = status_text(status);
-  return entry != nullptr ? entry->name : "CUBLAS_STATUS_UNKNOWN";
-}
+const char* cublasGetStatusName(cublasStatus_t status) { return name_of(kStatuses, status, "CUBLAS_STATUS_UNKNOWN"); }
 
-const char* cublasGetStatusString(cublasStatus_t status) {
-  const StatusText* entry = status_text(status);
-  return entry != nullptr ? entry->text : "unknown error";
-}
+const char* cublasGetStatusString(cublasStatus_t status) { return text_of(kStatuses, status, "unknown error"); }
 
 cublasStatus_t cublasCreate(cublasHandle_t* handle) {
   if (handle == nullptr) return CUBLAS_STATUS_INVALID_VALUE;

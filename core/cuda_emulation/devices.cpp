@@ -9,6 +9,7 @@
 
 #include "core/cuda_emulation/emulated_runtime.h"
 #include "core/cuda_emulation/seeds.h"
+#include "core/cuda_emulation/status_names.h"
 
 namespace redes::cuda_emulation {
 namespace {
@@ -92,13 +93,7 @@ Devices& devices() {
 thread_local int current = 0;
 thread_local cudaError_t last_error = cudaSuccess;
 
-struct ErrorText {
-  cudaError_t status;
-  const char* name;
-  const char* text;
-};
-
-constexpr ErrorText kErrors[] = {
+constexpr StatusName<cudaError_t> kErrors[] = {
     {cudaSuccess, "cudaSuccess", "no error"},
     {cudaErrorInvalidValue, "cudaErrorInvalidValue", "invalid argument"},
     {cudaErrorMemoryAllocation, "cudaErrorMemoryAllocation", "out of memory"},
@@ -117,13 +112,6 @@ constexpr ErrorText kErrors[] = {
     {cudaErrorLaunchFailure, "cudaErrorLaunchFailure", "unspecified launch failure"},
     {cudaErrorNotSupported, "cudaErrorNotSupported", "operation not supported"},
 };
-
-const ErrorText* error_text(cudaError_t status) {
-  for (const ErrorText& entry : kErrors) {
-    if (entry.status == status) return &entry;
-  }
-  return nullptr;
-}
 
 }  // namespace
 
@@ -149,7 +137,7 @@ cudaError_t sticky_error(int device) {
 void fail_device(int device, cudaError_t status, const std::string& why) {
   int expected = cudaSuccess;
   if (devices().sticky[device].compare_exchange_strong(expected, status, std::memory_order_acq_rel)) {
-    report("cuda:" + std::to_string(device) + " stopped with " + error_text(status)->name + ": " + why);
+    report("cuda:" + std::to_string(device) + " stopped with " + name_of(kErrors, status, "cudaErrorUnknown") + ": " + why);
   }
 }
 
@@ -168,15 +156,9 @@ cudaError_t cudaGetLastError() { return std::exchange(last_error, cudaSuccess); 
 
 cudaError_t cudaPeekAtLastError() { return last_error; }
 
-const char* cudaGetErrorName(cudaError_t error) {
-  const ErrorText* entry = error_text(error);
-  return entry != nullptr ? entry->name : "cudaErrorUnknown";
-}
+const char* cudaGetErrorName(cudaError_t error) { return name_of(kErrors, error, "cudaErrorUnknown"); }
 
-const char* cudaGetErrorString(cudaError_t error) {
-  const ErrorText* entry = error_text(error);
-  return entry != nullptr ? entry->text : "unrecognized error code";
-}
+const char* cudaGetErrorString(cudaError_t error) { return text_of(kErrors, error, "unrecognized error code"); }
 
 cudaError_t cudaDriverGetVersion(int* version) {
   if (version == nullptr) return record_error(cudaErrorInvalidValue);
