@@ -8,6 +8,7 @@
 #include "core/cuda.h"
 #include "core/random.h"
 #include "train/checkpoint.h"
+#include "train/io/safetensors.h"
 #include "train/optim/clip.h"
 #include "train/progress.h"
 #include "train/report.h"
@@ -95,6 +96,8 @@ std::vector<EpochRecord> Trainer::fit(std::shared_ptr<const data::Dataset> train
                                       .seed = options.seed,
                                       .drop_last = options.drop_last,
                                       .device = device_});
+  // Temporaries of a run killed while saving would otherwise pile up.
+  if (!options.checkpoint_path.empty()) remove_stale_temporaries(options.checkpoint_path);
   TrainingPosition position{0, 0, 0, options.seed, default_generator().seed(), default_generator().offset()};
   if (options.resume && !options.checkpoint_path.empty() && std::filesystem::exists(options.checkpoint_path)) {
     position = load_checkpoint(options.checkpoint_path, model_, optimizer_, options.schedule);

@@ -1,5 +1,6 @@
 // safetensors: round trips, metadata, atomic replacement, hostile files.
 #include <gtest/gtest.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <filesystem>
@@ -80,6 +81,25 @@ TEST_F(SafetensorsTest, SavingReplacesTheFileAndLeavesNoTemporary) {
   EXPECT_EQ(files, 1);
   EXPECT_THROW(save_safetensors({{"a", ones({1})}}, file("missing/dir/x.safetensors")), Error);
   EXPECT_THROW(save_safetensors({{"a", ones({1})}, {"a", ones({1})}}, file("dup.safetensors")), Error);
+}
+
+TEST_F(SafetensorsTest, TemporariesOfDeadProcessesAreRemoved) {
+  const pid_t child = ::fork();
+  if (child == 0) ::_exit(0);
+  ASSERT_GT(child, 0);
+  ::waitpid(child, nullptr, 0);  // now no process has this pid (until the system reuses it)
+  const std::string path = file("model.safetensors");
+  const std::string dead = path + ".tmp." + std::to_string(child);
+  const std::string alive = path + ".tmp." + std::to_string(::getpid());
+  const std::string other = file("other.safetensors.tmp." + std::to_string(child));
+  const std::string odd = path + ".tmp.x1";
+  for (const std::string& name : {dead, alive, other, odd}) std::ofstream(name) << "partial";
+  EXPECT_EQ(remove_stale_temporaries(path), 1);
+  EXPECT_FALSE(fs::exists(dead));
+  EXPECT_TRUE(fs::exists(alive));  // a save in progress in a running process
+  EXPECT_TRUE(fs::exists(other));  // another file's temporary
+  EXPECT_TRUE(fs::exists(odd));
+  EXPECT_EQ(remove_stale_temporaries(file("absent/model.safetensors")), 0);
 }
 
 TEST_F(SafetensorsTest, RejectsMalformedFiles) {

@@ -1,6 +1,7 @@
 // The Trainer: learning, evaluation, metrics files, curves, and resuming
 // from a checkpoint bit-identically.
 #include <gtest/gtest.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <cmath>
@@ -132,6 +133,23 @@ TEST_F(TrainerTest, ANonFiniteLossStopsTheRunAndKeepsTheLastCheckpoint) {
   optim::SGD reloaded_sgd(reloaded.parameters());
   train::load_checkpoint(checkpoint, reloaded, reloaded_sgd, nullptr);
   EXPECT_EQ(testing::host_values(reloaded.parameters().front()), good_weights);
+}
+
+TEST_F(TrainerTest, TemporariesLeftByAKilledSaveAreRemovedAtStart) {
+  const pid_t child = ::fork();
+  if (child == 0) ::_exit(0);
+  ASSERT_GT(child, 0);
+  ::waitpid(child, nullptr, 0);
+  const std::string checkpoint = file("run.safetensors");
+  const std::string stale = checkpoint + ".tmp." + std::to_string(child);
+  std::ofstream(stale) << "half a checkpoint";
+  manual_seed(2);
+  nn::Sequential model = classifier();
+  optim::SGD sgd(model.parameters());
+  train::Trainer trainer(model, sgd, bce(), train::Task::BinaryClassification);
+  trainer.fit(blobs(32, 5), {.epochs = 1, .batch_size = 16, .checkpoint_path = checkpoint});
+  EXPECT_FALSE(fs::exists(stale));
+  EXPECT_TRUE(fs::exists(checkpoint));
 }
 
 TEST_F(TrainerTest, CheckpointOfAnotherModelIsRefused) {

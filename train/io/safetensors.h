@@ -18,10 +18,15 @@ namespace redes {
 using NamedTensors = std::vector<std::pair<std::string, Tensor>>;
 
 // Writes `tensors` (any devices; copied to the host) to `path` atomically: a
-// temporary file in the same folder is written, flushed and renamed over
-// `path`, so a crash never leaves a half-written file in its place.
+// temporary file in the same folder (`path`.tmp.<pid>) is written, flushed
+// and renamed over `path`, and the folder is flushed after the rename, so a
+// crash never leaves a half-written file in its place.
 REDES_API void save_safetensors(const NamedTensors& tensors, const std::string& path,
                                 const std::map<std::string, std::string>& metadata = {});
+
+// Removes the temporaries of `path` that processes killed while saving left
+// behind (`path`.tmp.<pid> whose process no longer runs); returns how many.
+REDES_API int remove_stale_temporaries(const std::string& path);
 
 // Reads every tensor of `path` onto the CPU, in file order. The file is
 // treated as hostile: a header length beyond the file, invalid JSON, unknown
