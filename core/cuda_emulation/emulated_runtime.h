@@ -103,7 +103,5 @@ struct Allocation {
 // The allocation that holds all of [ptr, ptr + bytes); nothing when no
 // allocation holds ptr, or when the range runs past the end of the one that does.
 std::optional<Allocation> find_allocation(const void* ptr, std::size_t bytes);
-// Whether any allocation holds ptr.
-bool inside_allocation(const void* ptr);
 
 }  // namespace redes::cuda_emulation

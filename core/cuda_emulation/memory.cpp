@@ -22,6 +22,10 @@ constexpr std::size_t kDeviceAlignment = 256;  // what cudaMalloc promises
 constexpr std::size_t kPinnedAlignment = 4096;
 constexpr unsigned char kPoisonByte = 0xFF;
 
+std::align_val_t alignment_of(MemoryKind kind) {
+  return std::align_val_t(kind == MemoryKind::Device ? kDeviceAlignment : kPinnedAlignment);
+}
+
 struct MemoryMap {
   std::mutex mutex;
   std::map<const char*, Allocation> by_base;
@@ -31,6 +35,11 @@ struct MemoryMap {
 MemoryMap& memory() {
   static auto* state = new MemoryMap();
   return *state;
+}
+
+// Whether [ptr, ptr + bytes) lies in `allocation`, which holds ptr.
+bool holds(const Allocation& allocation, const void* ptr, std::size_t bytes) {
+  return static_cast<std::size_t>(allocation.base + allocation.bytes - static_cast<const char*>(ptr)) >= bytes;
 }
 
 // The allocation whose range holds ptr, with the map locked.
@@ -55,8 +64,7 @@ cudaError_t allocate(void** ptr, std::size_t bytes, MemoryKind kind) {
       return cudaErrorMemoryAllocation;
     }
   }
-  const std::size_t alignment = kind == MemoryKind::Device ? kDeviceAlignment : kPinnedAlignment;
-  void* memory_block = ::operator new(bytes, std::align_val_t(alignment), std::nothrow);
+  void* memory_block = ::operator new(bytes, alignment_of(kind), std::nothrow);
   if (memory_block == nullptr) return cudaErrorMemoryAllocation;
   std::memset(memory_block, kPoisonByte, bytes);
   std::lock_guard lock(map.mutex);
@@ -89,20 +97,20 @@ cudaError_t release(void* ptr, MemoryKind kind) {
     map.by_base.erase(found.base);
     if (kind == MemoryKind::Device) map.device_bytes[found.device] -= found.bytes;
   }
-  ::operator delete(found.base, std::align_val_t(kind == MemoryKind::Device ? kDeviceAlignment : kPinnedAlignment));
+  ::operator delete(found.base, alignment_of(kind));
   return cudaSuccess;
 }
 
 // Where a copy's operand lives.
 enum class Space { Pageable, Pinned, Device, Invalid };
 
-Space space_of(const void* ptr, std::size_t bytes, int* device) {
-  if (const std::optional<Allocation> found = find_allocation(ptr, bytes)) {
-    *device = found->device;
-    return found->kind == MemoryKind::Device ? Space::Device : Space::Pinned;
-  }
-  // Inside an allocation but running past its end.
-  return inside_allocation(ptr) ? Space::Invalid : Space::Pageable;
+Space space_of(const void* ptr, std::size_t bytes) {
+  MemoryMap& map = memory();
+  std::lock_guard lock(map.mutex);
+  const Allocation* found = holder(map, ptr);
+  if (found == nullptr) return Space::Pageable;
+  if (!holds(*found, ptr, bytes)) return Space::Invalid;  // inside an allocation but running past its end
+  return found->kind == MemoryKind::Device ? Space::Device : Space::Pinned;
 }
 
 bool is_host(Space space) { return space == Space::Pageable || space == Space::Pinned; }
@@ -118,6 +126,17 @@ bool direction_matches(cudaMemcpyKind kind, Space dst, Space src) {
   return false;
 }
 
+// Queues `work` on the stream `handle` names and, when `wait`, waits for it.
+cudaError_t run_on_stream(cudaStream_t handle, std::function<void()> work, bool wait) {
+  CUstream_st* stream = resolve_stream(handle);
+  if (stream == nullptr) return cudaErrorInvalidResourceHandle;
+  if (const cudaError_t sticky = sticky_error(stream->device); sticky != cudaSuccess) return sticky;
+  const std::uint64_t position = enqueue(*stream, std::move(work));
+  if (!wait) return cudaSuccess;
+  stream->wait_for(position);
+  return sticky_error(stream->device);
+}
+
 // Copies as the runtime documents for each kind of memory: from pageable
 // host memory, the source is staged at the call, so the caller may reuse it
 // at once; into pageable host memory, the call returns once the copy is
@@ -126,45 +145,32 @@ cudaError_t copy(void* dst, const void* src, std::size_t bytes, cudaMemcpyKind k
                  bool synchronous) {
   if (bytes == 0) return cudaSuccess;
   if (dst == nullptr || src == nullptr) return cudaErrorInvalidValue;
-  int dst_device = -1, src_device = -1;
-  const Space dst_space = space_of(dst, bytes, &dst_device);
-  const Space src_space = space_of(src, bytes, &src_device);
+  const Space dst_space = space_of(dst, bytes);
+  const Space src_space = space_of(src, bytes);
   if (!direction_matches(kind, dst_space, src_space)) return cudaErrorInvalidValue;
-  CUstream_st* stream = resolve_stream(handle);
-  if (stream == nullptr) return cudaErrorInvalidResourceHandle;
-  if (const cudaError_t sticky = sticky_error(stream->device); sticky != cudaSuccess) return sticky;
   if (dst_space != Space::Device && src_space != Space::Device) {
+    const CUstream_st* stream = resolve_stream(handle);
+    if (stream == nullptr) return cudaErrorInvalidResourceHandle;
+    if (const cudaError_t sticky = sticky_error(stream->device); sticky != cudaSuccess) return sticky;
     std::memcpy(dst, src, bytes);
     return cudaSuccess;
   }
-  std::uint64_t position = 0;
+  const bool wait = synchronous || dst_space == Space::Pageable;
   if (src_space == Space::Pageable) {
     auto staged = std::make_shared<std::vector<unsigned char>>(static_cast<const unsigned char*>(src),
                                                                static_cast<const unsigned char*>(src) + bytes);
-    position = enqueue(*stream, [dst, staged] { std::memcpy(dst, staged->data(), staged->size()); });
-  } else {
-    position = enqueue(*stream, [dst, src, bytes] { std::memcpy(dst, src, bytes); });
+    return run_on_stream(
+        handle, [dst, staged] { std::memcpy(dst, staged->data(), staged->size()); }, wait);
   }
-  if (synchronous || dst_space == Space::Pageable) {
-    stream->wait_for(position);
-    return sticky_error(stream->device);
-  }
-  return cudaSuccess;
+  return run_on_stream(
+      handle, [dst, src, bytes] { std::memcpy(dst, src, bytes); }, wait);
 }
 
 cudaError_t set(void* ptr, int value, std::size_t bytes, cudaStream_t handle, bool synchronous) {
   if (bytes == 0) return cudaSuccess;
-  int device = -1;
-  if (ptr == nullptr || space_of(ptr, bytes, &device) != Space::Device) return cudaErrorInvalidValue;
-  CUstream_st* stream = resolve_stream(handle);
-  if (stream == nullptr) return cudaErrorInvalidResourceHandle;
-  if (const cudaError_t sticky = sticky_error(stream->device); sticky != cudaSuccess) return sticky;
-  const std::uint64_t position = enqueue(*stream, [ptr, value, bytes] { std::memset(ptr, value, bytes); });
-  if (synchronous) {
-    stream->wait_for(position);
-    return sticky_error(stream->device);
-  }
-  return cudaSuccess;
+  if (ptr == nullptr || space_of(ptr, bytes) != Space::Device) return cudaErrorInvalidValue;
+  return run_on_stream(
+      handle, [ptr, value, bytes] { std::memset(ptr, value, bytes); }, synchronous);
 }
 
 }  // namespace
@@ -173,16 +179,8 @@ std::optional<Allocation> find_allocation(const void* ptr, std::size_t bytes) {
   MemoryMap& map = memory();
   std::lock_guard lock(map.mutex);
   const Allocation* found = holder(map, ptr);
-  if (found == nullptr || static_cast<std::size_t>(found->base + found->bytes - static_cast<const char*>(ptr)) < bytes) {
-    return std::nullopt;
-  }
+  if (found == nullptr || !holds(*found, ptr, bytes)) return std::nullopt;
   return *found;
-}
-
-bool inside_allocation(const void* ptr) {
-  MemoryMap& map = memory();
-  std::lock_guard lock(map.mutex);
-  return holder(map, ptr) != nullptr;
 }
 
 }  // namespace redes::cuda_emulation

@@ -6,7 +6,6 @@
 #include <cstdlib>
 #include <memory>
 #include <unordered_map>
-#include <unordered_set>
 
 #include "core/cuda_emulation/emulated_runtime.h"
 
@@ -78,13 +77,17 @@ void CUstream_st::work_off() {
 namespace redes::cuda_emulation {
 namespace {
 
+using StreamPtr = std::shared_ptr<CUstream_st>;
+
 // Every live stream and event, so a destroyed or made-up handle is refused
-// (cudaErrorInvalidResourceHandle) instead of being used.
+// (cudaErrorInvalidResourceHandle) instead of being used. Shared ownership:
+// a device synchronisation or a legacy-stream wait that holds a stream keeps
+// it alive while another thread destroys its handle.
 struct Handles {
   std::mutex mutex;
-  std::unordered_set<CUstream_st*> streams;
+  std::unordered_map<CUstream_st*, StreamPtr> streams;
   std::unordered_map<CUevent_st*, std::shared_ptr<CUevent_st>> events;  // queued work holds them too
-  std::vector<CUstream_st*> legacy;  // per device, created on first use, never destroyed
+  std::vector<StreamPtr> legacy;  // per device, created on first use, never destroyed
 };
 
 void finish_all_work();
@@ -117,11 +120,11 @@ std::shared_ptr<CUevent_st> resolve_event(cudaEvent_t handle) {
 }
 
 // The streams of `device`, the legacy one included.
-std::vector<CUstream_st*> device_streams(int device) {
+std::vector<StreamPtr> device_streams(int device) {
   Handles& state = handles();
   std::lock_guard lock(state.mutex);
-  std::vector<CUstream_st*> result;
-  for (CUstream_st* stream : state.streams) {
+  std::vector<StreamPtr> result;
+  for (const auto& [handle, stream] : state.streams) {
     if (stream->device == device) result.push_back(stream);
   }
   if (static_cast<std::size_t>(device) < state.legacy.size() && state.legacy[device] != nullptr) {
@@ -130,11 +133,12 @@ std::vector<CUstream_st*> device_streams(int device) {
   return result;
 }
 
-CUstream_st* legacy_stream(int device) {
+const StreamPtr& legacy_stream(int device) {
   Handles& state = handles();
   std::lock_guard lock(state.mutex);
-  if (state.legacy.size() <= static_cast<std::size_t>(device)) state.legacy.resize(device + 1, nullptr);
-  if (state.legacy[device] == nullptr) state.legacy[device] = new CUstream_st(device, cudaStreamDefault, true);
+  if (state.legacy.size() <= static_cast<std::size_t>(device)) state.legacy.resize(device + 1);
+  if (state.legacy[device] == nullptr)
+    state.legacy[device] = std::make_shared<CUstream_st>(device, cudaStreamDefault, true);
   return state.legacy[device];
 }
 
@@ -142,11 +146,11 @@ cudaError_t create_stream(cudaStream_t* stream, unsigned flags) {
   if (stream == nullptr || (flags & ~unsigned{cudaStreamNonBlocking}) != 0) return cudaErrorInvalidValue;
   const int device = current_device();
   if (const cudaError_t sticky = sticky_error(device); sticky != cudaSuccess) return sticky;
-  auto* created = new CUstream_st(device, flags, false);
+  auto created = std::make_shared<CUstream_st>(device, flags, false);
   Handles& state = handles();
   std::lock_guard lock(state.mutex);
-  state.streams.insert(created);
-  *stream = created;
+  state.streams.emplace(created.get(), created);
+  *stream = created.get();
   return cudaSuccess;
 }
 
@@ -157,20 +161,23 @@ void finish_all_work() {
 }  // namespace
 
 CUstream_st* resolve_stream(cudaStream_t handle) {
-  if (handle == nullptr || handle == cudaStreamLegacy) return legacy_stream(current_device());
+  if (handle == nullptr || handle == cudaStreamLegacy) return legacy_stream(current_device()).get();
   Handles& state = handles();
   std::lock_guard lock(state.mutex);
   return state.streams.count(handle) != 0 ? handle : nullptr;
 }
 
 std::uint64_t enqueue(CUstream_st& stream, std::function<void()> work) {
-  std::vector<std::pair<CUstream_st*, std::uint64_t>> before;
+  std::vector<std::pair<StreamPtr, std::uint64_t>> before;
   if (stream.legacy) {
-    for (CUstream_st* other : device_streams(stream.device)) {
-      if (other != &stream && (other->flags & cudaStreamNonBlocking) == 0) before.emplace_back(other, other->submitted());
+    for (StreamPtr& other : device_streams(stream.device)) {
+      if (other.get() != &stream && (other->flags & cudaStreamNonBlocking) == 0) {
+        const std::uint64_t position = other->submitted();
+        before.emplace_back(std::move(other), position);
+      }
     }
   } else if ((stream.flags & cudaStreamNonBlocking) == 0) {
-    CUstream_st* legacy = legacy_stream(stream.device);
+    const StreamPtr& legacy = legacy_stream(stream.device);
     before.emplace_back(legacy, legacy->submitted());
   }
   if (before.empty()) return stream.submit(std::move(work));
@@ -181,7 +188,7 @@ std::uint64_t enqueue(CUstream_st& stream, std::function<void()> work) {
 }
 
 void synchronize_device(int device) {
-  for (CUstream_st* stream : device_streams(device)) stream->synchronize();
+  for (const StreamPtr& stream : device_streams(device)) stream->synchronize();
 }
 
 }  // namespace redes::cuda_emulation
@@ -199,11 +206,17 @@ cudaError_t cudaStreamCreateWithFlags(cudaStream_t* stream, unsigned int flags) 
 cudaError_t cudaStreamDestroy(cudaStream_t stream) {
   if (stream == nullptr || stream == cudaStreamLegacy) return record_error(cudaErrorInvalidResourceHandle);
   Handles& state = handles();
+  StreamPtr destroyed;
   {
     std::lock_guard lock(state.mutex);
-    if (state.streams.erase(stream) == 0) return record_error(cudaErrorInvalidResourceHandle);
+    const auto found = state.streams.find(stream);
+    if (found == state.streams.end()) return record_error(cudaErrorInvalidResourceHandle);
+    destroyed = std::move(found->second);
+    state.streams.erase(found);
   }
-  delete stream;  // finishes the queued work first, as the runtime does before releasing a stream
+  // The last owner's release finishes the queued work first, as the runtime
+  // does before releasing a stream.
+  destroyed.reset();
   return cudaSuccess;
 }
 
