@@ -159,18 +159,15 @@ cudaError_t copy(void* dst, const void* src, std::size_t bytes, cudaMemcpyKind k
   if (src_space == Space::Pageable) {
     auto staged = std::make_shared<std::vector<unsigned char>>(static_cast<const unsigned char*>(src),
                                                                static_cast<const unsigned char*>(src) + bytes);
-    return run_on_stream(
-        handle, [dst, staged] { std::memcpy(dst, staged->data(), staged->size()); }, wait);
+    return run_on_stream(handle, [dst, staged] { std::memcpy(dst, staged->data(), staged->size()); }, wait);
   }
-  return run_on_stream(
-      handle, [dst, src, bytes] { std::memcpy(dst, src, bytes); }, wait);
+  return run_on_stream(handle, [dst, src, bytes] { std::memcpy(dst, src, bytes); }, wait);
 }
 
 cudaError_t set(void* ptr, int value, std::size_t bytes, cudaStream_t handle, bool synchronous) {
   if (bytes == 0) return cudaSuccess;
   if (ptr == nullptr || space_of(ptr, bytes) != Space::Device) return cudaErrorInvalidValue;
-  return run_on_stream(
-      handle, [ptr, value, bytes] { std::memset(ptr, value, bytes); }, synchronous);
+  return run_on_stream(handle, [ptr, value, bytes] { std::memset(ptr, value, bytes); }, synchronous);
 }
 
 }  // namespace
