@@ -2,10 +2,13 @@
 // CPU. Each output (and each average-pool input gradient) is computed by the
 // kernels/conv_math.h body that the CUDA kernels call, so the two backends
 // share their window logic; max pooling's backward scatters through the
-// indices its forward saved.
+// indices its forward saved. Planes (n, c) are independent, so each kernel
+// splits them over threads and walks a plane's positions in order.
+#include <algorithm>
 #include <cstdint>
 
 #include "kernels/conv_math.h"
+#include "kernels/cpu/strided_loop.h"
 #include "kernels/params.h"
 #include "kernels/registry.h"
 
@@ -13,11 +16,21 @@ namespace redes {
 namespace {
 
 // Calls body(linear, position) for every element of an (N, C, H, W) tensor
-// of contiguous layout, in order.
+// of contiguous layout: planes split over threads (each chunk of planes at
+// least ~32k elements), positions in order within a plane.
 template <class Body>
 void for_each_nchw(std::int64_t batch, std::int64_t channels, std::int64_t height, std::int64_t width, Body&& body) {
-  const std::int64_t count = batch * channels * height * width;
-  for (std::int64_t i = 0; i < count; ++i) body(i, nchw_position(i, channels, height, width));
+  const std::int64_t plane = height * width;
+  const std::int64_t grain = std::max<std::int64_t>(1, cpu::kElementwiseGrain / std::max<std::int64_t>(1, plane));
+  cpu::parallel_for(0, batch * channels, grain, [&](std::int64_t first, std::int64_t last) {
+    for (std::int64_t nc = first; nc < last; ++nc) {
+      Nchw p{nc / channels, nc % channels, 0, 0};
+      std::int64_t linear = nc * plane;
+      for (p.h = 0; p.h < height; ++p.h) {
+        for (p.w = 0; p.w < width; ++p.w) body(linear++, p);
+      }
+    }
+  });
 }
 
 // args: out (N, C, OH, OW) contiguous, indices (int64) contiguous, input any strides.
@@ -34,8 +47,8 @@ void max_pool2d_cpu(const MaxPool2dParams& p, const TensorArg* args, int, const 
 }
 
 // args: grad_input (N, C, H, W) contiguous and zeroed, grad_output and indices
-// (N, C, OH, OW) any strides. Serial, so windows sharing an argmax add up in
-// a fixed order.
+// (N, C, OH, OW) any strides. Windows sharing an argmax lie in one plane,
+// which one thread walks in order, so they add up in a fixed order.
 template <class T>
 void max_pool2d_backward_cpu(const MaxPool2dBackwardParams& p, const TensorArg* args, int, const ExecContext&) {
   T* grad_input = static_cast<T*>(args[0].data);
