@@ -51,6 +51,8 @@ int info() {
               build.cudnn ? "yes" : "no");
   if (build.cuda && !build.cuda_emulated) std::printf(", CUDA architectures %s", build.cuda_architectures.c_str());
   std::printf("\n");
+  std::printf("oneDNN (CPU vendor library): %s\n",
+              build.onednn ? ("yes, " + build.onednn_version).c_str() : "no (the hand-written CPU kernels serve)");
   if (!build.cudnn_version.empty()) {
     std::printf("cuDNN library: %s (%s)\n", build.cudnn_version.c_str(), build.cudnn_path.c_str());
   }

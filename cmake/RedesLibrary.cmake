@@ -52,11 +52,21 @@ if(REDES_HAVE_CUDNN)
   set_source_files_properties(kernels/registry.cpp PROPERTIES COMPILE_DEFINITIONS REDES_WITH_CUDNN=1)
 endif()
 
+if(REDES_HAVE_ONEDNN)
+  target_link_libraries(redes PRIVATE DNNL::dnnl)
+  # As with cuDNN, only the registry and the build facts need to know.
+  set_property(SOURCE kernels/registry.cpp APPEND PROPERTY COMPILE_DEFINITIONS REDES_WITH_ONEDNN=1)
+endif()
+
 # Build facts the public API reports (redes::build_info()).
 target_include_directories(redes PRIVATE ${CMAKE_CURRENT_BINARY_DIR}/generated)
 set(REDES_HAVE_CUDA_01 0)
 set(REDES_HAVE_CUDNN_01 0)
 set(REDES_CUDA_EMULATION_01 0)
+set(REDES_HAVE_ONEDNN_01 0)
+if(REDES_HAVE_ONEDNN)
+  set(REDES_HAVE_ONEDNN_01 1)
+endif()
 if(REDES_CUDA_EMULATION)
   set(REDES_CUDA_EMULATION_01 1)
 endif()

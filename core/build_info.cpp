@@ -10,6 +10,8 @@ BuildInfo build_info() {
   info.version = REDES_VERSION_STRING;
   info.cuda = REDES_BUILD_HAS_CUDA != 0;
   info.cudnn = REDES_BUILD_HAS_CUDNN != 0;
+  info.onednn = REDES_BUILD_HAS_ONEDNN != 0;
+  info.onednn_version = detail::onednn_library_version();
   info.cuda_emulated = REDES_BUILD_CUDA_EMULATED != 0;
   info.cuda_architectures = REDES_BUILD_CUDA_ARCHITECTURES;
 #if REDES_BUILD_HAS_CUDNN

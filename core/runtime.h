@@ -33,5 +33,8 @@ void* current_stream(Device device);
 std::string cudnn_library_version();
 // The file that cuDNN library was loaded from, or "".
 std::string cudnn_library_path();
+// The linked oneDNN library's version ("2.6.3"), or "" in builds without
+// oneDNN; defined by kernels/onednn/ in builds with it.
+std::string onednn_library_version();
 
 }  // namespace redes::detail

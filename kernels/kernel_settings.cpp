@@ -39,15 +39,16 @@ int read_once(std::atomic<int>& slot, int (*from_environment)()) {
 
 KernelImpl parse_kernel_impl(std::string_view text, std::string_view what) {
   if (text == "hand") return KernelImpl::Hand;
-  if (text == "cudnn") return KernelImpl::Cudnn;
+  // "cudnn" was the setting's name before oneDNN joined cuDNN as a vendor library.
+  if (text == "vendor" || text == "cudnn") return KernelImpl::Vendor;
   if (text == "auto") return KernelImpl::Auto;
-  throw Error(std::string(what) + ": expected hand, cudnn or auto, got \"" + std::string(text) + "\"");
+  throw Error(std::string(what) + ": expected hand, vendor (or cudnn) or auto, got \"" + std::string(text) + "\"");
 }
 
 const char* kernel_impl_name(KernelImpl impl) {
   switch (impl) {
     case KernelImpl::Hand: return "hand";
-    case KernelImpl::Cudnn: return "cudnn";
+    case KernelImpl::Vendor: return "vendor";
     case KernelImpl::Auto: return "auto";
   }
   return "?";

@@ -18,6 +18,11 @@ std::string cudnn_unusable_reason() { return "this build has no cuDNN"; }
 std::string cudnn_library_problem(const std::string&) { return "this build has no cuDNN"; }
 #endif
 
+#if !defined(REDES_WITH_ONEDNN)
+// With oneDNN, kernels/onednn/onednn.cpp answers.
+std::string detail::onednn_library_version() { return ""; }
+#endif
+
 KernelRegistry::KernelRegistry() {
   register_cpu_kernels(*this);
 #if defined(REDES_WITH_CUDA)
@@ -25,6 +30,9 @@ KernelRegistry::KernelRegistry() {
 #endif
 #if defined(REDES_WITH_CUDNN)
   register_cudnn_kernels(*this);
+#endif
+#if defined(REDES_WITH_ONEDNN)
+  register_onednn_kernels(*this);
 #endif
 }
 

@@ -115,5 +115,8 @@ void register_cuda_kernels(KernelRegistry& registry);
 #if defined(REDES_WITH_CUDNN)
 void register_cudnn_kernels(KernelRegistry& registry);
 #endif
+#if defined(REDES_WITH_ONEDNN)
+void register_onednn_kernels(KernelRegistry& registry);
+#endif
 
 }  // namespace redes

@@ -61,14 +61,22 @@ double median_of(std::vector<double> values) {
 
 }  // namespace
 
-bool is_cudnn_implementation(const std::string& name) { return name == "cudnn" || name.rfind("cudnn.", 0) == 0; }
+namespace {
+bool named(const std::string& name, const std::string& library) {
+  return name == library || name.rfind(library + ".", 0) == 0;
+}
+}  // namespace
+
+bool is_cudnn_implementation(const std::string& name) { return named(name, "cudnn"); }
+
+bool is_vendor_implementation(const std::string& name) { return named(name, "cudnn") || named(name, "onednn"); }
 
 const KernelEntry* preferred_entry(KernelImpl impl, const std::vector<const KernelEntry*>& candidates) {
   if (candidates.empty()) return nullptr;
-  if (impl == KernelImpl::Hand || impl == KernelImpl::Cudnn) {
-    const bool want_cudnn = impl == KernelImpl::Cudnn;
+  if (impl == KernelImpl::Hand || impl == KernelImpl::Vendor) {
+    const bool want_vendor = impl == KernelImpl::Vendor;
     for (const KernelEntry* entry : candidates) {
-      if (is_cudnn_implementation(entry->name) == want_cudnn) return entry;
+      if (is_vendor_implementation(entry->name) == want_vendor) return entry;
     }
   }
   return candidates.front();

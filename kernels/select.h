@@ -69,10 +69,13 @@ REDES_API std::optional<std::size_t> pick_fastest(
 
 // True for implementations backed by cuDNN (name "cudnn" or "cudnn.*").
 REDES_API bool is_cudnn_implementation(const std::string& name);
+// True for implementations backed by a vendor library: cuDNN or oneDNN
+// ("onednn" or "onednn.*").
+REDES_API bool is_vendor_implementation(const std::string& name);
 
 // The entry `impl` prefers among `candidates` (priority order, all assumed
-// to support the call): hand -> the first not backed by cuDNN, cudnn -> the
-// first backed by cuDNN; either falls back to the first. Auto prefers the
+// to support the call): hand -> the first not backed by a vendor library,
+// vendor -> the first backed by one; either falls back to the first. Auto prefers the
 // first (what runs when a call cannot be timed). Null when there are none.
 REDES_API const KernelEntry* preferred_entry(KernelImpl impl, const std::vector<const KernelEntry*>& candidates);
 

@@ -104,7 +104,7 @@ bool sequence_is_faster(const LstmInputs& in, std::int64_t layers, bool bias) {
 bool use_sequence(const LstmInputs& in, std::int64_t layers, bool bias) {
   if (!detail::lstm_sequence_available(in.x.device(), in.x.dtype())) return false;
   switch (kernel_impl()) {
-    case KernelImpl::Cudnn:
+    case KernelImpl::Vendor:
       return true;
     case KernelImpl::Auto:
       return sequence_is_faster(in, layers, bias);

@@ -103,14 +103,15 @@ class SelectTest : public ::testing::Test {
 
 TEST(KernelSettings, ParsesTheThreeImplementationsAndRejectsOthers) {
   EXPECT_EQ(parse_kernel_impl("hand"), KernelImpl::Hand);
-  EXPECT_EQ(parse_kernel_impl("cudnn"), KernelImpl::Cudnn);
+  EXPECT_EQ(parse_kernel_impl("vendor"), KernelImpl::Vendor);
+  EXPECT_EQ(parse_kernel_impl("cudnn"), KernelImpl::Vendor);
   EXPECT_EQ(parse_kernel_impl("auto"), KernelImpl::Auto);
-  EXPECT_STREQ(kernel_impl_name(KernelImpl::Cudnn), "cudnn");
+  EXPECT_STREQ(kernel_impl_name(KernelImpl::Vendor), "vendor");
   try {
     parse_kernel_impl("fast", "--impl");
     FAIL() << "expected redes::Error";
   } catch (const Error& error) {
-    EXPECT_STREQ(error.what(), "--impl: expected hand, cudnn or auto, got \"fast\"");
+    EXPECT_STREQ(error.what(), "--impl: expected hand, vendor (or cudnn) or auto, got \"fast\"");
   }
 }
 
@@ -133,6 +134,9 @@ TEST_F(SelectTest, HandAndCudnnPickByNameAndFallBack) {
   EXPECT_EQ(preferred_entry(KernelImpl::Auto, both), &hand);
   EXPECT_TRUE(is_cudnn_implementation("cudnn.v8"));
   EXPECT_FALSE(is_cudnn_implementation("cudnnish"));
+  EXPECT_TRUE(is_vendor_implementation("onednn"));
+  EXPECT_TRUE(is_vendor_implementation("cudnn"));
+  EXPECT_FALSE(is_vendor_implementation("cpu.blas"));
 
   testing::ImplScope scope(KernelImpl::Cudnn);
   EXPECT_EQ(&choose(both), &cudnn);

@@ -317,6 +317,67 @@ TEST(Conv2dImplementations, EachCudaImplementationMatchesTheCpuAndTheOthers) {
   }
 }
 
+// oneDNN (float32 only) forced against the hand CPU kernels and the direct
+// loops, forward and backward, on the same cases as the CUDA implementations,
+// including a non-contiguous input and layers of LeNet and CIFAR size.
+TEST(Conv2dImplementations, OnednnMatchesTheHandCpuKernels) {
+  if (!build_info().onednn) GTEST_SKIP() << "this build has no oneDNN";
+  std::vector<ConvCase> cases = forward_cases();
+  cases.push_back({"LeNet conv1", {64, 1, 28, 28}, {6, 1, 5, 5}, true, {.padding = {2, 2}}});
+  cases.push_back({"CIFAR conv2 size", {8, 32, 16, 16}, {64, 32, 3, 3}, true, {.padding = {1, 1}}});
+  cases.push_back({"large stride and dilation", {3, 6, 17, 13}, {4, 3, 3, 2}, true,
+                   {.stride = {3, 2}, .padding = {2, 1}, .dilation = {2, 3}, .groups = 2}});
+  const std::vector<const char*> ops{"conv2d_forward", "conv2d_backward_input", "conv2d_backward_weight"};
+  std::uint64_t seed = 900;
+  for (const ConvCase& c : cases) {
+    for (bool transposed_input : {false, true}) {
+      SCOPED_TRACE(c.name + (transposed_input ? ", non-contiguous input" : ""));
+      Tensor x = testing::random_tensor(c.input, seed++, {kFloat32});
+      // The same values through a view with swapped strides: H and W transposed twice.
+      if (transposed_input) x = x.transpose(2, 3).contiguous().transpose(2, 3);
+      const Tensor w = testing::random_tensor(c.weight, seed++, {kFloat32});
+      const Tensor b = c.bias ? testing::random_tensor({c.weight[0]}, seed++, {kFloat32}) : Tensor();
+      Tensor grad_out;
+      {
+        NoGradGuard no_grad;
+        grad_out = testing::random_tensor(conv2d(x, w, b, c.options).shape(), seed++, {kFloat32});
+      }
+      std::vector<Tensor> hand, vendor;
+      {
+        testing::ForcedImpl forced({ops[0], ops[1], ops[2]}, "cpu.blas");
+        hand = conv2d_results(x, w, b, grad_out, c.options);
+      }
+      {
+        testing::ForcedImpl forced({ops[0], ops[1], ops[2]}, "onednn");
+        vendor = conv2d_results(x, w, b, grad_out, c.options);
+      }
+      const std::vector<double> expected = reference_conv2d(host_values(x), c.input, host_values(w), c.weight,
+                                                            c.bias ? host_values(b) : std::vector<double>{}, c.options);
+      const std::vector<double> got = host_values(vendor[0]);
+      ASSERT_EQ(got.size(), expected.size());
+      for (std::size_t i = 0; i < got.size(); ++i) ASSERT_NEAR(got[i], expected[i], 1e-4) << "output " << i;
+      for (std::size_t i = 0; i < hand.size(); ++i) {
+        if (!hand[i].defined()) continue;
+        EXPECT_TRUE(all_close(vendor[i], hand[i], 1e-4, 1e-4)) << "result " << i;
+      }
+    }
+  }
+}
+
+// Under the vendor setting, calls oneDNN cannot take (an empty batch,
+// float64) go to the hand kernels instead of failing.
+TEST(Conv2dImplementations, VendorSettingFallsBackToTheHandKernelsWhereOnednnCannotServe) {
+  testing::ImplScope scope(KernelImpl::Vendor);
+  const Tensor empty = conv2d(zeros({0, 3, 8, 8}), zeros({4, 3, 3, 3}));
+  EXPECT_EQ(empty.shape(), (Shape{0, 4, 6, 6}));
+  const Tensor x = testing::random_tensor({2, 3, 6, 6}, 1, {kFloat64});
+  const Tensor w = testing::random_tensor({4, 3, 3, 3}, 2, {kFloat64});
+  const std::vector<double> expected = reference_conv2d(host_values(x), x.shape(), host_values(w), w.shape(), {}, {});
+  const std::vector<double> got = host_values(conv2d(x, w));
+  ASSERT_EQ(got.size(), expected.size());
+  for (std::size_t i = 0; i < got.size(); ++i) EXPECT_NEAR(got[i], expected[i], 1e-12);
+}
+
 // cuDNN refuses an empty batch; forcing it then names the refusal.
 TEST(Conv2dImplementations, ForcedCudnnRefusesAnEmptyBatchWithAClearError) {
   if (!build_info().cudnn) GTEST_SKIP() << "this build has no cuDNN";

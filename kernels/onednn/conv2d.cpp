@@ -1,0 +1,165 @@
+// conv2d forward, backward-data and backward-weights through oneDNN's
+// convolution primitives (float32; float64 stays with the hand kernels,
+// oneDNN has no f64 convolution). The tensors are NCHW contiguous as the
+// front-end passes them (Conv2dForwardParams); oneDNN chooses its own
+// layouts (format_tag::any) and kernels/onednn/onednn.cpp reorders at the
+// boundary. The algorithm is always direct convolution, which sums the same
+// products as the reference: no Winograd transform domain.
+#include <oneapi/dnnl/dnnl.hpp>
+
+#include <string>
+
+#include "kernels/onednn/onednn.h"
+#include "kernels/params.h"
+#include "kernels/registry.h"
+
+namespace redes {
+namespace {
+
+using dnnl::memory;
+using Tag = memory::format_tag;
+
+memory::desc plain(const memory::dims& dims, Tag tag) { return {dims, memory::data_type::f32, tag}; }
+memory::desc any(const memory::dims& dims) { return {dims, memory::data_type::f32, Tag::any}; }
+
+// The shapes of one convolution as oneDNN states them: grouped weights get
+// a leading groups dim, and a dilation of 1 (PyTorch) is 0 in oneDNN. The
+// padding is the same on both sides, so oneDNN's output size formula is
+// PyTorch's.
+struct ConvShapes {
+  memory::dims src, weights, bias, dst, strides, dilates, padding;
+  Tag weights_tag;
+
+  explicit ConvShapes(const Conv2dGeometry& g) {
+    const Window2d& w = g.window;
+    src = {g.batch, g.in_channels, g.in_height, g.in_width};
+    dst = {g.batch, g.out_channels, g.out_height, g.out_width};
+    bias = {g.out_channels};
+    if (g.groups == 1) {
+      weights = {g.out_channels, g.in_channels, w.kernel_height, w.kernel_width};
+      weights_tag = Tag::oihw;
+    } else {
+      weights = {g.groups, g.out_channels / g.groups, g.in_channels / g.groups, w.kernel_height, w.kernel_width};
+      weights_tag = Tag::goihw;
+    }
+    strides = {w.stride_height, w.stride_width};
+    dilates = {w.dilation_height - 1, w.dilation_width - 1};
+    padding = {w.pad_height, w.pad_width};
+  }
+};
+
+std::string shape_key(const char* op, const Conv2dGeometry& g, bool bias) {
+  const Window2d& w = g.window;
+  std::string key = op;
+  for (std::int64_t v : {g.batch, g.in_channels, g.in_height, g.in_width, g.out_channels, g.out_height, g.out_width,
+                         g.groups, w.kernel_height, w.kernel_width, w.stride_height, w.stride_width, w.pad_height,
+                         w.pad_width, w.dilation_height, w.dilation_width}) {
+    key += ' ' + std::to_string(v);
+  }
+  return bias ? key + " bias" : key;
+}
+
+dnnl::convolution_forward::primitive_desc forward_pd(const Conv2dGeometry& g, bool bias) {
+  const ConvShapes s(g);
+  using dnnl::convolution_forward;
+  const auto desc =
+      bias ? convolution_forward::desc(dnnl::prop_kind::forward_training, dnnl::algorithm::convolution_direct,
+                                       any(s.src), any(s.weights), plain(s.bias, Tag::x), any(s.dst), s.strides,
+                                       s.dilates, s.padding, s.padding)
+           : convolution_forward::desc(dnnl::prop_kind::forward_training, dnnl::algorithm::convolution_direct,
+                                       any(s.src), any(s.weights), any(s.dst), s.strides, s.dilates, s.padding,
+                                       s.padding);
+  return {desc, onednn::user_scratchpad(), onednn::engine()};
+}
+
+onednn::Prepared prepare_forward(const Conv2dGeometry& g, bool bias) {
+  const ConvShapes s(g);
+  const auto pd = forward_pd(g, bias);
+  onednn::Prepared p{dnnl::convolution_forward(pd), pd.scratchpad_desc(),
+                     {onednn::output(DNNL_ARG_DST, plain(s.dst, Tag::nchw), pd.dst_desc()),
+                      onednn::input(DNNL_ARG_SRC, plain(s.src, Tag::nchw), pd.src_desc()),
+                      onednn::input(DNNL_ARG_WEIGHTS, plain(s.weights, s.weights_tag), pd.weights_desc())}};
+  if (bias) p.operands.push_back(onednn::input(DNNL_ARG_BIAS, plain(s.bias, Tag::x), pd.bias_desc()));
+  return p;
+}
+
+onednn::Prepared prepare_backward_data(const Conv2dGeometry& g) {
+  const ConvShapes s(g);
+  const dnnl::convolution_backward_data::desc desc(dnnl::algorithm::convolution_direct, any(s.src), any(s.weights),
+                                                   any(s.dst), s.strides, s.dilates, s.padding, s.padding);
+  const dnnl::convolution_backward_data::primitive_desc pd(desc, onednn::user_scratchpad(), onednn::engine(),
+                                                           forward_pd(g, false));
+  return {dnnl::convolution_backward_data(pd), pd.scratchpad_desc(),
+          {onednn::output(DNNL_ARG_DIFF_SRC, plain(s.src, Tag::nchw), pd.diff_src_desc()),
+           onednn::input(DNNL_ARG_DIFF_DST, plain(s.dst, Tag::nchw), pd.diff_dst_desc()),
+           onednn::input(DNNL_ARG_WEIGHTS, plain(s.weights, s.weights_tag), pd.weights_desc())}};
+}
+
+onednn::Prepared prepare_backward_weights(const Conv2dGeometry& g) {
+  const ConvShapes s(g);
+  const dnnl::convolution_backward_weights::desc desc(dnnl::algorithm::convolution_direct, any(s.src),
+                                                      any(s.weights), any(s.dst), s.strides, s.dilates, s.padding,
+                                                      s.padding);
+  const dnnl::convolution_backward_weights::primitive_desc pd(desc, onednn::user_scratchpad(), onednn::engine(),
+                                                              forward_pd(g, false));
+  return {dnnl::convolution_backward_weights(pd), pd.scratchpad_desc(),
+          {onednn::output(DNNL_ARG_DIFF_WEIGHTS, plain(s.weights, s.weights_tag), pd.diff_weights_desc()),
+           onednn::input(DNNL_ARG_DIFF_DST, plain(s.dst, Tag::nchw), pd.diff_dst_desc()),
+           onednn::input(DNNL_ARG_SRC, plain(s.src, Tag::nchw), pd.src_desc())}};
+}
+
+std::vector<void*> buffers(const TensorArg* args, int nargs) {
+  std::vector<void*> data;
+  for (int i = 0; i < nargs; ++i) data.push_back(args[i].data);
+  return data;
+}
+
+void forward(const Conv2dForwardParams& p, const TensorArg* args, int nargs, const ExecContext& ctx) {
+  const char* op = Conv2dForwardParams::op;
+  onednn::translate_errors(op, [&] {
+    const bool bias = nargs > 3;
+    const auto& prepared =
+        onednn::cached(shape_key(op, p.geometry, bias), [&] { return prepare_forward(p.geometry, bias); });
+    onednn::run(prepared, buffers(args, nargs), *ctx.workspace);
+  });
+}
+
+void backward_data(const Conv2dBackwardInputParams& p, const TensorArg* args, int nargs, const ExecContext& ctx) {
+  const char* op = Conv2dBackwardInputParams::op;
+  onednn::translate_errors(op, [&] {
+    const auto& prepared =
+        onednn::cached(shape_key(op, p.geometry, false), [&] { return prepare_backward_data(p.geometry); });
+    onednn::run(prepared, buffers(args, nargs), *ctx.workspace);
+  });
+}
+
+void backward_weights(const Conv2dBackwardWeightParams& p, const TensorArg* args, int nargs, const ExecContext& ctx) {
+  const char* op = Conv2dBackwardWeightParams::op;
+  onednn::translate_errors(op, [&] {
+    const auto& prepared =
+        onednn::cached(shape_key(op, p.geometry, false), [&] { return prepare_backward_weights(p.geometry); });
+    onednn::run(prepared, buffers(args, nargs), *ctx.workspace);
+  });
+}
+
+// oneDNN refuses empty tensors; the hand kernels handle them.
+template <class Params>
+bool supports_nonempty(const void* params, const TensorArg*, int) {
+  const Conv2dGeometry& g = static_cast<const Params*>(params)->geometry;
+  return g.batch > 0 && g.in_channels > 0 && g.out_channels > 0 && g.out_height > 0 && g.out_width > 0;
+}
+
+}  // namespace
+
+// Priority 1: above the hand kernels, so `auto` on the CPU (which is not
+// timed) takes oneDNN; `hand` still picks the hand kernels.
+void register_onednn_conv2d(KernelRegistry& registry) {
+  registry.add(make_kernel<Conv2dForwardParams, &forward>(DeviceType::CPU, kFloat32, "onednn", 1,
+                                                          &supports_nonempty<Conv2dForwardParams>));
+  registry.add(make_kernel<Conv2dBackwardInputParams, &backward_data>(
+      DeviceType::CPU, kFloat32, "onednn", 1, &supports_nonempty<Conv2dBackwardInputParams>));
+  registry.add(make_kernel<Conv2dBackwardWeightParams, &backward_weights>(
+      DeviceType::CPU, kFloat32, "onednn", 1, &supports_nonempty<Conv2dBackwardWeightParams>));
+}
+
+}  // namespace redes
