@@ -33,12 +33,56 @@ void for_each_nchw(std::int64_t batch, std::int64_t channels, std::int64_t heigh
   });
 }
 
+// The 2x2 window of stride 2 without padding (LeNet's and most CNNs'
+// pooling) on a contiguous input: every window lies inside the input, so
+// each output is four loads and three compares, in max_pool2d_element's
+// order (NaN wins, a tie keeps the earlier tap).
+bool is_plain_2x2(const Pool2dShape& s, const Window2d& w, const TensorArg& input) {
+  return w.kernel_height == 2 && w.kernel_width == 2 && w.stride_height == 2 && w.stride_width == 2 &&
+         w.pad_height == 0 && w.pad_width == 0 && w.dilation_height == 1 && w.dilation_width == 1 &&
+         2 * s.out_height <= s.in_height && 2 * s.out_width <= s.in_width && cpu::has_contiguous_strides(input);
+}
+
+template <class T>
+void max_pool2d_2x2(const Pool2dShape& s, const T* input, T* out, std::int64_t* indices) {
+  const std::int64_t in_plane = s.in_height * s.in_width, out_plane = s.out_height * s.out_width;
+  const std::int64_t grain = std::max<std::int64_t>(1, cpu::kElementwiseGrain / std::max<std::int64_t>(1, in_plane));
+  cpu::parallel_for(0, s.batch * s.channels, grain, [&](std::int64_t first, std::int64_t last) {
+    for (std::int64_t nc = first; nc < last; ++nc) {
+      for (std::int64_t oh = 0; oh < s.out_height; ++oh) {
+        const T* top = input + nc * in_plane + 2 * oh * s.in_width;
+        const T* bottom = top + s.in_width;
+        T* out_row = out + nc * out_plane + oh * s.out_width;
+        std::int64_t* index_row = indices + nc * out_plane + oh * s.out_width;
+        const std::int64_t row_start = 2 * oh * s.in_width;
+        for (std::int64_t ow = 0; ow < s.out_width; ++ow) {
+          T best = top[2 * ow];
+          std::int64_t at = row_start + 2 * ow;
+          const T taps[3] = {top[2 * ow + 1], bottom[2 * ow], bottom[2 * ow + 1]};
+          const std::int64_t where[3] = {at + 1, at + s.in_width, at + s.in_width + 1};
+          for (int t = 0; t < 3; ++t) {
+            const bool wins = taps[t] > best || taps[t] != taps[t];
+            best = wins ? taps[t] : best;
+            at = wins ? where[t] : at;
+          }
+          out_row[ow] = best;
+          index_row[ow] = at;
+        }
+      }
+    }
+  });
+}
+
 // args: out (N, C, OH, OW) contiguous, indices (int64) contiguous, input any strides.
 template <class T>
 void max_pool2d_cpu(const MaxPool2dParams& p, const TensorArg* args, int, const ExecContext&) {
   T* out = static_cast<T*>(args[0].data);
   auto* indices = static_cast<std::int64_t*>(args[1].data);
   const Pool2dShape& s = p.shape;
+  if (is_plain_2x2(s, p.window, args[2])) {
+    max_pool2d_2x2(s, static_cast<const T*>(args[2].data), out, indices);
+    return;
+  }
   for_each_nchw(s.batch, s.channels, s.out_height, s.out_width, [&](std::int64_t i, const Nchw& o) {
     const PoolMax<T> best = max_pool2d_element<T>(s, p.window, args[2], o.n, o.c, o.h, o.w);
     out[i] = best.value;

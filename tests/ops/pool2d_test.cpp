@@ -203,6 +203,30 @@ TEST_P(Pool2dTest, MaxPoolNonContiguousInputAndNaN) {
   EXPECT_TRUE(all_close(result.indices, {1, 1, 7, 8}, 0, 0));
 }
 
+// The plain 2x2 stride-2 window on a contiguous input (the CPU's fast path)
+// against the same values through a non-contiguous view (the general path):
+// odd sizes that drop the last row and column, ties and NaNs.
+TEST_P(Pool2dTest, MaxPoolTwoByTwoMatchesTheGeneralPathWithTiesAndNaN) {
+  REDES_REQUIRE_DEVICE(GetParam());
+  const double nan = std::numeric_limits<double>::quiet_NaN();
+  std::vector<double> data;
+  for (int i = 0; i < 2 * 3 * 7 * 9; ++i) data.push_back(i % 11 == 0 ? nan : static_cast<double>((i * 7) % 5));
+  for (DType dtype : {kFloat32, kFloat64}) {
+    SCOPED_TRACE(dtype_name(dtype));
+    const Tensor x = values(data, {2, 3, 7, 9}, dtype);
+    const Tensor strided = x.transpose(2, 3).contiguous().transpose(2, 3);
+    ASSERT_FALSE(strided.is_contiguous());
+    const ValuesIndices fast = max_pool2d_with_indices(x, {2, 2});
+    const ValuesIndices general = max_pool2d_with_indices(strided, {2, 2});
+    ASSERT_EQ(fast.values.shape(), (Shape{2, 3, 3, 4}));
+    const std::vector<double> a = host_values(fast.values), b = host_values(general.values);
+    for (std::size_t i = 0; i < a.size(); ++i) {
+      EXPECT_TRUE(a[i] == b[i] || (std::isnan(a[i]) && std::isnan(b[i]))) << i << ": " << a[i] << " vs " << b[i];
+    }
+    EXPECT_TRUE(all_close(fast.indices, host_values(general.indices), 0, 0));
+  }
+}
+
 TEST_P(Pool2dTest, MaxPoolWindowWhollyInPadding) {
   REDES_REQUIRE_DEVICE(GetParam());
   // One input, kernel 2 with dilation 2 and padding 1: the only window's taps
