@@ -1,5 +1,6 @@
-// Params of the whole-sequence LSTM ops (core/ops/lstm_sequence.cpp), which
-// only cuDNN implements (kernels/cudnn/lstm_sequence.cpp). Kept apart from
+// Params of the whole-sequence LSTM ops (core/ops/lstm_sequence.cpp),
+// implemented by cuDNN on CUDA (kernels/cudnn/lstm_sequence.cpp) and by a
+// hand kernel on the CPU (kernels/cpu/lstm_sequence.cpp). Kept apart from
 // kernels/params.h because only these files use them. Layers stacked
 // unidirectionally, gate order i, f, g, o, PyTorch's parameter layout.
 #pragma once

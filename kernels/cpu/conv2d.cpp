@@ -9,16 +9,13 @@
 //   grad_weight_g (K/groups, ...) += grad_out_g @ columns^T, over the batch.
 // A 1x1 kernel with stride 1 and no padding reads each input once in order,
 // so its columns are the input planes themselves and im2col is skipped.
-#include <cblas.h>
-
 #include <algorithm>
-#include <climits>
 #include <cstddef>
 #include <cstdint>
-#include <type_traits>
 
 #include "core/error.h"
 #include "kernels/conv_math.h"
+#include "kernels/cpu/blas.h"
 #include "kernels/cpu/parallel.h"
 #include "kernels/params.h"
 #include "kernels/registry.h"
@@ -26,22 +23,8 @@
 namespace redes {
 namespace {
 
-// cblas takes int sizes.
-int blas_int(std::int64_t value, const char* op) {
-  REDES_CHECK(value <= INT_MAX, op, ": a GEMM dimension of ", value, " exceeds the BLAS limit of ", INT_MAX);
-  return static_cast<int>(value);
-}
-
-// Row-major C (m x n) = A (m x k, op_a) @ B (k x n, op_b) + beta * C.
-template <class T>
-void gemm(CBLAS_TRANSPOSE op_a, CBLAS_TRANSPOSE op_b, int m, int n, int k, const T* a, int lda, const T* b, int ldb,
-          T beta, T* c, int ldc) {
-  if constexpr (std::is_same_v<T, float>) {
-    cblas_sgemm(CblasRowMajor, op_a, op_b, m, n, k, 1.0f, a, lda, b, ldb, beta, c, ldc);
-  } else {
-    cblas_dgemm(CblasRowMajor, op_a, op_b, m, n, k, 1.0, a, lda, b, ldb, beta, c, ldc);
-  }
-}
+using cpu::blas_int;
+using cpu::gemm;
 
 // The GEMM sizes of one image and group.
 struct ConvMatrices {

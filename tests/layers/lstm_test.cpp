@@ -4,6 +4,7 @@
 
 #include <map>
 
+#include "core/ops/lstm_sequence.h"
 #include "kernels/backend_status.h"
 #include "kernels/kernel_settings.h"
 #include "kernels/registry.h"
@@ -146,6 +147,94 @@ std::vector<Tensor> lstm_results(nn::LSTM& lstm, const std::vector<Tensor>& valu
   std::vector<Tensor> results{r.output, r.h_n, r.c_n, x.grad(), h0.grad(), c0.grad()};
   for (const auto& [name, parameter] : lstm.named_parameters()) results.push_back(parameter.grad());
   return results;
+}
+
+// The LSTM over a whole sequence, unrolled into fused cells (each checked
+// against composed ops and gradchecked above): x (T, N, F), h0 and c0
+// (L, N, H), weights per layer w_ih, w_hh[, b_ih, b_hh]. Returns y, h_n, c_n.
+std::vector<Tensor> unrolled_lstm(const Tensor& x, const Tensor& h0, const Tensor& c0,
+                                  const std::vector<Tensor>& weights, std::int64_t layers, bool bias) {
+  Tensor layer_input = x;
+  std::vector<Tensor> final_h, final_c;
+  const std::size_t per_layer = bias ? 4 : 2;
+  for (std::int64_t layer = 0; layer < layers; ++layer) {
+    const Tensor* w = &weights[static_cast<std::size_t>(layer) * per_layer];
+    LstmState s{h0.select(0, layer), c0.select(0, layer)};
+    std::vector<Tensor> outputs;
+    for (std::int64_t t = 0; t < x.size(0); ++t) {
+      s = lstm_cell(layer_input.select(0, t), s, w[0], w[1], bias ? w[2] : Tensor(), bias ? w[3] : Tensor());
+      outputs.push_back(s.h);
+    }
+    layer_input = stack(outputs, 0);
+    final_h.push_back(s.h);
+    final_c.push_back(s.c);
+  }
+  return {layer_input, stack(final_h, 0), stack(final_c, 0)};
+}
+
+// On the CPU, nn::LSTM runs the whole-sequence kernel; it must match the
+// unrolled cells in every output and gradient: several layers, batch 1,
+// batch_first, without bias, odd sizes, random initial states.
+TEST(LstmSequence, CpuSequenceMatchesTheUnrolledCells) {
+  struct Case {
+    std::int64_t input, hidden, layers, batch, steps;
+    bool batch_first, bias;
+  };
+  std::uint64_t seed = 1300;
+  for (const Case& c : {Case{5, 7, 2, 3, 4, true, true}, Case{3, 4, 1, 1, 6, false, false},
+                        Case{9, 16, 3, 5, 11, false, true}, Case{1, 64, 1, 64, 24, true, true}}) {
+    for (DType dtype : {kFloat64, kFloat32}) {
+      SCOPED_TRACE(std::to_string(c.layers) + " layers, hidden " + std::to_string(c.hidden) + " " + dtype_name(dtype));
+      nn::LSTM lstm(c.input, c.hidden, {.num_layers = c.layers, .batch_first = c.batch_first, .bias = c.bias});
+      lstm.to(dtype);
+      const Shape x_shape = c.batch_first ? Shape{c.batch, c.steps, c.input} : Shape{c.steps, c.batch, c.input};
+      const Shape y_shape = c.batch_first ? Shape{c.batch, c.steps, c.hidden} : Shape{c.steps, c.batch, c.hidden};
+      const Shape state{c.layers, c.batch, c.hidden};
+      std::vector<Tensor> values;
+      for (const Shape& shape : {x_shape, state, state, y_shape, state, state}) {
+        values.push_back(testing::random_tensor(shape, seed++, {dtype}));
+      }
+      ASSERT_TRUE(detail::lstm_sequence_available(Device::cpu(), dtype));
+      const std::vector<Tensor> actual = lstm_results(lstm, values, Device::cpu());
+      std::vector<Tensor> weights;
+      for (const auto& [name, parameter] : lstm.named_parameters()) {
+        weights.push_back(parameter.detach().clone().requires_grad_(true));
+      }
+      Tensor x = values[0].detach().clone().requires_grad_(true);
+      Tensor h0 = values[1].detach().clone().requires_grad_(true);
+      Tensor c0 = values[2].detach().clone().requires_grad_(true);
+      const Tensor sequence_x = c.batch_first ? x.transpose(0, 1) : x;
+      std::vector<Tensor> r = unrolled_lstm(sequence_x, h0, c0, weights, c.layers, c.bias);
+      if (c.batch_first) r[0] = r[0].transpose(0, 1);
+      ((r[0] * values[3]).sum() + (r[1] * values[4]).sum() + (r[2] * values[5]).sum()).backward();
+      std::vector<Tensor> expected{r[0], r[1], r[2], x.grad(), h0.grad(), c0.grad()};
+      for (const Tensor& w : weights) expected.push_back(w.grad());
+      ASSERT_EQ(actual.size(), expected.size());
+      const double tolerance = dtype == kFloat64 ? 1e-12 : 2e-5;
+      for (std::size_t i = 0; i < expected.size(); ++i) {
+        EXPECT_TRUE(all_close(actual[i], expected[i], tolerance, tolerance)) << "result " << i;
+      }
+    }
+  }
+}
+
+// The whole-sequence op's gradients, two layers, checked numerically.
+TEST(LstmSequence, CpuSequenceGradcheck) {
+  const auto random = [](const Shape& shape, std::uint64_t seed) {
+    return testing::random_tensor(shape, seed, {kFloat64});
+  };
+  std::vector<Tensor> inputs{random({3, 2, 3}, 1), random({2, 2, 2}, 2), random({2, 2, 2}, 3)};
+  for (std::uint64_t layer = 0; layer < 2; ++layer) {
+    const std::int64_t in = layer == 0 ? 3 : 2;
+    for (const Shape& shape : {Shape{8, in}, Shape{8, 2}, Shape{8}, Shape{8}}) inputs.push_back(random(shape, 10 + inputs.size()));
+  }
+  EXPECT_TRUE(gradcheck(
+      [](const std::vector<Tensor>& in) {
+        const detail::LstmSequenceResult r =
+            detail::lstm_sequence(in[0], in[1], in[2], std::vector<Tensor>(in.begin() + 3, in.end()), 2, true);
+        return cat({r.output.reshape({-1}), r.h_n.reshape({-1}), (r.c_n * 0.5).reshape({-1})}, 0);
+      },
+      inputs));
 }
 
 // With the cuDNN implementation selected, nn::LSTM on CUDA runs the whole
