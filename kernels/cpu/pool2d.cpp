@@ -9,6 +9,7 @@
 
 #include "kernels/conv_math.h"
 #include "kernels/cpu/strided_loop.h"
+#include "kernels/cpu/vector_math.h"
 #include "kernels/params.h"
 #include "kernels/registry.h"
 
@@ -43,6 +44,45 @@ bool is_plain_2x2(const Pool2dShape& s, const Window2d& w, const TensorArg& inpu
          2 * s.out_height <= s.in_height && 2 * s.out_width <= s.in_width && cpu::has_contiguous_strides(input);
 }
 
+// One output row of the 2x2 window: branch-free, so that the loop becomes
+// SIMD code (random data makes the winner unpredictable, and a branch per
+// tap mispredicts about every other time). `k` is the winning tap: 0, 1
+// top left and right, 2, 3 bottom left and right.
+template <class T>
+inline void max_pool_2x2_row(const T* top, const T* bottom, std::int64_t out_width, std::int64_t in_width,
+                             std::int64_t row_start, T* out, std::int64_t* indices) {
+#pragma omp simd
+  for (std::int64_t ow = 0; ow < out_width; ++ow) {
+    T best = top[2 * ow];
+    std::int64_t k = 0;
+    // `|` rather than `||`: both sides are cheap, and a short circuit is a branch.
+    const T b = top[2 * ow + 1], c = bottom[2 * ow], d = bottom[2 * ow + 1];
+    const bool b_wins = (b > best) | (b != b);
+    best = b_wins ? b : best;
+    k = b_wins ? 1 : k;
+    const bool c_wins = (c > best) | (c != c);
+    best = c_wins ? c : best;
+    k = c_wins ? 2 : k;
+    const bool d_wins = (d > best) | (d != d);
+    best = d_wins ? d : best;
+    k = d_wins ? 3 : k;
+    out[ow] = best;
+    indices[ow] = row_start + 2 * ow + (k & 1) + (k >> 1) * in_width;
+  }
+}
+
+REDES_VECTOR_CLONES
+void max_pool_2x2_rows(const float* top, const float* bottom, std::int64_t out_width, std::int64_t in_width,
+                       std::int64_t row_start, float* out, std::int64_t* indices) {
+  max_pool_2x2_row(top, bottom, out_width, in_width, row_start, out, indices);
+}
+
+REDES_VECTOR_CLONES
+void max_pool_2x2_rows(const double* top, const double* bottom, std::int64_t out_width, std::int64_t in_width,
+                       std::int64_t row_start, double* out, std::int64_t* indices) {
+  max_pool_2x2_row(top, bottom, out_width, in_width, row_start, out, indices);
+}
+
 template <class T>
 void max_pool2d_2x2(const Pool2dShape& s, const T* input, T* out, std::int64_t* indices) {
   const std::int64_t in_plane = s.in_height * s.in_width, out_plane = s.out_height * s.out_width;
@@ -51,23 +91,8 @@ void max_pool2d_2x2(const Pool2dShape& s, const T* input, T* out, std::int64_t* 
     for (std::int64_t nc = first; nc < last; ++nc) {
       for (std::int64_t oh = 0; oh < s.out_height; ++oh) {
         const T* top = input + nc * in_plane + 2 * oh * s.in_width;
-        const T* bottom = top + s.in_width;
-        T* out_row = out + nc * out_plane + oh * s.out_width;
-        std::int64_t* index_row = indices + nc * out_plane + oh * s.out_width;
-        const std::int64_t row_start = 2 * oh * s.in_width;
-        for (std::int64_t ow = 0; ow < s.out_width; ++ow) {
-          T best = top[2 * ow];
-          std::int64_t at = row_start + 2 * ow;
-          const T taps[3] = {top[2 * ow + 1], bottom[2 * ow], bottom[2 * ow + 1]};
-          const std::int64_t where[3] = {at + 1, at + s.in_width, at + s.in_width + 1};
-          for (int t = 0; t < 3; ++t) {
-            const bool wins = taps[t] > best || taps[t] != taps[t];
-            best = wins ? taps[t] : best;
-            at = wins ? where[t] : at;
-          }
-          out_row[ow] = best;
-          index_row[ow] = at;
-        }
+        max_pool_2x2_rows(top, top + s.in_width, s.out_width, s.in_width, 2 * oh * s.in_width,
+                          out + nc * out_plane + oh * s.out_width, indices + nc * out_plane + oh * s.out_width);
       }
     }
   });
