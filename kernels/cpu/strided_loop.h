@@ -11,6 +11,7 @@
 #include <algorithm>
 #include <array>
 #include <cstdint>
+#include <utility>
 
 #include "kernels/cpu/parallel.h"
 #include "kernels/tensor_arg.h"
@@ -82,6 +83,34 @@ void for_each_run(const TensorArg* args, std::int64_t lo, std::int64_t hi, Run&&
   }
 }
 
+// A run whose operands each step by 1 (bit a of Mask set) or stay put (a
+// broadcast operand, step 0): with the pattern known at compile time the
+// loop vectorises, where a run-time step would need a multiply per operand.
+template <int N, unsigned Mask, class Body>
+void unit_step_run(const Offsets<N>& first, std::int64_t count, Body& body) {
+  for (std::int64_t j = 0; j < count; ++j) {
+    Offsets<N> at;
+    for (int a = 0; a < N; ++a) at[a] = first[a] + (((Mask >> a) & 1u) != 0 ? j : 0);
+    body(at);
+  }
+}
+
+// Runs the run as unit_step_run when every step is 0 or 1; false otherwise.
+template <int N, class Body, unsigned... Masks>
+bool try_unit_step_run(const Offsets<N>& first, const Offsets<N>& step, std::int64_t count, Body& body,
+                       std::integer_sequence<unsigned, Masks...>) {
+  unsigned mask = 0;
+  for (int a = 0; a < N; ++a) {
+    if (step[a] == 1) {
+      mask |= 1u << a;
+    } else if (step[a] != 0) {
+      return false;
+    }
+  }
+  ((mask == Masks && (unit_step_run<N, Masks>(first, count, body), true)) || ...);
+  return true;
+}
+
 template <int N, class Body>
 void strided_for_each(const TensorArg* args, Body&& body) {
   const std::int64_t total = args[0].numel();
@@ -99,6 +128,10 @@ void strided_for_each(const TensorArg* args, Body&& body) {
       return;
     }
     for_each_run<N>(args, lo, hi, [&](const Offsets<N>& first, const Offsets<N>& step, std::int64_t count) {
+      // Up to three operands (2^3 loop variants); more take the general loop.
+      if constexpr (N <= 3) {
+        if (try_unit_step_run<N>(first, step, count, body, std::make_integer_sequence<unsigned, 1u << N>{})) return;
+      }
       for (std::int64_t j = 0; j < count; ++j) {
         Offsets<N> at;
         for (int a = 0; a < N; ++a) at[a] = first[a] + j * step[a];
