@@ -3,6 +3,8 @@
 #include <vector>
 
 #include "core/allocator.h"
+#include "core/dtype.h"
+#include "core/error.h"
 #include "core/runtime.h"
 
 namespace redes::detail {
@@ -71,12 +73,13 @@ TensorArg broadcast_arg(const Tensor& tensor, const Shape& shape, const char* op
 
 namespace {
 
-void run_kernel_args(const char* op, const void* params, Device device, DType dtype, const TensorArg* args,
-                     int nargs) {
+const KernelEntry& run_kernel_args(const char* op, const void* params, Device device, DType dtype,
+                                   const TensorArg* args, int nargs) {
   CallWorkspace workspace(device);
   ExecContext context{device, current_stream(device), &workspace};
   const KernelEntry& entry = KernelRegistry::instance().select(op, device, dtype, params, args, nargs, &context);
   entry.run(params, args, nargs, context);
+  return entry;
 }
 
 }  // namespace
@@ -86,8 +89,21 @@ void run_kernel(const char* op, const void* params, Device device, DType dtype,
   run_kernel_args(op, params, device, dtype, args.begin(), static_cast<int>(args.size()));
 }
 
-void run_kernel(const char* op, const void* params, Device device, DType dtype, const std::vector<TensorArg>& args) {
-  run_kernel_args(op, params, device, dtype, args.data(), static_cast<int>(args.size()));
+std::string run_kernel(const char* op, const void* params, Device device, DType dtype,
+                       const std::vector<TensorArg>& args) {
+  return run_kernel_args(op, params, device, dtype, args.data(), static_cast<int>(args.size())).name;
+}
+
+void run_kernel_named(const std::string& name, const char* op, const void* params, Device device, DType dtype,
+                      const std::vector<TensorArg>& args) {
+  for (const KernelEntry* entry : KernelRegistry::instance().candidates(op, device.type, dtype)) {
+    if (entry->name != name) continue;
+    CallWorkspace workspace(device);
+    const ExecContext context{device, current_stream(device), &workspace};
+    entry->run(params, args.data(), static_cast<int>(args.size()), context);
+    return;
+  }
+  fail(op, ": no implementation \"", name, "\" for ", device.str(), " ", dtype_name(dtype));
 }
 
 Device common_device(const char* op, std::initializer_list<const Tensor*> tensors) {

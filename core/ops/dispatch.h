@@ -2,6 +2,7 @@
 #pragma once
 
 #include <initializer_list>
+#include <string>
 #include <vector>
 
 #include "core/tensor.h"
@@ -19,7 +20,14 @@ TensorArg broadcast_arg(const Tensor& tensor, const Shape& shape, const char* op
 void run_kernel(const char* op, const void* params, Device device, DType dtype,
                 std::initializer_list<TensorArg> args);
 // The same for ops whose argument count depends on the call (lstm_sequence).
-void run_kernel(const char* op, const void* params, Device device, DType dtype, const std::vector<TensorArg>& args);
+// Returns the name of the implementation that ran, for a backward op that
+// must run the same one (run_kernel_named).
+std::string run_kernel(const char* op, const void* params, Device device, DType dtype,
+                       const std::vector<TensorArg>& args);
+// Runs the implementation called `name` of `op`: the backward of a forward
+// that left data only that implementation reads (lstm_sequence's reserve).
+void run_kernel_named(const std::string& name, const char* op, const void* params, Device device, DType dtype,
+                      const std::vector<TensorArg>& args);
 
 template <class Params>
 void launch(const Params& params, Device device, DType dtype, std::initializer_list<TensorArg> args) {

@@ -94,7 +94,8 @@ LstmSequenceResult lstm_sequence(const Tensor& x, const Tensor& h0, const Tensor
   LstmSequenceParams params{s, training ? &reserve : nullptr};
   std::vector<TensorArg> args{kernel_arg(y, kOp), kernel_arg(h_n, kOp), kernel_arg(c_n, kOp)};
   for (const Tensor& t : dense) args.push_back(kernel_arg(t, kOp));
-  run_kernel(kOp, &params, x.device(), x.dtype(), args);
+  // The backward runs the implementation that ran here: the reserve is in its layout.
+  const std::string implementation = run_kernel(kOp, &params, x.device(), x.dtype(), args);
   if (!training) return {y, h_n, c_n};
 
   // cuDNN may need no reserve at all; the backward call still takes an argument.
@@ -105,7 +106,7 @@ LstmSequenceResult lstm_sequence(const Tensor& x, const Tensor& h0, const Tensor
   const Tensor y_data = y.detach();
   record_multi_output_op(
       kOp, results, inputs,
-      [s, dense, y_data, reserve_data = reserve_tensor](const std::vector<Tensor>& grads) {
+      [s, dense, y_data, reserve_data = reserve_tensor, implementation](const std::vector<Tensor>& grads) {
         const TensorOptions options{y_data.dtype(), y_data.device()};
         const auto grad_or_zeros = [&](std::size_t i, const Shape& shape) {
           return grads[i].defined() ? grads[i].contiguous() : zeros(shape, options);
@@ -125,7 +126,8 @@ LstmSequenceResult lstm_sequence(const Tensor& x, const Tensor& h0, const Tensor
           backward_args.push_back(kernel_arg(dense[i], "lstm_sequence backward"));
         }
         const LstmSequenceBackwardParams backward_params{s};
-        run_kernel(LstmSequenceBackwardParams::op, &backward_params, y_data.device(), y_data.dtype(), backward_args);
+        run_kernel_named(implementation, LstmSequenceBackwardParams::op, &backward_params, y_data.device(),
+                         y_data.dtype(), backward_args);
         return out;
       });
   return {results[0], results[1], results[2]};

@@ -2,6 +2,7 @@
 // operands between redes' plain layouts and the ones a primitive wants.
 #include "kernels/onednn/onednn.h"
 
+#include <cstring>
 #include <mutex>
 
 #include "core/error.h"
@@ -23,7 +24,7 @@ dnnl::stream& stream() {
 namespace {
 
 Operand operand(int arg, const dnnl::memory::desc& user, const dnnl::memory::desc& wanted, bool is_output) {
-  Operand o{arg, user, wanted, is_output, std::nullopt};
+  Operand o{arg, user, wanted, is_output, false, std::nullopt};
   if (user != wanted) {
     const dnnl::memory::desc& from = is_output ? wanted : user;
     const dnnl::memory::desc& to = is_output ? user : wanted;
@@ -42,6 +43,12 @@ Operand output(int arg, const dnnl::memory::desc& user, const dnnl::memory::desc
   return operand(arg, user, wanted, true);
 }
 
+Operand accumulated_output(int arg, const dnnl::memory::desc& user, const dnnl::memory::desc& wanted) {
+  Operand o = operand(arg, user, wanted, true);
+  o.zero_first = true;
+  return o;
+}
+
 void run(const Prepared& prepared, const std::vector<void*>& data, Workspace& workspace) {
   dnnl::stream& s = stream();
   std::unordered_map<int, dnnl::memory> args;
@@ -51,10 +58,13 @@ void run(const Prepared& prepared, const std::vector<void*>& data, Workspace& wo
     const Operand& o = prepared.operands[i];
     dnnl::memory user(o.user, engine(), data[i]);
     if (!o.reorder) {
+      if (o.zero_first) std::memset(data[i], 0, o.user.get_size());
       args.emplace(o.arg, user);
       continue;
     }
-    dnnl::memory wanted(o.wanted, engine(), workspace.request(o.wanted.get_size()));
+    void* buffer = workspace.request(o.wanted.get_size());
+    if (o.zero_first) std::memset(buffer, 0, o.wanted.get_size());
+    dnnl::memory wanted(o.wanted, engine(), buffer);
     if (o.output) {
       pending.emplace_back(&o, user);
     } else {

@@ -35,12 +35,14 @@ struct Operand {
   dnnl::memory::desc user;
   dnnl::memory::desc wanted;
   bool output = false;
+  bool zero_first = false;  // an output the primitive adds into (RNN weight gradients): zeroed before it runs
   std::optional<dnnl::reorder> reorder;  // user -> wanted (an input) or back (an output), when they differ
 };
 
 // An operand held as `user` by the caller and wanted as `wanted` by the primitive.
 Operand input(int arg, const dnnl::memory::desc& user, const dnnl::memory::desc& wanted);
 Operand output(int arg, const dnnl::memory::desc& user, const dnnl::memory::desc& wanted);
+Operand accumulated_output(int arg, const dnnl::memory::desc& user, const dnnl::memory::desc& wanted);
 
 // A primitive built for one shape, with the layouts of its operands.
 struct Prepared {

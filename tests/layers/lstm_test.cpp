@@ -195,7 +195,17 @@ TEST(LstmSequence, CpuSequenceMatchesTheUnrolledCells) {
         values.push_back(testing::random_tensor(shape, seed++, {dtype}));
       }
       ASSERT_TRUE(detail::lstm_sequence_available(Device::cpu(), dtype));
-      const std::vector<Tensor> actual = lstm_results(lstm, values, Device::cpu());
+      // The hand kernel, and oneDNN's LSTM where the build has it (float32 only).
+      std::vector<std::string> implementations{"cpu"};
+      if (build_info().onednn && dtype == kFloat32) implementations.push_back("onednn");
+      std::vector<std::vector<Tensor>> per_implementation;
+      for (const std::string& implementation : implementations) {
+        testing::ForcedImpl forced({"lstm_sequence", "lstm_sequence_backward"}, implementation);
+        lstm.zero_grad();
+        std::vector<Tensor> fresh;  // inputs whose gradients start empty
+        for (const Tensor& v : values) fresh.push_back(v.detach().clone());
+        per_implementation.push_back(lstm_results(lstm, fresh, Device::cpu()));
+      }
       std::vector<Tensor> weights;
       for (const auto& [name, parameter] : lstm.named_parameters()) {
         weights.push_back(parameter.detach().clone().requires_grad_(true));
@@ -209,10 +219,14 @@ TEST(LstmSequence, CpuSequenceMatchesTheUnrolledCells) {
       ((r[0] * values[3]).sum() + (r[1] * values[4]).sum() + (r[2] * values[5]).sum()).backward();
       std::vector<Tensor> expected{r[0], r[1], r[2], x.grad(), h0.grad(), c0.grad()};
       for (const Tensor& w : weights) expected.push_back(w.grad());
-      ASSERT_EQ(actual.size(), expected.size());
       const double tolerance = dtype == kFloat64 ? 1e-12 : 2e-5;
-      for (std::size_t i = 0; i < expected.size(); ++i) {
-        EXPECT_TRUE(all_close(actual[i], expected[i], tolerance, tolerance)) << "result " << i;
+      for (std::size_t k = 0; k < implementations.size(); ++k) {
+        SCOPED_TRACE(implementations[k]);
+        const std::vector<Tensor>& actual = per_implementation[k];
+        ASSERT_EQ(actual.size(), expected.size());
+        for (std::size_t i = 0; i < expected.size(); ++i) {
+          EXPECT_TRUE(all_close(actual[i], expected[i], tolerance, tolerance)) << "result " << i;
+        }
       }
     }
   }
