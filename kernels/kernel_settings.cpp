@@ -59,7 +59,7 @@ void set_kernel_impl(KernelImpl impl) { g_impl.store(static_cast<int>(impl)); }
 KernelImpl kernel_impl() {
   return static_cast<KernelImpl>(read_once(g_impl, [] {
     const char* text = std::getenv("REDES_KERNEL_IMPL");
-    if (text == nullptr || *text == '\0') return static_cast<int>(KernelImpl::Hand);
+    if (text == nullptr || *text == '\0') return static_cast<int>(KernelImpl::Auto);
     return static_cast<int>(parse_kernel_impl(text, "REDES_KERNEL_IMPL"));
   }));
 }

@@ -2,7 +2,7 @@
 // cuDNN may compute. Each has a setter, and an environment variable read the
 // first time the setting is used, so a program can be steered without
 // recompiling:
-//   REDES_KERNEL_IMPL=hand|vendor|auto  which implementation (default hand;
+//   REDES_KERNEL_IMPL=hand|vendor|auto  which implementation (default auto;
 //                                       cudnn is accepted for vendor)
 //   REDES_DETERMINISTIC=0|1             only bitwise-reproducible algorithms
 //   REDES_ALLOW_TF32=0|1                float32 matmuls (cuBLAS) and

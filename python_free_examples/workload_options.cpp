@@ -45,7 +45,7 @@ std::string workload_usage(const std::string& program) {
          "  --impl hand|vendor|auto         kernels: hand-written, the vendor library (cuDNN on CUDA, oneDNN\n"
          "                                  on the CPU; cudnn is accepted for vendor), or auto: on CUDA the\n"
          "                                  fastest per shape, on the CPU the vendor library where it serves\n"
-         "                                  (default: $REDES_KERNEL_IMPL, else hand)\n"
+         "                                  (default: $REDES_KERNEL_IMPL, else auto)\n"
          "  --deterministic                 only bitwise-reproducible algorithms (also REDES_DETERMINISTIC=1)\n"
          "  --tf32                          let float32 GEMMs and convolutions round inputs to TF32 on GPUs\n"
          "                                  that have it (also REDES_ALLOW_TF32=1; default: exact float32)\n"
