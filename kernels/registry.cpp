@@ -4,6 +4,7 @@
 #include <sstream>
 
 #include "core/error.h"
+#include "core/runtime.h"
 #include "kernels/backend_status.h"
 
 namespace redes {
