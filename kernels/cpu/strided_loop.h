@@ -107,7 +107,7 @@ bool try_unit_step_run(const Offsets<N>& first, const Offsets<N>& step, std::int
       return false;
     }
   }
-  ((mask == Masks && (unit_step_run<N, Masks>(first, count, body), true)) || ...);
+  static_cast<void>(((mask == Masks && (unit_step_run<N, Masks>(first, count, body), true)) || ...));
   return true;
 }
 
