@@ -114,32 +114,31 @@ std::vector<void*> buffers(const TensorArg* args, int nargs) {
   return data;
 }
 
-void forward(const Conv2dForwardParams& p, const TensorArg* args, int nargs, const ExecContext& ctx) {
-  const char* op = Conv2dForwardParams::op;
+// Runs the primitive cached for `op` on this geometry, built by `prepare`
+// on the first call.
+template <class Prepare>
+void run_cached(const char* op, const Conv2dGeometry& g, bool bias, const TensorArg* args, int nargs,
+                const ExecContext& ctx, Prepare prepare) {
   onednn::translate_errors(op, [&] {
-    const bool bias = nargs > 3;
-    const auto& prepared =
-        onednn::cached(shape_key(op, p.geometry, bias), [&] { return prepare_forward(p.geometry, bias); });
+    const onednn::Prepared& prepared = onednn::cached(shape_key(op, g, bias), prepare);
     onednn::run(prepared, buffers(args, nargs), *ctx.workspace);
   });
+}
+
+void forward(const Conv2dForwardParams& p, const TensorArg* args, int nargs, const ExecContext& ctx) {
+  const bool bias = nargs > 3;
+  run_cached(Conv2dForwardParams::op, p.geometry, bias, args, nargs, ctx,
+             [&] { return prepare_forward(p.geometry, bias); });
 }
 
 void backward_data(const Conv2dBackwardInputParams& p, const TensorArg* args, int nargs, const ExecContext& ctx) {
-  const char* op = Conv2dBackwardInputParams::op;
-  onednn::translate_errors(op, [&] {
-    const auto& prepared =
-        onednn::cached(shape_key(op, p.geometry, false), [&] { return prepare_backward_data(p.geometry); });
-    onednn::run(prepared, buffers(args, nargs), *ctx.workspace);
-  });
+  run_cached(Conv2dBackwardInputParams::op, p.geometry, false, args, nargs, ctx,
+             [&] { return prepare_backward_data(p.geometry); });
 }
 
 void backward_weights(const Conv2dBackwardWeightParams& p, const TensorArg* args, int nargs, const ExecContext& ctx) {
-  const char* op = Conv2dBackwardWeightParams::op;
-  onednn::translate_errors(op, [&] {
-    const auto& prepared =
-        onednn::cached(shape_key(op, p.geometry, false), [&] { return prepare_backward_weights(p.geometry); });
-    onednn::run(prepared, buffers(args, nargs), *ctx.workspace);
-  });
+  run_cached(Conv2dBackwardWeightParams::op, p.geometry, false, args, nargs, ctx,
+             [&] { return prepare_backward_weights(p.geometry); });
 }
 
 // oneDNN refuses empty tensors; the hand kernels handle them.

@@ -213,7 +213,7 @@ void forward(const LstmSequenceParams& p, const TensorArg* args, int, const Exec
       float* output = training ? plan->layer(reserve, l).output
                       : l == s.layers - 1
                           ? static_cast<float*>(args[0].data)
-                          : static_cast<float*>(ctx.workspace->request(static_cast<std::size_t>(sequence) * 4));
+                          : static_cast<float*>(ctx.workspace->request(static_cast<std::size_t>(sequence) * sizeof(float)));
       std::vector<void*> data{input,
                               h0 + l * state,
                               c0 + l * state,
@@ -266,7 +266,7 @@ void backward(const LstmSequenceBackwardParams& p, const TensorArg* args, int, c
       d_below[0] = ctx.workspace->request(sequence_bytes);
       d_below[1] = ctx.workspace->request(sequence_bytes);
     }
-    auto* bias_grad = static_cast<float*>(ctx.workspace->request(static_cast<std::size_t>(4 * s.hidden_size) * 4));
+    auto* bias_grad = static_cast<float*>(ctx.workspace->request(static_cast<std::size_t>(4 * s.hidden_size) * sizeof(float)));
     for (std::int64_t l = s.layers - 1; l >= 0; --l) {
       const LayerReserve kept = plan.layer(reserve, l);
       void* input = l == 0 ? after[4].data : plan.layer(reserve, l - 1).output;
