@@ -5,7 +5,10 @@
 #include <fcntl.h>
 #include <unistd.h>
 
+#include <cerrno>
 #include <cstdio>
+#include <cstdlib>
+#include <cstring>
 #include <filesystem>
 #include <functional>
 #include <iostream>
@@ -108,16 +111,43 @@ int info() {
   return 0;
 }
 
+// A fresh folder of its own under the temp dir, removed with the object, so
+// benches never see each other's (or an earlier bench's) checkpoints.
+class PrivateFolder {
+ public:
+  PrivateFolder() {
+    std::string pattern = (std::filesystem::temp_directory_path() / "redes-bench-XXXXXX").string();
+    REDES_CHECK(::mkdtemp(pattern.data()) != nullptr, "redes bench: cannot create a folder under ",
+                std::filesystem::temp_directory_path().string(), ": ", std::strerror(errno));
+    path_ = pattern;
+  }
+  ~PrivateFolder() {
+    std::error_code ignored;
+    std::filesystem::remove_all(path_, ignored);
+  }
+  PrivateFolder(const PrivateFolder&) = delete;
+  PrivateFolder& operator=(const PrivateFolder&) = delete;
+  const std::string& path() const { return path_; }
+
+ private:
+  std::string path_;
+};
+
 // Runs the workload on a few batches with its output captured, and prints
 // only its timing lines.
-int bench(int (*workload)(const WorkloadOptions&), WorkloadOptions options) {
+int bench(int (*workload)(const WorkloadOptions&), WorkloadOptions options, const std::string& program) {
+  if (options.resume || options.resume_if_present || options.overwrite || options.out != WorkloadOptions().out) {
+    throw redes::examples::UsageError("bench trains afresh in a private temporary folder: --out, --resume, "
+                                      "--resume-if-present and --overwrite do not apply");
+  }
   REDES_CHECK(options.device.is_cpu() || !redes::build_info().cuda_emulated, "redes bench: ",
               options.device.str(), " is emulated on the host in this build (REDES_CUDA_EMULATION), so its timings "
               "say nothing about a GPU; use --device cpu, or a build for a real GPU");
   if (options.max_batches == 0) options.max_batches = 20;
   if (!options.epochs) options.epochs = 3;  // the first is warm-up
   options.quiet = true;
-  options.out = (std::filesystem::temp_directory_path() / "redes-bench").string();
+  const PrivateFolder folder;
+  options.out = folder.path();
   // The workload's std::cout lines are captured; its printf lines go to /dev/null.
   std::ostringstream captured;
   std::streambuf* original = std::cout.rdbuf(captured.rdbuf());
@@ -134,7 +164,7 @@ int bench(int (*workload)(const WorkloadOptions&), WorkloadOptions options) {
   };
   int status = 0;
   try {
-    status = workload(options);
+    status = redes::examples::run_workload(workload, options, program);
   } catch (...) {
     restore();
     throw;
@@ -194,7 +224,9 @@ int main(int argc, char** argv) {
         redes::examples::parse_workload_options(argc, argv, 3, "redes " + command + " " + name, std::cout);
     if (!options) return 0;
     redes::examples::apply_kernel_settings(*options);
-    return command == "train" ? found->second(*options) : bench(found->second, *options);
+    const std::string run_name = "redes " + command + " " + name;
+    return command == "train" ? redes::examples::run_workload(found->second, *options, run_name)
+                              : bench(found->second, *options, run_name);
   } catch (const redes::examples::UsageError& error) {
     std::cerr << "redes: " << error.what() << "\n" << usage();
     return 2;

@@ -89,7 +89,7 @@ Tensor Tensor::to(DType target) const {
 
 Tensor Tensor::to(Device target, bool non_blocking) const {
   if (target == device()) return *this;
-  detail::require_device(target, "to");
+  detail::require_device(target, "Tensor::to");
   const Tensor source = contiguous();
   Tensor out = empty(shape(), {dtype(), target});
   const std::size_t bytes = static_cast<std::size_t>(numel()) * dtype_size(dtype());

@@ -29,17 +29,12 @@ int cars_mlp(const WorkloadOptions& options) {
                            train::Task::BinaryClassification);
     const std::string tag = "dropout" + std::to_string(static_cast<int>(p * 10 + 0.5));
     std::printf("\n%s\n", model.str().c_str());
-    const std::vector<train::EpochRecord> history =
-        trainer.fit(train_set, {.epochs = options.epochs.value_or(200),
-                                .batch_size = options.batch_size.value_or(32),
-                                .seed = options.seed,
-                                .eval = test_set,
-                                .checkpoint_path = output_path(options, "cars_" + tag + ".safetensors"),
-                                .resume = options.resume,
-                                .max_batches_per_epoch = options.max_batches,
-                                .log = progress_stream(options),
-                                .metrics_path = output_path(options, "cars_" + tag + ".jsonl"),
-                                .curves_path = output_path(options, "cars_" + tag + ".svg")});
+    train::FitOptions fit = fit_options(options, "cars_" + tag);
+    fit.epochs = options.epochs.value_or(200);
+    fit.batch_size = options.batch_size.value_or(32);
+    fit.eval = test_set;
+    const std::vector<train::EpochRecord> history = trainer.fit(train_set, fit);
+    if (trainer.stopped()) return 0;  // run_workload reports the signal
     const train::Metrics train_metrics = trainer.evaluate(*train_set);
     const train::Metrics test_metrics = trainer.evaluate(*test_set);
     std::printf("dropout %.1f: train accuracy %.4f loss %.4f | test accuracy %.4f loss %.4f\n", p,

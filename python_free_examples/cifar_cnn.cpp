@@ -1,7 +1,9 @@
 // W3 cifar-cnn: throughput of the deep CNN of the course notes on
 // deterministic synthetic 3x32x32 images with 100 classes (no CIFAR-100 copy
-// is available offline; --data reads real CIFAR-100 binary files instead).
+// is available offline; --data or $REDES_CIFAR100_DIR reads real CIFAR-100
+// binary files instead).
 #include <chrono>
+#include <cstdlib>
 #include <cstdio>
 #include <iostream>
 
@@ -11,13 +13,18 @@ namespace redes::examples {
 
 int cifar_cnn(const WorkloadOptions& options) {
   const std::int64_t batch_size = options.batch_size.value_or(128);
-  const std::int64_t batches = options.max_batches > 0 ? options.max_batches : 20;
+  // Real CIFAR-100 from --data or $REDES_CIFAR100_DIR; otherwise synthetic
+  // images, 20 batches per epoch unless --max-batches says otherwise.
+  const char* environment_dir = std::getenv("REDES_CIFAR100_DIR");
+  const bool real = !options.data.empty() || (environment_dir != nullptr && *environment_dir != '\0');
+  const std::int64_t synthetic_batches = options.max_batches > 0 ? options.max_batches : 20;
   const auto train_set = std::make_shared<data::TensorDataset>(
-      options.data.empty() ? data::synthetic_cifar(batch_size * batches, 100, options.seed)
-                           : data::load_cifar100(data::Split::Train, false, options.data));
+      real ? data::load_cifar100(data::Split::Train, false,
+                                 options.data.empty() ? data::cifar_dir(data::CifarFormat::Cifar100)
+                                                      : std::filesystem::path(options.data))
+           : data::synthetic_cifar(batch_size * synthetic_batches, 100, options.seed));
   std::printf("cifar-cnn: %lld %s images, batch %lld, device %s\n", static_cast<long long>(train_set->size()),
-              options.data.empty() ? "synthetic" : "CIFAR-100", static_cast<long long>(batch_size),
-              options.device.str().c_str());
+              real ? "CIFAR-100" : "synthetic", static_cast<long long>(batch_size), options.device.str().c_str());
 
   manual_seed(options.seed);
   nn::Sequential model = models::cifar_cnn(100);
@@ -26,13 +33,13 @@ int cifar_cnn(const WorkloadOptions& options) {
   optim::SGD sgd(model.parameters(), {.lr = options.lr.value_or(0.01), .momentum = 0.9});
   train::Trainer trainer(model, sgd, [](const Tensor& y, const Tensor& t) { return nn::cross_entropy(y, t); },
                          train::Task::Classification);
-  // One warm-up epoch, then the timed ones.
-  const std::vector<train::EpochRecord> history =
-      trainer.fit(train_set, {.epochs = 1 + options.epochs.value_or(3),
-                              .batch_size = batch_size,
-                              .seed = options.seed,
-                              .max_batches_per_epoch = batches,
-                              .log = progress_stream(options)});
+  // The first epoch is warm-up: the step times below are the median of the others.
+  train::FitOptions fit = fit_options(options, "cifar_cnn");
+  fit.epochs = options.epochs.value_or(4);
+  fit.batch_size = batch_size;
+  if (!real) fit.max_batches_per_epoch = synthetic_batches;
+  const std::vector<train::EpochRecord> history = trainer.fit(train_set, fit);
+  if (history.empty()) return 0;  // nothing trained: resumed at the end, or stopped
 
   const std::string device = options.device.str();
   const double step_seconds = train::median_step_seconds(history);

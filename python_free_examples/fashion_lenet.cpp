@@ -24,16 +24,10 @@ int fashion_lenet(const WorkloadOptions& options) {
   optim::SGD sgd(model.parameters(), {.lr = options.lr.value_or(0.01), .momentum = 0.9});
   train::Trainer trainer(model, sgd, [](const Tensor& y, const Tensor& t) { return nn::cross_entropy(y, t); },
                          train::Task::Classification);
-  train::FitOptions fit{.epochs = options.epochs.value_or(10),
-                        .batch_size = options.batch_size.value_or(64),
-                        .seed = options.seed,
-                        .eval = test_set,
-                        .checkpoint_path = output_path(options, "fashion_lenet.safetensors"),
-                        .resume = options.resume,
-                        .max_batches_per_epoch = options.max_batches,
-                        .log = progress_stream(options),
-                        .metrics_path = output_path(options, "fashion_lenet.jsonl"),
-                        .curves_path = output_path(options, "fashion_lenet.svg")};
+  train::FitOptions fit = fit_options(options, "fashion_lenet");
+  fit.epochs = options.epochs.value_or(10);
+  fit.batch_size = options.batch_size.value_or(64);
+  fit.eval = test_set;
   if (options.augment) {
     fit.augment = [seed = options.seed](const Tensor& batch_images, const data::Batch& batch) {
       const data::SampleKeys keys{seed, batch.epoch, batch.indices};

@@ -42,18 +42,12 @@ int fashion_seq_lstm(const WorkloadOptions& options) {
   optim::Adam adam(model.parameters(), {.lr = options.lr.value_or(1e-3)});
   train::Trainer trainer(model, adam, [](const Tensor& y, const Tensor& t) { return nn::cross_entropy(y, t); },
                          train::Task::Classification);
-  const std::vector<train::EpochRecord> history =
-      trainer.fit(train_set, {.epochs = options.epochs.value_or(3),
-                              .batch_size = options.batch_size.value_or(128),
-                              .seed = options.seed,
-                              .eval = test_set,
-                              .clip_grad_norm = 1.0,
-                              .checkpoint_path = output_path(options, "fashion_seq_lstm.safetensors"),
-                              .resume = options.resume,
-                              .max_batches_per_epoch = options.max_batches,
-                              .log = progress_stream(options),
-                              .metrics_path = output_path(options, "fashion_seq_lstm.jsonl"),
-                              .curves_path = output_path(options, "fashion_seq_lstm.svg")});
+  train::FitOptions fit = fit_options(options, "fashion_seq_lstm");
+  fit.epochs = options.epochs.value_or(3);
+  fit.batch_size = options.batch_size.value_or(128);
+  fit.eval = test_set;
+  fit.clip_grad_norm = 1.0;
+  const std::vector<train::EpochRecord> history = trainer.fit(train_set, fit);
 
   const std::string device = options.device.str();
   for (const train::EpochRecord& r : history) {

@@ -102,17 +102,11 @@ int seattle_lstm(const WorkloadOptions& options) {
   optim::Adam adam(model.parameters(), {.lr = options.lr.value_or(1e-3)});
   train::Trainer trainer(model, adam, [](const Tensor& y, const Tensor& t) { return nn::mse_loss(y, t); },
                          train::Task::Regression);
-  const std::vector<train::EpochRecord> history =
-      trainer.fit(train_set, {.epochs = options.epochs.value_or(10),
-                              .batch_size = options.batch_size.value_or(64),
-                              .seed = options.seed,
-                              .eval = test_set,
-                              .checkpoint_path = output_path(options, "seattle_lstm.safetensors"),
-                              .resume = options.resume,
-                              .max_batches_per_epoch = options.max_batches,
-                              .log = progress_stream(options),
-                              .metrics_path = output_path(options, "seattle_lstm.jsonl"),
-                              .curves_path = output_path(options, "seattle_lstm.svg")});
+  train::FitOptions fit = fit_options(options, "seattle_lstm");
+  fit.epochs = options.epochs.value_or(10);
+  fit.batch_size = options.batch_size.value_or(64);
+  fit.eval = test_set;
+  const std::vector<train::EpochRecord> history = trainer.fit(train_set, fit);
   const double lstm_rmse = *trainer.evaluate(*test_set).rmse * series.std;
   std::printf("test RMSE: LSTM %.3f F | persistence %.3f F | linear least squares %.3f F\n", lstm_rmse,
               persistence_rmse, linear_rmse);

@@ -1,5 +1,7 @@
 #include "workload_options.h"
 
+#include <signal.h>
+
 #include <charconv>
 #include <cmath>
 #include <filesystem>
@@ -17,6 +19,25 @@ Number parse_number(const std::string& flag, const std::string& text) {
     throw UsageError(flag + ": expected a number, got \"" + text + "\"");
   }
   return value;
+}
+
+// Set by the first SIGINT or SIGTERM; the handler then resets itself, so a
+// second Ctrl-C ends the process at once.
+std::atomic<bool> stop_flag{false};
+volatile sig_atomic_t stop_signal = 0;
+
+extern "C" void on_stop_signal(int signal) {
+  stop_signal = signal;
+  stop_flag.store(true);
+}
+
+void install_stop_handlers() {
+  struct sigaction action {};
+  action.sa_handler = &on_stop_signal;
+  sigemptyset(&action.sa_mask);
+  action.sa_flags = SA_RESETHAND;
+  ::sigaction(SIGINT, &action, nullptr);
+  ::sigaction(SIGTERM, &action, nullptr);
 }
 
 std::int64_t parse_positive(const std::string& flag, const std::string& text) {
@@ -39,7 +60,12 @@ std::string workload_usage(const std::string& program) {
          "  --seed N                        shuffling and initialisation seed (default 0)\n"
          "  --data PATH                     data file or folder instead of the Debian package path\n"
          "  --out DIR                       checkpoints, metrics and curves (default: out)\n"
-         "  --resume                        continue from the checkpoint in --out\n"
+         "  --resume                        continue from the checkpoint in --out (an error when there is none)\n"
+         "  --resume-if-present             continue when --out holds a checkpoint, else start afresh\n"
+         "  --overwrite                     start afresh even where --out holds a checkpoint and metrics\n"
+         "                                  (without it, a fresh run refuses to replace them)\n"
+         "  --on-nan stop|skip              a NaN or infinite loss or gradient: stop the run, keeping the last\n"
+         "                                  checkpoint (default), or skip that batch (checks every batch)\n"
          "  --max-batches N                 cut every epoch short after N batches\n"
          "  --quiet                         no progress output\n"
          "  --impl hand|vendor|auto         kernels: hand-written, the vendor library (cuDNN on CUDA, oneDNN\n"
@@ -71,6 +97,14 @@ std::optional<WorkloadOptions> parse_workload_options(int argc, char** argv, int
       } catch (const Error& error) {
         throw UsageError(std::string("--device: ") + error.what());
       }
+      if (options.device.is_cuda() && !cuda::is_available()) {
+        throw UsageError("--device: cannot use " + text + ": " + cuda::unavailable_reason());
+      }
+      if (options.device.is_cuda() && options.device.index >= cuda::device_count()) {
+        throw UsageError("--device: cannot use " + text + ": this machine has " +
+                         std::to_string(cuda::device_count()) + " CUDA device(s), cuda:0 to cuda:" +
+                         std::to_string(cuda::device_count() - 1));
+      }
     } else if (flag == "--epochs") {
       options.epochs = parse_positive(flag, value());
     } else if (flag == "--batch-size") {
@@ -98,6 +132,14 @@ std::optional<WorkloadOptions> parse_workload_options(int argc, char** argv, int
       options.out = value();
     } else if (flag == "--resume") {
       options.resume = true;
+    } else if (flag == "--resume-if-present") {
+      options.resume_if_present = true;
+    } else if (flag == "--overwrite") {
+      options.overwrite = true;
+    } else if (flag == "--on-nan") {
+      const std::string text = value();
+      if (text != "stop" && text != "skip") throw UsageError("--on-nan: expected stop or skip, got \"" + text + "\"");
+      options.on_non_finite = text == "stop" ? train::OnNonFinite::Stop : train::OnNonFinite::SkipBatch;
     } else if (flag == "--max-batches") {
       options.max_batches = parse_positive(flag, value());
     } else if (flag == "--quiet") {
@@ -117,7 +159,24 @@ std::optional<WorkloadOptions> parse_workload_options(int argc, char** argv, int
       throw UsageError("unknown option \"" + flag + "\"");
     }
   }
+  if (options.overwrite && (options.resume || options.resume_if_present)) {
+    throw UsageError("--overwrite cannot be combined with --resume or --resume-if-present");
+  }
   return options;
+}
+
+int run_workload(int (*workload)(const WorkloadOptions&), WorkloadOptions options, const std::string& program) {
+  install_stop_handlers();
+  const train::OutputLock lock(options.out);
+  options.stop = &stop_flag;
+  const int status = workload(options);
+  if (stop_signal != 0) {
+    std::cerr << program << ": stopped by " << (stop_signal == SIGINT ? "SIGINT" : "SIGTERM")
+              << " after the current batch; the checkpoints in " << options.out
+              << " hold the work so far, and --resume continues from them\n";
+    return 128 + stop_signal;
+  }
+  return status;
 }
 
 int run_workload_main(int argc, char** argv, int (*workload)(const WorkloadOptions&)) {
@@ -126,7 +185,7 @@ int run_workload_main(int argc, char** argv, int (*workload)(const WorkloadOptio
     const std::optional<WorkloadOptions> options = parse_workload_options(argc, argv, 1, program, std::cout);
     if (!options) return 0;
     apply_kernel_settings(*options);
-    return workload(*options);
+    return run_workload(workload, *options, program);
   } catch (const UsageError& error) {
     std::cerr << program << ": " << error.what() << "\n" << workload_usage(program);
     return 2;
@@ -149,5 +208,19 @@ std::string output_path(const WorkloadOptions& options, const std::string& name)
 }
 
 std::ostream* progress_stream(const WorkloadOptions& options) { return options.quiet ? nullptr : &std::cerr; }
+
+train::FitOptions fit_options(const WorkloadOptions& options, const std::string& name) {
+  return {.seed = options.seed,
+          .checkpoint_path = output_path(options, name + ".safetensors"),
+          .resume = options.resume,
+          .resume_if_present = options.resume_if_present,
+          .overwrite = options.overwrite,
+          .on_non_finite = options.on_non_finite,
+          .stop = options.stop,
+          .max_batches_per_epoch = options.max_batches,
+          .log = progress_stream(options),
+          .metrics_path = output_path(options, name + ".jsonl"),
+          .curves_path = output_path(options, name + ".svg")};
+}
 
 }  // namespace redes::examples

@@ -4,10 +4,13 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <string>
+#include <vector>
 
 #include "core/export.h"
 #include "layers/module.h"
+#include "train/metrics.h"
 #include "train/optim/optimizer.h"
 #include "train/optim/schedule.h"
 
@@ -20,15 +23,30 @@ struct TrainingPosition {
   std::uint64_t loader_seed = 0;    // the DataLoader's shuffle seed
   std::uint64_t rng_seed = 0;       // the default generator's state (dropout masks, ...)
   std::uint64_t rng_offset = 0;
+  // A run stopped in the middle of an epoch: the metric sums and the seconds
+  // of that epoch's first batch_in_epoch batches.
+  MetricSums partial_sums{};
+  double partial_seconds = 0;
+};
+
+struct LoadedCheckpoint {
+  TrainingPosition position;
+  // Names of the loaded model and optimizer tensors that hold NaN or
+  // infinity: loaded as they are, for the caller to warn about.
+  std::vector<std::string> non_finite;
 };
 
 // `schedule` may be null.
 REDES_API void save_checkpoint(const std::string& path, const nn::Module& model, const optim::Optimizer& optimizer,
                                const optim::LrSchedule* schedule, const TrainingPosition& position);
 
+// The completed epochs recorded in a checkpoint's metadata; nothing when the
+// file is not a readable redes checkpoint.
+REDES_API std::optional<std::int64_t> checkpoint_epochs_done(const std::string& path);
+
 // Restores model, optimizer and schedule in place and returns the position.
 // Throws naming the file and every mismatch when the checkpoint does not fit.
-REDES_API TrainingPosition load_checkpoint(const std::string& path, nn::Module& model, optim::Optimizer& optimizer,
+REDES_API LoadedCheckpoint load_checkpoint(const std::string& path, nn::Module& model, optim::Optimizer& optimizer,
                                            optim::LrSchedule* schedule);
 
 }  // namespace redes::train

@@ -25,15 +25,31 @@ void MetricAccumulator::add(const Tensor& loss, const Tensor& output, const Tens
   hit_count_ = hit_count_.defined() ? hit_count_ + hits : hits;
 }
 
+MetricSums MetricAccumulator::sums() const {
+  MetricSums sums = base_;
+  sums.samples += samples_;
+  sums.elements += elements_;
+  if (loss_sum_.defined()) sums.loss_sum += loss_sum_.item();
+  if (hit_count_.defined()) sums.hits += static_cast<std::int64_t>(hit_count_.item());
+  if (squared_sum_.defined()) sums.squared_sum += squared_sum_.item();
+  return sums;
+}
+
+void MetricAccumulator::restore(const MetricSums& base) {
+  reset();
+  base_ = base;
+}
+
 Metrics MetricAccumulator::read() const {
+  const MetricSums total = sums();
   Metrics metrics;
-  metrics.samples = samples_;
-  if (samples_ == 0) return metrics;
-  metrics.loss = loss_sum_.item() / static_cast<double>(samples_);
+  metrics.samples = total.samples;
+  if (total.samples == 0) return metrics;
+  metrics.loss = total.loss_sum / static_cast<double>(total.samples);
   if (task_ == Task::Regression) {
-    metrics.rmse = std::sqrt(squared_sum_.item() / static_cast<double>(elements_));
+    metrics.rmse = std::sqrt(total.squared_sum / static_cast<double>(total.elements));
   } else {
-    metrics.accuracy = hit_count_.item() / static_cast<double>(samples_);
+    metrics.accuracy = static_cast<double>(total.hits) / static_cast<double>(total.samples);
   }
   return metrics;
 }
@@ -44,6 +60,7 @@ void MetricAccumulator::reset() {
   squared_sum_ = Tensor();
   samples_ = 0;
   elements_ = 0;
+  base_ = MetricSums();
 }
 
 }  // namespace redes::train

@@ -24,6 +24,16 @@ struct Metrics {
   std::int64_t samples = 0;
 };
 
+// The sums behind Metrics, on the host: what a checkpoint taken in the middle
+// of an epoch keeps, so the resumed epoch reports all of its batches.
+struct MetricSums {
+  double loss_sum = 0;     // loss per batch times its samples
+  std::int64_t hits = 0;   // correct predictions (classification)
+  double squared_sum = 0;  // summed squared error (regression)
+  std::int64_t samples = 0;
+  std::int64_t elements = 0;  // regression: target elements
+};
+
 class REDES_API MetricAccumulator {
  public:
   explicit MetricAccumulator(Task task) : task_(task) {}
@@ -31,6 +41,10 @@ class REDES_API MetricAccumulator {
   void add(const Tensor& loss, const Tensor& output, const Tensor& target);
   // Copies the sums to the host: the one synchronisation point.
   Metrics read() const;
+  // The sums so far (a synchronisation, like read()).
+  MetricSums sums() const;
+  // Starts from `base` instead of zero.
+  void restore(const MetricSums& base);
   void reset();
   Task task() const { return task_; }
 
@@ -41,6 +55,7 @@ class REDES_API MetricAccumulator {
   Tensor squared_sum_;  // float64, 0-d: summed squared error (regression)
   std::int64_t samples_ = 0;
   std::int64_t elements_ = 0;  // regression: target elements
+  MetricSums base_;            // restored sums, added on the host
 };
 
 }  // namespace redes::train

@@ -9,6 +9,7 @@
 
 #include "core/build_info.h"
 #include "core/error.h"
+#include "train/io/atomic_file.h"
 #include "train/trainer.h"
 
 namespace redes::train {
@@ -63,6 +64,7 @@ std::string epoch_json(const EpochRecord& record) {
                               {"learning_rate", record.learning_rate}};
   if (record.train.accuracy) line["train_accuracy"] = *record.train.accuracy;
   if (record.train.rmse) line["train_rmse"] = *record.train.rmse;
+  if (record.skipped > 0) line["skipped_batches"] = record.skipped;
   if (record.eval) {
     line["test_loss"] = record.eval->loss;
     if (record.eval->accuracy) line["test_accuracy"] = *record.eval->accuracy;
@@ -151,15 +153,9 @@ void write_training_curves(const std::string& path, const std::vector<EpochRecor
   draw_chart(svg, "loss", {train_loss, test_loss}, 60, 40, 340, 250);
   draw_chart(svg, score_name, {train_score, test_score}, 490, 40, 340, 250);
   svg += "</svg>\n";
-  const std::string temporary = path + ".tmp";
-  {
-    std::ofstream out(temporary, std::ios::trunc);
-    REDES_CHECK(out.is_open(), "write_training_curves: cannot write ", temporary);
-    out << svg;
-    REDES_CHECK(out.good(), "write_training_curves: writing ", temporary, " failed");
-  }
-  REDES_CHECK(std::rename(temporary.c_str(), path.c_str()) == 0, "write_training_curves: cannot rename ", temporary,
-              " to ", path);
+  write_file_atomically(path, "write_training_curves", [&](std::FILE* file) {
+    return std::fwrite(svg.data(), 1, svg.size(), file) == svg.size();
+  });
 }
 
 }  // namespace redes::train

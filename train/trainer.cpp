@@ -1,17 +1,22 @@
 #include "train/trainer.h"
 
+#include <cerrno>
 #include <chrono>
 #include <cmath>
 #include <filesystem>
+#include <cstring>
 #include <fstream>
+#include <iostream>
 
 #include "core/cuda.h"
 #include "core/random.h"
 #include "train/checkpoint.h"
+#include "train/finite_check.h"
 #include "train/io/safetensors.h"
 #include "train/optim/clip.h"
 #include "train/progress.h"
 #include "train/report.h"
+#include "train/run_files.h"
 
 namespace redes::train {
 
@@ -26,6 +31,17 @@ void wait_for(Device device) {
   if (device.is_cuda()) cuda::synchronize(device.index);
 }
 
+// "batch 7" or "batches 3-7".
+std::string batch_range(std::int64_t first, std::int64_t last) {
+  return first == last ? "batch " + std::to_string(last)
+                       : "batches " + std::to_string(first) + "-" + std::to_string(last);
+}
+
+std::string kept_checkpoint(const FitOptions& options) {
+  return options.checkpoint_path.empty() ? std::string()
+                                         : " and " + options.checkpoint_path + " is left as it was";
+}
+
 // A loss that is NaN or infinite ends the run before the epoch is saved: the
 // checkpoint of the last good epoch is the user's work, and weights that
 // produced this loss are not. `loss` is the epoch's running mean, last
@@ -33,17 +49,14 @@ void wait_for(Device device) {
 void check_finite_loss(double loss, std::int64_t epoch, std::int64_t first_batch, std::int64_t last_batch,
                        const FitOptions& options) {
   if (std::isfinite(loss)) return;
-  const std::string batches = first_batch == last_batch ? "batch " + std::to_string(last_batch)
-                                                        : "batches " + std::to_string(first_batch) + "-" +
-                                                              std::to_string(last_batch);
-  const std::string kept = options.checkpoint_path.empty()
-                               ? std::string()
-                               : " and " + options.checkpoint_path + " is left as it was";
   const char* value = std::isnan(loss) ? "NaN" : (loss > 0 ? "+infinity" : "-infinity");
-  detail::fail("Trainer::fit: the training loss is ", value, " in epoch ", epoch, " (", batches,
-               "); training stopped before saving the epoch", kept, ". A smaller learning rate, gradient clipping "
-               "or checking the data for NaN or huge values usually helps");
+  detail::fail("Trainer::fit: the training loss is ", value, " in epoch ", epoch, " (",
+               batch_range(first_batch, last_batch), "); training stopped before saving the epoch",
+               kept_checkpoint(options), ". A smaller learning rate, gradient clipping or checking the data for NaN or "
+               "huge values usually helps");
 }
+
+std::ostream& warnings(const FitOptions& options) { return options.log != nullptr ? *options.log : std::cerr; }
 
 }  // namespace
 
@@ -59,14 +72,46 @@ Tensor Trainer::train_step(const Tensor& inputs, const Tensor& targets, double c
   return step(inputs, targets, clip_grad_norm).loss;
 }
 
-Trainer::StepResult Trainer::step(const Tensor& inputs, const Tensor& targets, double clip_grad_norm) {
+Trainer::StepResult Trainer::step(const Tensor& inputs, const Tensor& targets, double clip_grad_norm,
+                                  bool skip_non_finite) {
   const Tensor output = model_(inputs);
   const Tensor loss = loss_(output, targets);
   optimizer_.zero_grad();
   loss.backward();
+  if (skip_non_finite) {
+    std::vector<Tensor> checked{loss};
+    for (const Tensor& parameter : optimizer_.parameters()) checked.push_back(parameter.grad());
+    if (!all_finite(checked)) {
+      optimizer_.zero_grad();  // the next check of the gradients sees none of these
+      return {output, loss, false};
+    }
+  }
   if (clip_grad_norm > 0) optim::clip_grad_norm_(optimizer_.parameters(), clip_grad_norm);
   optimizer_.step();
-  return {output, loss};
+  return {output, loss, true};
+}
+
+void Trainer::check_finite_parameters(std::int64_t epoch, std::int64_t first_batch, std::int64_t last_batch,
+                                      const FitOptions& options) {
+  std::vector<Tensor> checked;
+  for (const Tensor& parameter : optimizer_.parameters()) {
+    checked.push_back(parameter);
+    checked.push_back(parameter.grad());
+  }
+  if (all_finite(checked)) return;
+  std::vector<std::pair<std::string, Tensor>> named;
+  for (const auto& [name, parameter] : model_.named_parameters()) {
+    named.emplace_back(name, parameter);
+    named.emplace_back(name + " (gradient)", parameter.grad());
+  }
+  const std::vector<std::string> names = non_finite_names(named);
+  std::string listed;
+  for (std::size_t i = 0; i < names.size() && i < 4; ++i) listed += (i ? ", " : "") + names[i];
+  if (names.size() > 4) listed += " and " + std::to_string(names.size() - 4) + " more";
+  detail::fail("Trainer::fit: NaN or infinity in ", listed.empty() ? "the optimizer's parameters" : listed,
+               " in epoch ", epoch, " (", batch_range(first_batch, last_batch),
+               ") while the loss stayed finite (a gradient overflowed); training stopped before saving the epoch",
+               kept_checkpoint(options), ". A smaller learning rate or gradient clipping usually helps");
 }
 
 Metrics Trainer::evaluate(const data::Dataset& set, std::int64_t batch_size) {
@@ -91,81 +136,159 @@ std::vector<EpochRecord> Trainer::fit(std::shared_ptr<const data::Dataset> train
   REDES_CHECK(train_set != nullptr, "Trainer::fit: no training set");
   REDES_CHECK(options.epochs >= 0 && options.batch_size > 0, "Trainer::fit: expected epochs >= 0 and batch_size > 0, "
               "got ", options.epochs, " and ", options.batch_size);
+  stopped_ = options.stop != nullptr && options.stop->load();
+  if (stopped_) return {};
   data::DataLoader loader(train_set, {.batch_size = options.batch_size,
                                       .shuffle = options.shuffle,
                                       .seed = options.seed,
                                       .drop_last = options.drop_last,
                                       .device = device_});
-  // Temporaries of a run killed while saving would otherwise pile up.
-  if (!options.checkpoint_path.empty()) remove_stale_temporaries(options.checkpoint_path);
-  TrainingPosition position{0, 0, 0, options.seed, default_generator().seed(), default_generator().offset()};
-  if (options.resume && !options.checkpoint_path.empty() && std::filesystem::exists(options.checkpoint_path)) {
-    position = load_checkpoint(options.checkpoint_path, model_, optimizer_, options.schedule);
-    REDES_CHECK(position.loader_seed == options.seed, "Trainer::fit: the checkpoint was trained with seed ",
-                position.loader_seed, ", this run uses ", options.seed, "; resume with the same seed");
-    default_generator().set_state(position.rng_seed, position.rng_offset);
-    if (options.log != nullptr) *options.log << "resuming after epoch " << position.epochs_done << "\n";
-  }
-
-  std::unique_ptr<std::ofstream> metrics_file;
-  if (!options.metrics_path.empty()) {
-    metrics_file = std::make_unique<std::ofstream>(options.metrics_path, std::ios::app);
-    REDES_CHECK(metrics_file->is_open(), "Trainer::fit: cannot open ", options.metrics_path, " for writing");
-  }
-  ProgressDisplay progress(options.log);
-  std::vector<EpochRecord> history;
   const std::int64_t batches = options.max_batches_per_epoch > 0
                                    ? std::min(options.max_batches_per_epoch, loader.batches_per_epoch())
                                    : loader.batches_per_epoch();
+  REDES_CHECK(batches > 0, "Trainer::fit: the training set's ", train_set->size(), " samples make no batch of ",
+              options.batch_size, options.drop_last ? " (drop_last is set)" : "",
+              "; expected a batch size of at most ", train_set->size());
+
+  const bool resuming = decide_resume(options);
+  // Temporaries of a run killed while saving would otherwise pile up.
+  if (!options.checkpoint_path.empty()) remove_stale_temporaries(options.checkpoint_path);
+  TrainingPosition position{0, 0, 0, options.seed, default_generator().seed(), default_generator().offset()};
+  if (resuming) {
+    const LoadedCheckpoint loaded = load_checkpoint(options.checkpoint_path, model_, optimizer_, options.schedule);
+    position = loaded.position;
+    for (const std::string& name : loaded.non_finite) {
+      warnings(options) << "warning: " << options.checkpoint_path << ": " << name
+                        << " holds NaN or infinity; training continues from it as it is\n";
+    }
+    REDES_CHECK(position.loader_seed == options.seed, "Trainer::fit: the checkpoint was trained with seed ",
+                position.loader_seed, ", this run uses ", options.seed, "; resume with the same seed");
+    REDES_CHECK(position.epochs_done < options.epochs || (position.epochs_done == options.epochs &&
+                                                          position.batch_in_epoch == 0),
+                "Trainer::fit: ", options.checkpoint_path, " holds ", position.epochs_done,
+                " completed epochs, more than the ", options.epochs, " asked for; ask for more epochs to continue it");
+    default_generator().set_state(position.rng_seed, position.rng_offset);
+    if (options.log != nullptr) {
+      if (position.epochs_done == options.epochs) {
+        *options.log << options.checkpoint_path << " already holds all " << options.epochs
+                     << " epochs; nothing to train\n";
+      } else {
+        *options.log << "resuming after epoch " << position.epochs_done;
+        if (position.batch_in_epoch > 0) *options.log << ", batch " << position.batch_in_epoch;
+        *options.log << "\n";
+      }
+    }
+  }
+
+  std::vector<EpochRecord> curve_history;  // earlier epochs of a resumed run, then this call's
+  std::unique_ptr<std::ofstream> metrics_file;
+  if (!options.metrics_path.empty()) {
+    curve_history = keep_metrics_up_to(options.metrics_path, resuming ? position.epochs_done : 0);
+    metrics_file = std::make_unique<std::ofstream>(options.metrics_path, std::ios::app);
+    REDES_CHECK(metrics_file->is_open(), "Trainer::fit: cannot open ", options.metrics_path,
+                " for writing: ", std::strerror(errno));
+  }
+  ProgressDisplay progress(options.log);
+  std::vector<EpochRecord> history;
   // Progress updates read the device's loss sum: a few per epoch, not one per step.
   const std::int64_t log_interval = std::max<std::int64_t>(1, batches / 10);
+  const bool skip_non_finite = options.on_non_finite == OnNonFinite::SkipBatch;
+  const auto stop_requested = [&] { return options.stop != nullptr && options.stop->load(std::memory_order_relaxed); };
 
-  for (std::int64_t epoch = position.epochs_done; epoch < options.epochs; ++epoch) {
+  for (std::int64_t epoch = position.epochs_done; epoch < options.epochs && !stopped_; ++epoch) {
     model_.train();
     MetricAccumulator accumulator(task_);
+    // A run stopped mid-epoch continues after the batches it had used.
+    const std::int64_t resume_batch = position.batch_in_epoch;
+    const double earlier_seconds = resume_batch > 0 ? position.partial_seconds : 0.0;
+    if (resume_batch > 0) accumulator.restore(position.partial_sums);
     wait_for(device_);
     const auto start = std::chrono::steady_clock::now();
-    std::int64_t batch_number = 0, last_checked = 0;
+    std::int64_t batch_number = 0, last_checked = resume_batch, skipped = 0;
     for (data::Batch& batch : loader.epoch(static_cast<std::uint64_t>(epoch))) {
       if (batch_number == batches) break;
+      if (batch_number < resume_batch) {
+        ++batch_number;
+        continue;
+      }
       const Tensor inputs = options.augment ? options.augment(batch[0], batch) : batch[0];
-      const StepResult result = step(inputs, batch[1], options.clip_grad_norm);
-      accumulator.add(result.loss, result.output, batch[1]);
-      ++position.steps_done;
+      const StepResult result = step(inputs, batch[1], options.clip_grad_norm, skip_non_finite);
       ++batch_number;
-      if (options.schedule != nullptr && options.schedule_per_batch) options.schedule->step();
+      if (result.applied) {
+        accumulator.add(result.loss, result.output, batch[1]);
+        ++position.steps_done;
+        if (options.schedule != nullptr && options.schedule_per_batch) options.schedule->step();
+      } else {
+        ++skipped;
+        if (options.log != nullptr && skipped <= 3) {
+          *options.log << "epoch " << epoch + 1 << ", batch " << batch_number
+                       << ": NaN or infinity in the loss or a gradient; batch skipped\n";
+        }
+      }
       // The running loss is read (a device synchronisation) a few times per
       // epoch: for the progress display and to stop a run that diverged.
       if (batch_number % log_interval == 0 || batch_number == batches) {
         const Metrics so_far = accumulator.read();
         check_finite_loss(so_far.loss, epoch + 1, last_checked + 1, batch_number, options);
         last_checked = batch_number;
-        progress.batch(epoch + 1, options.epochs, batch_number, batches, so_far, seconds_since(start));
+        progress.batch(epoch + 1, options.epochs, batch_number, batches, so_far, earlier_seconds + seconds_since(start));
+      }
+      if (batch_number < batches && stop_requested()) {
+        stopped_ = true;
+        break;
       }
     }
     wait_for(device_);
+    REDES_CHECK(!(skip_non_finite && skipped > 0 && skipped == batch_number - resume_batch),
+                "Trainer::fit: every batch of epoch ", epoch + 1, " had NaN or infinity in its loss or gradients; "
+                "training stopped", kept_checkpoint(options));
+    // Once per epoch, before anything is saved: a gradient that overflowed
+    // while the loss stayed finite leaves non-finite parameters behind.
+    check_finite_parameters(epoch + 1, resume_batch + 1, batch_number, options);
+    if (stopped_) {
+      // Mid-epoch: the position within the epoch and its metrics so far.
+      position.batch_in_epoch = batch_number;
+      position.partial_sums = accumulator.sums();
+      position.partial_seconds = earlier_seconds + seconds_since(start);
+      position.rng_seed = default_generator().seed();
+      position.rng_offset = default_generator().offset();
+      if (!options.checkpoint_path.empty()) {
+        save_checkpoint(options.checkpoint_path, model_, optimizer_, options.schedule, position);
+      }
+      if (options.log != nullptr) {
+        *options.log << "stopped in epoch " << epoch + 1 << " after batch " << batch_number << " of " << batches;
+        if (!options.checkpoint_path.empty()) *options.log << "; saved " << options.checkpoint_path << " (resume continues)";
+        *options.log << "\n";
+      }
+      break;
+    }
     EpochRecord record;
     record.epoch = epoch + 1;
-    record.seconds = seconds_since(start);
-    record.steps = batch_number;
+    record.seconds = earlier_seconds + seconds_since(start);
+    record.steps = batch_number - skipped;
+    record.skipped = skipped;
     record.train = accumulator.read();
     record.samples_per_second = static_cast<double>(record.train.samples) / std::max(record.seconds, 1e-9);
     record.learning_rate = optimizer_.learning_rate();
     if (options.schedule != nullptr && !options.schedule_per_batch) options.schedule->step();
     if (options.eval) record.eval = evaluate(*options.eval, std::max<std::int64_t>(options.batch_size, 256));
     history.push_back(record);
+    curve_history.push_back(record);
     progress.epoch_done(record, options.epochs);
     if (metrics_file) *metrics_file << epoch_json(record) << "\n" << std::flush;
 
     position.epochs_done = epoch + 1;
     position.batch_in_epoch = 0;
+    position.partial_sums = {};
+    position.partial_seconds = 0;
     position.rng_seed = default_generator().seed();
     position.rng_offset = default_generator().offset();
     if (!options.checkpoint_path.empty()) {
       save_checkpoint(options.checkpoint_path, model_, optimizer_, options.schedule, position);
     }
+    stopped_ = stop_requested();
   }
-  if (!options.curves_path.empty() && !history.empty()) write_training_curves(options.curves_path, history);
+  if (!options.curves_path.empty() && !curve_history.empty()) write_training_curves(options.curves_path, curve_history);
   return history;
 }
 

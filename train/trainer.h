@@ -6,6 +6,7 @@
 //   trainer.fit(train_set, {.epochs = 200, .batch_size = 32, .eval = test_set});
 #pragma once
 
+#include <atomic>
 #include <functional>
 #include <iosfwd>
 #include <memory>
@@ -22,6 +23,20 @@
 
 namespace redes::train {
 
+// What fit does with a batch whose loss or gradients hold NaN or infinity.
+enum class OnNonFinite {
+  // Stop the run with an error naming the epoch and batches, before the
+  // epoch is saved: the checkpoint of the last good epoch stays as it was.
+  // The loss is checked a few times per epoch, parameters and gradients
+  // once per epoch (a non-finite gradient leaves non-finite parameters
+  // behind, so the check also covers the steps before the last).
+  Stop,
+  // Skip the batch: no optimizer step, not counted in the metrics. Checks
+  // every batch (one device synchronisation per step on a GPU). An epoch
+  // whose every batch is skipped stops the run.
+  SkipBatch,
+};
+
 struct FitOptions {
   std::int64_t epochs = 10;
   std::int64_t batch_size = 32;
@@ -35,19 +50,32 @@ struct FitOptions {
   // Applied to the training inputs of each batch (augmentation), on the batch's device.
   std::function<Tensor(const Tensor& inputs, const data::Batch& batch)> augment{};
   std::string checkpoint_path{};  // written (atomically) after every epoch when set
-  bool resume = false;          // continue from checkpoint_path when it exists
+  // An existing checkpoint (and metrics file) is never replaced silently:
+  bool resume = false;             // continue from checkpoint_path; an error when there is none
+  bool resume_if_present = false;  // continue when checkpoint_path exists, else start afresh
+  bool overwrite = false;          // a fresh run may replace the checkpoint and metrics there
+  OnNonFinite on_non_finite = OnNonFinite::Stop;
+  // Read after every batch: once true, the run saves a checkpoint at that
+  // batch (when checkpoint_path is set; resuming continues from the next
+  // batch), writes its curves and returns. Meant for a signal handler's flag.
+  const std::atomic<bool>* stop = nullptr;
   std::int64_t max_batches_per_epoch = 0;  // > 0: stop each epoch early (smoke tests)
-  std::ostream* log = nullptr;  // progress output; null: none
-  std::string metrics_path{};     // JSON lines, one per epoch, when set
-  std::string curves_path{};      // an SVG of loss and accuracy per epoch, when set
+  std::ostream* log = nullptr;  // progress output; null: none (warnings then go to std::cerr)
+  // JSON lines, one per epoch, when set: emptied by a fresh run, trimmed to
+  // the checkpoint's epochs on resume, so no epoch is listed twice.
+  std::string metrics_path{};
+  std::string curves_path{};  // an SVG of loss and accuracy per epoch (all epochs of a resumed run), when set
 };
 
 struct EpochRecord {
   std::int64_t epoch = 0;  // 1-based
   Metrics train;
   std::optional<Metrics> eval;
-  double seconds = 0;  // wall time of the training pass (evaluation excluded)
-  std::int64_t steps = 0;  // optimizer steps in the pass
+  // Wall time and optimizer steps of the training pass (evaluation excluded);
+  // an epoch resumed after a stop includes its part before the stop.
+  double seconds = 0;
+  std::int64_t steps = 0;
+  std::int64_t skipped = 0;  // batches skipped for a non-finite loss or gradient (OnNonFinite::SkipBatch)
   double samples_per_second = 0;
   double learning_rate = 0;
 };
@@ -58,7 +86,10 @@ class REDES_API Trainer {
   // Batches are moved to the device of the model's first parameter.
   Trainer(nn::Module& model, optim::Optimizer& optimizer, LossFn loss, Task task);
 
+  // The epochs trained by this call (not those a resumed checkpoint held).
   std::vector<EpochRecord> fit(std::shared_ptr<const data::Dataset> train_set, const FitOptions& options);
+  // Whether the last fit returned early because options.stop was set.
+  bool stopped() const { return stopped_; }
   // Loss and accuracy/RMSE over a whole data set, in eval mode and without gradients.
   Metrics evaluate(const data::Dataset& set, std::int64_t batch_size = 256);
   // One training step on one batch (train mode); returns the loss.
@@ -69,15 +100,21 @@ class REDES_API Trainer {
   struct StepResult {
     Tensor output;
     Tensor loss;
+    bool applied = true;  // false: skipped for a non-finite loss or gradient
   };
-  // Forward, loss, backward, clipping and the optimizer step.
-  StepResult step(const Tensor& inputs, const Tensor& targets, double clip_grad_norm);
+  // Forward, loss, backward, clipping and the optimizer step; with
+  // skip_non_finite, no step when the loss or a gradient is not finite.
+  StepResult step(const Tensor& inputs, const Tensor& targets, double clip_grad_norm, bool skip_non_finite = false);
+  // Stops the run when a parameter or gradient holds NaN or infinity.
+  void check_finite_parameters(std::int64_t epoch, std::int64_t first_batch, std::int64_t last_batch,
+                               const FitOptions& options);
 
   nn::Module& model_;
   optim::Optimizer& optimizer_;
   LossFn loss_;
   Task task_;
   Device device_;
+  bool stopped_ = false;
 };
 
 }  // namespace redes::train

@@ -18,6 +18,7 @@
 #include "layers/nn.h"
 #include "train/io/safetensors.h"
 #include "train/checkpoint.h"
+#include "train/output_lock.h"
 #include "train/optim/optim.h"
 #include "train/report.h"
 #include "train/trainer.h"

@@ -82,6 +82,11 @@ TEST_P(MathTest, MaximumMinimumClamp) {
   const Tensor ones_pair = ones({2}, {kFloat64, GetParam()});
   EXPECT_TRUE(std::isnan(host_values(maximum(with_nan, ones_pair))[0]));
   EXPECT_TRUE(std::isnan(host_values(minimum(ones_pair, with_nan))[0]));
+  // clamp keeps NaN, as PyTorch does: a NaN is not silently moved into range.
+  const std::vector<double> clamped = host_values(clamp(with_nan, -0.5, 0.5));
+  EXPECT_TRUE(std::isnan(clamped[0]));
+  EXPECT_EQ(clamped[1], 0.5);
+  EXPECT_TRUE(std::isnan(host_values(clamp(with_nan, std::nullopt, 0.0))[0]));
 }
 
 TEST_P(MathTest, Gradients) {

@@ -117,7 +117,7 @@ TEST_F(TrainerTest, ANonFiniteLossStopsTheRunAndKeepsTheLastCheckpoint) {
   // A learning rate this large sends the weights, then the loss, to infinity or NaN.
   sgd.set_learning_rate(1e30);
   try {
-    trainer.fit(train_set, {.epochs = 3, .batch_size = 16, .checkpoint_path = checkpoint,
+    trainer.fit(train_set, {.epochs = 3, .batch_size = 16, .checkpoint_path = checkpoint, .overwrite = true,
                             .metrics_path = file("metrics.jsonl")});
     FAIL() << "a diverged run finished without an error";
   } catch (const Error& error) {

@@ -112,9 +112,10 @@ TEST_F(WorkloadsTest, FashionLenetAndRowLstm) {
   EXPECT_LT(losses.back(), losses.front());
   options_.augment = true;
   options_.epochs = 1;
-  fs::remove(fs::path(options_.out) / "fashion_lenet.safetensors");
+  options_.overwrite = true;
   EXPECT_EQ(examples::fashion_lenet(options_), 0);
   options_.augment = false;
+  options_.overwrite = false;
   options_.epochs = 3;
   EXPECT_EQ(examples::fashion_seq_lstm(options_), 0);
   losses = train_losses("fashion_seq_lstm.jsonl");

@@ -7,6 +7,7 @@
 #include <optional>
 
 #include "train/data/file_io.h"
+#include "train/data/standardize.h"
 
 namespace redes::data {
 namespace {
@@ -25,6 +26,7 @@ constexpr std::array<const char*, 3> kOrigins{"USA", "Europe", "Japan"};
 struct Row {
   double mpg;
   std::array<double, kFeatures> features;
+  std::size_t index;  // the car's place in the file's array
 };
 
 std::string pointer(std::size_t row, const char* field) { return "/" + std::to_string(row) + "/" + field; }
@@ -84,7 +86,7 @@ json parse(const std::filesystem::path& path) {
   try {
     return json::parse(text, limit_depth);
   } catch (const json::exception& error) {
-    fail_file(path, "invalid JSON: ", error.what());
+    fail_file(path, "invalid JSON: ", detail::printable(error.what()));
   }
 }
 
@@ -97,7 +99,7 @@ std::vector<Row> usable_rows(const json& document, const std::filesystem::path& 
     const std::optional<double> mpg = optional_number(car, i, "Miles_per_Gallon", path);
     const std::optional<double> horsepower = optional_number(car, i, "Horsepower", path);
     if (!mpg || !horsepower) continue;
-    Row row{*mpg, {}};
+    Row row{*mpg, {}, i};
     row.features[0] = number(car, i, "Cylinders", path);
     row.features[1] = number(car, i, "Displacement", path);
     row.features[2] = *horsepower;
@@ -134,26 +136,21 @@ CarsData load_cars(const std::filesystem::path& path) {
   const double median_mpg = median(mpg);
 
   auto is_test = [](std::size_t i) { return i % 5 == 4; };
-  std::array<double, kFeatures> sum{}, sum_sq{};
-  std::size_t train_rows = 0;
-  for (std::size_t i = 0; i < rows.size(); ++i) {
-    if (is_test(i)) continue;
-    ++train_rows;
-    for (std::size_t f = 0; f < kFeatures; ++f) sum[f] += rows[i].features[f];
-  }
+  const std::vector<std::string> names{"Cylinders", "Displacement", "Horsepower", "Weight_in_lbs", "Acceleration",
+                                       "Year", "Origin_USA", "Origin_Europe", "Origin_Japan"};
   std::vector<double> mean, deviation;
-  for (std::size_t f = 0; f < kFeatures; ++f) mean.push_back(sum[f] / static_cast<double>(train_rows));
-  // Two passes (mean, then squared deviations) keep the variance accurate.
-  for (std::size_t i = 0; i < rows.size(); ++i) {
-    if (is_test(i)) continue;
-    for (std::size_t f = 0; f < kFeatures; ++f) {
-      const double centred = rows[i].features[f] - mean[f];
-      sum_sq[f] += centred * centred;
-    }
-  }
   for (std::size_t f = 0; f < kFeatures; ++f) {
-    const double value = std::sqrt(sum_sq[f] / static_cast<double>(train_rows));
-    deviation.push_back(value > 0 ? value : 1.0);
+    std::vector<double> column;
+    std::vector<std::size_t> source;  // the car each training value came from
+    for (std::size_t i = 0; i < rows.size(); ++i) {
+      if (is_test(i)) continue;
+      column.push_back(rows[i].features[f]);
+      source.push_back(rows[i].index);
+    }
+    const detail::ColumnStatistics statistics = detail::column_statistics(
+        column, names[f], [&](std::size_t k) { return path.string() + ": /" + std::to_string(source[k]); });
+    mean.push_back(statistics.mean);
+    deviation.push_back(statistics.deviation);
   }
 
   std::vector<float> features[2], labels[2];
@@ -171,8 +168,7 @@ CarsData load_cars(const std::filesystem::path& path) {
   };
   return CarsData{dataset(0),
                   dataset(1),
-                  {"Cylinders", "Displacement", "Horsepower", "Weight_in_lbs", "Acceleration", "Year", "Origin_USA",
-                   "Origin_Europe", "Origin_Japan"},
+                  names,
                   std::move(mean),
                   std::move(deviation),
                   median_mpg,

@@ -153,7 +153,9 @@ DataLoader::DataLoader(std::shared_ptr<const Dataset> dataset, const LoaderOptio
 
 std::int64_t DataLoader::batches_per_epoch() const {
   const std::int64_t n = dataset_->size();
-  return options_.drop_last ? n / options_.batch_size : (n + options_.batch_size - 1) / options_.batch_size;
+  // n / b, rounded up unless drop_last; written so a huge batch size cannot overflow.
+  const std::int64_t whole = n / options_.batch_size;
+  return options_.drop_last || n % options_.batch_size == 0 ? whole : whole + 1;
 }
 
 std::vector<std::int64_t> DataLoader::order(std::uint64_t epoch) const {

@@ -28,4 +28,9 @@ std::string read_file(const std::filesystem::path& path, std::uint64_t max_bytes
 // else `fallback`.
 std::filesystem::path path_from_env(const char* variable, const std::filesystem::path& fallback);
 
+// `text` with every byte outside printable ASCII written as \xNN, so a
+// message quoting a corrupt file (a JSON parser's "last read" excerpt, say)
+// never sends raw bytes to the terminal.
+std::string printable(const std::string& text);
+
 }  // namespace redes::data::detail

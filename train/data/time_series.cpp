@@ -4,6 +4,7 @@
 #include <cmath>
 
 #include "train/data/file_io.h"
+#include "train/data/standardize.h"
 
 namespace redes::data {
 namespace {
@@ -94,17 +95,10 @@ SeriesWindows make_windows(const std::vector<double>& series, const WindowOption
 
   // Training windows cover values [0, train_windows + window): inputs and targets.
   const std::int64_t covered = train_windows + options.window;
-  double sum = 0;
-  for (std::int64_t i = 0; i < covered; ++i) sum += series[static_cast<std::size_t>(i)];
-  const double mean = sum / static_cast<double>(covered);
-  double sum_sq = 0;
-  for (std::int64_t i = 0; i < covered; ++i) {
-    const double centred = series[static_cast<std::size_t>(i)] - mean;
-    sum_sq += centred * centred;
-  }
-  const double deviation = std::sqrt(sum_sq / static_cast<double>(covered));
-  // A constant stretch standardises to 0 rather than dividing by zero.
-  const double scale = deviation > 0 ? deviation : 1.0;
+  const std::vector<double> training(series.begin(), series.begin() + covered);
+  const detail::ColumnStatistics statistics = detail::column_statistics(
+      training, "the value", [&](std::size_t i) { return source + ": value " + std::to_string(i + 1); });
+  const double mean = statistics.mean, scale = statistics.deviation;
 
   auto dataset = [&](std::int64_t first, std::int64_t count) {
     std::vector<float> inputs, targets;

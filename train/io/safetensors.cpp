@@ -1,8 +1,5 @@
 #include "train/io/safetensors.h"
 
-#include <fcntl.h>
-#include <signal.h>
-#include <unistd.h>
 
 #include <algorithm>
 #include <cerrno>
@@ -14,26 +11,12 @@
 #include <nlohmann/json.hpp>
 
 #include "core/error.h"
+#include "train/data/file_io.h"
+#include "train/io/atomic_file.h"
 
 namespace redes {
 
 namespace {
-
-// fsyncs the folder holding `path`. File systems that cannot sync a folder
-// (EINVAL) need not; any other failure is an error, since the rename may
-// not survive a crash.
-void sync_folder_of(const std::string& path) {
-  const std::filesystem::path parent = std::filesystem::path(path).parent_path();
-  const std::string folder = parent.empty() ? "." : parent.string();
-  const int descriptor = ::open(folder.c_str(), O_RDONLY | O_DIRECTORY);
-  REDES_CHECK(descriptor >= 0, "save_safetensors: wrote ", path, " but cannot open its folder to flush it: ",
-              std::strerror(errno));
-  const bool synced = ::fsync(descriptor) == 0 || errno == EINVAL;
-  const std::string reason = std::strerror(errno);
-  ::close(descriptor);
-  REDES_CHECK(synced, "save_safetensors: wrote ", path, " but flushing its folder failed: ", reason);
-}
-
 
 using json = nlohmann::json;
 
@@ -105,7 +88,7 @@ ParsedFile parse_header(std::ifstream& in, const std::string& path) {
   try {
     header = json::parse(text);
   } catch (const json::exception& error) {
-    detail::fail("safetensors: ", path, ": the header is not valid JSON (", error.what(), ")");
+    detail::fail("safetensors: ", path, ": the header is not valid JSON (", data::detail::printable(error.what()), ")");
   }
   REDES_CHECK(header.is_object(), "safetensors: ", path, ": the header must be a JSON object");
 
@@ -229,50 +212,21 @@ void save_safetensors(const NamedTensors& tensors, const std::string& path,
   // Pad with spaces so the data section starts 8-byte aligned, as the format recommends.
   text.append((8 - text.size() % 8) % 8, ' ');
 
-  const std::string temporary = path + ".tmp." + std::to_string(::getpid());
-  std::FILE* file = std::fopen(temporary.c_str(), "wb");
-  REDES_CHECK(file != nullptr, "save_safetensors: cannot create ", temporary, ": ", std::strerror(errno));
-  bool ok = true;
-  unsigned char length_bytes[8];
-  std::uint64_t length = text.size();
-  for (unsigned char& byte : length_bytes) {
-    byte = static_cast<unsigned char>(length & 0xff);
-    length >>= 8;
-  }
-  ok = ok && std::fwrite(length_bytes, 1, 8, file) == 8;
-  ok = ok && std::fwrite(text.data(), 1, text.size(), file) == text.size();
-  for (const Tensor& tensor : host) {
-    const std::size_t bytes = static_cast<std::size_t>(tensor.numel()) * dtype_size(tensor.dtype());
-    ok = ok && (bytes == 0 || std::fwrite(tensor.data_ptr(), 1, bytes, file) == bytes);
-  }
-  ok = ok && std::fflush(file) == 0 && ::fsync(::fileno(file)) == 0;
-  ok = std::fclose(file) == 0 && ok;
-  if (!ok || std::rename(temporary.c_str(), path.c_str()) != 0) {
-    const std::string reason = std::strerror(errno);
-    std::remove(temporary.c_str());
-    detail::fail("save_safetensors: writing ", path, " failed: ", reason, " (the previous file, if any, is intact)");
-  }
-  // The rename is durable only once the folder's entry is on disk too.
-  sync_folder_of(path);
-}
-
-int remove_stale_temporaries(const std::string& path) {
-  const std::filesystem::path target(path);
-  const std::filesystem::path folder = target.has_parent_path() ? target.parent_path() : ".";
-  const std::string prefix = target.filename().string() + ".tmp.";
-  std::error_code error;
-  int removed = 0;
-  for (const auto& entry : std::filesystem::directory_iterator(folder, error)) {
-    const std::string name = entry.path().filename().string();
-    if (name.rfind(prefix, 0) != 0) continue;
-    const std::string digits = name.substr(prefix.size());
-    if (digits.empty() || digits.find_first_not_of("0123456789") != std::string::npos || digits.size() > 9) continue;
-    const auto pid = static_cast<pid_t>(std::stol(digits));
-    // kill(pid, 0) probes without signalling: ESRCH means no such process.
-    if (::kill(pid, 0) == 0 || errno != ESRCH) continue;
-    if (std::filesystem::remove(entry.path(), error)) ++removed;
-  }
-  return removed;
+  write_file_atomically(path, "save_safetensors", [&](std::FILE* file) {
+    unsigned char length_bytes[8];
+    std::uint64_t length = text.size();
+    for (unsigned char& byte : length_bytes) {
+      byte = static_cast<unsigned char>(length & 0xff);
+      length >>= 8;
+    }
+    bool ok = std::fwrite(length_bytes, 1, 8, file) == 8;
+    ok = ok && std::fwrite(text.data(), 1, text.size(), file) == text.size();
+    for (const Tensor& tensor : host) {
+      const std::size_t bytes = static_cast<std::size_t>(tensor.numel()) * dtype_size(tensor.dtype());
+      ok = ok && (bytes == 0 || std::fwrite(tensor.data_ptr(), 1, bytes, file) == bytes);
+    }
+    return ok;
+  });
 }
 
 }  // namespace redes

@@ -12,6 +12,7 @@
 
 #include "core/export.h"
 #include "core/tensor.h"
+#include "train/io/atomic_file.h"  // remove_stale_temporaries
 
 namespace redes {
 
@@ -24,9 +25,6 @@ using NamedTensors = std::vector<std::pair<std::string, Tensor>>;
 REDES_API void save_safetensors(const NamedTensors& tensors, const std::string& path,
                                 const std::map<std::string, std::string>& metadata = {});
 
-// Removes the temporaries of `path` that processes killed while saving left
-// behind (`path`.tmp.<pid> whose process no longer runs); returns how many.
-REDES_API int remove_stale_temporaries(const std::string& path);
 
 // Reads every tensor of `path` onto the CPU, in file order. The file is
 // treated as hostile: a header length beyond the file, invalid JSON, unknown
