@@ -144,6 +144,42 @@ TEST(Cars, ConstantFeatureStandardisesToZero) {
   for (std::size_t row = 0; row < features.size() / 9; ++row) EXPECT_EQ(features[row * 9], 0.0);
 }
 
+// A huge but finite value would overflow the standardisation's sum of
+// squares and silently zero its feature: refused, naming the car.
+TEST(Cars, AValueTooLargeToStandardiseIsReportedWithItsRow) {
+  TempDir dir;
+  for (double huge : {1e308, 1e200}) {
+    std::vector<Car> cars = mini_cars();
+    cars[7].weight = huge;  // a training row
+    const auto path = write_file(dir / "cars.json", to_json(cars));
+    EXPECT_TRUE(refuses([&] { load_cars(path); }, path, {"/7: Weight_in_lbs is", "too large to standardise"}))
+        << huge;
+  }
+  // Two values that together overflow the sum.
+  std::vector<Car> cars = mini_cars();
+  cars[7].displacement = 1.7e308;
+  cars[9].displacement = 1.7e308;
+  const auto path = write_file(dir / "cars.json", to_json(cars));
+  EXPECT_TRUE(refuses([&] { load_cars(path); }, path, {"Displacement is", "the sum of the column overflows"}));
+}
+
+// The parser's excerpt of a corrupt file reaches the terminal escaped.
+TEST(Cars, ParseErrorsQuoteRawBytesPrintably) {
+  TempDir dir;
+  const auto path = write_file(dir / "cars.json", "[{\"Name\": \"\xff\xfe\"}]");
+  try {
+    load_cars(path);
+    FAIL() << "expected redes::Error";
+  } catch (const Error& error) {
+    const std::string message = error.what();
+    EXPECT_NE(message.find("invalid JSON"), std::string::npos) << message;
+    EXPECT_NE(message.find("\\xff"), std::string::npos) << message;
+    EXPECT_TRUE(std::all_of(message.begin(), message.end(),
+                            [](char c) { return static_cast<unsigned char>(c) >= 0x20 && static_cast<unsigned char>(c) < 0x7f; }))
+        << message;
+  }
+}
+
 struct Malformed {
   const char* name;
   std::string text;

@@ -115,6 +115,20 @@ TEST(TimeSeries, RefusesSeriesTooShortOrBadOptions) {
                         std::vector<double>(static_cast<std::size_t>(flat.train.size()) * 4, 0.0), 0, 0));
 }
 
+// One huge temperature would make the RMSE infinite: refused, naming it.
+TEST(TimeSeries, AValueTooLargeToStandardiseIsReportedWithItsPlace) {
+  std::vector<double> series(100, 50.0);
+  series[41] = 1e200;
+  try {
+    data::make_windows(series, {.window = 4}, "temps.csv");
+    FAIL() << "expected redes::Error";
+  } catch (const Error& error) {
+    const std::string message = error.what();
+    EXPECT_NE(message.find("temps.csv: value 42: the value is 1e+200, too large to standardise"), std::string::npos)
+        << message;
+  }
+}
+
 TEST(TimeSeries, DefaultPathIsTheDebianPackage) {
   ScopedEnv unset("REDES_SEATTLE_CSV", nullptr);
   EXPECT_EQ(data::seattle_temps_path(), "/usr/lib/python3/dist-packages/vega_datasets/_data/seattle-temps.csv");

@@ -1,6 +1,8 @@
 // End-to-end smoke tests: every reference workload runs on a tiny slice of
 // generated data in the real file formats, and its training loss falls.
 #include <gtest/gtest.h>
+#include <signal.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <cmath>
@@ -9,6 +11,8 @@
 #include <filesystem>
 #include <fstream>
 #include <map>
+#include <numeric>
+#include <optional>
 #include <sstream>
 #include <nlohmann/json.hpp>
 
@@ -124,10 +128,37 @@ TEST_F(WorkloadsTest, FashionLenetAndRowLstm) {
 }
 
 TEST_F(WorkloadsTest, CifarCnnThroughputOnSyntheticData) {
-  options_.epochs = 1;
+  options_.epochs = 2;  // exactly as many as asked for, the first being warm-up
   options_.batch_size = 8;
   options_.max_batches = 2;
   EXPECT_EQ(examples::cifar_cnn(options_), 0);
+  EXPECT_EQ(train_losses("cifar_cnn.jsonl").size(), 2u);
+  EXPECT_TRUE(fs::exists(fs::path(options_.out) / "cifar_cnn.safetensors"));
+  options_.epochs = 3;
+  options_.resume = true;
+  EXPECT_EQ(examples::cifar_cnn(options_), 0);
+  EXPECT_EQ(train_losses("cifar_cnn.jsonl").size(), 3u);
+}
+
+// $REDES_CIFAR100_DIR is read when --data is not given.
+TEST_F(WorkloadsTest, CifarCnnReadsTheFolderInTheEnvironment) {
+  std::string records;
+  for (int i = 0; i < 12; ++i) {
+    records += static_cast<char>(i % 20);   // coarse label
+    records += static_cast<char>(i % 100);  // fine label
+    records += std::string(3072, static_cast<char>(i * 20));
+  }
+  fs::create_directories(dir_ / "cifar");
+  std::ofstream(dir_ / "cifar" / "train.bin", std::ios::binary) << records;
+  ::setenv("REDES_CIFAR100_DIR", (dir_ / "cifar").c_str(), 1);
+  options_.epochs = 1;
+  options_.batch_size = 4;
+  ::testing::internal::CaptureStdout();
+  const int status = examples::cifar_cnn(options_);
+  const std::string printed = ::testing::internal::GetCapturedStdout();
+  ::unsetenv("REDES_CIFAR100_DIR");
+  EXPECT_EQ(status, 0);
+  EXPECT_NE(printed.find("cifar-cnn: 12 CIFAR-100 images"), std::string::npos) << printed;
 }
 
 TEST_F(WorkloadsTest, SeattleLstm) {
@@ -246,6 +277,10 @@ TEST(Cli, UsageErrorsAndHelp) {
   EXPECT_EQ(run_cli("train cars --dropout nan"), 2);
   EXPECT_EQ(run_cli("train cars --dropout 1"), 2);
   EXPECT_EQ(run_cli("train cars --impl fast"), 2);
+  EXPECT_EQ(run_cli("train cars --on-nan ignore"), 2);
+  EXPECT_EQ(run_cli("train cars --resume --overwrite"), 2);
+  EXPECT_EQ(run_cli("train cars --batch-size 0"), 2);
+  EXPECT_EQ(run_cli("train cars --epochs 99999999999999999999"), 2);
   EXPECT_EQ(run_cli("bench cars --impl"), 2);
   EXPECT_EQ(run_cli("train --help"), 0);
   EXPECT_EQ(run_cli("train cars --help"), 0);
@@ -281,6 +316,88 @@ TEST(Cli, DeterministicAndTf32FlagsReachTheSettings) {
   ASSERT_EQ(plain_status, 0) << plain;
   EXPECT_EQ(last_line(plain)["deterministic"], false) << plain;
   EXPECT_EQ(last_line(plain)["tf32"], false) << plain;
+}
+
+// A second run into a folder another run holds fails at once, naming it.
+TEST_F(WorkloadsTest, ASecondRunIntoTheSameFolderFailsNamingTheFirst) {
+  write_cars();
+  const train::OutputLock held(options_.out);
+  const auto [text, status] = cli_output("train cars --device cpu --quiet --epochs 1 --data " +
+                                             (dir_ / "cars.json").string() + " --out " + options_.out, "");
+  EXPECT_EQ(status, 1) << text;
+  EXPECT_NE(text.find("another run (pid " + std::to_string(::getpid()) + ") is writing to " + options_.out),
+            std::string::npos)
+      << text;
+  EXPECT_FALSE(fs::exists(fs::path(options_.out) / "cars_dropout0.jsonl"));
+}
+
+// SIGINT and SIGTERM stop a run after the current batch: the checkpoint is
+// saved, the program says so and exits 128 + the signal, and --resume
+// continues to the end with every epoch listed once.
+TEST_F(WorkloadsTest, SignalsStopARunThatResumesAfterwards) {
+  write_cars();
+  const std::string data = (dir_ / "cars.json").string();
+  const fs::path metrics = fs::path(options_.out) / "cars_dropout3.jsonl";
+  const fs::path checkpoint = fs::path(options_.out) / "cars_dropout3.safetensors";
+  for (const int signal : {SIGINT, SIGTERM}) {
+    const std::string log = (dir_ / "log.txt").string();
+    const std::string command = "exec " + cli_program() + " train cars --device cpu --quiet --dropout 0.3 " +
+                                "--epochs 1000000 --resume-if-present --data " + data + " --out " + options_.out +
+                                " > " + log + " 2>&1";
+    const pid_t child = ::fork();
+    ASSERT_GE(child, 0);
+    if (child == 0) {
+      ::execl("/bin/sh", "sh", "-c", command.c_str(), static_cast<char*>(nullptr));
+      ::_exit(127);
+    }
+    // Wait until it has trained an epoch (at most a minute).
+    const std::size_t before = fs::exists(metrics) ? train_losses("cars_dropout3.jsonl").size() : 0;
+    for (int waited = 0; waited < 600; ++waited) {
+      if (fs::exists(metrics) && train_losses("cars_dropout3.jsonl").size() > before) break;
+      ::usleep(100000);
+    }
+    ::kill(child, signal);
+    int status = 0;
+    ASSERT_EQ(::waitpid(child, &status, 0), child);
+    std::ifstream in(log);
+    const std::string printed((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    ASSERT_TRUE(WIFEXITED(status)) << printed;
+    EXPECT_EQ(WEXITSTATUS(status), 128 + signal) << printed;
+    EXPECT_NE(printed.find(std::string("stopped by ") + (signal == SIGINT ? "SIGINT" : "SIGTERM")), std::string::npos)
+        << printed;
+    ASSERT_TRUE(fs::exists(checkpoint)) << printed;
+  }
+  // Resume to two epochs past the checkpoint.
+  const std::optional<std::int64_t> done = train::checkpoint_epochs_done(checkpoint.string());
+  ASSERT_TRUE(done.has_value());
+  const std::string epochs = std::to_string(*done + 2);
+  const auto [text, status] = cli_output("train cars --device cpu --quiet --dropout 0.3 --resume --epochs " + epochs +
+                                             " --data " + data + " --out " + options_.out, "");
+  EXPECT_EQ(status, 0) << text;
+  std::vector<std::int64_t> listed;
+  std::ifstream in(metrics);
+  for (std::string line; std::getline(in, line);) listed.push_back(nlohmann::json::parse(line)["epoch"]);
+  std::vector<std::int64_t> expected(static_cast<std::size_t>(*done + 2));
+  std::iota(expected.begin(), expected.end(), 1);
+  EXPECT_EQ(listed, expected);
+}
+
+// bench trains afresh in a folder of its own, removed afterwards, and
+// refuses the options that would reach into another run's output.
+TEST_F(WorkloadsTest, BenchRunsInAPrivateFolder) {
+  write_cars();
+  fs::create_directories(dir_ / "tmp");
+  const auto [text, status] = cli_output("bench cars --device cpu --epochs 2 --max-batches 2 --dropout 0 --data " +
+                                             (dir_ / "cars.json").string(),
+                                         "TMPDIR=" + (dir_ / "tmp").string());
+  EXPECT_EQ(status, 0) << text;
+  EXPECT_NE(text.find("\"step_microseconds\""), std::string::npos) << text;
+  EXPECT_TRUE(fs::is_empty(dir_ / "tmp"));
+  for (const char* flag : {"--resume", "--resume-if-present", "--overwrite", "--out x"}) {
+    const auto [refused, refused_status] = cli_output(std::string("bench cars ") + flag, "");
+    EXPECT_EQ(refused_status, 2) << flag << ": " << refused;
+    EXPECT_NE(refused.find("private temporary folder"), std::string::npos) << refused;
+  }
 }
 
 // Without a loadable cuDNN redes still starts; `info` says why cuDNN is out.
