@@ -9,6 +9,7 @@
 namespace redes::examples {
 
 int cars_mlp(const WorkloadOptions& options) {
+  refuse_inapplicable(options, "cars", true, false);
   const data::CarsData cars = options.data.empty() ? data::load_cars() : data::load_cars(options.data);
   const auto train_set = std::make_shared<data::TensorDataset>(cars.train);
   const auto test_set = std::make_shared<data::TensorDataset>(cars.test);

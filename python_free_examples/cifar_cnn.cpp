@@ -12,6 +12,7 @@
 namespace redes::examples {
 
 int cifar_cnn(const WorkloadOptions& options) {
+  refuse_inapplicable(options, "cifar", false, false);
   const std::int64_t batch_size = options.batch_size.value_or(128);
   // Real CIFAR-100 from --data or $REDES_CIFAR100_DIR; otherwise synthetic
   // images, 20 batches per epoch unless --max-batches says otherwise.

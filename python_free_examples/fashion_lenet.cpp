@@ -8,6 +8,7 @@
 namespace redes::examples {
 
 int fashion_lenet(const WorkloadOptions& options) {
+  refuse_inapplicable(options, "fashion", false, true);
   const data::ImageOptions images{.normalize = !options.augment};  // augmentation works on [0, 1] images
   const std::filesystem::path dir = options.data.empty() ? data::fashion_mnist_dir() : std::filesystem::path(options.data);
   const auto train_set = std::make_shared<data::TensorDataset>(data::load_fashion_mnist(data::Split::Train, images, dir));

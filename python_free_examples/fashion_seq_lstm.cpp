@@ -28,6 +28,7 @@ class RowSequenceClassifier : public nn::Module {
 }  // namespace
 
 int fashion_seq_lstm(const WorkloadOptions& options) {
+  refuse_inapplicable(options, "fashion-seq", false, false);
   const std::filesystem::path dir = options.data.empty() ? data::fashion_mnist_dir() : std::filesystem::path(options.data);
   const auto train_set = std::make_shared<data::TensorDataset>(data::load_fashion_mnist(data::Split::Train, {}, dir));
   const auto test_set = std::make_shared<data::TensorDataset>(data::load_fashion_mnist(data::Split::Test, {}, dir));

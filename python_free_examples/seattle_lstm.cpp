@@ -66,6 +66,7 @@ std::vector<double> least_squares(const std::vector<double>& x, const std::vecto
 }  // namespace
 
 int seattle_lstm(const WorkloadOptions& options) {
+  refuse_inapplicable(options, "seattle", false, false);
   const data::SeriesWindows series =
       options.data.empty() ? data::load_seattle_temps() : data::load_seattle_temps({}, options.data);
   const auto train_set = std::make_shared<data::TensorDataset>(series.train);

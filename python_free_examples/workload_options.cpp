@@ -202,6 +202,12 @@ void apply_kernel_settings(const WorkloadOptions& options) {
   if (options.allow_tf32) set_allow_tf32(true);
 }
 
+void refuse_inapplicable(const WorkloadOptions& options, const std::string& workload, bool takes_dropout,
+                         bool takes_augment) {
+  if (options.dropout && !takes_dropout) throw UsageError("--dropout does not apply to " + workload + " (only to cars)");
+  if (options.augment && !takes_augment) throw UsageError("--augment does not apply to " + workload + " (only to fashion)");
+}
+
 std::string output_path(const WorkloadOptions& options, const std::string& name) {
   std::filesystem::create_directories(options.out);
   return (std::filesystem::path(options.out) / name).string();

@@ -62,6 +62,11 @@ int run_workload(int (*workload)(const WorkloadOptions&), WorkloadOptions option
 // stopped by SIGINT/SIGTERM.
 int run_workload_main(int argc, char** argv, int (*workload)(const WorkloadOptions&));
 
+// Throws UsageError for an option given that `workload` has no use for,
+// rather than ignoring it: --dropout is for cars, --augment for fashion.
+void refuse_inapplicable(const WorkloadOptions& options, const std::string& workload, bool takes_dropout,
+                         bool takes_augment);
+
 // Where a run writes a file of its own: `<out>/<name>`, creating `out`.
 std::string output_path(const WorkloadOptions& options, const std::string& name);
 

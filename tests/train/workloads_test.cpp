@@ -278,6 +278,9 @@ TEST(Cli, UsageErrorsAndHelp) {
   EXPECT_EQ(run_cli("train cars --dropout 1"), 2);
   EXPECT_EQ(run_cli("train cars --impl fast"), 2);
   EXPECT_EQ(run_cli("train cars --on-nan ignore"), 2);
+  EXPECT_EQ(run_cli("train cars --device cuda:7"), 2);
+  EXPECT_EQ(run_cli("train seattle --dropout 0.3"), 2);
+  EXPECT_EQ(run_cli("train cars --augment"), 2);
   EXPECT_EQ(run_cli("train cars --resume --overwrite"), 2);
   EXPECT_EQ(run_cli("train cars --batch-size 0"), 2);
   EXPECT_EQ(run_cli("train cars --epochs 99999999999999999999"), 2);
