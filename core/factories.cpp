@@ -17,13 +17,13 @@ void apply_requires_grad(Tensor& tensor, const TensorOptions& options) {
 }  // namespace
 
 Tensor empty(const Shape& shape, const TensorOptions& options) {
-  REDES_CHECK(is_implemented(options.dtype), "empty: dtype ", dtype_name(options.dtype),
-              " is reserved and not implemented yet");
+  const DType dtype = options.dtype_or(kFloat32);
+  REDES_CHECK(is_implemented(dtype), "empty: dtype ", dtype_name(dtype), " is reserved and not implemented yet");
   detail::require_device(options.device, "empty");
   const std::int64_t count = numel_of(shape);
-  const std::size_t bytes = static_cast<std::size_t>(count) * dtype_size(options.dtype);
+  const std::size_t bytes = static_cast<std::size_t>(count) * dtype_size(dtype);
   auto storage = std::make_shared<Storage>(bytes, options.device);
-  Tensor tensor(std::make_shared<TensorImpl>(std::move(storage), shape, contiguous_strides(shape), 0, options.dtype));
+  Tensor tensor(std::make_shared<TensorImpl>(std::move(storage), shape, contiguous_strides(shape), 0, dtype));
   apply_requires_grad(tensor, options);
   return tensor;
 }
@@ -49,7 +49,10 @@ Tensor from_vector(const std::vector<T>& values, const Shape& shape, const Tenso
               " values cannot fill shape ", shape_str(shape), " (", numel_of(shape), " elements)");
   Tensor host = empty(shape, {dtype_of_v<T>, Device::cpu()});
   if (!values.empty()) std::memcpy(host.data_ptr(), values.data(), values.size() * sizeof(T));
-  Tensor tensor = host.to(options.dtype).to(options.device);
+  // Integer values keep their type unless told otherwise; floating values
+  // default to float32.
+  const DType natural = std::is_floating_point_v<T> ? kFloat32 : dtype_of_v<T>;
+  Tensor tensor = host.to(options.dtype_or(natural)).to(options.device);
   apply_requires_grad(tensor, options);
   return tensor;
 }

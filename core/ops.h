@@ -5,7 +5,9 @@
 
 #include <array>
 #include <cstdint>
+#include <initializer_list>
 #include <optional>
+#include <type_traits>
 #include <vector>
 
 #include "core/export.h"
@@ -117,6 +119,30 @@ REDES_API Tensor one_hot(const Tensor& index, std::int64_t classes);
 // when that is an integer type and the scalar is not a whole number).
 REDES_API Tensor scalar_like(double value, const Tensor& other);
 
+// The dtype of a binary op's result, by PyTorch's rules: categories bool <
+// integer < floating; among dimensioned tensors (or among 0-d ones) the
+// wider type wins; a 0-d tensor decides only when its category is higher
+// than every dimensioned operand's (float32 tensor * 0-d float64 -> float32,
+// int64 tensor * 0-d float64 -> float64).
+REDES_API DType result_type(const Tensor& a, const Tensor& b);
+
+// A C++ number as an operand, as PyTorch treats a Python number: a floating
+// one makes an integer or bool tensor float32 (7 / 2.0 == 3.5) and leaves a
+// floating tensor's dtype alone; an integral one keeps the tensor's dtype
+// (int64 for a bool tensor).
+REDES_API Tensor scalar_operand(double value, const Tensor& other);
+REDES_API Tensor scalar_operand(std::int64_t value, const Tensor& other);
+template <class Number>
+concept ScalarNumber = std::is_arithmetic_v<Number>;
+template <ScalarNumber Number>
+Tensor scalar_operand(Number value, const Tensor& other) {
+  if constexpr (std::is_floating_point_v<Number>) {
+    return scalar_operand(static_cast<double>(value), other);
+  } else {
+    return scalar_operand(static_cast<std::int64_t>(value), other);
+  }
+}
+
 inline Tensor operator+(const Tensor& a, const Tensor& b) { return add(a, b); }
 inline Tensor operator-(const Tensor& a, const Tensor& b) { return sub(a, b); }
 inline Tensor operator*(const Tensor& a, const Tensor& b) { return mul(a, b); }
@@ -128,29 +154,55 @@ inline Tensor operator<(const Tensor& a, const Tensor& b) { return lt(a, b); }
 inline Tensor operator<=(const Tensor& a, const Tensor& b) { return le(a, b); }
 inline Tensor operator>(const Tensor& a, const Tensor& b) { return gt(a, b); }
 inline Tensor operator>=(const Tensor& a, const Tensor& b) { return ge(a, b); }
-inline Tensor operator<(const Tensor& a, double b) { return lt(a, scalar_like(b, a)); }
-inline Tensor operator<=(const Tensor& a, double b) { return le(a, scalar_like(b, a)); }
-inline Tensor operator>(const Tensor& a, double b) { return gt(a, scalar_like(b, a)); }
-inline Tensor operator>=(const Tensor& a, double b) { return ge(a, scalar_like(b, a)); }
-inline Tensor operator==(const Tensor& a, double b) { return eq(a, scalar_like(b, a)); }
-inline Tensor operator!=(const Tensor& a, double b) { return ne(a, scalar_like(b, a)); }
-inline Tensor operator+(const Tensor& a, double b) { return add(a, scalar_like(b, a)); }
-inline Tensor operator-(const Tensor& a, double b) { return sub(a, scalar_like(b, a)); }
-inline Tensor operator*(const Tensor& a, double b) { return mul(a, scalar_like(b, a)); }
-inline Tensor operator/(const Tensor& a, double b) { return div(a, scalar_like(b, a)); }
-inline Tensor operator+(double a, const Tensor& b) { return add(scalar_like(a, b), b); }
-inline Tensor operator-(double a, const Tensor& b) { return sub(scalar_like(a, b), b); }
-inline Tensor operator*(double a, const Tensor& b) { return mul(scalar_like(a, b), b); }
-inline Tensor operator/(double a, const Tensor& b) { return div(scalar_like(a, b), b); }
+// Tensor-number operators; see scalar_operand for the resulting dtype.
+template <ScalarNumber Number>
+inline Tensor operator<(const Tensor& a, Number b) { return lt(a, scalar_operand(b, a)); }
+template <ScalarNumber Number>
+inline Tensor operator<=(const Tensor& a, Number b) { return le(a, scalar_operand(b, a)); }
+template <ScalarNumber Number>
+inline Tensor operator>(const Tensor& a, Number b) { return gt(a, scalar_operand(b, a)); }
+template <ScalarNumber Number>
+inline Tensor operator>=(const Tensor& a, Number b) { return ge(a, scalar_operand(b, a)); }
+template <ScalarNumber Number>
+inline Tensor operator==(const Tensor& a, Number b) { return eq(a, scalar_operand(b, a)); }
+template <ScalarNumber Number>
+inline Tensor operator!=(const Tensor& a, Number b) { return ne(a, scalar_operand(b, a)); }
+template <ScalarNumber Number>
+inline Tensor operator+(const Tensor& a, Number b) { return add(a, scalar_operand(b, a)); }
+template <ScalarNumber Number>
+inline Tensor operator-(const Tensor& a, Number b) { return sub(a, scalar_operand(b, a)); }
+template <ScalarNumber Number>
+inline Tensor operator*(const Tensor& a, Number b) { return mul(a, scalar_operand(b, a)); }
+template <ScalarNumber Number>
+inline Tensor operator/(const Tensor& a, Number b) { return div(a, scalar_operand(b, a)); }
+template <ScalarNumber Number>
+inline Tensor operator+(Number a, const Tensor& b) { return add(scalar_operand(a, b), b); }
+template <ScalarNumber Number>
+inline Tensor operator-(Number a, const Tensor& b) { return sub(scalar_operand(a, b), b); }
+template <ScalarNumber Number>
+inline Tensor operator*(Number a, const Tensor& b) { return mul(scalar_operand(a, b), b); }
+template <ScalarNumber Number>
+inline Tensor operator/(Number a, const Tensor& b) { return div(scalar_operand(a, b), b); }
 
 // Convolution and pooling over (N, C, H, W) tensors of float32 or float64.
 // Sizes, strides, padding and dilation come as (height, width) pairs; a
 // window reads input positions o * stride - padding + t * dilation for taps
 // t in [0, kernel), with zeros (or nothing, for the pools) outside the input.
+//
+// Size2d is such a pair. One value means both sides, as in PyTorch:
+// {.padding = 1}, {.padding = {1}} and {.padding = {1, 1}} are the same;
+// more than two values, or none, throw.
+struct REDES_API Size2d : std::array<std::int64_t, 2> {
+  constexpr Size2d(std::int64_t both) : std::array<std::int64_t, 2>{both, both} {}  // NOLINT: implicit by design
+  constexpr Size2d(std::int64_t height, std::int64_t width) : std::array<std::int64_t, 2>{height, width} {}
+  constexpr Size2d(const std::array<std::int64_t, 2>& pair) : std::array<std::int64_t, 2>(pair) {}  // NOLINT
+  Size2d(std::initializer_list<std::int64_t> values);
+};
+
 struct Conv2dOptions {
-  std::array<std::int64_t, 2> stride{1, 1};
-  std::array<std::int64_t, 2> padding{0, 0};   // zeros on both sides
-  std::array<std::int64_t, 2> dilation{1, 1};  // spacing of the kernel taps
+  Size2d stride{1, 1};
+  Size2d padding{0, 0};   // zeros on both sides
+  Size2d dilation{1, 1};  // spacing of the kernel taps
   std::int64_t groups = 1;  // channel groups convolved independently (groups = C: depthwise)
 };
 // Cross-correlation, as PyTorch's conv2d: input (N, C, H, W), weight
@@ -160,9 +212,9 @@ REDES_API Tensor conv2d(const Tensor& input, const Tensor& weight, const Tensor&
                         Conv2dOptions options = {});
 
 struct MaxPool2dOptions {
-  std::optional<std::array<std::int64_t, 2>> stride = std::nullopt;  // default: the kernel size
-  std::array<std::int64_t, 2> padding{0, 0};  // at most half the kernel; padding never wins
-  std::array<std::int64_t, 2> dilation{1, 1};
+  std::optional<Size2d> stride = std::nullopt;  // default: the kernel size
+  Size2d padding{0, 0};  // at most half the kernel; padding never wins
+  Size2d dilation{1, 1};
   // Round the output size up instead of down; a last window must still start
   // inside the input or its left padding.
   bool ceil_mode = false;
@@ -170,24 +222,24 @@ struct MaxPool2dOptions {
 // The max of each window and its int64 position h * W + w within its (H, W)
 // plane (as PyTorch's indices). NaN counts as the max. The gradient flows to
 // each window's max (summed where windows share one).
-REDES_API ValuesIndices max_pool2d_with_indices(const Tensor& input, std::array<std::int64_t, 2> kernel_size,
+REDES_API ValuesIndices max_pool2d_with_indices(const Tensor& input, Size2d kernel_size,
                                                 MaxPool2dOptions options = {});
-REDES_API Tensor max_pool2d(const Tensor& input, std::array<std::int64_t, 2> kernel_size,
+REDES_API Tensor max_pool2d(const Tensor& input, Size2d kernel_size,
                             MaxPool2dOptions options = {});
 
 struct AvgPool2dOptions {
-  std::optional<std::array<std::int64_t, 2>> stride = std::nullopt;  // default: the kernel size
-  std::array<std::int64_t, 2> padding{0, 0};  // at most half the kernel
+  std::optional<Size2d> stride = std::nullopt;  // default: the kernel size
+  Size2d padding{0, 0};  // at most half the kernel
   bool ceil_mode = false;  // as in MaxPool2dOptions
   // Divide by the window clipped to the input plus padding (true) or by the
   // number of input elements in it (false).
   bool count_include_pad = true;
 };
-REDES_API Tensor avg_pool2d(const Tensor& input, std::array<std::int64_t, 2> kernel_size,
+REDES_API Tensor avg_pool2d(const Tensor& input, Size2d kernel_size,
                             AvgPool2dOptions options = {});
 // (N, C, H, W) -> (N, C, OH, OW): output i along H averages inputs
 // [floor(i H / OH), ceil((i + 1) H / OH)), likewise along W.
-REDES_API Tensor adaptive_avg_pool2d(const Tensor& input, std::array<std::int64_t, 2> output_size);
+REDES_API Tensor adaptive_avg_pool2d(const Tensor& input, Size2d output_size);
 
 // LSTM cell (gate order i, f, g, o; PyTorch's parameter layout):
 //   gates = x W_ih^T + b_ih + h W_hh^T + b_hh,  c' = f c + i g,  h' = o tanh(c').

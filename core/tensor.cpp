@@ -286,6 +286,12 @@ Tensor Tensor::sum() const { return redes::sum(*this); }
 Tensor Tensor::sum(const std::vector<std::int64_t>& dims, bool keepdim) const { return redes::sum(*this, dims, keepdim); }
 Tensor Tensor::mean() const { return redes::mean(*this); }
 Tensor Tensor::mean(const std::vector<std::int64_t>& dims, bool keepdim) const { return redes::mean(*this, dims, keepdim); }
+Tensor Tensor::var(const std::vector<std::int64_t>& dims, std::int64_t correction, bool keepdim) const {
+  return redes::var(*this, dims, correction, keepdim);
+}
+Tensor Tensor::std(const std::vector<std::int64_t>& dims, std::int64_t correction, bool keepdim) const {
+  return redes::std(*this, dims, correction, keepdim);
+}
 Tensor Tensor::exp() const { return redes::exp(*this); }
 Tensor Tensor::log() const { return redes::log(*this); }
 Tensor Tensor::relu() const { return redes::relu(*this); }

@@ -6,6 +6,7 @@
 #include <initializer_list>
 #include <iosfwd>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -21,9 +22,13 @@ class TensorImpl;
 class Node;
 
 struct TensorOptions {
-  DType dtype = kFloat32;
+  // Unset: float32 for the factories of floating values (zeros, ones, full,
+  // tensor, a vector of floats or doubles), the values' own type for integer
+  // values (from_vector of int64 gives int64, arange gives int64), as in PyTorch.
+  std::optional<DType> dtype = std::nullopt;
   Device device = Device::cpu();
   bool requires_grad = false;
+  DType dtype_or(DType fallback) const { return dtype.value_or(fallback); }
 };
 
 class REDES_API Tensor {
@@ -113,6 +118,11 @@ class REDES_API Tensor {
   Tensor sum(const std::vector<std::int64_t>& dims, bool keepdim = false) const;
   Tensor mean() const;
   Tensor mean(const std::vector<std::int64_t>& dims, bool keepdim = false) const;
+  // As redes::var and redes::std; `t.std({1})` reads as in libtorch, where
+  // an unqualified std(t, {1}) under `using namespace redes` is ambiguous
+  // with namespace std (a compile error, not a silent trap).
+  Tensor var(const std::vector<std::int64_t>& dims = {}, std::int64_t correction = 1, bool keepdim = false) const;
+  Tensor std(const std::vector<std::int64_t>& dims = {}, std::int64_t correction = 1, bool keepdim = false) const;
   Tensor exp() const;
   Tensor log() const;
   Tensor relu() const;

@@ -43,4 +43,17 @@ inline Tensor make_alias(const Tensor& base, Shape shape, Strides strides, std::
   return Tensor(std::make_shared<TensorImpl>(impl.storage, std::move(shape), std::move(strides), offset, impl.dtype));
 }
 
+// Gives `target` the data, geometry and dtype of `source` in place, keeping
+// its identity and autograd state: every holder of `target` (an optimizer's
+// parameter list) sees the new data, as with PyTorch's `param.data = ...`.
+inline void set_data(const Tensor& target, const Tensor& source) {
+  TensorImpl& impl = *target.impl();
+  const TensorImpl& from = *source.impl();
+  impl.storage = from.storage;
+  impl.shape = from.shape;
+  impl.strides = from.strides;
+  impl.offset = from.offset;
+  impl.dtype = from.dtype;
+}
+
 }  // namespace redes

@@ -12,7 +12,7 @@ std::string pair_str(const std::array<std::int64_t, 2>& value) {
 }
 }  // namespace
 
-Conv2d::Conv2d(std::int64_t in_channels, std::int64_t out_channels, std::array<std::int64_t, 2> kernel_size,
+Conv2d::Conv2d(std::int64_t in_channels, std::int64_t out_channels, Size2d kernel_size,
                Conv2dOptions options, bool bias)
     : in_channels_(in_channels), out_channels_(out_channels), kernel_size_(kernel_size), options_(options),
       has_bias_(bias) {

@@ -12,11 +12,9 @@ class REDES_API Conv2d : public Module {
  public:
   // Weight (out, in / groups, kh, kw) Kaiming-uniform, bias uniform on
   // +-1/sqrt(fan_in), as in PyTorch.
-  Conv2d(std::int64_t in_channels, std::int64_t out_channels, std::array<std::int64_t, 2> kernel_size,
-         Conv2dOptions options = {}, bool bias = true);
-  Conv2d(std::int64_t in_channels, std::int64_t out_channels, std::int64_t kernel_size, Conv2dOptions options = {},
-         bool bias = true)
-      : Conv2d(in_channels, out_channels, {kernel_size, kernel_size}, options, bias) {}
+  // kernel_size: 3, {3} and {3, 3} mean the same (Size2d).
+  Conv2d(std::int64_t in_channels, std::int64_t out_channels, Size2d kernel_size, Conv2dOptions options = {},
+         bool bias = true);
   Tensor forward(const Tensor& input) override;
   std::string type_name() const override { return "Conv2d"; }
   std::string extra_repr() const override;
@@ -25,50 +23,46 @@ class REDES_API Conv2d : public Module {
  private:
   std::int64_t in_channels_;
   std::int64_t out_channels_;
-  std::array<std::int64_t, 2> kernel_size_;
+  Size2d kernel_size_;
   Conv2dOptions options_;
   bool has_bias_;
 };
 
 class REDES_API MaxPool2d : public Module {
  public:
-  explicit MaxPool2d(std::array<std::int64_t, 2> kernel_size, MaxPool2dOptions options = {})
+  explicit MaxPool2d(Size2d kernel_size, MaxPool2dOptions options = {})
       : kernel_size_(kernel_size), options_(options) {}
-  explicit MaxPool2d(std::int64_t kernel_size, MaxPool2dOptions options = {})
-      : MaxPool2d(std::array<std::int64_t, 2>{kernel_size, kernel_size}, options) {}
   Tensor forward(const Tensor& input) override { return max_pool2d(input, kernel_size_, options_); }
   std::string type_name() const override { return "MaxPool2d"; }
   std::string extra_repr() const override;
 
  private:
-  std::array<std::int64_t, 2> kernel_size_;
+  Size2d kernel_size_;
   MaxPool2dOptions options_;
 };
 
 class REDES_API AvgPool2d : public Module {
  public:
-  explicit AvgPool2d(std::array<std::int64_t, 2> kernel_size, AvgPool2dOptions options = {})
+  explicit AvgPool2d(Size2d kernel_size, AvgPool2dOptions options = {})
       : kernel_size_(kernel_size), options_(options) {}
-  explicit AvgPool2d(std::int64_t kernel_size, AvgPool2dOptions options = {})
-      : AvgPool2d(std::array<std::int64_t, 2>{kernel_size, kernel_size}, options) {}
   Tensor forward(const Tensor& input) override { return avg_pool2d(input, kernel_size_, options_); }
   std::string type_name() const override { return "AvgPool2d"; }
   std::string extra_repr() const override;
 
  private:
-  std::array<std::int64_t, 2> kernel_size_;
+  Size2d kernel_size_;
   AvgPool2dOptions options_;
 };
 
 class REDES_API AdaptiveAvgPool2d : public Module {
  public:
-  explicit AdaptiveAvgPool2d(std::array<std::int64_t, 2> output_size) : output_size_(output_size) {}
+  explicit AdaptiveAvgPool2d(Size2d output_size) : output_size_(output_size) {}
   Tensor forward(const Tensor& input) override { return adaptive_avg_pool2d(input, output_size_); }
   std::string type_name() const override { return "AdaptiveAvgPool2d"; }
   std::string extra_repr() const override;
 
  private:
-  std::array<std::int64_t, 2> output_size_;
+  Size2d output_size_;
 };
 
 }  // namespace redes::nn

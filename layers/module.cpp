@@ -5,6 +5,7 @@
 
 #include "core/error.h"
 #include "core/ops.h"
+#include "core/tensor_impl.h"
 
 namespace redes::nn {
 
@@ -86,10 +87,14 @@ void Module::train(bool enabled) {
 template <class Transform>
 void Module::transform_tensors(const Transform& transform) {
   NoGradGuard no_grad;
+  // Parameters change in place, so an optimizer made before model.to(...)
+  // keeps updating them (as in libtorch); their gradients move with them.
   for (auto& [name, value] : parameters_) {
-    const bool needs_grad_after = value.requires_grad();
-    value = transform(value).detach();
-    if (needs_grad_after) value.requires_grad_(true);
+    const Tensor moved = transform(value);
+    if (moved.impl() == value.impl()) continue;
+    const Tensor grad = value.grad();
+    set_data(value, moved.detach());
+    if (grad.defined()) value.impl()->autograd_meta().grad = transform(grad).impl_ptr();
   }
   for (auto& [name, value] : buffers_) {
     if (value.defined()) value = transform(value);

@@ -12,7 +12,7 @@ Tensor compare(CompareKind kind, const char* op, const Tensor& a_in, const Tenso
   detail::check_defined(a_in, op, "the first operand");
   detail::check_defined(b_in, op, "the second operand");
   const Device device = detail::common_device(op, {&a_in, &b_in});
-  const DType dtype = promote_types(a_in.dtype(), b_in.dtype());
+  const DType dtype = result_type(a_in, b_in);
   NoGradGuard no_grad;  // comparisons have no gradient
   const Tensor a = a_in.to(dtype), b = b_in.to(dtype);
   const Shape shape = broadcast_shapes(a.shape(), b.shape(), op);
@@ -45,7 +45,7 @@ Tensor where(const Tensor& condition, const Tensor& a_in, const Tensor& b_in) {
   const Device device = detail::common_device("where", {&condition, &a_in, &b_in});
   REDES_CHECK(condition.dtype() == kBool, "where: expected a bool condition, got ", dtype_name(condition.dtype()),
               " (compare first, e.g. x > 0)");
-  const DType dtype = promote_types(a_in.dtype(), b_in.dtype());
+  const DType dtype = result_type(a_in, b_in);
   const Tensor a = a_in.to(dtype), b = b_in.to(dtype);
   const Shape shape = broadcast_shapes(broadcast_shapes(condition.shape(), a.shape(), "where"), b.shape(), "where");
   Tensor out = empty(shape, {dtype, device});

@@ -9,6 +9,13 @@
 
 namespace redes {
 
+Size2d::Size2d(std::initializer_list<std::int64_t> values) : std::array<std::int64_t, 2>{0, 0} {
+  REDES_CHECK(values.size() == 1 || values.size() == 2, "expected 1 or 2 values (height, width; one value means "
+              "both), got ", values.size());
+  (*this)[0] = *values.begin();
+  (*this)[1] = *(values.end() - 1);
+}
+
 namespace {
 
 constexpr const char* kOp = "conv2d";

@@ -14,7 +14,7 @@ namespace {
 // Runs the binary kernel on a and b converted to their promoted dtype and
 // broadcast to a common shape. Records nothing.
 Tensor binary_kernel(BinaryKind kind, const char* op, const Tensor& a, const Tensor& b, double alpha) {
-  const DType dtype = promote_types(a.dtype(), b.dtype());
+  const DType dtype = result_type(a, b);
   const Shape shape = broadcast_shapes(a.shape(), b.shape(), op);
   Tensor out = empty(shape, {dtype, a.device()});
   detail::launch(BinaryParams{kind, alpha}, a.device(), dtype,
@@ -39,13 +39,19 @@ struct Operands {
   Tensor b;
 };
 
-Operands prepare(const Tensor& a, const Tensor& b, const char* op) {
+// `floating`: the op divides, so integer operands compute in float32 (true
+// division, as PyTorch's `/`).
+Operands prepare(const Tensor& a, const Tensor& b, const char* op, bool floating = false) {
   detail::check_defined(a, op, "the first operand");
   detail::check_defined(b, op, "the second operand");
   detail::common_device(op, {&a, &b});
-  const DType dtype = promote_types(a.dtype(), b.dtype());
+  DType dtype = result_type(a, b);
+  if (floating && !is_floating(dtype)) dtype = kFloat32;
   return {a.to(dtype), b.to(dtype)};
 }
+
+// bool < integer < floating.
+int category(DType dtype) { return dtype == kBool ? 0 : (is_floating(dtype) ? 2 : 1); }
 
 }  // namespace
 
@@ -54,6 +60,27 @@ Tensor scalar_like(double value, const Tensor& other) {
   DType dtype = other.dtype();
   if (!is_floating(dtype) && std::trunc(value) != value) dtype = kFloat32;
   return scalar_tensor(value, {dtype, other.device()});
+}
+
+DType result_type(const Tensor& a, const Tensor& b) {
+  const bool a_scalar = a.dim() == 0, b_scalar = b.dim() == 0;
+  if (a_scalar == b_scalar) return promote_types(a.dtype(), b.dtype());
+  const Tensor& dimensioned = a_scalar ? b : a;
+  const Tensor& zero_dim = a_scalar ? a : b;
+  return category(zero_dim.dtype()) > category(dimensioned.dtype()) ? zero_dim.dtype() : dimensioned.dtype();
+}
+
+Tensor scalar_operand(double value, const Tensor& other) {
+  detail::check_defined(other, "scalar operand", "the tensor operand");
+  return scalar_tensor(value, {is_floating(other.dtype()) ? other.dtype() : kFloat32, other.device()});
+}
+
+Tensor scalar_operand(std::int64_t value, const Tensor& other) {
+  detail::check_defined(other, "scalar operand", "the tensor operand");
+  const DType dtype = other.dtype() == kBool ? kInt64 : other.dtype();
+  // Integer tensors hold the value exactly: scalar_tensor takes a double.
+  if (is_floating(dtype)) return scalar_tensor(static_cast<double>(value), {dtype, other.device()});
+  return from_vector(std::vector<std::int64_t>{value}, {}, {dtype, other.device()});
 }
 
 Tensor add(const Tensor& a_in, const Tensor& b_in, double alpha) {
@@ -96,7 +123,7 @@ Tensor mul(const Tensor& a_in, const Tensor& b_in) {
 }
 
 Tensor div(const Tensor& a_in, const Tensor& b_in) {
-  const auto [a, b] = prepare(a_in, b_in, "div");
+  const auto [a, b] = prepare(a_in, b_in, "div", /*floating=*/true);
   Tensor out = binary_kernel(BinaryKind::Div, "div", a, b, 1.0);
   if (needs_grad({&a, &b})) {
     const bool grad_b = b.requires_grad();

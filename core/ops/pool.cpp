@@ -175,7 +175,7 @@ bool use_max_pool2d_values(const Tensor& input, const Pool2dShape& s, const Wind
 
 }  // namespace
 
-ValuesIndices max_pool2d_with_indices(const Tensor& input, std::array<std::int64_t, 2> kernel_size,
+ValuesIndices max_pool2d_with_indices(const Tensor& input, Size2d kernel_size,
                                       MaxPool2dOptions options) {
   const char* op = "max_pool2d";
   check_pool_input(input, op);
@@ -183,7 +183,7 @@ ValuesIndices max_pool2d_with_indices(const Tensor& input, std::array<std::int64
   return max_pool2d_indexed(input, pool_shape(input, win, options.ceil_mode, op), win);
 }
 
-Tensor max_pool2d(const Tensor& input, std::array<std::int64_t, 2> kernel_size, MaxPool2dOptions options) {
+Tensor max_pool2d(const Tensor& input, Size2d kernel_size, MaxPool2dOptions options) {
   const char* op = "max_pool2d";
   check_pool_input(input, op);
   const Window2d win = pool_window(kernel_size, options.stride, options.padding, options.dilation);
@@ -192,7 +192,7 @@ Tensor max_pool2d(const Tensor& input, std::array<std::int64_t, 2> kernel_size, 
   return max_pool2d_indexed(input, s, win).values;
 }
 
-Tensor avg_pool2d(const Tensor& input, std::array<std::int64_t, 2> kernel_size, AvgPool2dOptions options) {
+Tensor avg_pool2d(const Tensor& input, Size2d kernel_size, AvgPool2dOptions options) {
   const char* op = "avg_pool2d";
   check_pool_input(input, op);
   const Window2d win = pool_window(kernel_size, options.stride, options.padding, {1, 1});
@@ -211,7 +211,7 @@ Tensor avg_pool2d(const Tensor& input, std::array<std::int64_t, 2> kernel_size, 
   return out;
 }
 
-Tensor adaptive_avg_pool2d(const Tensor& input, std::array<std::int64_t, 2> output_size) {
+Tensor adaptive_avg_pool2d(const Tensor& input, Size2d output_size) {
   const char* op = "adaptive_avg_pool2d";
   check_pool_input(input, op);
   REDES_CHECK(output_size[0] > 0 && output_size[1] > 0, op, ": expected a positive output size, got (", output_size[0],

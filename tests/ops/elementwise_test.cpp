@@ -99,7 +99,8 @@ TEST_P(ElementwiseTest, TypePromotion) {
   EXPECT_EQ((i + f).dtype(), kFloat32);
   EXPECT_EQ((i + i).dtype(), kInt64);
   EXPECT_TRUE(all_close(i * 3.0, {0, 3, 6, 9}, 0, 0));
-  EXPECT_EQ((i * 3.0).dtype(), kInt64);
+  EXPECT_EQ((i * 3.0).dtype(), kFloat32);  // a floating number makes an integer tensor float, as in PyTorch
+  EXPECT_EQ((i * 3).dtype(), kInt64);      // an integral one keeps its dtype
   EXPECT_EQ((i * 0.5).dtype(), kFloat32);
   EXPECT_TRUE(all_close(i * 0.5, {0, 0.5, 1, 1.5}, 0, 0));
 }

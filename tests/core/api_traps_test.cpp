@@ -1,0 +1,142 @@
+// Silent traps a libtorch user would fall into, each made to behave as in
+// libtorch or to fail loudly: single values in (height, width) pairs, an
+// optimizer made before model.to(...), the dtype of from_vector and arange,
+// and type promotion with scalars, integer division and 0-d tensors.
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <cstdint>
+#include <vector>
+
+#include "support/test_support.h"
+
+namespace redes {
+namespace {
+
+using testing::host_values;
+
+TEST(Size2d, OneValueMeansBothSides) {
+  const Conv2dOptions single{.stride = 2, .padding = 1, .dilation = 3};
+  EXPECT_EQ(single.stride, (Size2d{2, 2}));
+  EXPECT_EQ(single.padding, (Size2d{1, 1}));
+  EXPECT_EQ(single.dilation, (Size2d{3, 3}));
+  const Conv2dOptions braced{.stride = {2}, .padding = {1}};
+  EXPECT_EQ(braced.stride, (Size2d{2, 2}));
+  EXPECT_EQ(braced.padding, (Size2d{1, 1}));
+  const Conv2dOptions pair{.padding = {1, 2}};
+  EXPECT_EQ(pair.padding[0], 1);
+  EXPECT_EQ(pair.padding[1], 2);
+  EXPECT_THROW((Size2d{1, 2, 3}), Error);
+  EXPECT_THROW((Size2d(std::initializer_list<std::int64_t>{})), Error);
+  const MaxPool2dOptions pool{.stride = 1, .padding = {1}};
+  EXPECT_EQ(*pool.stride, (Size2d{1, 1}));
+  EXPECT_EQ(pool.padding, (Size2d{1, 1}));
+}
+
+TEST(Size2d, LayersPadAndStrideBothSidesFromOneValue) {
+  // 1 input channel, 5x7 image: padding 1 on both sides keeps 5x7 under a
+  // 3x3 kernel; stride 2 on both sides halves both.
+  manual_seed(0);
+  nn::Conv2d padded(1, 2, 3, {.padding = 1});
+  EXPECT_EQ(padded(zeros({1, 1, 5, 7})).shape(), (Shape{1, 2, 5, 7}));
+  nn::Conv2d braced(1, 2, {3}, {.padding = {1}});
+  EXPECT_EQ(braced(zeros({1, 1, 5, 7})).shape(), (Shape{1, 2, 5, 7}));
+  nn::Conv2d strided(1, 2, 3, {.stride = 2});
+  EXPECT_EQ(strided(zeros({1, 1, 9, 11})).shape(), (Shape{1, 2, 4, 5}));
+  nn::MaxPool2d pool({2}, {.stride = {2}});
+  EXPECT_EQ(pool(zeros({1, 1, 6, 8})).shape(), (Shape{1, 1, 3, 4}));
+}
+
+TEST(ModuleTo, AnOptimizerMadeBeforeToKeepsUpdatingTheParameters) {
+  manual_seed(1);
+  nn::Linear model(3, 2);
+  optim::SGD sgd(model.parameters(), {.lr = 0.5});
+  model.to(kFloat64);
+  EXPECT_EQ(model.parameters()[0].dtype(), kFloat64);
+  EXPECT_EQ(sgd.parameters()[0].dtype(), kFloat64);  // the same tensors
+  const std::vector<double> before = host_values(model.parameters()[0]);
+  const Tensor loss = model(ones({4, 3}, {kFloat64})).sum();
+  sgd.zero_grad();
+  loss.backward();
+  sgd.step();
+  const std::vector<double> after = host_values(model.parameters()[0]);
+  ASSERT_EQ(after.size(), before.size());
+  // d loss / d W = 4 everywhere (four rows of ones): each weight moves by -2.
+  for (std::size_t i = 0; i < after.size(); ++i) EXPECT_NEAR(after[i], before[i] - 2.0, 1e-12) << i;
+  EXPECT_TRUE(model.parameters()[0].requires_grad());
+}
+
+TEST(ModuleTo, GradientsMoveWithTheirParameters) {
+  manual_seed(2);
+  nn::Linear model(2, 1);
+  model(ones({1, 2})).sum().backward();
+  model.to(kFloat64);
+  ASSERT_TRUE(model.parameters()[0].grad().defined());
+  EXPECT_EQ(model.parameters()[0].grad().dtype(), kFloat64);
+}
+
+TEST(Factories, TheDtypeFollowsTheValuesUnlessGiven) {
+  EXPECT_EQ(from_vector(std::vector<std::int64_t>{1, 2}, {2}).dtype(), kInt64);
+  EXPECT_EQ(from_vector(std::vector<std::int32_t>{1, 2}, {2}).dtype(), kInt32);
+  EXPECT_EQ(from_vector(std::vector<double>{1, 2}, {2}).dtype(), kFloat32);  // floating values: float32, as torch.tensor
+  EXPECT_EQ(from_vector(std::vector<float>{1, 2}, {2}).dtype(), kFloat32);
+  EXPECT_EQ(from_vector(std::vector<std::uint8_t>{1, 2}, {2}).dtype(), kUInt8);
+  EXPECT_EQ(from_vector(std::vector<std::int64_t>{1, 2}, {2}, {.dtype = kFloat32}).dtype(), kFloat32);
+  // Options that name only the device keep the values' dtype.
+  EXPECT_EQ(from_vector(std::vector<std::int64_t>{1, 2}, {2}, {.device = Device::cpu()}).dtype(), kInt64);
+  EXPECT_EQ(arange(12).dtype(), kInt64);
+  EXPECT_EQ(arange(3, {.dtype = kFloat64}).dtype(), kFloat64);
+  EXPECT_EQ(zeros({2}).dtype(), kFloat32);  // floating factories keep float32
+}
+
+TEST(Promotion, FloatScalarsMakeIntegerTensorsFloat) {
+  const Tensor t = from_vector(std::vector<std::int64_t>{7, -7}, {2});
+  const Tensor half = t / 2.0;
+  EXPECT_EQ(half.dtype(), kFloat32);
+  EXPECT_EQ(host_values(half), (std::vector<double>{3.5, -3.5}));
+  EXPECT_EQ((t * 0.5).dtype(), kFloat32);
+  EXPECT_EQ((t + 1.0).dtype(), kFloat32);
+  EXPECT_EQ((2.0 - t).dtype(), kFloat32);
+  // Integral scalars keep the tensor's dtype.
+  EXPECT_EQ((t + 1).dtype(), kInt64);
+  EXPECT_EQ(host_values(t * 3), (std::vector<double>{21, -21}));
+  // True division, as PyTorch's `/`: integers divide to float32.
+  const Tensor divided = t / 2;
+  EXPECT_EQ(divided.dtype(), kFloat32);
+  EXPECT_EQ(host_values(divided), (std::vector<double>{3.5, -3.5}));
+  EXPECT_EQ(host_values(div(t, from_vector(std::vector<std::int64_t>{2, 2}, {2}))),
+            (std::vector<double>{3.5, -3.5}));
+  // A float scalar never changes a float tensor's dtype.
+  EXPECT_EQ((ones({2}) * 0.5).dtype(), kFloat32);
+  EXPECT_EQ((ones({2}, {kFloat64}) * 2).dtype(), kFloat64);
+  // Comparisons with a fractional scalar compare in float.
+  EXPECT_EQ(host_values(eq(from_vector(std::vector<std::int64_t>{0, 1}, {2}), scalar_tensor(0.5))),
+            (std::vector<double>{0, 0}));
+  EXPECT_EQ(host_values(from_vector(std::vector<std::int64_t>{0, 1}, {2}) == 0.5), (std::vector<double>{0, 0}));
+}
+
+TEST(Promotion, ZeroDimensionalTensorsGiveWayWithinACategory) {
+  const Tensor x = ones({3});                                  // float32
+  const Tensor wide = scalar_tensor(2.0, {.dtype = kFloat64});  // 0-d float64
+  EXPECT_EQ((x * wide).dtype(), kFloat32);
+  EXPECT_EQ((x * ones({3}, {kFloat64})).dtype(), kFloat64);  // both dimensioned: the wider
+  const Tensor ints = from_vector(std::vector<std::int64_t>{1, 2, 3}, {3});
+  EXPECT_EQ((ints * wide).dtype(), kFloat64);  // a higher category wins
+  EXPECT_EQ((scalar_tensor(2.0, {.dtype = kFloat64}) * scalar_tensor(1.0)).dtype(), kFloat64);
+  // Gradients come back in each input's own dtype.
+  Tensor leaf = scalar_tensor(3.0, {.dtype = kFloat64});
+  leaf.requires_grad_();
+  (x * leaf).sum().backward();
+  EXPECT_EQ(leaf.grad().dtype(), kFloat64);
+  EXPECT_EQ(leaf.grad().item(), 3.0);
+}
+
+TEST(Reductions, StandardDeviationAsAMember) {
+  const Tensor x = from_vector(std::vector<float>{1, 3, 2, 6}, {2, 2});
+  EXPECT_TRUE(testing::all_close(x.std({1}), {std::sqrt(2.0), std::sqrt(8.0)}, 1e-6, 0));
+  EXPECT_TRUE(testing::all_close(x.var({0}, 0), {0.25, 2.25}, 1e-6, 0));
+  EXPECT_NEAR(x.std().item(), redes::std(x).item(), 0);
+}
+
+}  // namespace
+}  // namespace redes
