@@ -1,5 +1,7 @@
 #include "core/device.h"
 
+#include <ostream>
+
 #include <charconv>
 
 #include "core/cuda.h"
@@ -24,5 +26,7 @@ Device Device::best() { return cuda::is_available() ? cuda(0) : cpu(); }
 std::string Device::str() const {
   return is_cpu() ? std::string("cpu") : "cuda:" + std::to_string(index);
 }
+
+std::ostream& operator<<(std::ostream& out, const Device& device) { return out << device.str(); }
 
 }  // namespace redes

@@ -1,6 +1,7 @@
 // Where a tensor lives: the CPU or one CUDA device.
 #pragma once
 
+#include <iosfwd>
 #include <string>
 #include <string_view>
 
@@ -26,5 +27,7 @@ struct REDES_API Device {
   std::string str() const;
   friend bool operator==(const Device&, const Device&) = default;
 };
+
+REDES_API std::ostream& operator<<(std::ostream& out, const Device& device);  // "cpu", "cuda:0"
 
 }  // namespace redes

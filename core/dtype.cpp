@@ -1,5 +1,7 @@
 #include "core/dtype.h"
 
+#include <ostream>
+
 #include "core/error.h"
 
 namespace redes {
@@ -56,5 +58,7 @@ int promotion_rank(DType dtype) {
 }  // namespace
 
 DType promote_types(DType a, DType b) { return promotion_rank(a) >= promotion_rank(b) ? a : b; }
+
+std::ostream& operator<<(std::ostream& out, DType dtype) { return out << dtype_name(dtype); }
 
 }  // namespace redes

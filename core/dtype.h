@@ -4,6 +4,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <iosfwd>
 #include <string>
 
 #include "core/export.h"
@@ -20,6 +21,7 @@ inline constexpr DType kUInt8 = DType::UInt8;
 inline constexpr DType kBool = DType::Bool;
 
 REDES_API const char* dtype_name(DType dtype);
+REDES_API std::ostream& operator<<(std::ostream& out, DType dtype);
 REDES_API std::size_t dtype_size(DType dtype);
 REDES_API bool is_floating(DType dtype);
 // True for the types tensors can be created with today.

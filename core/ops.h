@@ -28,6 +28,15 @@ REDES_API Tensor sqrt(const Tensor& x);
 REDES_API Tensor abs(const Tensor& x);
 REDES_API Tensor sigmoid(const Tensor& x);
 REDES_API Tensor tanh(const Tensor& x);
+REDES_API Tensor erf(const Tensor& x);
+// The activations of modern networks, as in PyTorch. GELU is x * Phi(x)
+// (Phi: the standard normal CDF, through erf), or with Tanh its tanh
+// approximation 0.5 x (1 + tanh(sqrt(2 / pi) (x + 0.044715 x^3))).
+enum class GeluApproximation { None, Tanh };
+REDES_API Tensor gelu(const Tensor& x, GeluApproximation approximate = GeluApproximation::None);
+REDES_API Tensor silu(const Tensor& x);  // x * sigmoid(x)
+// x for x > 0, else negative_slope * x (NaN stays NaN).
+REDES_API Tensor leaky_relu(const Tensor& x, double negative_slope = 0.01);
 REDES_API Tensor pow(const Tensor& base, double exponent);
 REDES_API Tensor pow(const Tensor& base, const Tensor& exponent);
 // Elementwise larger/smaller of two tensors; NaN propagates; at ties the
@@ -183,6 +192,14 @@ template <ScalarNumber Number>
 inline Tensor operator*(Number a, const Tensor& b) { return mul(scalar_operand(a, b), b); }
 template <ScalarNumber Number>
 inline Tensor operator/(Number a, const Tensor& b) { return div(scalar_operand(a, b), b); }
+template <ScalarNumber Number>
+inline Tensor& operator+=(Tensor& a, Number b) { return a.add_(scalar_operand(b, a)); }
+template <ScalarNumber Number>
+inline Tensor& operator-=(Tensor& a, Number b) { return a.sub_(scalar_operand(b, a)); }
+template <ScalarNumber Number>
+inline Tensor& operator*=(Tensor& a, Number b) { return a.mul_(scalar_operand(b, a)); }
+template <ScalarNumber Number>
+inline Tensor& operator/=(Tensor& a, Number b) { return a.div_(scalar_operand(b, a)); }
 
 // Convolution and pooling over (N, C, H, W) tensors of float32 or float64.
 // Sizes, strides, padding and dilation come as (height, width) pairs; a

@@ -240,6 +240,14 @@ void binary_inplace(Tensor& self, const Tensor& other, BinaryKind kind, double a
   detail::check_defined(other, op, "the operand");
   check_inplace(self, &other, op);
   detail::common_device(op, {&self, &other});
+  // As PyTorch: the result may narrow within its category (float64 into
+  // float32) but not fall to a lower one (a float result into an integer
+  // tensor would be truncated silently).
+  DType result = result_type(self, other);
+  if (kind == BinaryKind::Div && !is_floating(result)) result = kFloat32;
+  const auto category = [](DType dtype) { return dtype == kBool ? 0 : (is_floating(dtype) ? 2 : 1); };
+  REDES_CHECK(category(result) <= category(self.dtype()), op, ": the result is ", dtype_name(result),
+              ", which cannot be stored in place in a ", dtype_name(self.dtype()), " tensor; use the out-of-place op");
   const Tensor operand = other.to(self.dtype());
   const TensorArg out = detail::kernel_arg(self, op);
   detail::launch(BinaryParams{kind, alpha}, self.device(), self.dtype(),
@@ -253,6 +261,21 @@ Tensor& Tensor::add_(const Tensor& other, double alpha) {
   binary_inplace(*this, other, BinaryKind::Add, alpha, "add_");
   return *this;
 }
+
+Tensor& Tensor::sub_(const Tensor& other, double alpha) {
+  binary_inplace(*this, other, BinaryKind::Sub, alpha, "sub_");
+  return *this;
+}
+
+Tensor& Tensor::div_(const Tensor& other) {
+  binary_inplace(*this, other, BinaryKind::Div, 1.0, "div_");
+  return *this;
+}
+
+Tensor& operator+=(Tensor& a, const Tensor& b) { return a.add_(b); }
+Tensor& operator-=(Tensor& a, const Tensor& b) { return a.sub_(b); }
+Tensor& operator*=(Tensor& a, const Tensor& b) { return a.mul_(b); }
+Tensor& operator/=(Tensor& a, const Tensor& b) { return a.div_(b); }
 
 Tensor& Tensor::mul_(const Tensor& other) {
   binary_inplace(*this, other, BinaryKind::Mul, 1.0, "mul_");

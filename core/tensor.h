@@ -59,6 +59,8 @@ class REDES_API Tensor {
   Tensor view(const Shape& shape) const;  // needs compatible strides
   Tensor reshape(const Shape& shape) const;  // a view when possible, else a copy
   Tensor flatten() const;
+  // Dims start_dim..end_dim merged into one (negative dims count from the end).
+  Tensor flatten(std::int64_t start_dim, std::int64_t end_dim = -1) const;
   Tensor permute(const std::vector<std::int64_t>& dims) const;
   Tensor transpose(std::int64_t dim0, std::int64_t dim1) const;
   Tensor t() const;  // transpose of a 2-D tensor
@@ -107,8 +109,10 @@ class REDES_API Tensor {
   // In-place updates. Refused on tensors that take part in autograd while
   // grad mode is on (use the out-of-place form, or a NoGradGuard).
   Tensor& add_(const Tensor& other, double alpha = 1.0);
+  Tensor& sub_(const Tensor& other, double alpha = 1.0);
   Tensor& mul_(const Tensor& other);
   Tensor& mul_(double value);
+  Tensor& div_(const Tensor& other);
   Tensor& fill_(double value);
   Tensor& zero_();
   Tensor& copy_(const Tensor& source);  // broadcasts, converts dtype, crosses devices
@@ -138,6 +142,14 @@ class REDES_API Tensor {
 };
 
 REDES_API std::ostream& operator<<(std::ostream& out, const Tensor& tensor);
+
+// In-place arithmetic, as a.add_(b) and friends: the result must fit a's
+// dtype (an integer tensor cannot take a fractional result in place).
+REDES_API Tensor& operator+=(Tensor& a, const Tensor& b);
+REDES_API Tensor& operator-=(Tensor& a, const Tensor& b);
+REDES_API Tensor& operator*=(Tensor& a, const Tensor& b);
+REDES_API Tensor& operator/=(Tensor& a, const Tensor& b);
+// (With a number: core/ops.h.)
 
 // Factories.
 REDES_API Tensor empty(const Shape& shape, const TensorOptions& options = {});

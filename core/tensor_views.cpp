@@ -95,6 +95,19 @@ Tensor Tensor::reshape(const Shape& requested) const {
 
 Tensor Tensor::flatten() const { return reshape({numel()}); }
 
+Tensor Tensor::flatten(std::int64_t start_dim, std::int64_t end_dim) const {
+  if (dim() == 0) return reshape({1});
+  const std::int64_t start = wrap_dim(start_dim, dim(), "flatten"), end = wrap_dim(end_dim, dim(), "flatten");
+  REDES_CHECK(start <= end, "flatten: start_dim ", start_dim, " comes after end_dim ", end_dim, " for shape ",
+              shape_str(shape()));
+  Shape merged(shape().begin(), shape().begin() + start);
+  std::int64_t size = 1;
+  for (std::int64_t d = start; d <= end; ++d) size *= shape()[static_cast<std::size_t>(d)];
+  merged.push_back(size);
+  merged.insert(merged.end(), shape().begin() + end + 1, shape().end());
+  return reshape(merged);
+}
+
 Tensor Tensor::permute(const std::vector<std::int64_t>& dims) const {
   REDES_CHECK(static_cast<std::int64_t>(dims.size()) == dim(), "permute: expected ", dim(),
               " dims for a tensor of shape ", shape_str(shape()), ", got ", dims.size());

@@ -18,6 +18,7 @@ REDES_HD constexpr bool binary_defined_for_integers(BinaryKind kind) { return ki
 
 template <UnaryKind Kind, class T>
 REDES_HD T unary_op(T x) {
+  using std::erf;
   using std::exp;
   using std::log;
   using std::sqrt;
@@ -32,6 +33,7 @@ REDES_HD T unary_op(T x) {
   // 1 / (1 + e^-x) overflows harmlessly to 0 for very negative x.
   if constexpr (Kind == UnaryKind::Sigmoid) return static_cast<T>(T(1) / (T(1) + exp(-x)));
   if constexpr (Kind == UnaryKind::Tanh) return static_cast<T>(tanh(x));
+  if constexpr (Kind == UnaryKind::Erf) return static_cast<T>(erf(x));
 }
 
 template <BinaryKind Kind, class T>
@@ -72,6 +74,7 @@ void dispatch_unary_kind(UnaryKind kind, Body&& body) {
     case UnaryKind::Abs: body.template operator()<UnaryKind::Abs>(); return;
     case UnaryKind::Sigmoid: body.template operator()<UnaryKind::Sigmoid>(); return;
     case UnaryKind::Tanh: body.template operator()<UnaryKind::Tanh>(); return;
+    case UnaryKind::Erf: body.template operator()<UnaryKind::Erf>(); return;
   }
 }
 

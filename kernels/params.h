@@ -18,7 +18,7 @@ struct CopyParams {
   static constexpr const char* op = "copy";
 };
 
-enum class UnaryKind : std::uint8_t { Neg, Exp, Log, Relu, Sqrt, Abs, Sigmoid, Tanh };
+enum class UnaryKind : std::uint8_t { Neg, Exp, Log, Relu, Sqrt, Abs, Sigmoid, Tanh, Erf };
 
 // args: out, in — same sizes and dtype; in may be strided.
 struct UnaryParams {

@@ -221,6 +221,35 @@ Tensor tanh(const Tensor& x) {
   return out;
 }
 
+Tensor erf(const Tensor& x) {
+  Tensor out = unary_kernel(UnaryKind::Erf, "erf", x);
+  if (needs_grad({&x})) {
+    record_op("erf", out, {&x}, {x}, [](const Tensor& g, const std::vector<Tensor>& saved) {
+      // d erf(x) / dx = 2 / sqrt(pi) * exp(-x^2)
+      return std::vector<Tensor>{g * exp(-(saved[0] * saved[0])) * 1.1283791670955126};
+    });
+  }
+  return out;
+}
+
+// Composites: their gradients come from the ops they are made of.
+Tensor gelu(const Tensor& x, GeluApproximation approximate) {
+  if (approximate == GeluApproximation::Tanh) {
+    const Tensor inner = (x + x * x * x * 0.044715) * 0.7978845608028654;  // sqrt(2 / pi)
+    return x * 0.5 * (tanh(inner) + 1.0);
+  }
+  return x * 0.5 * (erf(x * 0.7071067811865476) + 1.0);  // 1 / sqrt(2)
+}
+
+Tensor silu(const Tensor& x) { return x * sigmoid(x); }
+
+Tensor leaky_relu(const Tensor& x, double negative_slope) {
+  detail::check_defined(x, "leaky_relu", "the input");
+  REDES_CHECK(is_floating(x.dtype()), "leaky_relu: expected a floating-point tensor, got ", dtype_name(x.dtype()));
+  // where() takes the second branch for NaN, and NaN * slope stays NaN.
+  return where(x > 0.0, x, x * negative_slope);
+}
+
 Tensor pow(const Tensor& base, double exponent) {
   detail::check_defined(base, "pow", "the base");
   REDES_CHECK(is_floating(base.dtype()), "pow: expected a floating-point base, got ", dtype_name(base.dtype()));

@@ -6,6 +6,7 @@
 
 #include <cmath>
 #include <cstdint>
+#include <sstream>
 #include <vector>
 
 #include "support/test_support.h"
@@ -136,6 +137,46 @@ TEST(Reductions, StandardDeviationAsAMember) {
   EXPECT_TRUE(testing::all_close(x.std({1}), {std::sqrt(2.0), std::sqrt(8.0)}, 1e-6, 0));
   EXPECT_TRUE(testing::all_close(x.var({0}, 0), {0.25, 2.25}, 1e-6, 0));
   EXPECT_NEAR(x.std().item(), redes::std(x).item(), 0);
+}
+
+TEST(TensorOperators, CompoundAssignmentWorksInPlace) {
+  Tensor a = from_vector(std::vector<float>{1, 2, 3}, {3});
+  const Tensor alias = a;  // the same tensor: in-place means every handle sees it
+  a += from_vector(std::vector<float>{1, 1, 1}, {3});
+  a *= 2.0;
+  a -= 1.0;
+  a /= from_vector(std::vector<float>{1, 2, 4}, {3});
+  EXPECT_EQ(host_values(alias), (std::vector<double>{3, 2.5, 1.75}));
+  // An integer tensor cannot take a fractional result in place.
+  Tensor counts = arange(3);
+  counts += 2;
+  EXPECT_EQ(host_values(counts), (std::vector<double>{2, 3, 4}));
+  EXPECT_THROW(counts += 0.5, Error);
+  EXPECT_THROW(counts /= from_vector(std::vector<std::int64_t>{2, 2, 2}, {3}), Error);
+  EXPECT_EQ(host_values(counts), (std::vector<double>{2, 3, 4}));  // untouched by the refused updates
+  // A leaf that requires grad refuses, as before.
+  Tensor leaf = ones({2});
+  leaf.requires_grad_();
+  EXPECT_THROW(leaf += 1.0, Error);
+}
+
+TEST(TensorOperators, FlattenRangesAndPrinting) {
+  const Tensor x = zeros({2, 3, 4, 5});
+  EXPECT_EQ(x.flatten(1).shape(), (Shape{2, 60}));
+  EXPECT_EQ(x.flatten(1, 2).shape(), (Shape{2, 12, 5}));
+  EXPECT_EQ(x.flatten(-2).shape(), (Shape{2, 3, 20}));
+  EXPECT_EQ(x.flatten(0, -1).shape(), (Shape{120}));
+  EXPECT_THROW(x.flatten(2, 1), Error);
+  EXPECT_THROW(x.flatten(4), Error);
+  std::ostringstream text;
+  text << kFloat64 << " " << Device::cpu();
+  EXPECT_EQ(text.str(), "float64 cpu");
+  nn::Unflatten unflatten(1, {3, 4});
+  EXPECT_EQ(unflatten(zeros({2, 12, 5})).shape(), (Shape{2, 3, 4, 5}));
+  EXPECT_THROW(unflatten(zeros({2, 11})), Error);
+  EXPECT_THROW(nn::Unflatten(1, {0, 3}), Error);
+  EXPECT_EQ(nn::Sequential(nn::GELU(GeluApproximation::Tanh), nn::SiLU(), nn::LeakyReLU(0.2)).str(),
+            "Sequential(\n  (0): GELU(approximate='tanh')\n  (1): SiLU()\n  (2): LeakyReLU(negative_slope=0.2)\n)");
 }
 
 }  // namespace

@@ -46,6 +46,50 @@ TEST_P(MathTest, UnaryFunctionsMatchStd) {
   EXPECT_TRUE(all_close(abs(arange(5, {kInt64, GetParam()}) - 2.0), {2, 1, 0, 1, 2}, 0, 0));
 }
 
+TEST_P(MathTest, ErfGeluSiluLeakyReluMatchTheirDefinitions) {
+  REDES_REQUIRE_DEVICE(GetParam());
+  for (const Shape& shape : {Shape{}, Shape{1}, Shape{17}, Shape{3, 1, 5}}) {
+    for (DType dtype : {kFloat32, kFloat64}) {
+      SCOPED_TRACE(shape_str(shape) + " " + dtype_name(dtype));
+      const double tol = dtype == kFloat32 ? 4e-6 : 1e-14;
+      const Tensor x = random(shape, 4, dtype, -5, 5);
+      const std::vector<double> v = host_values(x);
+      EXPECT_TRUE(all_close(erf(x), map(v, [](double t) { return std::erf(t); }), tol, tol));
+      EXPECT_TRUE(all_close(gelu(x), map(v, [](double t) { return 0.5 * t * (1 + std::erf(t / std::sqrt(2.0))); }),
+                            tol, tol));
+      EXPECT_TRUE(all_close(gelu(x, GeluApproximation::Tanh), map(v, [](double t) {
+                              return 0.5 * t * (1 + std::tanh(std::sqrt(2 / M_PI) * (t + 0.044715 * t * t * t)));
+                            }),
+                            tol, tol));
+      EXPECT_TRUE(all_close(silu(x), map(v, [](double t) { return t / (1 + std::exp(-t)); }), tol, tol));
+      EXPECT_TRUE(all_close(leaky_relu(x, 0.1), map(v, [](double t) { return t > 0 ? t : 0.1 * t; }), tol, 0));
+    }
+  }
+  // Values PyTorch 1.13 prints for 1.0 and -2.0.
+  const Tensor one = scalar_tensor(1.0, {kFloat64, GetParam()});
+  EXPECT_NEAR(gelu(one).item(), 0.8413447460685429, 1e-15);
+  EXPECT_NEAR(gelu(one, GeluApproximation::Tanh).item(), 0.8411919906082768, 1e-15);
+  EXPECT_NEAR(silu(one).item(), 0.7310585786300049, 1e-15);
+  EXPECT_NEAR(leaky_relu(scalar_tensor(-2.0, {kFloat64, GetParam()})).item(), -0.02, 1e-17);
+  // Strided input, and NaN kept.
+  const Tensor strided = random({4, 6}, 5).t();
+  EXPECT_TRUE(all_close(erf(strided), map(host_values(strided), [](double t) { return std::erf(t); }), 4e-6, 4e-6));
+  const double nan = std::numeric_limits<double>::quiet_NaN();
+  const Tensor with_nan = from_vector(std::vector<double>{nan, -1}, {2}, {kFloat64, GetParam()});
+  EXPECT_TRUE(std::isnan(host_values(leaky_relu(with_nan))[0]));
+  EXPECT_TRUE(std::isnan(host_values(gelu(with_nan))[0]));
+  EXPECT_THROW(leaky_relu(arange(3, {.device = GetParam()})), Error);
+  // Gradients, float64, away from leaky_relu's kink at 0.
+  const Tensor g = random({3, 4}, 6, kFloat64);
+  EXPECT_TRUE(gradcheck([](const std::vector<Tensor>& in) { return erf(in[0]); }, {g}));
+  EXPECT_TRUE(gradcheck([](const std::vector<Tensor>& in) { return gelu(in[0]); }, {g}));
+  EXPECT_TRUE(gradcheck([](const std::vector<Tensor>& in) { return gelu(in[0], GeluApproximation::Tanh); }, {g}));
+  EXPECT_TRUE(gradcheck([](const std::vector<Tensor>& in) { return silu(in[0]); }, {g}));
+  const Tensor away = random({3, 4}, 7, kFloat64, 0.1, 2) * from_vector(std::vector<double>{1, -1, 1, -1}, {4},
+                                                                          {kFloat64, GetParam()});
+  EXPECT_TRUE(gradcheck([](const std::vector<Tensor>& in) { return leaky_relu(in[0], 0.2); }, {away}));
+}
+
 TEST_P(MathTest, SigmoidSaturatesWithoutNaN) {
   REDES_REQUIRE_DEVICE(GetParam());
   const Tensor x = from_vector(std::vector<float>{-1000, -90, 0, 90, 1000}, {5}, {kFloat32, GetParam()});
