@@ -82,9 +82,9 @@ struct Series {
   std::vector<double> values;
 };
 
-// One chart: series over epochs 1..n in a box at (left, top) of size (width, height).
+// One chart: series over x positions 1..n in a box at (left, top) of size (width, height).
 void draw_chart(std::string& svg, const std::string& title, const std::vector<Series>& series, double left, double top,
-                double width, double height) {
+                double width, double height, const std::string& x_label = "epoch") {
   double low = std::numeric_limits<double>::infinity(), high = -std::numeric_limits<double>::infinity();
   std::size_t points = 0;
   for (const Series& s : series) {
@@ -105,9 +105,9 @@ void draw_chart(std::string& svg, const std::string& title, const std::vector<Se
                 "<text x='%.1f' y='%.1f' font-size='14' font-family='sans-serif'>%s</text>\n"
                 "<text x='%.1f' y='%.1f' font-size='10' font-family='sans-serif' text-anchor='end'>%.4g</text>\n"
                 "<text x='%.1f' y='%.1f' font-size='10' font-family='sans-serif' text-anchor='end'>%.4g</text>\n"
-                "<text x='%.1f' y='%.1f' font-size='10' font-family='sans-serif' text-anchor='middle'>epoch</text>\n",
+                "<text x='%.1f' y='%.1f' font-size='10' font-family='sans-serif' text-anchor='middle'>%s</text>\n",
                 left, top, width, height, left, top - 8, title.c_str(), left - 4, top + 10, high, left - 4,
-                top + height, low, left + width / 2, top + height + 16);
+                top + height, low, left + width / 2, top + height + 16, x_label.c_str());
   svg += text;
   const auto x_of = [&](std::size_t i) {
     return left + (points == 1 ? width / 2 : width * static_cast<double>(i) / static_cast<double>(points - 1));
@@ -132,6 +132,24 @@ void draw_chart(std::string& svg, const std::string& title, const std::vector<Se
 }
 
 }  // namespace
+
+void write_line_chart(const std::string& path, const std::string& title, const std::string& x_label,
+                      const std::vector<ChartSeries>& series) {
+  static const char* const kColours[] = {"#000000", "#d62728", "#1f77b4", "#2ca02c", "#9467bd"};
+  static const char* const kDashes[] = {"", "", "6,3", "2,2", "8,2,2,2"};
+  std::vector<Series> drawn;
+  for (std::size_t i = 0; i < series.size(); ++i) {
+    drawn.push_back({series[i].label, kColours[i % 5], kDashes[i % 5], series[i].values});
+  }
+  std::string svg =
+      "<svg xmlns='http://www.w3.org/2000/svg' width='860' height='340' viewBox='0 0 860 340'>\n"
+      "<rect width='860' height='340' fill='white'/>\n";
+  draw_chart(svg, title, drawn, 60, 40, 770, 250, x_label);
+  svg += "</svg>\n";
+  write_file_atomically(path, "write_line_chart", [&](std::FILE* file) {
+    return std::fwrite(svg.data(), 1, svg.size(), file) == svg.size();
+  });
+}
 
 void write_training_curves(const std::string& path, const std::vector<EpochRecord>& history) {
   Series train_loss{"train loss", "#1f77b4", "", {}}, test_loss{"test loss", "#d62728", "6,3", {}};

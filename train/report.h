@@ -29,6 +29,16 @@ REDES_API double median_samples_per_second(const std::vector<EpochRecord>& histo
 // One line per epoch: {"epoch": 3, "train_loss": ..., "test_accuracy": ..., ...}
 REDES_API std::string epoch_json(const EpochRecord& record);
 
+// Series over the same x positions as one line chart in a self-contained SVG
+// (the first black, the next in colours and dashes), e.g. predicted against
+// actual values.
+struct ChartSeries {
+  std::string label;
+  std::vector<double> values;
+};
+REDES_API void write_line_chart(const std::string& path, const std::string& title, const std::string& x_label,
+                                const std::vector<ChartSeries>& series);
+
 // Loss (left axis) and accuracy or RMSE (right axis) per epoch, train and
 // test, as a self-contained SVG file.
 REDES_API void write_training_curves(const std::string& path, const std::vector<EpochRecord>& history);
