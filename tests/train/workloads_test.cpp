@@ -5,6 +5,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
@@ -169,6 +170,18 @@ TEST_F(WorkloadsTest, SeattleLstm) {
   const std::vector<double> losses = train_losses("seattle_lstm.jsonl");
   ASSERT_EQ(losses.size(), 3u);
   EXPECT_LT(losses.back(), losses.front());
+  // The forecast picture: actual, LSTM and linear, one point per test hour
+  // (the 240-hour series gives 216 windows, 44 of them test windows).
+  std::ifstream svg(fs::path(options_.out) / "seattle_lstm_week.svg");
+  const std::string picture((std::istreambuf_iterator<char>(svg)), std::istreambuf_iterator<char>());
+  std::size_t lines = 0;
+  for (std::size_t at = picture.find("<polyline"); at != std::string::npos; at = picture.find("<polyline", at + 1)) {
+    const std::size_t from = picture.find("points='", at);
+    const std::string points = picture.substr(from, picture.find("/>", from) - from);
+    EXPECT_EQ(std::count(points.begin(), points.end(), ','), 44) << points;
+    ++lines;
+  }
+  EXPECT_EQ(lines, 3u);
 }
 
 TEST_F(WorkloadsTest, MissingDataGivesAClearError) {
