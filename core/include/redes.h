@@ -9,6 +9,7 @@
 #include "core/device.h"
 #include "core/dtype.h"
 #include "core/error.h"
+#include "core/gradcheck.h"
 #include "core/ops.h"
 #include "core/random.h"
 #include "core/shape.h"

@@ -179,5 +179,23 @@ TEST(TensorOperators, FlattenRangesAndPrinting) {
             "Sequential(\n  (0): GELU(approximate='tanh')\n  (1): SiLU()\n  (2): LeakyReLU(negative_slope=0.2)\n)");
 }
 
+// The user-facing gradient check finds a wrong backward rule and says where.
+TEST(Gradcheck, PassesTrueGradientsAndNamesWrongOnes) {
+  const Tensor x = from_vector(std::vector<double>{0.3, -1.2, 2.0}, {3}, {.dtype = kFloat64});
+  const Tensor index = from_vector(std::vector<std::int64_t>{2, 0}, {2});  // passes through unchecked
+  EXPECT_TRUE(gradcheck([](const std::vector<Tensor>& in) { return index_select(gelu(in[0]), 0, in[1]); },
+                        {x, index}));
+  // A custom op whose backward is off by a factor of two.
+  const auto doubled_backward = [](const std::vector<Tensor>& in) {
+    const Tensor forward = in[0] * in[0];
+    // Same value, but gradients flow as 4x instead of 2x: forward + (2x^2 - stop_gradient(2x^2)).
+    return forward + (in[0] * in[0] * 2.0 - (in[0] * in[0] * 2.0).detach());
+  };
+  const GradcheckResult wrong = gradcheck(doubled_backward, {x});
+  EXPECT_FALSE(wrong);
+  EXPECT_NE(wrong.message.find("input 0 [0]: autograd"), std::string::npos) << wrong.message;
+  EXPECT_FALSE(gradcheck([](const std::vector<Tensor>& in) { return in[0] * 2.0; }, {ones({2})}));  // float32
+}
+
 }  // namespace
 }  // namespace redes

@@ -242,7 +242,7 @@ TEST(LstmSequence, CpuSequenceGradcheck) {
     const std::int64_t in = layer == 0 ? 3 : 2;
     for (const Shape& shape : {Shape{8, in}, Shape{8, 2}, Shape{8}, Shape{8}}) inputs.push_back(random(shape, 10 + inputs.size()));
   }
-  EXPECT_TRUE(gradcheck(
+  EXPECT_TRUE(testing::gradcheck(
       [](const std::vector<Tensor>& in) {
         const detail::LstmSequenceResult r =
             detail::lstm_sequence(in[0], in[1], in[2], std::vector<Tensor>(in.begin() + 3, in.end()), 2, true);

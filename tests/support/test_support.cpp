@@ -100,38 +100,12 @@ Tensor random_tensor(const Shape& shape, std::uint64_t seed, const TensorOptions
 
 ::testing::AssertionResult gradcheck(const std::function<Tensor(const std::vector<Tensor>&)>& f,
                                      const std::vector<Tensor>& inputs, double eps, double atol, double rtol) {
-  std::vector<Tensor> leaves;
   for (const Tensor& input : inputs) {
     if (input.dtype() != kFloat64) return ::testing::AssertionFailure() << "gradcheck needs float64 inputs";
-    leaves.push_back(input.detach().clone().requires_grad_(true));
   }
-  const Tensor probe = f(leaves);
-  const Tensor weights = random_tensor(probe.shape(), 4242, {kFloat64, probe.device()});
-  const auto objective = [&](const std::vector<Tensor>& args) { return (f(args) * weights).sum(); };
-
-  objective(leaves).backward();
-
-  for (std::size_t which = 0; which < leaves.size(); ++which) {
-    const std::vector<double> analytic =
-        leaves[which].grad().defined() ? host_values(leaves[which].grad())
-                                       : std::vector<double>(static_cast<std::size_t>(leaves[which].numel()), 0.0);
-    std::vector<double> base = host_values(leaves[which]);
-    std::vector<double> numeric(base.size());
-    NoGradGuard no_grad;
-    for (std::size_t i = 0; i < base.size(); ++i) {
-      std::vector<Tensor> shifted(leaves.begin(), leaves.end());
-      const auto evaluate = [&](double delta) {
-        std::vector<double> values = base;
-        values[i] += delta;
-        shifted[which] = from_vector(values, leaves[which].shape(), {kFloat64, leaves[which].device()});
-        return objective(shifted).item();
-      };
-      numeric[i] = (evaluate(eps) - evaluate(-eps)) / (2 * eps);
-    }
-    ::testing::AssertionResult result = all_close(analytic, numeric, atol, rtol);
-    if (!result) return ::testing::AssertionFailure() << "gradient of input " << which << ": " << result.message();
-  }
-  return ::testing::AssertionSuccess();
+  const GradcheckResult result = redes::gradcheck(f, inputs, {.eps = eps, .atol = atol, .rtol = rtol});
+  if (result) return ::testing::AssertionSuccess();
+  return ::testing::AssertionFailure() << result.message;
 }
 
 }  // namespace redes::testing
