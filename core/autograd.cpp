@@ -41,6 +41,10 @@ class AccumulateGrad final : public Node {
     REDES_CHECK(incoming.shape() == leaf_->shape, "backward: gradient of shape ",
                 shape_str(incoming.shape()), " reached a leaf of shape ", shape_str(leaf_->shape));
     AutogradMeta& meta = leaf_->autograd_meta();
+    for (const GradHook& hook : meta.hooks) {
+      Tensor changed = hook(incoming);
+      if (changed.defined()) incoming = std::move(changed);
+    }
     if (!meta.grad) {
       // Keep the incoming buffer when nobody else can see it; otherwise copy,
       // so that later in-place accumulation never writes into a user's tensor.
@@ -258,6 +262,26 @@ class GraphTasks {
 
 }  // namespace
 
+namespace {
+
+// A non-leaf's hooks see its gradient first; then tensors that asked to
+// retain it get it (added to what earlier passes left).
+void apply_hooks_and_retain(Node& node, std::vector<Tensor>& grads) {
+  for (auto& [output, hook] : node.pre_hooks) {
+    if (!grads[output].defined()) continue;
+    Tensor changed = hook(grads[output]);
+    if (changed.defined()) grads[output] = std::move(changed);
+  }
+  for (auto& [output, tensor] : node.retained) {
+    const std::shared_ptr<TensorImpl> impl = tensor.lock();
+    if (!impl || !grads[output].defined()) continue;
+    AutogradMeta& meta = impl->autograd_meta();
+    meta.grad = meta.grad ? add(Tensor(meta.grad), grads[output]).impl_ptr() : grads[output].clone().impl_ptr();
+  }
+}
+
+}  // namespace
+
 void run_backward(const Tensor& root, const Tensor& grad, bool retain_graph) {
   const Edge root_edge = gradient_edge(root);
   REDES_CHECK(root_edge.node != nullptr,
@@ -295,6 +319,7 @@ void run_backward(const Tensor& root, const Tensor& grad, bool retain_graph) {
     NodeTask& task = tasks.get(node.get());
     std::vector<Tensor> grads = std::move(task.grads);
     grads.resize(node->num_outputs);
+    apply_hooks_and_retain(*node, grads);
     bool any_grad = false;
     for (const Tensor& g : grads) any_grad = any_grad || g.defined();
 

@@ -5,6 +5,7 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <utility>
 #include <vector>
 
 #include "core/export.h"
@@ -29,6 +30,11 @@ class REDES_API Node {
 
   std::vector<Edge> next_edges;
   std::uint32_t num_outputs = 1;
+  // Run on the gradient of output `first` before apply (Tensor::register_hook
+  // on a non-leaf); a hook's defined result replaces the gradient.
+  std::vector<std::pair<std::uint32_t, GradHook>> pre_hooks;
+  // Outputs whose gradient is kept in their .grad() (Tensor::retain_grad).
+  std::vector<std::pair<std::uint32_t, std::weak_ptr<TensorImpl>>> retained;
 };
 
 // A tensor kept for backward. It holds a detached alias (so an op's output can

@@ -191,6 +191,27 @@ void Tensor::zero_grad() {
   if (impl_->autograd) impl_->autograd->grad.reset();
 }
 
+void Tensor::register_hook(GradHook hook) const {
+  REDES_CHECK(requires_grad(), "register_hook: the tensor does not require grad, so no gradient will reach it");
+  REDES_CHECK(hook != nullptr, "register_hook: empty hook");
+  AutogradMeta& meta = impl_->autograd_meta();
+  if (meta.grad_fn) {
+    meta.grad_fn->pre_hooks.emplace_back(meta.output_nr, std::move(hook));
+  } else {
+    meta.hooks.push_back(std::move(hook));
+  }
+}
+
+void Tensor::retain_grad() const {
+  REDES_CHECK(requires_grad(), "retain_grad: the tensor does not require grad, so no gradient will reach it");
+  AutogradMeta& meta = impl_->autograd_meta();
+  if (!meta.grad_fn) return;  // leaves keep their gradient anyway
+  for (const auto& [output, tensor] : meta.grad_fn->retained) {
+    if (output == meta.output_nr && tensor.lock() == impl_) return;
+  }
+  meta.grad_fn->retained.emplace_back(meta.output_nr, impl_);
+}
+
 std::shared_ptr<Node> Tensor::grad_fn() const {
   const AutogradMeta* meta = checked(impl_).autograd.get();
   return meta != nullptr ? meta->grad_fn : nullptr;

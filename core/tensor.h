@@ -3,6 +3,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <initializer_list>
 #include <iosfwd>
 #include <memory>
@@ -20,6 +21,10 @@ namespace redes {
 
 class TensorImpl;
 class Node;
+class Tensor;
+// Sees a gradient during backward; returns a replacement, or an undefined
+// tensor to keep it.
+using GradHook = std::function<Tensor(const Tensor& grad)>;
 
 struct TensorOptions {
   // Unset: float32 for the factories of floating values (zeros, ones, full,
@@ -101,6 +106,13 @@ class REDES_API Tensor {
   void set_grad(const Tensor& grad);
   void zero_grad();  // drops the stored gradient
   std::shared_ptr<Node> grad_fn() const;
+  // Called with this tensor's gradient whenever a backward pass computes it
+  // (for a leaf: before it is accumulated into grad()); its defined result
+  // replaces the gradient, as torch's register_hook.
+  void register_hook(GradHook hook) const;
+  // Keeps a non-leaf tensor's gradient in grad() (accumulated over backward
+  // passes, as a leaf's is); a no-op for leaves.
+  void retain_grad() const;
   // Backward from a scalar (or with an explicit gradient of the same shape).
   void backward(const Tensor& gradient = Tensor(), bool retain_graph = false) const;
   Tensor detach() const;  // same storage, no history

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <memory>
+#include <vector>
 
 #include "core/storage.h"
 #include "core/tensor.h"
@@ -14,7 +15,8 @@ struct AutogradMeta {
   std::shared_ptr<Node> grad_fn;          // set on results of recorded ops
   std::uint32_t output_nr = 0;            // which output of grad_fn's op this tensor is
   std::weak_ptr<Node> grad_accumulator;   // leaves: the node that adds into grad
-  std::shared_ptr<TensorImpl> grad;       // leaves: the accumulated gradient
+  std::shared_ptr<TensorImpl> grad;       // leaves (and retain_grad): the accumulated gradient
+  std::vector<GradHook> hooks;            // leaves: applied before accumulation
 };
 
 class TensorImpl {

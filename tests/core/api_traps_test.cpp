@@ -197,5 +197,40 @@ TEST(Gradcheck, PassesTrueGradientsAndNamesWrongOnes) {
   EXPECT_FALSE(gradcheck([](const std::vector<Tensor>& in) { return in[0] * 2.0; }, {ones({2})}));  // float32
 }
 
+TEST(Autograd, RetainGradKeepsANonLeafGradient) {
+  Tensor x = from_vector(std::vector<float>{1, 2, 3}, {3});
+  x.requires_grad_();
+  const Tensor y = x * 2.0;  // not a leaf
+  y.retain_grad();
+  y.retain_grad();  // twice is once
+  (y * y).sum().backward();
+  ASSERT_TRUE(y.grad().defined());
+  EXPECT_EQ(host_values(y.grad()), (std::vector<double>{4, 8, 12}));  // d sum(y^2) / dy = 2y
+  EXPECT_EQ(host_values(x.grad()), (std::vector<double>{8, 16, 24}));
+  EXPECT_THROW(ones({2}).retain_grad(), Error);  // no gradient would ever reach it
+}
+
+TEST(Autograd, HooksSeeAndReplaceGradients) {
+  Tensor x = from_vector(std::vector<float>{1, -2}, {2});
+  x.requires_grad_();
+  std::vector<double> seen;
+  const Tensor y = x * 3.0;
+  y.register_hook([&](const Tensor& grad) {
+    seen = host_values(grad);
+    return Tensor();  // keep it
+  });
+  x.register_hook([](const Tensor& grad) { return grad * 10.0; });  // a leaf: scales what accumulates
+  y.sum().backward();
+  EXPECT_EQ(seen, (std::vector<double>{1, 1}));
+  EXPECT_EQ(host_values(x.grad()), (std::vector<double>{30, 30}));
+  // A non-leaf hook's result flows on to the inputs.
+  Tensor z = from_vector(std::vector<float>{1, 1}, {2});
+  z.requires_grad_();
+  const Tensor w = z * 2.0;
+  w.register_hook([](const Tensor& grad) { return grad * 0.0; });
+  w.sum().backward();
+  EXPECT_EQ(host_values(z.grad()), (std::vector<double>{0, 0}));
+}
+
 }  // namespace
 }  // namespace redes
