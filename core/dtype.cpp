@@ -59,6 +59,11 @@ int promotion_rank(DType dtype) {
 
 DType promote_types(DType a, DType b) { return promotion_rank(a) >= promotion_rank(b) ? a : b; }
 
+bool can_cast(DType from, DType to) {
+  const auto category = [](DType dtype) { return dtype == DType::Bool ? 0 : (is_floating(dtype) ? 2 : 1); };
+  return category(from) <= category(to);
+}
+
 std::ostream& operator<<(std::ostream& out, DType dtype) { return out << dtype_name(dtype); }
 
 }  // namespace redes

@@ -28,6 +28,10 @@ REDES_API bool is_floating(DType dtype);
 REDES_API bool is_implemented(DType dtype);
 // The type a binary op computes in: the "wider" of the two, floats above ints.
 REDES_API DType promote_types(DType a, DType b);
+// Whether a value of `from` may be stored in `to` without losing its kind,
+// as torch.can_cast: categories bool < integer < floating, and a cast may
+// narrow within a category (float64 into float32) but not fall to a lower one.
+REDES_API bool can_cast(DType from, DType to);
 
 template <class T>
 struct dtype_of;

@@ -266,8 +266,7 @@ void binary_inplace(Tensor& self, const Tensor& other, BinaryKind kind, double a
   // tensor would be truncated silently).
   DType result = result_type(self, other);
   if (kind == BinaryKind::Div && !is_floating(result)) result = kFloat32;
-  const auto category = [](DType dtype) { return dtype == kBool ? 0 : (is_floating(dtype) ? 2 : 1); };
-  REDES_CHECK(category(result) <= category(self.dtype()), op, ": the result is ", dtype_name(result),
+  REDES_CHECK(can_cast(result, self.dtype()), op, ": the result is ", dtype_name(result),
               ", which cannot be stored in place in a ", dtype_name(self.dtype()), " tensor; use the out-of-place op");
   const Tensor operand = other.to(self.dtype());
   const TensorArg out = detail::kernel_arg(self, op);

@@ -131,6 +131,14 @@ void draw_chart(std::string& svg, const std::string& title, const std::vector<Se
   }
 }
 
+// An 860x340 white picture holding `charts`, written atomically.
+void write_svg(const std::string& path, const std::string& who, const std::string& charts) {
+  write_text_atomically(path, who,
+                        "<svg xmlns='http://www.w3.org/2000/svg' width='860' height='340' viewBox='0 0 860 340'>\n"
+                        "<rect width='860' height='340' fill='white'/>\n" +
+                            charts + "</svg>\n");
+}
+
 }  // namespace
 
 void write_line_chart(const std::string& path, const std::string& title, const std::string& x_label,
@@ -141,14 +149,9 @@ void write_line_chart(const std::string& path, const std::string& title, const s
   for (std::size_t i = 0; i < series.size(); ++i) {
     drawn.push_back({series[i].label, kColours[i % 5], kDashes[i % 5], series[i].values});
   }
-  std::string svg =
-      "<svg xmlns='http://www.w3.org/2000/svg' width='860' height='340' viewBox='0 0 860 340'>\n"
-      "<rect width='860' height='340' fill='white'/>\n";
-  draw_chart(svg, title, drawn, 60, 40, 770, 250, x_label);
-  svg += "</svg>\n";
-  write_file_atomically(path, "write_line_chart", [&](std::FILE* file) {
-    return std::fwrite(svg.data(), 1, svg.size(), file) == svg.size();
-  });
+  std::string charts;
+  draw_chart(charts, title, drawn, 60, 40, 770, 250, x_label);
+  write_svg(path, "write_line_chart", charts);
 }
 
 void write_training_curves(const std::string& path, const std::vector<EpochRecord>& history) {
@@ -165,15 +168,10 @@ void write_training_curves(const std::string& path, const std::vector<EpochRecor
     train_score.values.push_back(score(r.train));
     if (r.eval) test_score.values.push_back(score(*r.eval));
   }
-  std::string svg =
-      "<svg xmlns='http://www.w3.org/2000/svg' width='860' height='340' viewBox='0 0 860 340'>\n"
-      "<rect width='860' height='340' fill='white'/>\n";
-  draw_chart(svg, "loss", {train_loss, test_loss}, 60, 40, 340, 250);
-  draw_chart(svg, score_name, {train_score, test_score}, 490, 40, 340, 250);
-  svg += "</svg>\n";
-  write_file_atomically(path, "write_training_curves", [&](std::FILE* file) {
-    return std::fwrite(svg.data(), 1, svg.size(), file) == svg.size();
-  });
+  std::string charts;
+  draw_chart(charts, "loss", {train_loss, test_loss}, 60, 40, 340, 250);
+  draw_chart(charts, score_name, {train_score, test_score}, 490, 40, 340, 250);
+  write_svg(path, "write_training_curves", charts);
 }
 
 }  // namespace redes::train

@@ -101,9 +101,7 @@ std::vector<EpochRecord> keep_metrics_up_to(const std::string& path, std::int64_
     kept.push_back(entry.first);
     text += entry.second + "\n";
   }
-  write_file_atomically(path, "Trainer::fit", [&](std::FILE* file) {
-    return text.empty() || std::fwrite(text.data(), 1, text.size(), file) == text.size();
-  });
+  write_text_atomically(path, "Trainer::fit", text);
   return kept;
 }
 

@@ -194,6 +194,15 @@ std::vector<EpochRecord> Trainer::fit(std::shared_ptr<const data::Dataset> train
   const std::int64_t log_interval = std::max<std::int64_t>(1, batches / 10);
   const bool skip_non_finite = options.on_non_finite == OnNonFinite::SkipBatch;
   const auto stop_requested = [&] { return options.stop != nullptr && options.stop->load(std::memory_order_relaxed); };
+  // The random stream's state goes with the position, so a resume draws the
+  // same dropout masks.
+  const auto save_position = [&] {
+    position.rng_seed = default_generator().seed();
+    position.rng_offset = default_generator().offset();
+    if (!options.checkpoint_path.empty()) {
+      save_checkpoint(options.checkpoint_path, model_, optimizer_, options.schedule, position);
+    }
+  };
 
   for (std::int64_t epoch = position.epochs_done; epoch < options.epochs && !stopped_; ++epoch) {
     model_.train();
@@ -250,11 +259,7 @@ std::vector<EpochRecord> Trainer::fit(std::shared_ptr<const data::Dataset> train
       position.batch_in_epoch = batch_number;
       position.partial_sums = accumulator.sums();
       position.partial_seconds = earlier_seconds + seconds_since(start);
-      position.rng_seed = default_generator().seed();
-      position.rng_offset = default_generator().offset();
-      if (!options.checkpoint_path.empty()) {
-        save_checkpoint(options.checkpoint_path, model_, optimizer_, options.schedule, position);
-      }
+      save_position();
       if (options.log != nullptr) {
         *options.log << "stopped in epoch " << epoch + 1 << " after batch " << batch_number << " of " << batches;
         if (!options.checkpoint_path.empty()) *options.log << "; saved " << options.checkpoint_path << " (resume continues)";
@@ -281,11 +286,7 @@ std::vector<EpochRecord> Trainer::fit(std::shared_ptr<const data::Dataset> train
     position.batch_in_epoch = 0;
     position.partial_sums = {};
     position.partial_seconds = 0;
-    position.rng_seed = default_generator().seed();
-    position.rng_offset = default_generator().offset();
-    if (!options.checkpoint_path.empty()) {
-      save_checkpoint(options.checkpoint_path, model_, optimizer_, options.schedule, position);
-    }
+    save_position();
     stopped_ = stop_requested();
   }
   if (!options.curves_path.empty() && !curve_history.empty()) write_training_curves(options.curves_path, curve_history);

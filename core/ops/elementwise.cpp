@@ -50,9 +50,6 @@ Operands prepare(const Tensor& a, const Tensor& b, const char* op, bool floating
   return {a.to(dtype), b.to(dtype)};
 }
 
-// bool < integer < floating.
-int category(DType dtype) { return dtype == kBool ? 0 : (is_floating(dtype) ? 2 : 1); }
-
 }  // namespace
 
 Tensor scalar_like(double value, const Tensor& other) {
@@ -67,7 +64,7 @@ DType result_type(const Tensor& a, const Tensor& b) {
   if (a_scalar == b_scalar) return promote_types(a.dtype(), b.dtype());
   const Tensor& dimensioned = a_scalar ? b : a;
   const Tensor& zero_dim = a_scalar ? a : b;
-  return category(zero_dim.dtype()) > category(dimensioned.dtype()) ? zero_dim.dtype() : dimensioned.dtype();
+  return can_cast(zero_dim.dtype(), dimensioned.dtype()) ? dimensioned.dtype() : zero_dim.dtype();
 }
 
 Tensor scalar_operand(double value, const Tensor& other) {

@@ -116,6 +116,14 @@ TEST(Promotion, FloatScalarsMakeIntegerTensorsFloat) {
   EXPECT_EQ(host_values(from_vector(std::vector<std::int64_t>{0, 1}, {2}) == 0.5), (std::vector<double>{0, 0}));
 }
 
+TEST(Promotion, CanCastWithinOrUpACategory) {
+  EXPECT_TRUE(can_cast(kFloat64, kFloat32));
+  EXPECT_TRUE(can_cast(kInt64, kFloat32));
+  EXPECT_TRUE(can_cast(kBool, kInt32));
+  EXPECT_FALSE(can_cast(kFloat32, kInt64));
+  EXPECT_FALSE(can_cast(kInt64, kBool));
+}
+
 TEST(Promotion, ZeroDimensionalTensorsGiveWayWithinACategory) {
   const Tensor x = ones({3});                                  // float32
   const Tensor wide = scalar_tensor(2.0, {.dtype = kFloat64});  // 0-d float64

@@ -49,6 +49,12 @@ void write_file_atomically(const std::string& path, const std::string& who,
   sync_folder_of(path, who);
 }
 
+void write_text_atomically(const std::string& path, const std::string& who, const std::string& text) {
+  write_file_atomically(path, who, [&](std::FILE* file) {
+    return text.empty() || std::fwrite(text.data(), 1, text.size(), file) == text.size();
+  });
+}
+
 int remove_stale_temporaries(const std::string& path) {
   const std::filesystem::path target(path);
   const std::filesystem::path folder = target.has_parent_path() ? target.parent_path() : ".";

@@ -18,6 +18,9 @@ namespace redes {
 REDES_API void write_file_atomically(const std::string& path, const std::string& who,
                                      const std::function<bool(std::FILE*)>& write);
 
+// The same for a file whose whole content is `text`.
+REDES_API void write_text_atomically(const std::string& path, const std::string& who, const std::string& text);
+
 // Removes the temporaries of `path` that processes killed while writing left
 // behind (`path`.tmp.<pid> whose process no longer runs); returns how many.
 REDES_API int remove_stale_temporaries(const std::string& path);
