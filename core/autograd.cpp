@@ -40,12 +40,13 @@ class AccumulateGrad final : public Node {
     Tensor incoming = std::move(grads[0]);
     REDES_CHECK(incoming.shape() == leaf_->shape, "backward: gradient of shape ",
                 shape_str(incoming.shape()), " reached a leaf of shape ", shape_str(leaf_->shape));
+    incoming = apply_hooks(std::move(incoming));
     AutogradMeta& meta = leaf_->autograd_meta();
-    for (const GradHook& hook : meta.hooks) {
-      Tensor changed = hook(incoming);
-      if (changed.defined()) incoming = std::move(changed);
-    }
-    if (!meta.grad) {
+    if (incoming.requires_grad() || (meta.grad && Tensor(meta.grad).requires_grad())) {
+      // A pass with create_graph: grad() keeps its history (and is never
+      // written in place, which would corrupt that history).
+      meta.grad = meta.grad ? add(Tensor(meta.grad), incoming).impl_ptr() : incoming.impl_ptr();
+    } else if (!meta.grad) {
       // Keep the incoming buffer when nobody else can see it; otherwise copy,
       // so that later in-place accumulation never writes into a user's tensor.
       const bool private_buffer = incoming.impl_ptr().use_count() == 1 &&
@@ -58,6 +59,15 @@ class AccumulateGrad final : public Node {
     return {};
   }
 
+  // The leaf's hooks (Tensor::register_hook) applied to a gradient for it.
+  Tensor apply_hooks(Tensor grad) const {
+    for (const GradHook& hook : leaf_->autograd_meta().hooks) {
+      Tensor changed = hook(grad);
+      if (changed.defined()) grad = std::move(changed);
+    }
+    return grad;
+  }
+
  private:
   std::shared_ptr<TensorImpl> leaf_;
 };
@@ -65,17 +75,21 @@ class AccumulateGrad final : public Node {
 // A recorded single-output op whose backward rule is a function.
 class FunctionNode final : public Node {
  public:
-  FunctionNode(const char* name, std::vector<Tensor> saved, BackwardFn backward)
+  // `result`: the op's output, which `saved` may contain.
+  FunctionNode(const char* name, const Tensor& result, std::vector<Tensor> saved, BackwardFn backward)
       : name_(name), backward_(std::move(backward)) {
     saved_.reserve(saved.size());
-    for (const Tensor& tensor : saved) saved_.emplace_back(tensor);
+    for (const Tensor& tensor : saved) {
+      const bool is_output = tensor.defined() && tensor.impl() == result.impl();
+      saved_.emplace_back(tensor, is_output ? 0 : -1);
+    }
   }
   const char* name() const override { return name_; }
 
   std::vector<Tensor> apply(std::vector<Tensor> grads) override {
     std::vector<Tensor> unpacked;
     unpacked.reserve(saved_.size());
-    for (const SavedTensor& saved : saved_) unpacked.push_back(saved.unpack(name_));
+    for (const SavedTensor& saved : saved_) unpacked.push_back(saved.unpack(name_, this));
     std::vector<Tensor> input_grads = backward_(grads[0], unpacked);
     REDES_CHECK(input_grads.size() == next_edges.size(), name_, " backward returned ",
                 input_grads.size(), " gradients for ", next_edges.size(), " inputs");
@@ -110,6 +124,8 @@ class MultiOutputNode final : public Node {
   MultiBackwardFn backward_;
 };
 
+}  // namespace
+
 Edge gradient_edge(const Tensor& tensor) {
   AutogradMeta* meta = tensor.impl()->autograd.get();
   if (meta == nullptr || !meta->requires_grad) return {};
@@ -122,18 +138,20 @@ Edge gradient_edge(const Tensor& tensor) {
   return {accumulator, 0};
 }
 
-}  // namespace
-
 bool is_grad_enabled() { return grad_mode_enabled; }
 
 NoGradGuard::NoGradGuard() : previous_(grad_mode_enabled) { grad_mode_enabled = false; }
 NoGradGuard::~NoGradGuard() { grad_mode_enabled = previous_; }
 
-SavedTensor::SavedTensor(const Tensor& tensor)
-    : data_(tensor.defined() ? tensor.detach() : Tensor()),
-      version_(tensor.defined() ? tensor.version() : 0) {}
+GradModeGuard::GradModeGuard(bool enabled) : previous_(grad_mode_enabled) { grad_mode_enabled = enabled; }
+GradModeGuard::~GradModeGuard() { grad_mode_enabled = previous_; }
 
-Tensor SavedTensor::unpack(const char* op) const {
+SavedTensor::SavedTensor(const Tensor& tensor, int output_nr)
+    : data_(!tensor.defined() ? Tensor() : output_nr >= 0 ? tensor.detach() : tensor),
+      version_(tensor.defined() ? tensor.version() : 0),
+      output_nr_(output_nr) {}
+
+Tensor SavedTensor::unpack(const char* op, Node* owner) const {
   REDES_CHECK(!released_, op,
               " backward: the tensors saved for backward were already freed by an earlier "
               "backward pass; call backward(gradient, /*retain_graph=*/true) to backward twice");
@@ -141,7 +159,15 @@ Tensor SavedTensor::unpack(const char* op) const {
               " backward: a tensor saved for backward was modified in place (saved at version ",
               version_, ", now at version ", data_.defined() ? data_.version() : 0,
               "); clone it before modifying it, or modify it after backward()");
-  return data_;
+  if (output_nr_ < 0 || owner == nullptr || !grad_mode_enabled || !data_.defined()) return data_;
+  // A pass with create_graph differentiates through the saved output, so it
+  // must lead back to the node that made it.
+  Tensor attached = data_.detach();
+  AutogradMeta& meta = attached.impl()->autograd_meta();
+  meta.requires_grad = true;
+  meta.grad_fn = owner->shared_from_this();
+  meta.output_nr = static_cast<std::uint32_t>(output_nr_);
+  return attached;
 }
 
 void SavedTensor::release() {
@@ -163,7 +189,7 @@ namespace {
 // ops pass is not copied into a vector first.
 void record_function(const char* name, Tensor& result, const Tensor* const* inputs, std::size_t count,
                      std::vector<Tensor> saved, BackwardFn backward) {
-  auto node = std::make_shared<FunctionNode>(name, std::move(saved), std::move(backward));
+  auto node = std::make_shared<FunctionNode>(name, result, std::move(saved), std::move(backward));
   node->next_edges.reserve(count);
   for (std::size_t i = 0; i < count; ++i) {
     const Tensor* input = inputs[i];
@@ -210,6 +236,10 @@ struct NodeTask {
   Node* node = nullptr;
   int pending = 0;
   std::vector<Tensor> grads;
+  // Only for passes that capture gradients (autograd::grad): whether the
+  // node lies on a path to a captured input, and a counter for ordering.
+  bool needed = false;
+  int unordered_parents = 0;
 };
 
 // The nodes of one backward pass, found by address through an open-addressing
@@ -230,10 +260,16 @@ class GraphTasks {
         slot = find_slot(node);
       }
       slots_[slot] = tasks_.size();
-      tasks_.push_back({node, 0, {}});
+      tasks_.push_back({node, 0, {}, false, 0});
     }
     if (created != nullptr) *created = is_new;
     return tasks_[slots_[slot]];
+  }
+
+  // The task of `node`, or null when the pass does not reach it.
+  NodeTask* find(Node* node) {
+    const std::size_t slot = find_slot(node);
+    return slots_[slot] == kEmpty ? nullptr : &tasks_[slots_[slot]];
   }
 
  private:
@@ -264,14 +300,16 @@ class GraphTasks {
 
 namespace {
 
-// A non-leaf's hooks see its gradient first; then tensors that asked to
-// retain it get it (added to what earlier passes left).
-void apply_hooks_and_retain(Node& node, std::vector<Tensor>& grads) {
+// A non-leaf's hooks see its gradient first; then, in a pass that
+// accumulates, tensors that asked to retain it get it (added to what earlier
+// passes left).
+void apply_hooks_and_retain(Node& node, std::vector<Tensor>& grads, bool accumulating) {
   for (auto& [output, hook] : node.pre_hooks) {
     if (!grads[output].defined()) continue;
     Tensor changed = hook(grads[output]);
     if (changed.defined()) grads[output] = std::move(changed);
   }
+  if (!accumulating) return;
   for (auto& [output, tensor] : node.retained) {
     const std::shared_ptr<TensorImpl> impl = tensor.lock();
     if (!impl || !grads[output].defined()) continue;
@@ -280,65 +318,228 @@ void apply_hooks_and_retain(Node& node, std::vector<Tensor>& grads) {
   }
 }
 
-}  // namespace
+// The gradient a pass starts from at `root`: the given one moved to the
+// root's device and dtype, or ones for a one-element root.
+Tensor seed_gradient(const Tensor& root, const Tensor& given, const char* op) {
+  if (!given.defined()) {
+    REDES_CHECK(root.numel() == 1, op, ": expected a scalar (one-element) tensor to start from, got shape ",
+                shape_str(root.shape()), "; reduce it first (e.g. .sum()) or pass a gradient of that shape");
+    return ones(root.shape(), {root.dtype(), root.device()});
+  }
+  REDES_CHECK(given.shape() == root.shape(), op, ": the gradient has shape ", shape_str(given.shape()),
+              " but the tensor has shape ", shape_str(root.shape()));
+  return given.to(root.device()).to(root.dtype());
+}
 
-void run_backward(const Tensor& root, const Tensor& grad, bool retain_graph) {
-  const Edge root_edge = gradient_edge(root);
-  REDES_CHECK(root_edge.node != nullptr,
-              "backward: the tensor does not require grad and has no grad_fn (did you forget "
-              "requires_grad_() on a leaf, or run the forward pass under NoGradGuard?)");
+// One pass. `captures` (autograd::grad) names the edges whose gradients are
+// returned in `captured`; such a pass runs only the nodes on a path to them
+// and accumulates into no leaf. Without captures every reachable node runs.
+class BackwardPass {
+ public:
+  BackwardPass(bool retain_graph, const std::vector<Edge>* captures)
+      : retain_graph_(retain_graph), captures_(captures) {
+    if (captures_ != nullptr) captured_.resize(captures_->size());
+  }
 
-  // Every node reachable from the root gets its task first (the table may
+  void run(const std::vector<Edge>& roots, const std::vector<Tensor>& seeds) {
+    find_reachable(roots);
+    for (std::size_t i = 0; i < roots.size(); ++i) {
+      NodeTask& task = tasks_.get(roots[i].node.get());
+      if (task.grads.empty()) task.grads.resize(roots[i].node->num_outputs);
+      Tensor& slot = task.grads[roots[i].input_nr];
+      slot = slot.defined() ? add(slot, seeds[i]) : seeds[i];
+    }
+    if (captures_ != nullptr) mark_needed();
+
+    std::vector<std::shared_ptr<Node>> ready;
+    for (const Edge& root : roots) {
+      NodeTask& task = tasks_.get(root.node.get());
+      // A root that another root leads to waits for its turn; each root is queued once.
+      if (task.pending == 0 && wanted(task)) {
+        task.pending = -1;
+        ready.push_back(root.node);
+      }
+    }
+    while (!ready.empty()) {
+      std::shared_ptr<Node> node = std::move(ready.back());
+      ready.pop_back();
+      run_node(node, ready);
+    }
+  }
+
+  std::vector<Tensor>& captured() { return captured_; }
+
+ private:
+  // Every node reachable from the roots gets its task first (the table may
   // grow only now, so references into it stay valid while gradients flow);
-  // then each counts the edges that lead to it, so that it runs only once
-  // all of its output gradients have arrived.
-  GraphTasks tasks;
-  std::vector<Node*> reachable{root_edge.node.get()};
-  tasks.get(root_edge.node.get());
-  for (std::size_t i = 0; i < reachable.size(); ++i) {
-    for (const Edge& edge : reachable[i]->next_edges) {
+  // then each counts the edges that lead to it, so that it runs only once all
+  // of its output gradients have arrived.
+  void find_reachable(const std::vector<Edge>& roots) {
+    for (const Edge& root : roots) {
       bool created = false;
-      if (edge.node) tasks.get(edge.node.get(), &created);
-      if (created) reachable.push_back(edge.node.get());
+      tasks_.get(root.node.get(), &created);
+      if (created) reachable_.push_back(root.node.get());
+    }
+    for (std::size_t i = 0; i < reachable_.size(); ++i) {
+      for (const Edge& edge : reachable_[i]->next_edges) {
+        bool created = false;
+        if (edge.node) tasks_.get(edge.node.get(), &created);
+        if (created) reachable_.push_back(edge.node.get());
+      }
+    }
+    for (Node* node : reachable_) {
+      for (const Edge& edge : node->next_edges) {
+        if (edge.node) ++tasks_.get(edge.node.get()).pending;
+      }
     }
   }
-  for (Node* node : reachable) {
-    for (const Edge& edge : node->next_edges) {
-      if (edge.node) ++tasks.get(edge.node.get()).pending;
-    }
-  }
-  NodeTask& root_task = tasks.get(root_edge.node.get());
-  root_task.grads.resize(root_edge.node->num_outputs);
-  root_task.grads[root_edge.input_nr] = grad;
 
-  NoGradGuard no_grad;
-  std::vector<std::shared_ptr<Node>> ready{root_edge.node};
-  while (!ready.empty()) {
-    std::shared_ptr<Node> node = std::move(ready.back());
-    ready.pop_back();
-    NodeTask& task = tasks.get(node.get());
+  // A node is needed when it is captured or leads to a needed node: found
+  // over the nodes in reverse topological order (Kahn's order, reversed).
+  void mark_needed() {
+    std::vector<Node*> order;
+    order.reserve(reachable_.size());
+    for (Node* node : reachable_) {
+      NodeTask& task = tasks_.get(node);
+      task.unordered_parents = task.pending;
+      if (task.pending == 0) order.push_back(node);
+    }
+    for (std::size_t i = 0; i < order.size(); ++i) {
+      for (const Edge& edge : order[i]->next_edges) {
+        if (edge.node && --tasks_.get(edge.node.get()).unordered_parents == 0) order.push_back(edge.node.get());
+      }
+    }
+    for (const Edge& capture : *captures_) {
+      if (NodeTask* task = tasks_.find(capture.node.get())) task->needed = true;
+    }
+    for (auto it = order.rbegin(); it != order.rend(); ++it) {
+      NodeTask& task = tasks_.get(*it);
+      for (const Edge& edge : (*it)->next_edges) {
+        if (edge.node && tasks_.get(edge.node.get()).needed) task.needed = true;
+      }
+    }
+  }
+
+  bool wanted(const NodeTask& task) const { return captures_ == nullptr || task.needed; }
+
+  // Whether a capturing pass must run `node` (not only read its gradients):
+  // one of the nodes it leads to is needed.
+  bool leads_to_needed(const Node& node) {
+    for (const Edge& edge : node.next_edges) {
+      if (edge.node && tasks_.get(edge.node.get()).needed) return true;
+    }
+    return false;
+  }
+
+  void capture(Node& node, const std::vector<Tensor>& grads) {
+    for (std::size_t i = 0; i < captures_->size(); ++i) {
+      const Edge& edge = (*captures_)[i];
+      if (edge.node.get() != &node || !grads[edge.input_nr].defined()) continue;
+      Tensor grad = grads[edge.input_nr];
+      if (auto* leaf = dynamic_cast<AccumulateGrad*>(&node)) grad = leaf->apply_hooks(std::move(grad));
+      captured_[i] = captured_[i].defined() ? add(captured_[i], grad) : grad;
+    }
+  }
+
+  void run_node(const std::shared_ptr<Node>& node, std::vector<std::shared_ptr<Node>>& ready) {
+    NodeTask& task = tasks_.get(node.get());
     std::vector<Tensor> grads = std::move(task.grads);
     grads.resize(node->num_outputs);
-    apply_hooks_and_retain(*node, grads);
+    apply_hooks_and_retain(*node, grads, captures_ == nullptr);
+    if (captures_ != nullptr) capture(*node, grads);
     bool any_grad = false;
     for (const Tensor& g : grads) any_grad = any_grad || g.defined();
+    const bool runs = any_grad && (captures_ == nullptr || leads_to_needed(*node));
 
     std::vector<Tensor> input_grads;
-    if (any_grad) input_grads = node->apply(std::move(grads));
-    if (!retain_graph) node->release_saved();
+    if (runs) input_grads = node->apply(std::move(grads));
+    if (!retain_graph_) node->release_saved();
 
     for (std::size_t i = 0; i < node->next_edges.size(); ++i) {
       const Edge& edge = node->next_edges[i];
       if (!edge.node) continue;
-      NodeTask& next = tasks.get(edge.node.get());
-      if (any_grad && input_grads[i].defined()) {
+      NodeTask& next = tasks_.get(edge.node.get());
+      if (runs && input_grads[i].defined()) {
         if (next.grads.empty()) next.grads.resize(edge.node->num_outputs);
         Tensor& slot = next.grads[edge.input_nr];
         slot = slot.defined() ? add(slot, input_grads[i]) : std::move(input_grads[i]);
       }
-      if (--next.pending == 0) ready.push_back(edge.node);
+      if (--next.pending == 0 && wanted(next)) ready.push_back(edge.node);
     }
   }
+
+  bool retain_graph_;
+  const std::vector<Edge>* captures_;
+  std::vector<Tensor> captured_;
+  GraphTasks tasks_;
+  std::vector<Node*> reachable_;
+};
+
+// The roots' edges and seeds, checked.
+void prepare_roots(const std::vector<Tensor>& roots, const std::vector<Tensor>& grads, const char* op,
+                   std::vector<Edge>& edges, std::vector<Tensor>& seeds) {
+  REDES_CHECK(!roots.empty(), op, ": no tensor to start from");
+  REDES_CHECK(grads.empty() || grads.size() == roots.size(), op, ": got ", grads.size(), " gradients for ",
+              roots.size(), " tensors");
+  for (std::size_t i = 0; i < roots.size(); ++i) {
+    REDES_CHECK(roots[i].defined(), op, ": tensor ", i, " to start from is undefined");
+    Edge edge = gradient_edge(roots[i]);
+    REDES_CHECK(edge.node != nullptr, op, ": ", roots.size() > 1 ? "a tensor to start from" : "the tensor",
+                " does not require grad and has no grad_fn (did you forget requires_grad_() on a leaf, or run the "
+                "forward pass under NoGradGuard?)");
+    edges.push_back(std::move(edge));
+    seeds.push_back(seed_gradient(roots[i], grads.empty() ? Tensor() : grads[i], op));
+  }
 }
+
+}  // namespace
+
+void run_backward(const std::vector<Tensor>& roots, const std::vector<Tensor>& grads, bool retain_graph,
+                  bool create_graph) {
+  std::vector<Edge> edges;
+  std::vector<Tensor> seeds;
+  prepare_roots(roots, grads, "backward", edges, seeds);
+  GradModeGuard grad_mode(create_graph);
+  BackwardPass(retain_graph, nullptr).run(edges, seeds);
+}
+
+Tensor once_differentiable(const char* op, Tensor grad, std::initializer_list<const Tensor*> inputs) {
+  if (!grad.defined() || grad.requires_grad() || !needs_grad(inputs)) return grad;
+  record_op(op, grad, inputs, {}, [op](const Tensor&, const std::vector<Tensor>&) -> std::vector<Tensor> {
+    throw Error(std::string(op) +
+                " backward: its gradient is computed by a dedicated kernel and cannot be differentiated again "
+                "(create_graph through this op is not supported)");
+  });
+  return grad;
+}
+
+namespace autograd {
+
+std::vector<Tensor> grad(const std::vector<Tensor>& outputs, const std::vector<Tensor>& inputs,
+                         const std::vector<Tensor>& grad_outputs, const GradOptions& options) {
+  const char* op = "autograd::grad";
+  REDES_CHECK(!inputs.empty(), op, ": no inputs to differentiate with respect to");
+  std::vector<Edge> captures;
+  for (std::size_t i = 0; i < inputs.size(); ++i) {
+    REDES_CHECK(inputs[i].defined() && inputs[i].requires_grad(), op, ": input ", i,
+                inputs[i].defined() ? " does not require grad" : " is undefined");
+    captures.push_back(gradient_edge(inputs[i]));
+  }
+  std::vector<Edge> edges;
+  std::vector<Tensor> seeds;
+  prepare_roots(outputs, grad_outputs, op, edges, seeds);
+  GradModeGuard grad_mode(options.create_graph);
+  BackwardPass pass(options.retain_graph.value_or(options.create_graph), &captures);
+  pass.run(edges, seeds);
+  std::vector<Tensor> result = std::move(pass.captured());
+  for (std::size_t i = 0; i < result.size(); ++i) {
+    REDES_CHECK(result[i].defined() || options.allow_unused, op, ": input ", i,
+                " was not used to compute the outputs (pass allow_unused = true to get an undefined gradient "
+                "for it)");
+  }
+  return result;
+}
+
+}  // namespace autograd
 
 }  // namespace redes

@@ -5,6 +5,7 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <utility>
 #include <vector>
 
@@ -18,7 +19,9 @@ struct Edge {
   std::uint32_t input_nr = 0;  // which output of `node`'s forward op this gradient is for
 };
 
-class REDES_API Node {
+// Nodes are always owned by shared_ptr; a node hands itself out when a
+// double-backward pass re-attaches its saved output to it.
+class REDES_API Node : public std::enable_shared_from_this<Node> {
  public:
   virtual ~Node();
   virtual const char* name() const = 0;
@@ -37,20 +40,26 @@ class REDES_API Node {
   std::vector<std::pair<std::uint32_t, std::weak_ptr<TensorImpl>>> retained;
 };
 
-// A tensor kept for backward. It holds a detached alias (so an op's output can
-// be saved without its own grad_fn keeping a cycle alive) and the storage
-// version at save time (so in-place modification after saving is detected).
+// A tensor kept for backward, with the storage version at save time (so an
+// in-place modification after saving is detected). An input is kept as it is,
+// history included, so that a backward pass with create_graph can
+// differentiate through it. The op's own output is kept as a detached alias
+// (its grad_fn would otherwise keep a cycle alive); unpacked while grad mode
+// is on it is re-attached to the node that owns it.
 class REDES_API SavedTensor {
  public:
   SavedTensor() = default;
-  explicit SavedTensor(const Tensor& tensor);
-  // Throws if the tensor was modified in place or already freed by a backward pass.
-  Tensor unpack(const char* op) const;
+  // `output_nr`: which output of the owning node `tensor` is, or -1 for an input.
+  explicit SavedTensor(const Tensor& tensor, int output_nr = -1);
+  // Throws if the tensor was modified in place or already freed by a backward
+  // pass. `owner`: the node that saved it (needed for a saved output).
+  Tensor unpack(const char* op, Node* owner = nullptr) const;
   void release();
 
  private:
   Tensor data_;
   std::uint64_t version_ = 0;
+  int output_nr_ = -1;
   bool released_ = false;
 };
 
@@ -58,6 +67,10 @@ class REDES_API SavedTensor {
 // unpacked saved tensors, returns one gradient per input (undefined allowed).
 using BackwardFn =
     std::function<std::vector<Tensor>(const Tensor& grad, const std::vector<Tensor>& saved)>;
+
+// Where a gradient for `tensor` goes: its grad_fn's output, or its leaf
+// accumulator (created on first use); no node when it does not require grad.
+REDES_API Edge gradient_edge(const Tensor& tensor);
 
 // True when grad mode is on and any of the tensors requires grad.
 REDES_API bool needs_grad(std::initializer_list<const Tensor*> inputs);
@@ -79,7 +92,40 @@ using MultiBackwardFn = std::function<std::vector<Tensor>(const std::vector<Tens
 REDES_API void record_multi_output_op(const char* name, std::vector<Tensor>& results,
                                       const std::vector<const Tensor*>& inputs, MultiBackwardFn backward);
 
-// Runs the backward pass from `root` seeded with `grad`.
-REDES_API void run_backward(const Tensor& root, const Tensor& grad, bool retain_graph);
+// `grad`, computed by an op's backward with a dedicated kernel from
+// `inputs`: in a pass with create_graph (grad mode on) where one of `inputs`
+// requires grad, it gets a node that refuses a second differentiation with a
+// clear error instead of silently having no history. Backward rules written
+// with differentiable ops need nothing: their results are recorded like any
+// other op's.
+REDES_API Tensor once_differentiable(const char* op, Tensor grad, std::initializer_list<const Tensor*> inputs);
+
+// Runs the backward pass from `roots`, each seeded with its entry of `grads`
+// (same shape, device and dtype), accumulating into the leaves' grad().
+// `create_graph`: the pass itself is recorded (grad mode on), so the
+// gradients can be differentiated again.
+REDES_API void run_backward(const std::vector<Tensor>& roots, const std::vector<Tensor>& grads, bool retain_graph,
+                            bool create_graph = false);
+
+namespace autograd {
+
+struct GradOptions {
+  std::optional<bool> retain_graph = std::nullopt;  // keep the saved tensors; default: create_graph
+  bool create_graph = false;          // record the pass, for higher derivatives
+  bool allow_unused = false;          // an input the outputs do not depend on gets an undefined gradient
+};
+
+// The gradients of `outputs` with respect to `inputs` (torch.autograd.grad):
+// returned, not accumulated into any grad(). `grad_outputs` seeds each output
+// (ones for a one-element output when empty or undefined). Every output and
+// input must require grad.
+//
+//   Tensor y = (x * x * x).sum();
+//   Tensor dy = autograd::grad({y}, {x}, {}, {.create_graph = true})[0];  // 3 x^2
+//   Tensor d2y = autograd::grad({dy.sum()}, {x})[0];                     // 6 x
+REDES_API std::vector<Tensor> grad(const std::vector<Tensor>& outputs, const std::vector<Tensor>& inputs,
+                                   const std::vector<Tensor>& grad_outputs = {}, const GradOptions& options = {});
+
+}  // namespace autograd
 
 }  // namespace redes

@@ -217,18 +217,8 @@ std::shared_ptr<Node> Tensor::grad_fn() const {
   return meta != nullptr ? meta->grad_fn : nullptr;
 }
 
-void Tensor::backward(const Tensor& gradient, bool retain_graph) const {
-  Tensor seed = gradient;
-  if (!seed.defined()) {
-    REDES_CHECK(numel() == 1, "backward: expected a scalar (one-element) tensor to start from, got shape ",
-                shape_str(shape()), "; reduce it first (e.g. .sum()) or pass a gradient of that shape");
-    seed = ones(shape(), {dtype(), device()});
-  } else {
-    REDES_CHECK(seed.shape() == shape(), "backward: the gradient has shape ", shape_str(seed.shape()),
-                " but the tensor has shape ", shape_str(shape()));
-    seed = seed.to(device()).to(dtype());
-  }
-  run_backward(*this, seed, retain_graph);
+void Tensor::backward(const Tensor& gradient, bool retain_graph, bool create_graph) const {
+  run_backward({*this}, {gradient}, retain_graph || create_graph, create_graph);
 }
 
 Tensor Tensor::detach() const {

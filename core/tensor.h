@@ -114,7 +114,9 @@ class REDES_API Tensor {
   // passes, as a leaf's is); a no-op for leaves.
   void retain_grad() const;
   // Backward from a scalar (or with an explicit gradient of the same shape).
-  void backward(const Tensor& gradient = Tensor(), bool retain_graph = false) const;
+  // `create_graph`: the gradients themselves get history (double backward);
+  // the graph is then kept as with retain_graph.
+  void backward(const Tensor& gradient = Tensor(), bool retain_graph = false, bool create_graph = false) const;
   Tensor detach() const;  // same storage, no history
   std::uint64_t version() const;  // the storage's in-place version counter
 
@@ -186,6 +188,18 @@ class REDES_API NoGradGuard {
   ~NoGradGuard();
   NoGradGuard(const NoGradGuard&) = delete;
   NoGradGuard& operator=(const NoGradGuard&) = delete;
+
+ private:
+  bool previous_;
+};
+
+// Sets grad mode for a scope either way (e.g. on inside a NoGradGuard).
+class REDES_API GradModeGuard {
+ public:
+  explicit GradModeGuard(bool enabled);
+  ~GradModeGuard();
+  GradModeGuard(const GradModeGuard&) = delete;
+  GradModeGuard& operator=(const GradModeGuard&) = delete;
 
  private:
   bool previous_;

@@ -36,6 +36,11 @@ Tensor cross_entropy_per_sample(const Tensor& logits, const Tensor& targets) {
     record_op(op, losses, {&logits}, {logits, targets, lse}, [](const Tensor& g, const std::vector<Tensor>& saved) {
       const char* name = "cross_entropy backward";
       const Tensor& x = saved[0];
+      if (is_grad_enabled() && (g.requires_grad() || x.requires_grad())) {
+        // A pass with create_graph: the same formula in differentiable ops.
+        const Tensor target_rows = one_hot(saved[1], x.size(1)).to(x.dtype());
+        return std::vector<Tensor>{(softmax(x, 1) - target_rows) * g.to(x.dtype()).unsqueeze(1)};
+      }
       Tensor grad_logits = empty(x.shape(), {x.dtype(), x.device()});
       if (grad_logits.numel() > 0) {
         launch(CrossEntropyBackwardParams{}, x.device(), x.dtype(),

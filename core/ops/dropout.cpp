@@ -17,12 +17,19 @@ namespace redes {
 
 namespace {
 
-// out (contiguous, x's shape) = x with the mask of `params` applied; x may be strided.
+// out (contiguous, x's shape) = x with the mask of `params` applied; x may be
+// strided. Linear in x, so its gradient is the same masking (which also
+// serves a second differentiation).
 Tensor apply_mask(const Tensor& x, const DropoutParams& params) {
   Tensor out = empty(x.shape(), {x.dtype(), x.device()});
   if (out.numel() > 0) {
     detail::launch(params, x.device(), x.dtype(),
                    {detail::kernel_arg(out, "dropout"), detail::kernel_arg(x, "dropout")});
+  }
+  if (needs_grad({&x})) {
+    record_op("dropout", out, {&x}, {}, [params](const Tensor& g, const std::vector<Tensor>&) {
+      return std::vector<Tensor>{apply_mask(g, params)};
+    });
   }
   return out;
 }
@@ -41,13 +48,7 @@ Tensor dropout(const Tensor& x, double p, bool training, Generator* generator) {
   DropoutParams params{static_cast<float>(1.0 - p), 1.0 / (1.0 - p), 0, 0};
   params.offset = source.reserve(philox::blocks_used(static_cast<std::uint64_t>(x.numel()), false));
   params.seed = source.seed();
-  Tensor out = apply_mask(x, params);
-  if (needs_grad({&x})) {
-    record_op("dropout", out, {&x}, {}, [params](const Tensor& g, const std::vector<Tensor>&) {
-      return std::vector<Tensor>{apply_mask(g, params)};
-    });
-  }
-  return out;
+  return apply_mask(x, params);
 }
 
 }  // namespace redes

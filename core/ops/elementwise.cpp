@@ -166,11 +166,27 @@ Tensor log(const Tensor& x) {
   return out;
 }
 
+namespace {
+
+// g where relu's output is positive, else 0: linear in g, so its own
+// gradient (for create_graph) is the same masking; the mask has none.
+Tensor relu_backward(const Tensor& g, const Tensor& out) {
+  Tensor grad = binary_kernel(BinaryKind::ReluBackward, "relu backward", g, out, 1.0);
+  if (needs_grad({&g})) {
+    record_op("relu backward", grad, {&g}, {out}, [](const Tensor& gg, const std::vector<Tensor>& saved) {
+      return std::vector<Tensor>{relu_backward(gg, saved[0])};
+    });
+  }
+  return grad;
+}
+
+}  // namespace
+
 Tensor relu(const Tensor& x) {
   Tensor out = unary_kernel(UnaryKind::Relu, "relu", x);
   if (needs_grad({&x})) {
     record_op("relu", out, {&x}, {out}, [](const Tensor& g, const std::vector<Tensor>& saved) {
-      return std::vector<Tensor>{binary_kernel(BinaryKind::ReluBackward, "relu backward", g, saved[0], 1.0)};
+      return std::vector<Tensor>{relu_backward(g, saved[0].detach())};
     });
   }
   return out;

@@ -34,7 +34,9 @@ Tensor fused_cell(const Tensor& gates, const Tensor& c_prev) {
                                 detail::kernel_arg(saved[0], "lstm_cell backward"),
                                 detail::kernel_arg(c_saved, "lstm_cell backward"),
                                 detail::kernel_arg(saved[2], "lstm_cell backward")});
-                return std::vector<Tensor>{d_gates, dc_prev};
+                return std::vector<Tensor>{
+                    once_differentiable("lstm_cell", d_gates, {&g, &saved[0], &saved[1], &saved[2]}),
+                    once_differentiable("lstm_cell", dc_prev, {&g, &saved[0], &saved[1], &saved[2]})};
               });
   }
   return hc;

@@ -128,6 +128,9 @@ LstmSequenceResult lstm_sequence(const Tensor& x, const Tensor& h0, const Tensor
         const LstmSequenceBackwardParams backward_params{s};
         run_kernel_named(implementation, LstmSequenceBackwardParams::op, &backward_params, y_data.device(),
                          y_data.dtype(), backward_args);
+        for (Tensor& grad : out) {
+          grad = once_differentiable("lstm_sequence", grad, {&dy, &dh_n, &dc_n, &dense[0], &dense[1], &dense[2]});
+        }
         return out;
       });
   return {results[0], results[1], results[2]};
