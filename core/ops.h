@@ -228,6 +228,35 @@ struct Conv2dOptions {
 REDES_API Tensor conv2d(const Tensor& input, const Tensor& weight, const Tensor& bias = Tensor(),
                         Conv2dOptions options = {});
 
+struct Conv1dOptions {
+  std::int64_t stride = 1;
+  std::int64_t padding = 0;   // zeros on both sides
+  std::int64_t dilation = 1;
+  std::int64_t groups = 1;
+};
+// PyTorch's conv1d: input (N, C, L), weight (K, C / groups, k), optional bias
+// (K) -> (N, K, OL), OL = (L + 2 padding - dilation (k - 1) - 1) / stride + 1.
+// Runs as conv2d on the input viewed as (N, C, 1, L), so every conv2d kernel
+// (and its backward) serves it.
+REDES_API Tensor conv1d(const Tensor& input, const Tensor& weight, const Tensor& bias = Tensor(),
+                        Conv1dOptions options = {});
+
+struct ConvTranspose2dOptions {
+  Size2d stride{1, 1};
+  Size2d padding{0, 0};         // removed from both sides of the output
+  Size2d output_padding{0, 0};  // added to one side of the output; < max(stride, dilation)
+  Size2d dilation{1, 1};
+  std::int64_t groups = 1;
+};
+// PyTorch's conv_transpose2d (the input gradient of conv2d with the same
+// weight and options): input (N, C, H, W), weight (C, K / groups, kh, kw),
+// optional bias (K) -> (N, K, OH, OW) with
+// OH = (H - 1) stride - 2 padding + dilation (kh - 1) + output_padding + 1.
+// The forward runs conv2d's input-gradient kernel, the input gradient conv2d's
+// forward kernel and the weight gradient conv2d's weight-gradient kernel.
+REDES_API Tensor conv_transpose2d(const Tensor& input, const Tensor& weight, const Tensor& bias = Tensor(),
+                                  ConvTranspose2dOptions options = {});
+
 struct MaxPool2dOptions {
   std::optional<Size2d> stride = std::nullopt;  // default: the kernel size
   Size2d padding{0, 0};  // at most half the kernel; padding never wins
@@ -257,6 +286,10 @@ REDES_API Tensor avg_pool2d(const Tensor& input, Size2d kernel_size,
 // (N, C, H, W) -> (N, C, OH, OW): output i along H averages inputs
 // [floor(i H / OH), ceil((i + 1) H / OH)), likewise along W.
 REDES_API Tensor adaptive_avg_pool2d(const Tensor& input, Size2d output_size);
+// The max over the same bins as adaptive_avg_pool2d. NaN counts as the max;
+// the gradient flows to each bin's first max in row-major order. Composed of
+// existing ops (no kernel of its own), so it runs on every device.
+REDES_API Tensor adaptive_max_pool2d(const Tensor& input, Size2d output_size);
 
 // LSTM cell (gate order i, f, g, o; PyTorch's parameter layout):
 //   gates = x W_ih^T + b_ih + h W_hh^T + b_hh,  c' = f c + i g,  h' = o tanh(c').

@@ -1,6 +1,11 @@
-// conv2d: checks, the forward kernel, and a backward rule that runs the
-// backward kernels (so it works on any device with those kernels).
+// conv2d, conv1d and conv_transpose2d: checks, the conv2d kernels, and
+// backward rules that run the kernels (so they work on any device with those
+// kernels). conv1d is conv2d over a height of one; conv_transpose2d is
+// conv2d's input gradient, so its forward and backward swap the roles of the
+// three conv2d kernels.
+#include <algorithm>
 #include <array>
+#include <string>
 
 #include "core/autograd.h"
 #include "core/ops.h"
@@ -18,64 +23,110 @@ Size2d::Size2d(std::initializer_list<std::int64_t> values) : std::array<std::int
 
 namespace {
 
-constexpr const char* kOp = "conv2d";
+// How a front-end names itself in errors. conv1d runs as conv2d over a height
+// of one, and reports its sizes as single lengths, not (height, width) pairs.
+struct ConvNames {
+  const char* op;
+  bool one_d;
+};
 
-// Checks everything conv2d needs of its arguments and returns the geometry.
-Conv2dGeometry conv2d_geometry(const Tensor& input, const Tensor& weight, const Tensor& bias,
-                               const Conv2dOptions& options) {
-  detail::check_defined(input, kOp, "the input");
-  detail::check_defined(weight, kOp, "the weight");
-  REDES_CHECK(input.dtype() == kFloat32 || input.dtype() == kFloat64, kOp,
+constexpr ConvNames kConv2d{"conv2d", false};
+constexpr ConvNames kConv1d{"conv1d", true};
+constexpr ConvNames kConvTranspose2d{"conv_transpose2d", false};
+
+// "(h, w)", or "w" for conv1d.
+std::string pair_str(const ConvNames& names, std::int64_t h, std::int64_t w) {
+  if (names.one_d) return std::to_string(w);
+  return "(" + std::to_string(h) + ", " + std::to_string(w) + ")";
+}
+std::string pair_str(const ConvNames& names, const Size2d& value) { return pair_str(names, value[0], value[1]); }
+// "hxw", or "w" for conv1d.
+std::string extent_str(const ConvNames& names, std::int64_t h, std::int64_t w) {
+  if (names.one_d) return std::to_string(w);
+  return std::to_string(h) + "x" + std::to_string(w);
+}
+
+// The checks every convolution makes of its tensors: defined, float32 or
+// float64 alike, on one device, `dims`-D input and weight, no empty weight dim.
+void check_conv_operands(const ConvNames& names, const Tensor& input, const Tensor& weight, const Tensor& bias,
+                         std::int64_t dims, const char* input_layout, const char* weight_layout) {
+  const char* op = names.op;
+  detail::check_defined(input, op, "the input");
+  detail::check_defined(weight, op, "the weight");
+  REDES_CHECK(input.dtype() == kFloat32 || input.dtype() == kFloat64, op,
               ": expected a float32 or float64 input, got ", dtype_name(input.dtype()));
-  REDES_CHECK(weight.dtype() == input.dtype(), kOp, ": the weight is ", dtype_name(weight.dtype()),
+  REDES_CHECK(weight.dtype() == input.dtype(), op, ": the weight is ", dtype_name(weight.dtype()),
               ", the input ", dtype_name(input.dtype()), " (convert one with .to(dtype))");
-  REDES_CHECK(!bias.defined() || bias.dtype() == input.dtype(), kOp, ": the bias is ", dtype_name(bias.dtype()),
+  REDES_CHECK(!bias.defined() || bias.dtype() == input.dtype(), op, ": the bias is ", dtype_name(bias.dtype()),
               ", the input ", dtype_name(input.dtype()), " (convert one with .to(dtype))");
-  detail::common_device(kOp, {&input, &weight, &bias});
-  REDES_CHECK(input.dim() == 4, kOp, ": expected a 4-D input (N, C, H, W), got shape ", shape_str(input.shape()));
-  REDES_CHECK(weight.dim() == 4, kOp,
-              ": expected a 4-D weight (out_channels, in_channels/groups, kernel_h, kernel_w), got shape ",
+  detail::common_device(op, {&input, &weight, &bias});
+  REDES_CHECK(input.dim() == dims, op, ": expected a ", dims, "-D input ", input_layout, ", got shape ",
+              shape_str(input.shape()));
+  REDES_CHECK(weight.dim() == dims, op, ": expected a ", dims, "-D weight ", weight_layout, ", got shape ",
               shape_str(weight.shape()));
-  REDES_CHECK(weight.numel() > 0, kOp, ": expected a weight with no empty dim, got shape ",
+  REDES_CHECK(weight.numel() > 0, op, ": expected a weight with no empty dim, got shape ",
               shape_str(weight.shape()));
-  const std::int64_t groups = options.groups;
-  REDES_CHECK(groups > 0, kOp, ": expected groups > 0, got ", groups);
-  for (int d = 0; d < 2; ++d) {
-    const auto i = static_cast<std::size_t>(d);
-    REDES_CHECK(options.stride[i] > 0 && options.dilation[i] > 0, kOp,
-                ": expected positive stride and dilation, got stride (", options.stride[0], ", ",
-                options.stride[1], ") and dilation (", options.dilation[0], ", ", options.dilation[1], ")");
-    REDES_CHECK(options.padding[i] >= 0, kOp, ": expected non-negative padding, got (", options.padding[0], ", ",
-                options.padding[1], ")");
+}
+
+void check_conv_window(const ConvNames& names, const Size2d& stride, const Size2d& padding, const Size2d& dilation,
+                       std::int64_t groups) {
+  const char* op = names.op;
+  REDES_CHECK(groups > 0, op, ": expected groups > 0, got ", groups);
+  for (std::size_t i = 0; i < 2; ++i) {
+    REDES_CHECK(stride[i] > 0 && dilation[i] > 0, op, ": expected positive stride and dilation, got stride ",
+                pair_str(names, stride), " and dilation ", pair_str(names, dilation));
+    REDES_CHECK(padding[i] >= 0, op, ": expected non-negative padding, got ", pair_str(names, padding));
   }
-  const std::int64_t channels = input.size(1), out_channels = weight.size(0);
-  REDES_CHECK(out_channels % groups == 0, kOp, ": groups = ", groups, " does not divide the weight's ",
-              out_channels, " output channels");
-  REDES_CHECK(channels % groups == 0, kOp, ": groups = ", groups, " does not divide the input's ", channels,
-              " channels");
-  REDES_CHECK(channels == weight.size(1) * groups, kOp, ": input has ", channels, " channels, weight expects ",
-              weight.size(1) * groups, " (in_channels/groups = ", weight.size(1), ", groups = ", groups, ")");
-  REDES_CHECK(!bias.defined() || (bias.dim() == 1 && bias.size(0) == out_channels), kOp,
+}
+
+void check_bias(const ConvNames& names, const Tensor& bias, std::int64_t out_channels) {
+  REDES_CHECK(!bias.defined() || (bias.dim() == 1 && bias.size(0) == out_channels), names.op,
               ": expected a bias of shape ", shape_str({out_channels}), " (one per output channel), got ",
               shape_str(bias.shape()));
+}
 
+Window2d make_window(std::int64_t kernel_h, std::int64_t kernel_w, const Size2d& stride, const Size2d& padding,
+                     const Size2d& dilation) {
   Window2d window;
-  window.kernel_height = weight.size(2);
-  window.kernel_width = weight.size(3);
-  window.stride_height = options.stride[0];
-  window.stride_width = options.stride[1];
-  window.pad_height = options.padding[0];
-  window.pad_width = options.padding[1];
-  window.dilation_height = options.dilation[0];
-  window.dilation_width = options.dilation[1];
+  window.kernel_height = kernel_h;
+  window.kernel_width = kernel_w;
+  window.stride_height = stride[0];
+  window.stride_width = stride[1];
+  window.pad_height = padding[0];
+  window.pad_width = padding[1];
+  window.dilation_height = dilation[0];
+  window.dilation_width = dilation[1];
+  return window;
+}
+
+// Checks the rest of what conv2d needs of 4-D operands (check_conv_operands
+// has run) and returns the geometry.
+Conv2dGeometry conv2d_geometry(const ConvNames& names, const Tensor& input, const Tensor& weight, const Tensor& bias,
+                               const Conv2dOptions& options) {
+  const char* op = names.op;
+  const std::int64_t groups = options.groups;
+  check_conv_window(names, options.stride, options.padding, options.dilation, groups);
+  const std::int64_t channels = input.size(1), out_channels = weight.size(0);
+  REDES_CHECK(out_channels % groups == 0, op, ": groups = ", groups, " does not divide the weight's ",
+              out_channels, " output channels");
+  REDES_CHECK(channels % groups == 0, op, ": groups = ", groups, " does not divide the input's ", channels,
+              " channels");
+  REDES_CHECK(channels == weight.size(1) * groups, op, ": input has ", channels, " channels, weight expects ",
+              weight.size(1) * groups, " (in_channels/groups = ", weight.size(1), ", groups = ", groups, ")");
+  check_bias(names, bias, out_channels);
+
+  const Window2d window = make_window(weight.size(2), weight.size(3), options.stride, options.padding,
+                                      options.dilation);
   const std::int64_t span_h = window.dilation_height * (window.kernel_height - 1) + 1;
   const std::int64_t span_w = window.dilation_width * (window.kernel_width - 1) + 1;
   const std::int64_t padded_h = input.size(2) + 2 * window.pad_height;
   const std::int64_t padded_w = input.size(3) + 2 * window.pad_width;
-  REDES_CHECK(span_h <= padded_h && span_w <= padded_w, kOp, ": the kernel ", window.kernel_height, "x",
-              window.kernel_width, " with dilation ", window.dilation_height, "x", window.dilation_width, " spans ",
-              span_h, "x", span_w, ", larger than the padded input ", padded_h, "x", padded_w, " (input ",
-              input.size(2), "x", input.size(3), ", padding ", window.pad_height, "x", window.pad_width, ")");
+  REDES_CHECK(span_h <= padded_h && span_w <= padded_w, op, ": the kernel ",
+              extent_str(names, window.kernel_height, window.kernel_width), " with dilation ",
+              extent_str(names, window.dilation_height, window.dilation_width), " spans ",
+              extent_str(names, span_h, span_w), ", larger than the padded input ",
+              extent_str(names, padded_h, padded_w), " (input ", extent_str(names, input.size(2), input.size(3)),
+              ", padding ", extent_str(names, window.pad_height, window.pad_width), ")");
 
   Conv2dGeometry g;
   g.batch = input.size(0);
@@ -92,61 +143,199 @@ Conv2dGeometry conv2d_geometry(const Tensor& input, const Tensor& weight, const 
   return g;
 }
 
+// out (N, K, OH, OW) = conv2d of the input (contiguous) with the weight
+// (contiguous) plus an optional bias.
+Tensor conv2d_forward(const Tensor& input, const Tensor& weight, const Tensor& bias, const Conv2dGeometry& g,
+                      const char* op) {
+  Tensor out = empty({g.batch, g.out_channels, g.out_height, g.out_width}, {input.dtype(), input.device()});
+  if (out.numel() == 0) return out;
+  const Conv2dForwardParams params{g};
+  if (bias.defined()) {
+    detail::launch(params, input.device(), input.dtype(),
+                   {detail::kernel_arg(out, op), detail::kernel_arg(input, op), detail::kernel_arg(weight, op),
+                    detail::kernel_arg(bias.contiguous(), op)});
+  } else {
+    detail::launch(params, input.device(), input.dtype(),
+                   {detail::kernel_arg(out, op), detail::kernel_arg(input, op), detail::kernel_arg(weight, op)});
+  }
+  return out;
+}
+
 // d loss / d input from the output gradient (contiguous) and the weight.
-Tensor conv2d_backward_input(const Tensor& grad_output, const Tensor& weight, const Conv2dGeometry& g) {
+Tensor conv2d_backward_input(const Tensor& grad_output, const Tensor& weight, const Conv2dGeometry& g,
+                             const char* op) {
   Tensor grad_input = empty({g.batch, g.in_channels, g.in_height, g.in_width}, {weight.dtype(), weight.device()});
   if (grad_input.numel() > 0) {
     detail::launch(Conv2dBackwardInputParams{g}, weight.device(), weight.dtype(),
-                   {detail::kernel_arg(grad_input, kOp), detail::kernel_arg(grad_output, kOp),
-                    detail::kernel_arg(weight, kOp)});
+                   {detail::kernel_arg(grad_input, op), detail::kernel_arg(grad_output, op),
+                    detail::kernel_arg(weight, op)});
   }
-  return grad_input;
+  return once_differentiable(op, grad_input, {&grad_output, &weight});
 }
 
 // d loss / d weight from the output gradient (contiguous) and the input,
 // summed over the batch (zero for an empty batch).
-Tensor conv2d_backward_weight(const Tensor& grad_output, const Tensor& input, const Conv2dGeometry& g) {
+Tensor conv2d_backward_weight(const Tensor& grad_output, const Tensor& input, const Conv2dGeometry& g,
+                              const char* op) {
   Tensor grad_weight = empty({g.out_channels, g.in_channels / g.groups, g.window.kernel_height, g.window.kernel_width},
                              {input.dtype(), input.device()});
   detail::launch(Conv2dBackwardWeightParams{g}, input.device(), input.dtype(),
-                 {detail::kernel_arg(grad_weight, kOp), detail::kernel_arg(grad_output, kOp),
-                  detail::kernel_arg(input, kOp)});
-  return grad_weight;
+                 {detail::kernel_arg(grad_weight, op), detail::kernel_arg(grad_output, op),
+                  detail::kernel_arg(input, op)});
+  return once_differentiable(op, grad_weight, {&grad_output, &input});
 }
 
-}  // namespace
-
-Tensor conv2d(const Tensor& input, const Tensor& weight, const Tensor& bias, Conv2dOptions options) {
-  const Conv2dGeometry g = conv2d_geometry(input, weight, bias, options);
-  Tensor out = empty({g.batch, g.out_channels, g.out_height, g.out_width}, {input.dtype(), input.device()});
+// conv2d on checked 4-D operands; conv1d comes here with its views.
+Tensor conv2d_checked(const ConvNames& names, const Tensor& input, const Tensor& weight, const Tensor& bias,
+                      const Conv2dOptions& options) {
+  const char* op = names.op;
+  const Conv2dGeometry g = conv2d_geometry(names, input, weight, bias, options);
   // The kernels want dense (N, C, H, W) planes; the copies are the kernel's,
   // not the graph's.
-  Tensor x, w;
+  Tensor x, w, out;
   {
     NoGradGuard no_grad;
     x = input.contiguous();
     w = weight.contiguous();
-    if (out.numel() > 0) {
-      const Conv2dForwardParams params{g};
-      if (bias.defined()) {
-        detail::launch(params, input.device(), input.dtype(),
-                       {detail::kernel_arg(out, kOp), detail::kernel_arg(x, kOp), detail::kernel_arg(w, kOp),
-                        detail::kernel_arg(bias.contiguous(), kOp)});
-      } else {
-        detail::launch(params, input.device(), input.dtype(),
-                       {detail::kernel_arg(out, kOp), detail::kernel_arg(x, kOp), detail::kernel_arg(w, kOp)});
-      }
-    }
+    out = conv2d_forward(x, w, bias, g, op);
   }
   if (needs_grad({&input, &weight, &bias})) {
     const bool grad_input = input.requires_grad(), grad_weight = weight.requires_grad();
     const bool grad_bias = bias.defined() && bias.requires_grad();
     // The input gradient needs only the weight, the weight gradient only the input.
-    record_op(kOp, out, {&input, &weight, &bias}, {grad_weight ? x : Tensor(), grad_input ? w : Tensor()},
-              [g, grad_input, grad_weight, grad_bias](const Tensor& grad, const std::vector<Tensor>& saved) {
+    record_op(op, out, {&input, &weight, &bias}, {grad_weight ? x : Tensor(), grad_input ? w : Tensor()},
+              [g, op, grad_input, grad_weight, grad_bias](const Tensor& grad, const std::vector<Tensor>& saved) {
                 const Tensor g_out = grad.contiguous();
-                return std::vector<Tensor>{grad_input ? conv2d_backward_input(g_out, saved[1], g) : Tensor(),
-                                           grad_weight ? conv2d_backward_weight(g_out, saved[0], g) : Tensor(),
+                return std::vector<Tensor>{grad_input ? conv2d_backward_input(g_out, saved[1], g, op) : Tensor(),
+                                           grad_weight ? conv2d_backward_weight(g_out, saved[0], g, op) : Tensor(),
+                                           grad_bias ? g_out.sum({0, 2, 3}) : Tensor()};
+              });
+  }
+  return out;
+}
+
+// conv_transpose2d as the input gradient of a convolution `conv` (input
+// (N, K, OH, OW), weight (C, K / groups, kh, kw), output (N, C, H', W')).
+// H' >= H: with output_padding >= stride (possible when dilation > stride)
+// the convolution's output has rows past the transposed input's H, which
+// take zeros.
+struct TransposedGeometry {
+  Conv2dGeometry conv;
+  std::int64_t in_height = 0, in_width = 0;  // H, W of the transposed input
+};
+
+TransposedGeometry conv_transpose2d_geometry(const Tensor& input, const Tensor& weight, const Tensor& bias,
+                                             const ConvTranspose2dOptions& options) {
+  const ConvNames& names = kConvTranspose2d;
+  const char* op = names.op;
+  check_conv_operands(names, input, weight, bias, 4, "(N, C, H, W)",
+                      "(in_channels, out_channels/groups, kernel_h, kernel_w)");
+  const std::int64_t groups = options.groups;
+  check_conv_window(names, options.stride, options.padding, options.dilation, groups);
+  const Size2d& output_padding = options.output_padding;
+  for (std::size_t i = 0; i < 2; ++i) {
+    REDES_CHECK(output_padding[i] >= 0 &&
+                    output_padding[i] < std::max(options.stride[i], options.dilation[i]),
+                op, ": expected 0 <= output_padding < max(stride, dilation) on each side, got output_padding ",
+                pair_str(names, output_padding), " with stride ", pair_str(names, options.stride), " and dilation ",
+                pair_str(names, options.dilation));
+  }
+  const std::int64_t channels = input.size(1);
+  REDES_CHECK(channels == weight.size(0), op, ": input has ", channels, " channels, weight expects ",
+              weight.size(0), " (the weight is (in_channels, out_channels/groups, kernel_h, kernel_w))");
+  REDES_CHECK(channels % groups == 0, op, ": groups = ", groups, " does not divide the input's ", channels,
+              " channels");
+  const std::int64_t out_channels = weight.size(1) * groups;
+  check_bias(names, bias, out_channels);
+  REDES_CHECK(input.size(2) > 0 && input.size(3) > 0, op, ": expected non-empty (H, W) planes, got shape ",
+              shape_str(input.shape()));
+
+  const Window2d window = make_window(weight.size(2), weight.size(3), options.stride, options.padding,
+                                      options.dilation);
+  const auto transposed_size = [](std::int64_t in, std::int64_t kernel, std::int64_t stride, std::int64_t pad,
+                                  std::int64_t dilation, std::int64_t extra) {
+    return (in - 1) * stride - 2 * pad + dilation * (kernel - 1) + extra + 1;
+  };
+  const std::int64_t out_h = transposed_size(input.size(2), window.kernel_height, window.stride_height,
+                                             window.pad_height, window.dilation_height, output_padding[0]);
+  const std::int64_t out_w = transposed_size(input.size(3), window.kernel_width, window.stride_width,
+                                             window.pad_width, window.dilation_width, output_padding[1]);
+  REDES_CHECK(out_h > 0 && out_w > 0, op, ": the output would be ", out_h, "x", out_w, " (input ", input.size(2), "x",
+              input.size(3), ", kernel ", window.kernel_height, "x", window.kernel_width, ", stride ",
+              pair_str(names, options.stride), ", padding ", pair_str(names, options.padding), ", dilation ",
+              pair_str(names, options.dilation), ", output_padding ", pair_str(names, output_padding),
+              "); expected a positive size (less padding?)");
+
+  TransposedGeometry t;
+  t.in_height = input.size(2);
+  t.in_width = input.size(3);
+  Conv2dGeometry& g = t.conv;
+  g.batch = input.size(0);
+  g.in_channels = out_channels;
+  g.in_height = out_h;
+  g.in_width = out_w;
+  g.out_channels = channels;
+  g.out_height = window_output_size(out_h, window.kernel_height, window.stride_height, window.pad_height,
+                                    window.dilation_height, false);
+  g.out_width = window_output_size(out_w, window.kernel_width, window.stride_width, window.pad_width,
+                                   window.dilation_width, false);
+  g.groups = groups;
+  g.window = window;
+  return t;
+}
+
+}  // namespace
+
+Tensor conv2d(const Tensor& input, const Tensor& weight, const Tensor& bias, Conv2dOptions options) {
+  check_conv_operands(kConv2d, input, weight, bias, 4, "(N, C, H, W)",
+                      "(out_channels, in_channels/groups, kernel_h, kernel_w)");
+  return conv2d_checked(kConv2d, input, weight, bias, options);
+}
+
+Tensor conv1d(const Tensor& input, const Tensor& weight, const Tensor& bias, Conv1dOptions options) {
+  check_conv_operands(kConv1d, input, weight, bias, 3, "(N, C, L)", "(out_channels, in_channels/groups, kernel_size)");
+  const Conv2dOptions options2d{.stride = {1, options.stride},
+                                .padding = {0, options.padding},
+                                .dilation = {1, options.dilation},
+                                .groups = options.groups};
+  // (N, C, 1, L) and (K, C / groups, 1, k) views: one row, a kernel one tap high.
+  return conv2d_checked(kConv1d, input.unsqueeze(2), weight.unsqueeze(2), bias, options2d).squeeze(2);
+}
+
+Tensor conv_transpose2d(const Tensor& input, const Tensor& weight, const Tensor& bias,
+                        ConvTranspose2dOptions options) {
+  const char* op = kConvTranspose2d.op;
+  const TransposedGeometry t = conv_transpose2d_geometry(input, weight, bias, options);
+  const Conv2dGeometry& g = t.conv;
+  const std::int64_t extra_h = g.out_height - t.in_height, extra_w = g.out_width - t.in_width;
+  // The input in the role of conv2d's output gradient, (N, C, H', W').
+  Tensor x, w, out;
+  {
+    NoGradGuard no_grad;
+    x = input.contiguous();
+    if (extra_h > 0 || extra_w > 0) x = pad(x, {0, extra_w, 0, extra_h});
+    w = weight.contiguous();
+    out = conv2d_backward_input(x, w, g, op);
+    if (bias.defined()) out.add_(bias.reshape({1, g.in_channels, 1, 1}));
+  }
+  if (needs_grad({&input, &weight, &bias})) {
+    const bool grad_input = input.requires_grad(), grad_weight = weight.requires_grad();
+    const bool grad_bias = bias.defined() && bias.requires_grad();
+    record_op(op, out, {&input, &weight, &bias}, {grad_weight ? x : Tensor(), grad_input ? w : Tensor()},
+              [t, op, grad_input, grad_weight, grad_bias](const Tensor& grad, const std::vector<Tensor>& saved) {
+                const Tensor g_out = grad.contiguous();
+                Tensor g_in;
+                if (grad_input) {
+                  // The convolution of the output gradient, cut back to H x W.
+                  g_in = conv2d_forward(g_out, saved[1], Tensor(), t.conv, op);
+                  if (t.conv.out_height > t.in_height || t.conv.out_width > t.in_width) {
+                    g_in = g_in.narrow(2, 0, t.in_height).narrow(3, 0, t.in_width).contiguous();
+                  }
+                }
+                // Roles swapped: the transposed input is the convolution's
+                // output gradient, the transposed output gradient its input.
+                return std::vector<Tensor>{g_in, grad_weight ? conv2d_backward_weight(saved[0], g_out, t.conv, op)
+                                                             : Tensor(),
                                            grad_bias ? g_out.sum({0, 2, 3}) : Tensor()};
               });
   }

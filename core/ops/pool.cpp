@@ -1,5 +1,7 @@
-// max_pool2d, avg_pool2d and adaptive_avg_pool2d over (N, C, H, W) tensors,
-// with backward rules that run the backward kernels (any device).
+// max_pool2d, avg_pool2d, adaptive_avg_pool2d and adaptive_max_pool2d over
+// (N, C, H, W) tensors, with backward rules that run the backward kernels (any
+// device); adaptive_max_pool2d is a composition of other ops.
+#include <algorithm>
 #include <array>
 #include <sstream>
 
@@ -80,7 +82,7 @@ Tensor max_pool2d_backward(const Tensor& grad, const Tensor& indices, const Pool
                    {detail::kernel_arg(grad_input, "max_pool2d"), detail::kernel_arg(grad, "max_pool2d"),
                     detail::kernel_arg(indices, "max_pool2d")});
   }
-  return grad_input;
+  return once_differentiable("max_pool2d", grad_input, {&grad});
 }
 
 Tensor avg_pool2d_backward(const Tensor& grad, const Pool2dShape& s, const Window2d& win, bool count_include_pad) {
@@ -89,7 +91,7 @@ Tensor avg_pool2d_backward(const Tensor& grad, const Pool2dShape& s, const Windo
     detail::launch(AvgPool2dBackwardParams{s, win, count_include_pad}, grad.device(), grad.dtype(),
                    {detail::kernel_arg(grad_input, "avg_pool2d"), detail::kernel_arg(grad, "avg_pool2d")});
   }
-  return grad_input;
+  return once_differentiable("avg_pool2d", grad_input, {&grad});
 }
 
 Tensor adaptive_avg_pool2d_backward(const Tensor& grad, const Pool2dShape& s) {
@@ -99,7 +101,7 @@ Tensor adaptive_avg_pool2d_backward(const Tensor& grad, const Pool2dShape& s) {
         AdaptiveAvgPool2dBackwardParams{s}, grad.device(), grad.dtype(),
         {detail::kernel_arg(grad_input, "adaptive_avg_pool2d"), detail::kernel_arg(grad, "adaptive_avg_pool2d")});
   }
-  return grad_input;
+  return once_differentiable("adaptive_avg_pool2d", grad_input, {&grad});
 }
 
 // max_pool2d_with_indices once its window and shape are checked.
@@ -132,7 +134,7 @@ Tensor max_pool2d_values(const Tensor& input, const Pool2dShape& s, const Window
       detail::launch(MaxPool2dValuesBackwardParams{s, win}, grad.device(), grad.dtype(),
                      {detail::kernel_arg(grad_input, "max_pool2d"), detail::kernel_arg(grad, "max_pool2d"),
                       detail::kernel_arg(saved[0], "max_pool2d"), detail::kernel_arg(saved[1], "max_pool2d")});
-      return std::vector<Tensor>{grad_input};
+      return std::vector<Tensor>{once_differentiable("max_pool2d", grad_input, {&grad, &saved[0]})};
     });
   }
   return out;
@@ -228,6 +230,53 @@ Tensor adaptive_avg_pool2d(const Tensor& input, Size2d output_size) {
     });
   }
   return out;
+}
+
+namespace {
+
+// The max over adaptive bins along one dim (2 or 3) of x: bin i covers
+// [floor(i n / out), ceil((i + 1) n / out)). One index_select gathers every
+// bin's positions, each bin padded to the widest by repeating its last
+// position (a repeat leaves the max alone and, coming after the original,
+// never takes the gradient), and one max reduces them. Two ops whatever the
+// number of bins, and the gradient flows to each bin's first max.
+Tensor adaptive_max_along(const Tensor& x, std::int64_t dim, std::int64_t out_size) {
+  const std::int64_t n = x.size(dim);
+  if (n == out_size) return x;
+  const auto bin_start = [n, out_size](std::int64_t i) { return i * n / out_size; };
+  const auto bin_end = [n, out_size](std::int64_t i) { return ((i + 1) * n + out_size - 1) / out_size; };
+  std::int64_t widest = 0;
+  for (std::int64_t i = 0; i < out_size; ++i) widest = std::max(widest, bin_end(i) - bin_start(i));
+  std::vector<std::int64_t> positions;
+  positions.reserve(static_cast<std::size_t>(out_size * widest));
+  for (std::int64_t i = 0; i < out_size; ++i) {
+    for (std::int64_t k = 0; k < widest; ++k) positions.push_back(std::min(bin_start(i) + k, bin_end(i) - 1));
+  }
+  const Tensor index = from_vector(positions, {out_size * widest}, {kInt64, x.device()});
+  Shape binned = x.shape();
+  binned[static_cast<std::size_t>(dim)] = out_size;
+  binned.insert(binned.begin() + dim + 1, widest);
+  return max(index_select(x, dim, index).view(binned), dim + 1).values;
+}
+
+}  // namespace
+
+// Composed from max_pool2d (bins of equal size, which tile the plane) or
+// from index_select and max along each dim (the max over a bin, a product
+// of an H range and a W range, is the max over its rows of the max over its
+// columns), so it needs no kernel of its own and runs on every device. W is
+// reduced first so that ties resolve as PyTorch's kernel resolves them: the
+// first row holding the max, and in it the first column.
+Tensor adaptive_max_pool2d(const Tensor& input, Size2d output_size) {
+  const char* op = "adaptive_max_pool2d";
+  check_pool_input(input, op);
+  REDES_CHECK(output_size[0] > 0 && output_size[1] > 0, op, ": expected a positive output size, got (", output_size[0],
+              ", ", output_size[1], ")");
+  const std::int64_t height = input.size(2), width = input.size(3);
+  if (height % output_size[0] == 0 && width % output_size[1] == 0) {
+    return max_pool2d(input, {height / output_size[0], width / output_size[1]});
+  }
+  return adaptive_max_along(adaptive_max_along(input, 3, output_size[1]), 2, output_size[0]);
 }
 
 }  // namespace redes

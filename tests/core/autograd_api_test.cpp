@@ -192,6 +192,15 @@ TEST(AutogradApiErrors, AnOpWithoutASecondDerivativeRefusesClearly) {
   const Tensor d_gates = autograd::grad({state.h.sum()}, {gates}, {}, {.create_graph = true})[0];
   ASSERT_TRUE(d_gates.requires_grad());
   expect_error([&] { autograd::grad({d_gates.sum()}, {gates}); }, {"lstm_cell backward", "create_graph"});
+
+  // The same for a convolution's input gradient and a pooling's.
+  Tensor x = random_tensor({1, 2, 5, 5}, 8, {kFloat64}).requires_grad_();
+  Tensor w = random_tensor({3, 2, 3, 3}, 9, {kFloat64}).requires_grad_();
+  const Tensor y = max_pool2d(conv2d(x, w), 2);
+  const std::vector<Tensor> first = autograd::grad({y.sum()}, {x, w}, {}, {.create_graph = true});
+  expect_error([&] { autograd::grad({first[0].sum()}, {w}, {}, {.retain_graph = true}); },
+               {"backward", "cannot be differentiated again"});
+  expect_error([&] { autograd::grad({first[1].sum()}, {x}); }, {"conv2d", "cannot be differentiated again"});
 }
 
 struct Cube : autograd::Function<Cube> {
