@@ -1,37 +1,15 @@
 #include "layers/lstm.h"
 
-#include <cmath>
 #include <sstream>
 
 #include "core/ops/lstm_sequence.h"
 #include "core/ops/path_choice.h"
 #include "kernels/kernel_settings.h"
-#include "layers/init.h"
 
 namespace redes::nn {
 
 LSTM::LSTM(std::int64_t input_size, std::int64_t hidden_size, LSTMOptions options)
-    : input_size_(input_size), hidden_size_(hidden_size), options_(options) {
-  REDES_CHECK(input_size > 0 && hidden_size > 0 && options.num_layers > 0,
-              "LSTM: expected positive sizes, got input_size=", input_size, ", hidden_size=", hidden_size,
-              ", num_layers=", options.num_layers);
-  const double bound = 1.0 / std::sqrt(static_cast<double>(hidden_size));
-  for (std::int64_t layer = 0; layer < options.num_layers; ++layer) {
-    const std::string suffix = "_l" + std::to_string(layer);
-    const std::int64_t in = layer == 0 ? input_size : hidden_size;
-    const auto make = [&](const Shape& shape) {
-      Tensor t = empty(shape);
-      init::uniform_(t, -bound, bound);
-      return t;
-    };
-    register_parameter("weight_ih" + suffix, make({4 * hidden_size, in}));
-    register_parameter("weight_hh" + suffix, make({4 * hidden_size, hidden_size}));
-    if (options.bias) {
-      register_parameter("bias_ih" + suffix, make({4 * hidden_size}));
-      register_parameter("bias_hh" + suffix, make({4 * hidden_size}));
-    }
-  }
-}
+    : RecurrentBase("LSTM", 4, input_size, hidden_size, options) {}
 
 namespace {
 
@@ -118,40 +96,46 @@ bool use_sequence(const LstmInputs& in, std::int64_t layers, bool bias) {
   return false;
 }
 
-}  // namespace
-
-LSTM::Result LSTM::forward_with_state(const Tensor& input, const Tensor& h0, const Tensor& c0) {
-  REDES_CHECK(input.defined() && input.dim() == 3 && input.size(2) == input_size_, "LSTM: expected input of shape ",
-              options_.batch_first ? "(N, T, " : "(T, N, ", input_size_, "), got ",
-              input.defined() ? shape_str(input.shape()) : std::string("(undefined)"));
-  const Tensor sequence = options_.batch_first ? input.transpose(0, 1) : input;  // (T, N, F)
-  const Shape state_shape{options_.num_layers, sequence.size(1), hidden_size_};
-  for (const Tensor* state : {&h0, &c0}) {
-    REDES_CHECK(!state->defined() || state->shape() == state_shape, "LSTM: initial state should have shape ",
-                shape_str(state_shape), ", got ", shape_str(state->shape()));
-  }
-  REDES_CHECK(sequence.size(0) > 0, "LSTM: the input sequence is empty");
-  const TensorOptions like{input.dtype(), input.device()};
-  LstmInputs in{
-      sequence, h0.defined() ? h0 : zeros(state_shape, like), c0.defined() ? c0 : zeros(state_shape, like), {}};
-  for (std::int64_t layer = 0; layer < options_.num_layers; ++layer) {
-    const std::string suffix = "_l" + std::to_string(layer);
-    for (const char* name : {"weight_ih", "weight_hh", "bias_ih", "bias_hh"}) {
-      if (options_.bias || name[0] == 'w') in.weights.push_back(parameter(name + suffix));
-    }
-  }
-  const Result r = use_sequence(in, options_.num_layers, options_.bias)
-                       ? run_sequence(in, options_.num_layers, options_.bias)
-                       : run_steps(in, options_.num_layers, options_.bias);
-  return {options_.batch_first ? r.output.transpose(0, 1) : r.output, r.h_n, r.c_n};
+// Layers of one direction on sequence-major inputs, by the faster path.
+LSTM::Result run_layers(const LstmInputs& in, std::int64_t layers, bool bias) {
+  return use_sequence(in, layers, bias) ? run_sequence(in, layers, bias) : run_steps(in, layers, bias);
 }
 
-std::string LSTM::extra_repr() const {
-  std::string text = std::to_string(input_size_) + ", " + std::to_string(hidden_size_);
-  if (options_.num_layers != 1) text += ", num_layers=" + std::to_string(options_.num_layers);
-  if (options_.batch_first) text += ", batch_first=true";
-  if (!options_.bias) text += ", bias=false";
-  return text;
+}  // namespace
+
+LSTM::Result LSTM::forward_with_state(const Tensor& input, const Tensor& h0, const Tensor& c0,
+                                      const std::vector<std::int64_t>& lengths) {
+  StackResult r = run_stack(input, {h0, c0}, {"h0", "c0"}, lengths);
+  return {r.output, r.final_states[0], r.final_states[1]};
+}
+
+std::vector<Tensor> LSTM::cell_step(const Tensor& projected, const std::vector<Tensor>& state,
+                                    const DirectionWeights& weights) const {
+  const Tensor recurrent = weights.b_hh.defined() ? addmm(weights.b_hh, state[0], weights.w_hh.t())
+                                                  : matmul(state[0], weights.w_hh.t());
+  const LstmState next = lstm_cell_from_gates(projected + recurrent, state[1]);
+  return {next.h, next.c};
+}
+
+RecurrentBase::DirectionResult LSTM::run_direction(const Tensor& x, std::vector<Tensor> state,
+                                                   const DirectionWeights& weights, const Tensor& valid) const {
+  if (valid.defined()) return RecurrentBase::run_direction(x, std::move(state), weights, valid);
+  LstmInputs in{x, state[0].unsqueeze(0), state[1].unsqueeze(0), {weights.w_ih, weights.w_hh}};
+  if (options().bias) in.weights.insert(in.weights.end(), {weights.b_ih, weights.b_hh});
+  const Result r = run_layers(in, 1, options().bias);
+  return {r.output, {r.h_n.select(0, 0), r.c_n.select(0, 0)}};
+}
+
+std::optional<RecurrentBase::StackResult> LSTM::run_whole_stack(const Tensor& sequence,
+                                                                const std::vector<Tensor>& initial_states) const {
+  LstmInputs in{sequence, initial_states[0], initial_states[1], {}};
+  for (std::int64_t layer = 0; layer < options().num_layers; ++layer) {
+    const DirectionWeights w = direction_weights(layer, 0);
+    in.weights.insert(in.weights.end(), {w.w_ih, w.w_hh});
+    if (options().bias) in.weights.insert(in.weights.end(), {w.b_ih, w.b_hh});
+  }
+  const Result r = run_layers(in, options().num_layers, options().bias);
+  return StackResult{r.output, {r.h_n, r.c_n}};
 }
 
 }  // namespace redes::nn

@@ -1,39 +1,43 @@
 // LSTM over a sequence, with PyTorch's parameter names and layout
-// (weight_ih_l{k} (4H, in), weight_hh_l{k} (4H, H), bias_ih_l{k}, bias_hh_l{k};
-// gates i, f, g, o), so weights exchange with it.
+// (weight_ih_l{k} (4H, in), weight_hh_l{k} (4H, H), bias_ih_l{k}, bias_hh_l{k},
+// with suffix _reverse for the backward direction; gates i, f, g, o), so
+// weights exchange with it. Options, variable-length batches and the
+// parameter layout are described in layers/recurrent_base.h.
 #pragma once
 
 #include "core/ops.h"
-#include "layers/module.h"
+#include "layers/recurrent_base.h"
 
 namespace redes::nn {
 
-struct LSTMOptions {
-  std::int64_t num_layers = 1;
-  bool batch_first = false;  // input (N, T, F) instead of (T, N, F)
-  bool bias = true;
-};
+using LSTMOptions = RecurrentOptions;
 
-class REDES_API LSTM : public Module {
+class REDES_API LSTM : public RecurrentBase {
  public:
   // Every weight and bias uniform on +-1/sqrt(hidden_size), as in PyTorch.
   LSTM(std::int64_t input_size, std::int64_t hidden_size, LSTMOptions options = {});
 
   struct Result {
-    Tensor output;  // hidden states of the last layer at every step: (T, N, H) or (N, T, H)
-    Tensor h_n;     // final hidden state of every layer: (num_layers, N, H)
-    Tensor c_n;     // final cell state of every layer: (num_layers, N, H)
+    Tensor output;  // hidden states of the last layer at every step: (T, N, D*H) or (N, T, D*H)
+    Tensor h_n;     // final hidden state of every layer and direction: (num_layers * D, N, H)
+    Tensor c_n;     // final cell state of every layer and direction: (num_layers * D, N, H)
   };
-  // h0, c0: (num_layers, N, H), zeros when undefined.
-  Result forward_with_state(const Tensor& input, const Tensor& h0 = Tensor(), const Tensor& c0 = Tensor());
+  // h0, c0: (num_layers * D, N, H), zeros when undefined. lengths: one per
+  // sequence of a padded batch, or empty when every sequence is full.
+  Result forward_with_state(const Tensor& input, const Tensor& h0 = Tensor(), const Tensor& c0 = Tensor(),
+                            const std::vector<std::int64_t>& lengths = {});
   Tensor forward(const Tensor& input) override { return forward_with_state(input).output; }
   std::string type_name() const override { return "LSTM"; }
-  std::string extra_repr() const override;
 
- private:
-  std::int64_t input_size_;
-  std::int64_t hidden_size_;
-  LSTMOptions options_;
+ protected:
+  std::vector<Tensor> cell_step(const Tensor& projected, const std::vector<Tensor>& state,
+                                const DirectionWeights& weights) const override;
+  // Without lengths: the whole-sequence op (or the per-step fused cells) of
+  // one layer.
+  DirectionResult run_direction(const Tensor& x, std::vector<Tensor> state, const DirectionWeights& weights,
+                                const Tensor& valid) const override;
+  std::optional<StackResult> run_whole_stack(const Tensor& sequence,
+                                             const std::vector<Tensor>& initial_states) const override;
 };
 
 }  // namespace redes::nn

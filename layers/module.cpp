@@ -1,7 +1,11 @@
 #include "layers/module.h"
 
+#include <cxxabi.h>
+
+#include <cstdlib>
 #include <ostream>
 #include <sstream>
+#include <typeinfo>
 
 #include "core/error.h"
 #include "core/ops.h"
@@ -10,6 +14,24 @@
 namespace redes::nn {
 
 Module::~Module() = default;
+
+Tensor Module::forward(const Tensor&) {
+  detail::fail(type_name(), " has no forward(const Tensor&); call the forward it declares (through a "
+               "ModuleHolder, holder(a, b), or directly)");
+}
+
+std::string Module::type_name() const {
+  // The class name without its namespaces (or template arguments' namespaces).
+  std::string name = typeid(*this).name();
+  int status = 0;
+  if (char* demangled = abi::__cxa_demangle(name.c_str(), nullptr, nullptr, &status)) {
+    name = demangled;
+    std::free(demangled);
+  }
+  const std::size_t template_start = name.find('<');
+  const std::size_t last_scope = name.rfind("::", template_start);
+  return last_scope == std::string::npos ? name : name.substr(last_scope + 2);
+}
 
 void Module::register_parameter(std::string name, Tensor value) {
   REDES_CHECK(value.defined(), type_name(), ": parameter \"", name, "\" is undefined");

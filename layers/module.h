@@ -6,11 +6,13 @@
 
 #include <memory>
 #include <string>
+#include <type_traits>
 #include <utility>
 #include <vector>
 
 #include "core/export.h"
 #include "core/tensor.h"
+#include "layers/module_holder.h"
 
 namespace redes::nn {
 
@@ -27,11 +29,26 @@ class REDES_API Module {
   Module(Module&&) = default;
   Module& operator=(Module&&) = default;
 
-  virtual Tensor forward(const Tensor& input) = 0;
+  // The one-input forward that Sequential and the Trainer call. A module
+  // whose forward takes other arguments declares its own forward (called
+  // through a ModuleHolder or directly) and leaves this one, which throws.
+  virtual Tensor forward(const Tensor& input);
   Tensor operator()(const Tensor& input) { return forward(input); }
-  // "Linear", and the settings shown in the printout ("in_features=9, ...").
-  virtual std::string type_name() const = 0;
+  // The name in the printout and in errors: the class name by default
+  // ("Linear", "Net"); override to show another.
+  virtual std::string type_name() const;
+  // The settings shown in the printout ("in_features=9, ...").
   virtual std::string extra_repr() const { return ""; }
+
+  // This module as a T (e.g. seq[0]->as<Linear>()), or null when it is not one.
+  template <class T>
+  T* as() {
+    return dynamic_cast<T*>(this);
+  }
+  template <class T>
+  const T* as() const {
+    return dynamic_cast<const T*>(this);
+  }
 
   // Every parameter of this module and its children, depth first.
   std::vector<std::pair<std::string, Tensor>> named_parameters() const;
@@ -62,11 +79,24 @@ class REDES_API Module {
  protected:
   void register_parameter(std::string name, Tensor value);
   void register_buffer(std::string name, Tensor value);
+  // Registers a child under `name` (its parameters become "name.weight"...)
+  // and returns a handle on it.
   template <class M>
-  std::shared_ptr<M> register_module(std::string name, M module) {
+    requires std::is_base_of_v<Module, M>
+  ModuleHolder<M> register_module(std::string name, M module) {
     auto child = std::make_shared<M>(std::move(module));
     add_child(std::move(name), child);
-    return child;
+    return ModuleHolder<M>(child);
+  }
+  // Registers a module that already has a handle (it may be shared).
+  template <class M>
+  ModuleHolder<M> register_module(std::string name, ModuleHolder<M> module) {
+    add_child(std::move(name), module.ptr());
+    return module;
+  }
+  template <class M>
+  ModuleHolder<M> register_module(std::string name, std::shared_ptr<M> module) {
+    return register_module(std::move(name), ModuleHolder<M>(std::move(module)));
   }
   void add_child(std::string name, std::shared_ptr<Module> child);
   // The registered parameter or buffer of this module (not its children).

@@ -12,9 +12,13 @@ Tensor Sequential::forward(const Tensor& input) {
   return x;
 }
 
-Module& Sequential::operator[](std::size_t index) const {
+std::shared_ptr<Module> Sequential::ptr(std::size_t index) const {
   REDES_CHECK(index < size(), "Sequential: index ", index, " is out of range for ", size(), " modules");
-  return *named_children()[index].second;
+  return named_children()[index].second;
+}
+
+void Sequential::wrong_type(std::size_t index) const {
+  detail::fail("Sequential: module ", index, " is a ", ptr(index)->type_name(), ", not the type asked for");
 }
 
 }  // namespace redes::nn

@@ -22,7 +22,19 @@ class REDES_API Sequential : public Module {
   Tensor forward(const Tensor& input) override;
   std::string type_name() const override { return "Sequential"; }
   std::size_t size() const { return named_children().size(); }
-  Module& operator[](std::size_t index) const;
+  // Module `index`, as in libtorch: seq[0]->as<Linear>().
+  std::shared_ptr<Module> operator[](std::size_t index) const { return ptr(index); }
+  std::shared_ptr<Module> ptr(std::size_t index) const;
+  // Module `index` as a T; throws if it is another type.
+  template <class T>
+  T& at(std::size_t index) const {
+    T* module = ptr(index)->template as<T>();
+    if (module == nullptr) wrong_type(index);
+    return *module;
+  }
+
+ private:
+  [[noreturn]] void wrong_type(std::size_t index) const;
 };
 
 }  // namespace redes::nn

@@ -33,13 +33,68 @@ TEST(Module, DottedNamesAndCounts) {
 
 TEST(Module, TrainEvalReachesEveryChild) {
   nn::Sequential model(nn::Linear(2, 2), nn::Dropout(0.5), nn::Sequential(nn::ReLU()));
-  EXPECT_TRUE(model[1].is_training());
+  EXPECT_TRUE(model[1]->is_training());
   model.eval();
-  EXPECT_FALSE(model[1].is_training());
-  EXPECT_FALSE(dynamic_cast<nn::Sequential&>(model[2])[0].is_training());
+  EXPECT_FALSE(model[1]->is_training());
+  EXPECT_FALSE(model.at<nn::Sequential>(2)[0]->is_training());
   model.train();
-  EXPECT_TRUE(model[2].is_training());
+  EXPECT_TRUE(model[2]->is_training());
   EXPECT_THROW(model[3], Error);
+}
+
+// A module written as a libtorch user would: holders for its children, a
+// forward of two inputs, no type_name override.
+class TwoTower : public nn::Module {
+ public:
+  TwoTower()
+      : left(register_module("left", nn::Linear(3, 2))), right(register_module("right", nn::Linear(4, 2))) {}
+  using nn::Module::forward;  // the one-input forward stays visible (and throws)
+  Tensor forward(const Tensor& a, const Tensor& b) { return left(a) + right(b); }
+
+  nn::ModuleHolder<nn::Linear> left;
+  nn::ModuleHolder<nn::Linear> right;
+};
+
+TEST(ModuleHolder, CallsForwardWithAnyArgumentsAndReachesTheModule) {
+  auto model = nn::ModuleHolder<TwoTower>(TwoTower());
+  const Tensor a = testing::random_tensor({5, 3}, 1), b = testing::random_tensor({5, 4}, 2);
+  const Tensor out = model(a, b);
+  const Tensor expected = addmm(model->left->bias(), a, model->left->weight().t()) +
+                          addmm(model->right->bias(), b, model->right->weight().t());
+  EXPECT_TRUE(all_close(out, expected, 1e-6, 1e-6));
+  // The default name is the class name, here and in the printout.
+  EXPECT_EQ(model->type_name(), "TwoTower");
+  EXPECT_EQ(model->str().rfind("TwoTower(", 0), 0u) << model->str();
+  // Sequential and the Trainer call forward(x): a two-input module says so.
+  testing::expect_error([&] { model->nn::Module::forward(a); }, {"TwoTower", "forward"});
+  nn::ModuleHolder<nn::Linear> empty;
+  EXPECT_TRUE(empty.is_empty());
+  testing::expect_error([&] { empty(a); }, "before a module was assigned");
+}
+
+TEST(ModuleHolder, SequentialIndexingReadsAsInLibtorch) {
+  nn::Sequential seq(nn::Linear(3, 4), nn::ReLU());
+  nn::Linear* first = seq[0]->as<nn::Linear>();
+  ASSERT_NE(first, nullptr);
+  EXPECT_EQ(first->weight().shape(), (Shape{4, 3}));
+  EXPECT_EQ(seq[1]->as<nn::Linear>(), nullptr);
+  EXPECT_EQ(&seq.at<nn::Linear>(0), first);
+  testing::expect_error([&] { seq.at<nn::Linear>(1); }, {"module 1", "ReLU"});
+}
+
+TEST(ModuleHolder, AModuleBuiltBeforeItsParentIsRegisteredAsItIs) {
+  class Wrapper : public nn::Module {
+   public:
+    explicit Wrapper(nn::ModuleHolder<nn::Linear> inner) : inner_(register_module("inner", std::move(inner))) {}
+    Tensor forward(const Tensor& x) override { return inner_(x); }
+    nn::ModuleHolder<nn::Linear> inner_;
+  };
+  nn::ModuleHolder<nn::Linear> linear(nn::Linear(2, 3));
+  Wrapper wrapper(linear);
+  EXPECT_EQ(wrapper.inner_.ptr(), linear.ptr());
+  ASSERT_EQ(wrapper.named_parameters().size(), 2u);
+  EXPECT_EQ(wrapper.named_parameters()[0].first, "inner.weight");
+  EXPECT_EQ(wrapper.type_name(), "Wrapper");
 }
 
 TEST(Module, ZeroGradDropsEveryGradient) {
