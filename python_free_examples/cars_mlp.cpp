@@ -1,12 +1,33 @@
 // W1 cars-mlp: is a car eco-friendly? A 9-64-64-1 MLP with binary
 // cross-entropy, trained without and with dropout to show the overfitting
-// that dropout reduces.
+// that dropout reduces. With both settings (the default, no --dropout),
+// cars_dropout_test_loss.svg draws their test loss per epoch on one chart:
+// without dropout it turns upwards as the network memorises the training set.
 #include <cstdio>
+#include <cstdlib>
+#include <fstream>
 #include <iostream>
 
 #include "workloads.h"
 
 namespace redes::examples {
+
+namespace {
+
+// The test loss of every epoch listed in a metrics file (JSON lines written by
+// train::epoch_json), so a resumed run draws its earlier epochs too.
+std::vector<double> test_losses(const std::string& metrics_path) {
+  std::vector<double> losses;
+  std::ifstream in(metrics_path);
+  const std::string key = "\"test_loss\":";
+  for (std::string line; std::getline(in, line);) {
+    const std::size_t at = line.find(key);
+    if (at != std::string::npos) losses.push_back(std::strtod(line.c_str() + at + key.size(), nullptr));
+  }
+  return losses;
+}
+
+}  // namespace
 
 int cars_mlp(const WorkloadOptions& options) {
   refuse_inapplicable(options, "cars", true, false);
@@ -20,6 +41,7 @@ int cars_mlp(const WorkloadOptions& options) {
   const std::vector<double> dropouts = options.dropout ? std::vector<double>{*options.dropout}
                                                        : std::vector<double>{0.0, 0.3};
   std::vector<std::string> results;
+  std::vector<train::ChartSeries> test_loss_curves;
   for (double p : dropouts) {
     manual_seed(options.seed);
     nn::Sequential model(nn::Linear(9, 64), nn::ReLU(), nn::Dropout(p), nn::Linear(64, 64), nn::ReLU(),
@@ -42,6 +64,7 @@ int cars_mlp(const WorkloadOptions& options) {
                 *train_metrics.accuracy, train_metrics.loss, *test_metrics.accuracy, test_metrics.loss);
     char variant[32];
     std::snprintf(variant, sizeof variant, "%g", p);
+    test_loss_curves.push_back({std::string("dropout ") + variant, test_losses(fit.metrics_path)});
     const std::vector<std::pair<std::string, std::string>> v{{"dropout", variant}};
     const std::string device = options.device.str();
     results.push_back(train::result_json("cars-mlp", device, "train_accuracy", *train_metrics.accuracy, "fraction", v));
@@ -51,6 +74,12 @@ int cars_mlp(const WorkloadOptions& options) {
       results.push_back(train::result_json("cars-mlp", device, "step_microseconds",
                                            1e6 * train::median_step_seconds(history), "microseconds", v));
     }
+  }
+  if (test_loss_curves.size() > 1) {
+    const std::string path = output_path(options, "cars_dropout_test_loss.svg");
+    train::write_line_chart(path, "cars: test loss per epoch, without and with dropout", "epoch", test_loss_curves,
+                            "test loss (binary cross-entropy)");
+    std::printf("\ntest loss of both dropout settings per epoch: %s\n", path.c_str());
   }
   for (const std::string& line : results) std::cout << line << "\n";
   return 0;

@@ -1,11 +1,47 @@
 // W2 fashion-lenet: LeNet-5 on Fashion-MNIST, SGD with momentum, optionally
 // with on-the-fly augmentation (flip, shift, rotation, noise).
+// fashion_augment.svg shows what each augmentation does to a few training
+// images, whether or not this run augments.
 #include <cstdio>
 #include <iostream>
+#include <numeric>
 
 #include "workloads.h"
 
 namespace redes::examples {
+
+namespace {
+
+// Rows: the first training images. Columns: the image, each step of the W2
+// recipe alone at its full strength, then the whole recipe as epoch 0 of
+// this seed draws it for that sample.
+void write_augmentation_grid(const data::TensorDataset& train_set, const data::ImageOptions& loaded,
+                             std::uint64_t seed, const std::string& path) {
+  const std::int64_t rows = std::min<std::int64_t>(6, train_set.size());
+  if (rows == 0) return;
+  std::vector<std::int64_t> indices(static_cast<std::size_t>(rows));
+  std::iota(indices.begin(), indices.end(), 0);
+  Tensor images = train_set.get(indices)[0];
+  if (loaded.normalize) images = images * loaded.std + loaded.mean;  // back to [0, 1]
+  const data::AugmentOptions recipe;
+  const data::SampleKeys keys{seed, 0, indices};
+  const auto n = static_cast<std::size_t>(rows);
+  const std::string shift_label = "shift +" + std::to_string(recipe.max_shift) + ", +" + std::to_string(recipe.max_shift);
+  char rotate_label[32], noise_label[32];
+  std::snprintf(rotate_label, sizeof rotate_label, "rotate %g deg", recipe.max_degrees);
+  std::snprintf(noise_label, sizeof noise_label, "noise std %g", recipe.noise_std);
+  train::write_image_grid(
+      path, "W2 augmentations: each step alone, then all of them as epoch 0 draws them",
+      {{"original", images},
+       {"flip", data::flip_horizontal(images, std::vector<bool>(n, true))},
+       {shift_label, data::shift(images, std::vector<data::PixelShift>(n, {recipe.max_shift, recipe.max_shift}))},
+       {rotate_label, data::rotate(images, std::vector<double>(n, recipe.max_degrees))},
+       {noise_label, data::gaussian_noise(images, recipe.noise_std, keys)},
+       {"all, random", data::augment(images, recipe, keys)}},
+      4);
+}
+
+}  // namespace
 
 int fashion_lenet(const WorkloadOptions& options) {
   refuse_inapplicable(options, "fashion", false, true);
@@ -36,6 +72,10 @@ int fashion_lenet(const WorkloadOptions& options) {
     };
   }
   const std::vector<train::EpochRecord> history = trainer.fit(train_set, fit);
+  // After fit, which refuses to start over an earlier run's files without --overwrite.
+  const std::string grid_path = output_path(options, "fashion_augment.svg");
+  write_augmentation_grid(*train_set, images, options.seed, grid_path);
+  std::printf("what the augmentations do: %s\n", grid_path.c_str());
 
   const std::string device = options.device.str();
   const std::vector<std::pair<std::string, std::string>> variant{{"augment", options.augment ? "true" : "false"}};

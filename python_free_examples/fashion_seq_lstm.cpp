@@ -16,13 +16,12 @@ class RowSequenceClassifier : public nn::Module {
         head_(register_module("head", nn::Linear(hidden, classes))) {}
   Tensor forward(const Tensor& images) override {
     const Tensor rows = images.reshape({images.size(0), images.size(-2), images.size(-1)});  // (N, 28, 28)
-    return head_->forward(lstm_->forward(rows).select(1, -1));
+    return head_(lstm_(rows).select(1, -1));
   }
-  std::string type_name() const override { return "RowSequenceClassifier"; }
 
  private:
-  std::shared_ptr<nn::LSTM> lstm_;
-  std::shared_ptr<nn::Linear> head_;
+  nn::ModuleHolder<nn::LSTM> lstm_;
+  nn::ModuleHolder<nn::Linear> head_;
 };
 
 }  // namespace

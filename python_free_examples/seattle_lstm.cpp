@@ -22,16 +22,15 @@ class LastStepRegressor : public nn::Module {
       : lstm_(register_module("lstm", nn::LSTM(1, hidden, {.batch_first = true}))),
         head_(register_module("head", nn::Linear(hidden, outputs))) {}
   Tensor forward(const Tensor& windows) override {
-    const Tensor states = lstm_->forward(windows);  // (N, T, H)
+    const Tensor states = lstm_(windows);  // (N, T, H)
     // The network forecasts the change from the last hour: an hour's change
     // is small and centred, the temperature itself is not.
-    return windows.select(1, -1) + head_->forward(states.select(1, -1));
+    return windows.select(1, -1) + head_(states.select(1, -1));
   }
-  std::string type_name() const override { return "LastStepRegressor"; }
 
  private:
-  std::shared_ptr<nn::LSTM> lstm_;
-  std::shared_ptr<nn::Linear> head_;
+  nn::ModuleHolder<nn::LSTM> lstm_;
+  nn::ModuleHolder<nn::Linear> head_;
 };
 
 // Solves the normal equations (X^T X + tiny ridge) w = X^T y by Gaussian
@@ -88,7 +87,8 @@ void write_test_week(nn::Module& model, const data::TensorDataset& test_set, con
     lstm_f.values.push_back(degrees(forecast[i]));
     linear_f.values.push_back(degrees(linear[i]));
   }
-  train::write_line_chart(path, "next-hour temperature (F), first test week", "hour", {actual_f, lstm_f, linear_f});
+  train::write_line_chart(path, "next-hour temperature (F), first test week", "hour", {actual_f, lstm_f, linear_f},
+                          "temperature (F)");
 }
 
 }  // namespace

@@ -1,10 +1,13 @@
-// TensorDataset and DataLoader: batching, coverage, drop_last, the seeded
-// Philox shuffle, the background thread's bound, shutdown and errors.
+// TensorDataset, SampleDataset and DataLoader: batching, coverage, drop_last,
+// the seeded Philox shuffle, the workers' bound, order and identity across
+// worker counts, shutdown, errors, the batch-size check and the collate step.
 #include <algorithm>
 #include <atomic>
 #include <chrono>
+#include <functional>
 #include <numeric>
 #include <set>
+#include <string>
 #include <thread>
 
 #include "data/fixtures.h"
@@ -207,6 +210,348 @@ TEST(DataLoader, EmptyDatasetHasNoBatchesAndOptionsAreChecked) {
   EXPECT_THROW(DataLoader(probe, {.prefetch = 0}), Error);
   EXPECT_THROW(DataLoader(probe, {.prefetch = 17}), Error);
   EXPECT_THROW(DataLoader(nullptr), Error);
+  for (const std::int64_t workers : {std::int64_t{0}, std::int64_t{-1}, std::int64_t{65}}) {
+    try {
+      DataLoader(probe, {.num_workers = workers});
+      FAIL() << "num_workers " << workers << " was accepted";
+    } catch (const Error& error) {
+      EXPECT_NE(std::string(error.what()).find("num_workers must be in [1, 64]"), std::string::npos) << error.what();
+      EXPECT_NE(std::string(error.what()).find("got " + std::to_string(workers)), std::string::npos) << error.what();
+    }
+  }
+  EXPECT_NO_THROW(DataLoader(probe, {.num_workers = 64}));
+}
+
+// Every batch of an epoch: indices and tensor values.
+struct EpochContent {
+  std::vector<std::vector<std::int64_t>> indices;
+  std::vector<std::vector<std::vector<double>>> values;  // batch, tensor, element
+};
+
+EpochContent read_epoch(const DataLoader& loader, std::uint64_t epoch) {
+  EpochContent content;
+  for (Batch& batch : loader.epoch(epoch)) {
+    content.indices.push_back(batch.indices);
+    std::vector<std::vector<double>> tensors;
+    for (const Tensor& tensor : batch.tensors) tensors.push_back(host_values(tensor));
+    content.values.push_back(std::move(tensors));
+  }
+  return content;
+}
+
+// Sample i has features (i, 10 i) and label i, like numbered(), and get()
+// takes a time that varies from batch to batch, so that workers finish
+// batches out of order.
+class Uneven final : public data::Dataset {
+ public:
+  explicit Uneven(std::int64_t n) : rows_(numbered(n)) {}
+  std::int64_t size() const override { return rows_->size(); }
+  std::vector<Tensor> get(const std::vector<std::int64_t>& indices) const override {
+    if (!indices.empty()) std::this_thread::sleep_for(std::chrono::milliseconds((indices[0] * 7) % 5));
+    return rows_->get(indices);
+  }
+
+ private:
+  std::shared_ptr<data::TensorDataset> rows_;
+};
+
+TEST(DataLoaderWorkers, AnyWorkerCountGivesTheBatchesOfOneWorker) {
+  const auto dataset = std::make_shared<Uneven>(103);
+  for (const bool shuffle : {false, true}) {
+    const LoaderOptions one{.batch_size = 8, .shuffle = shuffle, .seed = 7};
+    const EpochContent reference = read_epoch(DataLoader(dataset, one), 2);
+    // The reference itself is right: the loader's order, in batches of 8, and
+    // rows that hold the samples they name.
+    ASSERT_EQ(reference.indices.size(), 13u);
+    std::vector<std::int64_t> flat;
+    for (std::size_t b = 0; b < reference.indices.size(); ++b) {
+      flat.insert(flat.end(), reference.indices[b].begin(), reference.indices[b].end());
+      std::vector<double> features, labels;
+      for (const std::int64_t i : reference.indices[b]) {
+        features.insert(features.end(), {static_cast<double>(i), static_cast<double>(10 * i)});
+        labels.push_back(static_cast<double>(i));
+      }
+      EXPECT_EQ(reference.values[b][0], features);
+      EXPECT_EQ(reference.values[b][1], labels);
+    }
+    EXPECT_EQ(flat, DataLoader(dataset, one).order(2));
+    for (const std::int64_t workers : {2, 3, 4, 8, 20}) {
+      LoaderOptions options = one;
+      options.num_workers = workers;
+      const EpochContent content = read_epoch(DataLoader(dataset, options), 2);
+      EXPECT_EQ(content.indices, reference.indices) << workers << " workers, shuffle " << shuffle;
+      EXPECT_EQ(content.values, reference.values) << workers << " workers, shuffle " << shuffle;
+    }
+  }
+}
+
+// Images of 8 x 8 whose get() applies the W2 augmentation keyed by the
+// sample indices, as a data set that augments on the host would.
+class Augmenting final : public data::Dataset {
+ public:
+  explicit Augmenting(std::int64_t n) {
+    std::vector<float> pixels;
+    for (std::int64_t i = 0; i < n * 64; ++i) pixels.push_back(static_cast<float>((i * 37) % 101) / 100.0f);
+    images_ = std::make_shared<data::TensorDataset>(std::vector<Tensor>{from_vector(pixels, {n, 1, 8, 8})});
+  }
+  std::int64_t size() const override { return images_->size(); }
+  std::vector<Tensor> get(const std::vector<std::int64_t>& indices) const override {
+    return {data::augment(images_->get(indices)[0], {}, {kSeed, 0, indices})};
+  }
+  const data::TensorDataset& plain() const { return *images_; }
+  static constexpr std::uint64_t kSeed = 11;
+
+ private:
+  std::shared_ptr<data::TensorDataset> images_;
+};
+
+TEST(DataLoaderWorkers, AugmentationIsTheSameWithAnyWorkerCount) {
+  const auto dataset = std::make_shared<Augmenting>(50);
+  const LoaderOptions one{.batch_size = 6, .shuffle = true, .seed = 3};
+  const EpochContent reference = read_epoch(DataLoader(dataset, one), 1);
+  ASSERT_EQ(reference.indices.size(), 9u);
+  // Batch b holds the augmentation of its samples, computed here directly,
+  // and differs from the plain images (the augmentation ran).
+  for (std::size_t b = 0; b < reference.indices.size(); ++b) {
+    const Tensor plain = dataset->plain().get(reference.indices[b])[0];
+    const Tensor expected = data::augment(plain, {}, {Augmenting::kSeed, 0, reference.indices[b]});
+    EXPECT_EQ(reference.values[b][0], host_values(expected)) << "batch " << b;
+    EXPECT_NE(reference.values[b][0], host_values(plain)) << "batch " << b;
+  }
+  for (const std::int64_t workers : {2, 4, 7}) {
+    LoaderOptions options = one;
+    options.num_workers = workers;
+    const EpochContent content = read_epoch(DataLoader(dataset, options), 1);
+    EXPECT_EQ(content.indices, reference.indices) << workers << " workers";
+    EXPECT_EQ(content.values, reference.values) << workers << " workers";
+  }
+}
+
+TEST(DataLoaderWorkers, WorkersStayAtMostPrefetchPlusWorkersBatchesAhead) {
+  const auto probe = std::make_shared<Probe>(1000, std::chrono::milliseconds(0));
+  DataLoader loader(probe, {.batch_size = 10, .prefetch = 2, .num_workers = 3});
+  data::Epoch epoch = loader.epoch(0);
+  ASSERT_TRUE(epoch.next());
+  // One taken, then at most 2 + 3 more claimed: 6 calls, and no more.
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
+  while (probe->calls() < 6 && std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  }
+  std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  EXPECT_EQ(probe->calls(), 6);
+  ASSERT_TRUE(epoch.next());
+  while (probe->calls() < 7 && std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  }
+  std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  EXPECT_EQ(probe->calls(), 7);
+}
+
+TEST(DataLoaderWorkers, DestroyingAnEpochMidwayStopsAndJoinsEveryWorker) {
+  const auto probe = std::make_shared<Probe>(10000, std::chrono::milliseconds(2));
+  DataLoader loader(probe, {.batch_size = 1, .prefetch = 1, .num_workers = 4});
+  const auto start = std::chrono::steady_clock::now();
+  {
+    data::Epoch epoch = loader.epoch(0);
+    for (int i = 0; i < 3; ++i) ASSERT_TRUE(epoch.next());
+  }
+  const std::int64_t after = probe->calls();
+  EXPECT_LE(after, 3 + 1 + 4);
+  std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  EXPECT_EQ(probe->calls(), after);  // joined: nothing runs any more
+  for (int i = 0; i < 5; ++i) {
+    data::Epoch unused = loader.epoch(static_cast<std::uint64_t>(i + 1));  // never read from
+  }
+  data::Epoch moved = loader.epoch(10);
+  data::Epoch target = std::move(moved);
+  EXPECT_FALSE(moved.next());
+  target = loader.epoch(11);
+  const std::optional<Batch> batch = target.next();
+  ASSERT_TRUE(batch);
+  EXPECT_EQ(batch->epoch, 11u);
+  EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(10));
+}
+
+// Batches (of 2, unshuffled) that hold a sample in `failing` throw, batch b
+// after sleeping `delay(b)`, so a later batch can fail first.
+class Failing final : public data::Dataset {
+ public:
+  Failing(std::set<std::int64_t> failing, std::function<int(std::int64_t)> delay_ms)
+      : failing_(std::move(failing)), delay_ms_(std::move(delay_ms)) {}
+  std::int64_t size() const override { return 20; }
+  std::vector<Tensor> get(const std::vector<std::int64_t>& indices) const override {
+    const std::int64_t batch = indices[0] / 2;
+    std::this_thread::sleep_for(std::chrono::milliseconds(delay_ms_(batch)));
+    for (const std::int64_t i : indices) {
+      if (failing_.count(i) > 0) throw Error("failing: sample " + std::to_string(i) + " is unreadable");
+    }
+    return numbered(20)->get(indices);
+  }
+
+ private:
+  std::set<std::int64_t> failing_;
+  std::function<int(std::int64_t)> delay_ms_;
+};
+
+// The batches before the failing one arrive, then its error, then the end.
+void expect_failure_at_batch(DataLoader& loader, std::int64_t failing_batch, const std::string& message) {
+  data::Epoch epoch = loader.epoch(0);
+  for (std::int64_t b = 0; b < failing_batch; ++b) {
+    const std::optional<Batch> batch = epoch.next();
+    ASSERT_TRUE(batch) << "batch " << b;
+    EXPECT_EQ(batch->indices, (std::vector<std::int64_t>{2 * b, 2 * b + 1}));
+    EXPECT_EQ((*batch)[1].to_vector<std::int64_t>(), batch->indices);
+  }
+  try {
+    epoch.next();
+    FAIL() << "batch " << failing_batch << " did not throw";
+  } catch (const Error& error) {
+    EXPECT_NE(std::string(error.what()).find(message), std::string::npos) << error.what();
+  }
+  EXPECT_FALSE(epoch.next());
+  EXPECT_FALSE(epoch.next());
+}
+
+TEST(DataLoaderWorkers, AWorkersExceptionSurfacesAtItsBatch) {
+  for (const std::int64_t workers : {1, 2, 4}) {
+    SCOPED_TRACE(std::to_string(workers) + " workers");
+    DataLoader loader(std::make_shared<Failing>(std::set<std::int64_t>{7}, [](std::int64_t) { return 0; }),
+                      {.batch_size = 2, .num_workers = workers});
+    expect_failure_at_batch(loader, 3, "sample 7 is unreadable");
+    // Batch 4 fails at once, batch 3 only after 40 ms: the caller still
+    // meets batch 3's error, as with one worker.
+    DataLoader both(std::make_shared<Failing>(std::set<std::int64_t>{6, 9},
+                                              [](std::int64_t b) { return b == 3 ? 40 : 0; }),
+                    {.batch_size = 2, .num_workers = workers});
+    expect_failure_at_batch(both, 3, "sample 6 is unreadable");
+  }
+}
+
+// get() returns what `make` builds for the batch's sample count.
+class Misshapen final : public data::Dataset {
+ public:
+  explicit Misshapen(std::function<std::vector<Tensor>(std::int64_t)> make) : make_(std::move(make)) {}
+  std::int64_t size() const override { return 10; }
+  std::vector<Tensor> get(const std::vector<std::int64_t>& indices) const override {
+    return make_(static_cast<std::int64_t>(indices.size()));
+  }
+
+ private:
+  std::function<std::vector<Tensor>(std::int64_t)> make_;
+};
+
+std::string first_batch_error(std::function<std::vector<Tensor>(std::int64_t)> make, std::int64_t workers = 1) {
+  DataLoader loader(std::make_shared<Misshapen>(std::move(make)), {.batch_size = 4, .num_workers = workers});
+  try {
+    loader.epoch(0).next();
+  } catch (const Error& error) {
+    return error.what();
+  }
+  return "no error";
+}
+
+TEST(DataLoader, BatchesWhoseFirstDimIsNotTheBatchSizeAreRefused) {
+  const std::string rows = first_batch_error([](std::int64_t n) {
+    return std::vector<Tensor>{zeros({n, 3}), zeros({n + 1}, {kInt64})};
+  });
+  EXPECT_NE(rows.find("dataset tensor 1 of batch 0 of epoch 0 has shape (5,), expected the batch size 4 as dim 0"),
+            std::string::npos)
+      << rows;
+  const std::string scalar = first_batch_error([](std::int64_t n) {
+    return std::vector<Tensor>{zeros({n}), scalar_tensor(1)};
+  }, 3);
+  EXPECT_NE(scalar.find("dataset tensor 1 of batch 0 of epoch 0 has shape (), expected the batch size 4"),
+            std::string::npos)
+      << scalar;
+  const std::string undefined = first_batch_error([](std::int64_t) { return std::vector<Tensor>{Tensor()}; });
+  EXPECT_NE(undefined.find("dataset tensor 0 of batch 0 of epoch 0 has shape (undefined)"), std::string::npos)
+      << undefined;
+  const std::string none = first_batch_error([](std::int64_t) { return std::vector<Tensor>{}; });
+  EXPECT_NE(none.find("Dataset::get returned no tensors for batch 0 of epoch 0 (4 samples)"), std::string::npos)
+      << none;
+  EXPECT_EQ(first_batch_error([](std::int64_t n) { return std::vector<Tensor>{zeros({n, 2, 2})}; }), "no error");
+}
+
+// Sample i: features (i, -i) as float32 and the label i as a 0-d int64.
+class Squares final : public data::SampleDataset {
+ public:
+  explicit Squares(std::int64_t n, std::int64_t odd_one = -1, int oddity = 0)
+      : n_(n), odd_one_(odd_one), oddity_(oddity) {}
+  std::int64_t size() const override { return n_; }
+  std::vector<Tensor> get_sample(std::int64_t i) const override {
+    const auto v = static_cast<float>(i);
+    std::vector<Tensor> sample{from_vector(std::vector<float>{v, -v}, {2}), scalar_tensor(static_cast<double>(i), {kInt64})};
+    if (i != odd_one_) return sample;
+    if (oddity_ == 0) sample[0] = zeros({3});                // another shape
+    if (oddity_ == 1) sample[1] = scalar_tensor(1.0);        // another dtype
+    if (oddity_ == 2) sample.push_back(zeros({1}));          // another count
+    if (oddity_ == 3) sample.clear();                        // nothing
+    return sample;
+  }
+
+ private:
+  std::int64_t n_, odd_one_;
+  int oddity_;
+};
+
+TEST(SampleDataset, StacksSamplesIntoABatch) {
+  const Squares squares(10);
+  const std::vector<Tensor> batch = squares.get({3, 1, 3});
+  ASSERT_EQ(batch.size(), 2u);
+  EXPECT_EQ(batch[0].shape(), (Shape{3, 2}));
+  EXPECT_EQ(batch[0].dtype(), kFloat32);
+  EXPECT_EQ(host_values(batch[0]), (std::vector<double>{3, -3, 1, -1, 3, -3}));
+  EXPECT_EQ(batch[1].shape(), (Shape{3}));
+  EXPECT_EQ(batch[1].to_vector<std::int64_t>(), (std::vector<std::int64_t>{3, 1, 3}));
+  // A batch of none is shaped like sample 0.
+  const std::vector<Tensor> none = squares.get({});
+  EXPECT_EQ(none[0].shape(), (Shape{0, 2}));
+  EXPECT_EQ(none[1].shape(), (Shape{0}));
+  EXPECT_EQ(none[1].dtype(), kInt64);
+  EXPECT_THROW(Squares(0).get({}), Error);
+  EXPECT_THROW(squares.get({10}), Error);
+  EXPECT_THROW(squares.get({-1}), Error);
+
+  // Through the loader, shuffled, with several workers.
+  DataLoader loader(std::make_shared<Squares>(23), {.batch_size = 5, .shuffle = true, .seed = 2, .num_workers = 3});
+  std::vector<std::int64_t> seen;
+  for (Batch& b : loader.epoch(0)) {
+    EXPECT_EQ(b[1].to_vector<std::int64_t>(), b.indices);
+    std::vector<double> features;
+    for (const std::int64_t i : b.indices) features.insert(features.end(), {static_cast<double>(i), -static_cast<double>(i)});
+    EXPECT_EQ(host_values(b[0]), features);
+    seen.insert(seen.end(), b.indices.begin(), b.indices.end());
+  }
+  EXPECT_EQ(seen, loader.order(0));
+}
+
+TEST(SampleDataset, SamplesThatDisagreeAreNamed) {
+  const auto message = [](int oddity) {
+    try {
+      Squares(10, 4, oddity).get({2, 4, 6});
+    } catch (const Error& error) {
+      return std::string(error.what());
+    }
+    return std::string("no error");
+  };
+  const std::string shape = message(0);
+  EXPECT_NE(shape.find("tensor 0 of sample 4 is (3,) float32 on cpu, the same tensor of sample 2 is (2,) float32 on cpu"),
+            std::string::npos)
+      << shape;
+  const std::string dtype = message(1);
+  EXPECT_NE(dtype.find("tensor 1 of sample 4 is () float32 on cpu, the same tensor of sample 2 is () int64 on cpu"),
+            std::string::npos)
+      << dtype;
+  const std::string count = message(2);
+  EXPECT_NE(count.find("sample 4 has 3 tensors, sample 2 has 2"), std::string::npos) << count;
+  const std::string empty_sample = message(3);
+  EXPECT_NE(empty_sample.find("sample 4 has 0 tensors, sample 2 has 2"), std::string::npos) << empty_sample;
+  try {
+    Squares(10, 2, 3).get({2, 4});
+    FAIL() << "a sample without tensors was stacked";
+  } catch (const Error& error) {
+    EXPECT_NE(std::string(error.what()).find("sample 2 has no tensors"), std::string::npos) << error.what();
+  }
 }
 
 class DataLoaderDevices : public ::testing::TestWithParam<Device> {};

@@ -16,6 +16,7 @@
 #include <optional>
 #include <sstream>
 #include <nlohmann/json.hpp>
+#include <zlib.h>
 
 #include "support/test_support.h"
 #include "workloads.h"
@@ -24,6 +25,114 @@ namespace redes {
 namespace {
 
 namespace fs = std::filesystem;
+
+std::string read_text(const fs::path& path) {
+  std::ifstream in(path, std::ios::binary);
+  return std::string((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+}
+
+std::size_t occurrences(const std::string& text, const std::string& what) {
+  std::size_t count = 0;
+  for (std::size_t at = text.find(what); at != std::string::npos; at = text.find(what, at + 1)) ++count;
+  return count;
+}
+
+// An SVG text element: its y attribute and its content.
+struct SvgText {
+  double y = 0;
+  std::string text;
+};
+
+std::vector<SvgText> svg_texts(const std::string& svg) {
+  std::vector<SvgText> texts;
+  for (std::size_t at = svg.find("<text"); at != std::string::npos; at = svg.find("<text", at + 1)) {
+    const std::size_t open_end = svg.find('>', at);
+    const std::string tag = svg.substr(at, open_end - at);
+    const std::size_t y = tag.find(" y='");
+    const std::size_t translate = tag.find("translate(");
+    SvgText text;
+    if (y != std::string::npos) {
+      text.y = std::stod(tag.substr(y + 4));
+    } else if (translate != std::string::npos) {
+      text.y = std::stod(tag.substr(tag.find(' ', translate) + 1));
+    }
+    text.text = svg.substr(open_end + 1, svg.find("</text>", open_end) - open_end - 1);
+    texts.push_back(text);
+  }
+  return texts;
+}
+
+bool has_text(const std::vector<SvgText>& texts, const std::string& wanted) {
+  return std::any_of(texts.begin(), texts.end(), [&](const SvgText& t) { return t.text == wanted; });
+}
+
+// The (x, y) points of every polyline, in file order.
+std::vector<std::vector<std::pair<double, double>>> polylines(const std::string& svg) {
+  std::vector<std::vector<std::pair<double, double>>> lines;
+  for (std::size_t at = svg.find("<polyline"); at != std::string::npos; at = svg.find("<polyline", at + 1)) {
+    const std::size_t from = svg.find("points='", at) + 8;
+    std::istringstream points(svg.substr(from, svg.find('\'', from) - from));
+    std::vector<std::pair<double, double>> line;
+    double x = 0, y = 0;
+    char comma = 0;
+    while (points >> x >> comma >> y) line.emplace_back(x, y);
+    lines.push_back(line);
+  }
+  return lines;
+}
+
+std::string base64_decode(const std::string& text) {
+  static const std::string kDigits = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+  std::string bytes;
+  std::uint32_t bits = 0;
+  int count = 0;
+  for (const char c : text) {
+    if (c == '=') break;
+    bits = (bits << 6) | static_cast<std::uint32_t>(kDigits.find(c));
+    if ((count += 6) >= 8) {
+      count -= 8;
+      bytes += static_cast<char>((bits >> count) & 0xff);
+    }
+  }
+  return bytes;
+}
+
+// The pixels of an 8-bit grayscale PNG without filters (as encode_png
+// writes), row by row; empty when it is not one.
+std::vector<std::vector<int>> gray_png_pixels(const std::string& png) {
+  if (png.substr(0, 8) != std::string("\x89PNG\r\n\x1a\n", 8)) return {};
+  const auto u32 = [&](std::size_t at) {
+    std::uint32_t v = 0;
+    for (int i = 0; i < 4; ++i) v = (v << 8) | static_cast<unsigned char>(png[at + static_cast<std::size_t>(i)]);
+    return v;
+  };
+  std::uint32_t width = 0, height = 0;
+  std::string packed;
+  for (std::size_t at = 8; at + 8 <= png.size();) {
+    const std::uint32_t length = u32(at);
+    const std::string type = png.substr(at + 4, 4);
+    if (type == "IHDR") {
+      width = u32(at + 8);
+      height = u32(at + 12);
+      if (png[at + 16] != 8 || png[at + 17] != 0) return {};  // 8-bit grayscale
+    }
+    if (type == "IDAT") packed += png.substr(at + 8, length);
+    at += 12 + length;
+  }
+  std::string raw(static_cast<std::size_t>(height) * (width + 1), '\0');
+  uLongf raw_size = static_cast<uLongf>(raw.size());
+  if (::uncompress(reinterpret_cast<Bytef*>(raw.data()), &raw_size, reinterpret_cast<const Bytef*>(packed.data()),
+                   static_cast<uLong>(packed.size())) != Z_OK ||
+      raw_size != raw.size()) {
+    return {};
+  }
+  std::vector<std::vector<int>> pixels(height, std::vector<int>(width));
+  for (std::uint32_t y = 0; y < height; ++y) {
+    if (raw[y * (width + 1)] != 0) return {};  // filter "none"
+    for (std::uint32_t x = 0; x < width; ++x) pixels[y][x] = static_cast<unsigned char>(raw[y * (width + 1) + 1 + x]);
+  }
+  return pixels;
+}
 
 class WorkloadsTest : public ::testing::Test {
  protected:
@@ -103,6 +212,65 @@ TEST_F(WorkloadsTest, CarsMlp) {
   const std::vector<double> losses = train_losses("cars_dropout3.jsonl");
   ASSERT_EQ(losses.size(), 15u);
   EXPECT_LT(losses.back(), losses.front());
+  // One setting has nothing to compare with.
+  EXPECT_FALSE(fs::exists(fs::path(options_.out) / "cars_dropout_test_loss.svg"));
+}
+
+// The default run trains both settings and draws their test losses on one
+// chart: a curve per setting with a point per epoch at the height of that
+// epoch's test loss, numbered axes, axis labels, and the legend under the plot.
+TEST_F(WorkloadsTest, CarsMlpDrawsTheTestLossOfBothDropoutSettings) {
+  write_cars();
+  options_.data = (dir_ / "cars.json").string();
+  options_.epochs = 6;
+  EXPECT_EQ(examples::cars_mlp(options_), 0);
+  const std::string svg = read_text(fs::path(options_.out) / "cars_dropout_test_loss.svg");
+  const std::vector<std::vector<std::pair<double, double>>> lines = polylines(svg);
+  ASSERT_EQ(lines.size(), 2u) << svg;
+  const char* const metrics[] = {"cars_dropout0.jsonl", "cars_dropout3.jsonl"};
+  std::vector<std::pair<double, double>> loss_and_y;  // over both curves: one axis
+  for (std::size_t c = 0; c < 2; ++c) {
+    std::vector<double> test_losses;
+    std::ifstream in(fs::path(options_.out) / metrics[c]);
+    for (std::string line; std::getline(in, line);) test_losses.push_back(nlohmann::json::parse(line)["test_loss"]);
+    ASSERT_EQ(test_losses.size(), 6u);
+    ASSERT_EQ(lines[c].size(), 6u) << svg;
+    for (std::size_t e = 0; e < 6; ++e) {
+      if (e > 0) {
+        EXPECT_GT(lines[c][e].first, lines[c][e - 1].first);  // epochs left to right
+      }
+      EXPECT_EQ(lines[c][e].first, lines[1 - c][e].first);             // the same x for the same epoch
+      loss_and_y.emplace_back(test_losses[e], lines[c][e].second);
+    }
+  }
+  // Higher loss, higher on the page (smaller y), at a scale common to both curves.
+  std::sort(loss_and_y.begin(), loss_and_y.end());
+  const double scale = (loss_and_y.back().second - loss_and_y.front().second) /
+                       (loss_and_y.back().first - loss_and_y.front().first);
+  EXPECT_LT(scale, 0);
+  for (const auto& [loss, y] : loss_and_y) {
+    EXPECT_NEAR(y, loss_and_y.front().second + scale * (loss - loss_and_y.front().first), 0.2) << loss;
+  }
+  const std::vector<SvgText> texts = svg_texts(svg);
+  for (const char* wanted : {"dropout 0", "dropout 0.3", "epoch", "test loss (binary cross-entropy)", "1", "2", "3",
+                             "4", "5", "6"}) {
+    EXPECT_TRUE(has_text(texts, wanted)) << wanted << "\n" << svg;
+  }
+  // Numbered y ticks (right-aligned numbers left of the axis): at least three.
+  EXPECT_GE(occurrences(svg, "text-anchor='end'"), 3u) << svg;
+  // The legend lies below the plot box, clear of every point.
+  const std::size_t box = svg.find("<rect x=");
+  ASSERT_NE(box, std::string::npos);
+  const std::string rect = svg.substr(box, svg.find("/>", box) - box);
+  const double bottom = std::stod(rect.substr(rect.find(" y='") + 4)) + std::stod(rect.substr(rect.find("height='") + 8));
+  for (const SvgText& text : texts) {
+    if (text.text == "dropout 0" || text.text == "dropout 0.3") {
+      EXPECT_GT(text.y, bottom + 20) << text.text;
+    }
+  }
+  for (const auto& line : lines) {
+    for (const auto& point : line) EXPECT_LE(point.second, bottom);
+  }
 }
 
 TEST_F(WorkloadsTest, FashionLenetAndRowLstm) {
@@ -119,6 +287,50 @@ TEST_F(WorkloadsTest, FashionLenetAndRowLstm) {
   options_.epochs = 1;
   options_.overwrite = true;
   EXPECT_EQ(examples::fashion_lenet(options_), 0);
+  // The augmentation grid: 6 training images in rows, 6 columns, each cell a
+  // 28 x 28 PNG. Image i of the generated set is black with row 2 + 2 (i % 10)
+  // white, so it is its own mirror image.
+  const std::string svg = read_text(fs::path(options_.out) / "fashion_augment.svg");
+  EXPECT_EQ(occurrences(svg, "<image "), 36u);
+  const std::vector<SvgText> texts = svg_texts(svg);
+  const std::vector<std::string> labels = {"original", "flip", "shift +2, +2", "rotate 10 deg", "noise std 0.05",
+                                           "all, random"};
+  for (const std::string& label : labels) EXPECT_TRUE(has_text(texts, label)) << label;
+  std::vector<std::vector<std::vector<int>>> cells;  // column-major: column c, row r at 6 c + r
+  const std::string prefix = "data:image/png;base64,";
+  for (std::size_t at = svg.find(prefix); at != std::string::npos; at = svg.find(prefix, at + 1)) {
+    const std::size_t from = at + prefix.size();
+    cells.push_back(gray_png_pixels(base64_decode(svg.substr(from, svg.find('\'', from) - from))));
+    ASSERT_EQ(cells.back().size(), 28u);
+    ASSERT_EQ(cells.back()[0].size(), 28u);
+  }
+  ASSERT_EQ(cells.size(), 36u);
+  const auto mean_difference = [](const std::vector<std::vector<int>>& a, const std::vector<std::vector<int>>& b) {
+    double sum = 0;
+    for (std::size_t y = 0; y < 28; ++y) {
+      for (std::size_t x = 0; x < 28; ++x) sum += std::abs(a[y][x] - b[y][x]);
+    }
+    return sum / (28 * 28);
+  };
+  for (std::size_t r = 0; r < 6; ++r) {
+    SCOPED_TRACE("row " + std::to_string(r));
+    const std::size_t bright = 2 + 2 * (r % 10);
+    const auto& original = cells[r];
+    for (std::size_t y = 0; y < 28; ++y) {
+      for (std::size_t x = 0; x < 28; ++x) ASSERT_EQ(original[y][x], y == bright ? 255 : 0) << y << ", " << x;
+    }
+    EXPECT_EQ(cells[6 + r], original);  // flip: a horizontal bar is its own mirror image
+    const auto& shifted = cells[12 + r];  // two pixels right and two down
+    for (std::size_t y = 0; y < 28; ++y) {
+      for (std::size_t x = 0; x < 28; ++x) ASSERT_EQ(shifted[y][x], y == bright + 2 && x >= 2 ? 255 : 0) << y << ", " << x;
+    }
+    const double rotated = mean_difference(cells[18 + r], original);  // the bar tilts
+    EXPECT_GT(rotated, 1.0);
+    const double noisy = mean_difference(cells[24 + r], original);  // about 0.05 * 255 * 0.4 per pixel
+    EXPECT_GT(noisy, 1.0);
+    EXPECT_LT(noisy, 12.0);
+    EXPECT_NE(cells[30 + r], original);
+  }
   options_.augment = false;
   options_.overwrite = false;
   options_.epochs = 3;

@@ -2,8 +2,9 @@
 
 #include <algorithm>
 #include <condition_variable>
-#include <deque>
 #include <exception>
+#include <limits>
+#include <map>
 #include <mutex>
 #include <numeric>
 #include <utility>
@@ -24,8 +25,16 @@ struct PreparedBatch {
 
 }  // namespace
 
-// Shared by an Epoch and its background thread; lives on the heap so moving
-// the Epoch does not move it under the thread.
+// Shared by an Epoch and its workers; lives on the heap so moving the Epoch
+// does not move it under the threads.
+//
+// Workers claim batch numbers in order (`claimed`), build them without the
+// lock and file them under their number in `done`; next() hands out batch
+// `taken` once it is there. A batch is claimed only while fewer than
+// prefetch + num_workers batches are claimed and not yet taken, which bounds
+// the memory held. The first batch whose preparation throws (`failed_at`)
+// ends the claiming: the batches before it are still delivered, then its
+// exception.
 struct Epoch::State {
   std::shared_ptr<const Dataset> dataset;
   LoaderOptions options;
@@ -34,12 +43,14 @@ struct Epoch::State {
   std::int64_t batches = 0;
 
   std::mutex mutex;
-  std::condition_variable ready;  // a batch was queued, or the thread finished
+  std::condition_variable ready;  // a batch was filed or failed
   std::condition_variable space;  // a batch was taken, or a stop was asked for
-  std::deque<PreparedBatch> queue;
+  std::map<std::int64_t, PreparedBatch> done;
+  std::int64_t claimed = 0;
+  std::int64_t taken = 0;
+  std::int64_t failed_at = std::numeric_limits<std::int64_t>::max();
+  std::exception_ptr error;  // of batch failed_at
   bool stopping = false;
-  bool finished = false;
-  std::exception_ptr error;
 
   PreparedBatch make_batch(std::int64_t b) const {
     const std::int64_t size = options.batch_size;
@@ -48,6 +59,7 @@ struct Epoch::State {
     PreparedBatch prepared{Batch{{}, std::vector<std::int64_t>(first, last), epoch}, std::nullopt};
     Batch& batch = prepared.batch;
     batch.tensors = dataset->get(batch.indices);
+    check_batch_size(batch, b);
     if (!options.device.is_cuda()) return prepared;
     if (!options.pin_memory) {
       for (Tensor& tensor : batch.tensors) tensor = tensor.to(options.device);
@@ -62,33 +74,64 @@ struct Epoch::State {
     return prepared;
   }
 
-  void run() {
-    try {
-      for (std::int64_t b = 0; b < batches; ++b) {
-        {
-          std::lock_guard lock(mutex);
-          if (stopping) return;
-        }
-        PreparedBatch batch = make_batch(b);
-        std::unique_lock lock(mutex);
-        space.wait(lock, [&] { return stopping || static_cast<std::int64_t>(queue.size()) < options.prefetch; });
-        if (stopping) return;
-        queue.push_back(std::move(batch));
-        ready.notify_one();
-      }
-      std::lock_guard lock(mutex);
-      finished = true;
-    } catch (...) {
-      std::lock_guard lock(mutex);
-      error = std::current_exception();
-      finished = true;
+  // A data set that returns the wrong number of rows would otherwise surface
+  // much later as a shape error in the model, or as silently misaligned
+  // features and labels.
+  void check_batch_size(const Batch& batch, std::int64_t b) const {
+    const auto expected = static_cast<std::int64_t>(batch.indices.size());
+    REDES_CHECK(!batch.tensors.empty(), "DataLoader: Dataset::get returned no tensors for batch ", b, " of epoch ",
+                epoch, " (", expected, " samples); expected at least one tensor with the batch as dim 0");
+    for (std::size_t t = 0; t < batch.tensors.size(); ++t) {
+      const Tensor& tensor = batch.tensors[t];
+      REDES_CHECK(tensor.defined() && tensor.dim() >= 1 && tensor.size(0) == expected, "DataLoader: dataset tensor ",
+                  t, " of batch ", b, " of epoch ", epoch, " has shape ",
+                  tensor.defined() ? shape_str(tensor.shape()) : std::string("(undefined)"),
+                  ", expected the batch size ", expected, " as dim 0");
     }
-    ready.notify_one();
+  }
+
+  bool may_claim() const {
+    return claimed < taken + options.prefetch + options.num_workers;
+  }
+
+  void work() {
+    std::unique_lock lock(mutex);
+    for (;;) {
+      space.wait(lock, [&] { return stopping || claimed >= std::min(batches, failed_at) || may_claim(); });
+      if (stopping || claimed >= std::min(batches, failed_at)) return;
+      const std::int64_t b = claimed++;
+      lock.unlock();
+      std::optional<PreparedBatch> prepared;
+      std::exception_ptr caught;
+      try {
+        prepared.emplace(make_batch(b));
+      } catch (...) {
+        caught = std::current_exception();
+      }
+      lock.lock();
+      if (caught) {
+        // A later batch may have failed first; the caller meets the earliest.
+        if (b < failed_at) {
+          failed_at = b;
+          error = caught;
+        }
+        space.notify_all();  // idle workers see that claiming is over
+      } else {
+        done.emplace(b, std::move(*prepared));
+      }
+      ready.notify_all();
+    }
   }
 };
 
 Epoch::Epoch(std::unique_ptr<State> state) : state_(std::move(state)) {
-  worker_ = std::thread([state = state_.get()] { state->run(); });
+  const std::int64_t count = std::min(state_->options.num_workers, state_->batches);
+  try {
+    for (std::int64_t w = 0; w < count; ++w) workers_.emplace_back([state = state_.get()] { state->work(); });
+  } catch (...) {
+    stop();  // the destructor does not run when the constructor throws
+    throw;
+  }
 }
 
 Epoch::~Epoch() { stop(); }
@@ -99,39 +142,50 @@ Epoch& Epoch::operator=(Epoch&& other) noexcept {
   if (this != &other) {
     stop();
     state_ = std::move(other.state_);
-    worker_ = std::move(other.worker_);
+    workers_ = std::move(other.workers_);
   }
   return *this;
 }
 
 void Epoch::stop() {
-  if (!worker_.joinable()) return;
+  if (workers_.empty()) return;
   {
     std::lock_guard lock(state_->mutex);
     state_->stopping = true;
   }
   state_->space.notify_all();
-  worker_.join();
+  for (std::thread& worker : workers_) worker.join();
+  workers_.clear();
 }
 
 std::optional<Batch> Epoch::next() {
   if (!state_) return std::nullopt;
-  std::unique_lock lock(state_->mutex);
-  state_->ready.wait(lock, [&] { return !state_->queue.empty() || state_->finished; });
-  if (!state_->queue.empty()) {
-    PreparedBatch prepared = std::move(state_->queue.front());
-    state_->queue.pop_front();
+  State& state = *state_;
+  std::unique_lock lock(state.mutex);
+  const std::int64_t b = state.taken;
+  if (b >= state.batches) return std::nullopt;
+  // Batch b is claimed (fewer than prefetch + num_workers are outstanding)
+  // and ends filed or failed, so this wait ends.
+  state.ready.wait(lock, [&] { return state.done.count(b) > 0 || state.failed_at == b; });
+  const auto found = state.done.find(b);
+  if (found == state.done.end()) {
+    // Rethrown once; the epoch then reads as ended, and later batches
+    // already built are dropped.
+    state.taken = state.batches;
+    std::exception_ptr error = std::exchange(state.error, nullptr);
+    std::map<std::int64_t, PreparedBatch> dropped = std::move(state.done);
+    state.done.clear();
     lock.unlock();
-    state_->space.notify_one();
-    if (prepared.copied) cuda::Stream::current(prepared.copied->device()).wait(*prepared.copied);
-    return std::move(prepared.batch);
-  }
-  if (state_->error) {
-    // Rethrown once; the epoch then reads as ended.
-    std::exception_ptr error = std::exchange(state_->error, nullptr);
+    dropped.clear();
     std::rethrow_exception(error);
   }
-  return std::nullopt;
+  PreparedBatch prepared = std::move(found->second);
+  state.done.erase(found);
+  ++state.taken;
+  lock.unlock();
+  state.space.notify_all();
+  if (prepared.copied) cuda::Stream::current(prepared.copied->device()).wait(*prepared.copied);
+  return std::move(prepared.batch);
 }
 
 Epoch::Iterator::Iterator(Epoch* epoch) : epoch_(epoch) {
@@ -149,6 +203,8 @@ DataLoader::DataLoader(std::shared_ptr<const Dataset> dataset, const LoaderOptio
   REDES_CHECK(options_.batch_size >= 1, "DataLoader: batch_size must be at least 1, got ", options_.batch_size);
   REDES_CHECK(options_.prefetch >= 1 && options_.prefetch <= 16, "DataLoader: prefetch must be in [1, 16], got ",
               options_.prefetch);
+  REDES_CHECK(options_.num_workers >= 1 && options_.num_workers <= 64,
+              "DataLoader: num_workers must be in [1, 64] (1 = one background thread), got ", options_.num_workers);
 }
 
 std::int64_t DataLoader::batches_per_epoch() const {

@@ -1,7 +1,9 @@
 // DataLoader: batches of a Dataset, shuffled reproducibly from a seed, built
-// by a background thread one or two batches ahead of the training loop.
+// by background worker threads a few batches ahead of the training loop and
+// delivered in order.
 //
 //   DataLoader loader(std::make_shared<TensorDataset>(cars.train), {.batch_size = 32, .shuffle = true, .seed = 1});
+//   DataLoader decoding(std::make_shared<MyImages>(), {.batch_size = 64, .num_workers = 4});  // a slow get()
 //   for (std::uint64_t e = 0; e < epochs; ++e)
 //     for (Batch& batch : loader.epoch(e)) step(batch[0], batch[1]);
 #pragma once
@@ -26,12 +28,20 @@ struct LoaderOptions {
   bool shuffle = false;
   std::uint64_t seed = 0;
   bool drop_last = false;  // skip a last batch smaller than batch_size
-  // Batches the background thread may hold ready (1 or 2 are typical).
+  // Batches waiting ready for the caller (1 or 2 are typical); each worker
+  // may build one more beyond them, so at most prefetch + num_workers
+  // batches exist that the caller has not taken.
   std::int64_t prefetch = 2;
-  // Batches are moved here by the background thread.
+  // Threads that build batches (Dataset::get, the device copy) concurrently,
+  // batch b by whichever worker is free when b is next. Batches still arrive
+  // in order, and a batch's content depends on its index alone, so any count
+  // gives the same batches as 1. In [1, 64]; more than 1 pays off when get()
+  // is slow (decoding, per-sample work) rather than a row copy.
+  std::int64_t num_workers = 1;
+  // Batches are moved here by the workers.
   Device device = Device::cpu();
-  // CUDA targets: the background thread stages each batch in page-locked
-  // memory and queues its copy without waiting for it (the fast DMA path);
+  // CUDA targets: the workers stage each batch in page-locked memory and
+  // queue its copy without waiting for it (the fast DMA path);
   // next() makes the caller's current stream wait for that copy. false: a
   // plain synchronous copy from pageable memory.
   bool pin_memory = true;
@@ -44,8 +54,8 @@ struct Batch {
   const Tensor& operator[](std::size_t i) const { return tensors.at(i); }
 };
 
-// One pass over the data set; owns the background thread. Destroying it
-// mid-epoch stops and joins the thread.
+// One pass over the data set; owns the worker threads. Destroying it
+// mid-epoch stops and joins them (a get() already running is finished first).
 class REDES_API Epoch {
  public:
   ~Epoch();
@@ -54,9 +64,12 @@ class REDES_API Epoch {
   Epoch(const Epoch&) = delete;
   Epoch& operator=(const Epoch&) = delete;
 
-  // The next batch, waiting for the background thread if needed; nothing at
-  // the end of the epoch. An exception thrown while preparing a batch (by the
-  // data set or the device copy) is rethrown here, after the batches before it.
+  // The next batch, waiting for the workers if needed; nothing at the end of
+  // the epoch. An exception thrown while preparing a batch (by the data set,
+  // the batch-size check or the device copy) is rethrown here, after the
+  // batches before it; the epoch then reads as ended. Every tensor get()
+  // returns must have the batch's sample count as dim 0, else a redes::Error
+  // names the tensor, the expected count and the shape it got.
   std::optional<Batch> next();
 
   class Iterator {
@@ -80,12 +93,12 @@ class REDES_API Epoch {
   void stop();
 
   std::unique_ptr<State> state_;
-  std::thread worker_;
+  std::vector<std::thread> workers_;
 };
 
 class REDES_API DataLoader {
  public:
-  // Throws unless batch_size >= 1 and 1 <= prefetch <= 16.
+  // Throws unless batch_size >= 1, 1 <= prefetch <= 16 and 1 <= num_workers <= 64.
   explicit DataLoader(std::shared_ptr<const Dataset> dataset, const LoaderOptions& options = {});
 
   std::int64_t batches_per_epoch() const;
@@ -93,8 +106,8 @@ class REDES_API DataLoader {
   // permutation whose k-th swap uses Philox draw k at (seed, offset
   // epoch * ceil(n / 4)), so epochs use disjoint parts of the seed's stream.
   std::vector<std::int64_t> order(std::uint64_t epoch) const;
-  // Starts the background thread on epoch `epoch`. Several epochs may run at
-  // once; each calls Dataset::get from its own thread.
+  // Starts the workers on epoch `epoch`. Several epochs may run at once;
+  // Dataset::get is called from several threads at a time.
   Epoch epoch(std::uint64_t epoch) const;
 
   const LoaderOptions& options() const { return options_; }
