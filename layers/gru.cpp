@@ -12,6 +12,11 @@ GRU::Result GRU::forward_with_state(const Tensor& input, const Tensor& h0, const
   return {r.output, r.final_states[0]};
 }
 
+GRU::PackedResult GRU::forward_with_state(const PackedSequence& input, const Tensor& h0) {
+  PackedStackResult r = run_packed_stack(input, {h0}, {"h0"});
+  return {std::move(r.output), r.final_states[0]};
+}
+
 std::vector<Tensor> GRU::cell_step(const Tensor& projected, const std::vector<Tensor>& state,
                                    const DirectionWeights& weights) const {
   const Tensor& h = state[0];

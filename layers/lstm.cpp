@@ -109,6 +109,11 @@ LSTM::Result LSTM::forward_with_state(const Tensor& input, const Tensor& h0, con
   return {r.output, r.final_states[0], r.final_states[1]};
 }
 
+LSTM::PackedResult LSTM::forward_with_state(const PackedSequence& input, const Tensor& h0, const Tensor& c0) {
+  PackedStackResult r = run_packed_stack(input, {h0, c0}, {"h0", "c0"});
+  return {std::move(r.output), r.final_states[0], r.final_states[1]};
+}
+
 std::vector<Tensor> LSTM::cell_step(const Tensor& projected, const std::vector<Tensor>& state,
                                     const DirectionWeights& weights) const {
   const Tensor recurrent = weights.b_hh.defined() ? addmm(weights.b_hh, state[0], weights.w_hh.t())

@@ -26,6 +26,15 @@ class REDES_API LSTM : public RecurrentBase {
   // sequence of a padded batch, or empty when every sequence is full.
   Result forward_with_state(const Tensor& input, const Tensor& h0 = Tensor(), const Tensor& c0 = Tensor(),
                             const std::vector<std::int64_t>& lengths = {});
+  struct PackedResult {
+    PackedSequence output;  // last layer at every valid step, packed as the input: (sum(lengths), D*H)
+    Tensor h_n;             // (num_layers * D, N, H), in the original batch order
+    Tensor c_n;             // (num_layers * D, N, H), in the original batch order
+  };
+  // A packed batch (layers/packed_sequence.h); h0, c0 in the original batch
+  // order, as in PyTorch.
+  PackedResult forward_with_state(const PackedSequence& input, const Tensor& h0 = Tensor(),
+                                  const Tensor& c0 = Tensor());
   Tensor forward(const Tensor& input) override { return forward_with_state(input).output; }
   std::string type_name() const override { return "LSTM"; }
 

@@ -12,6 +12,7 @@
 #include "layers/models.h"
 #include "layers/module.h"
 #include "layers/normalization.h"
+#include "layers/packed_sequence.h"
 #include "layers/recurrent_base.h"
 #include "layers/rnn.h"
 #include "layers/sequential.h"

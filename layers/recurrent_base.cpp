@@ -148,6 +148,20 @@ RecurrentBase::StackResult RecurrentBase::run_stack(const Tensor& input, std::ve
   return result;
 }
 
+RecurrentBase::PackedStackResult RecurrentBase::run_packed_stack(const PackedSequence& input,
+                                                                std::vector<Tensor> initial_states,
+                                                                const std::vector<const char*>& state_names) {
+  const std::string type = type_name();
+  const Tensor& data = input.data;
+  REDES_CHECK(data.defined() && data.dim() == 2 && data.size(1) == input_size_, type,
+              ": expected packed data of shape (sum(lengths), ", input_size_, "), got ",
+              data.defined() ? shape_str(data.shape()) : std::string("(undefined)"));
+  // Unpacked in the layer's own layout, so run_stack reads it as any input.
+  const PaddedSequence padded = detail::unpack(input, options_.batch_first, type);
+  StackResult result = run_stack(padded.padded, std::move(initial_states), state_names, padded.lengths);
+  return {detail::pack_like(result.output, input, options_.batch_first), std::move(result.final_states)};
+}
+
 std::string RecurrentBase::extra_repr() const {
   std::ostringstream text;
   text << input_size_ << ", " << hidden_size_;

@@ -18,6 +18,10 @@
 //   // x (3, 5, 8): three sequences padded to 5 steps, of lengths 5, 2 and 4.
 //   const nn::GRU::Result r = gru.forward_with_state(x, Tensor(), {5, 2, 4});
 //   // r.h_n (2, 3, 16) equals running each sequence alone, unpadded.
+//
+// A PackedSequence (layers/packed_sequence.h) goes in the same way, as in
+// PyTorch: forward_with_state(packed, h0) returns the output packed like the
+// input and h_n in the original batch order (as h0 is given).
 #pragma once
 
 #include <cstdint>
@@ -27,6 +31,7 @@
 
 #include "core/tensor.h"
 #include "layers/module.h"
+#include "layers/packed_sequence.h"
 
 namespace redes::nn {
 
@@ -46,6 +51,12 @@ struct RecurrentOptions {
 struct RecurrentResult {
   Tensor output;  // last layer, every step: (T, N, D*H) or (N, T, D*H)
   Tensor h_n;     // final hidden state of every layer and direction: (num_layers * D, N, H)
+};
+
+// The same for a packed input.
+struct RecurrentPackedResult {
+  PackedSequence output;  // last layer at every valid step, packed as the input: (sum(lengths), D*H)
+  Tensor h_n;             // (num_layers * D, N, H), in the original batch order
 };
 
 class REDES_API RecurrentBase : public Module {
@@ -84,6 +95,16 @@ class REDES_API RecurrentBase : public Module {
   // then runs every layer and direction.
   StackResult run_stack(const Tensor& input, std::vector<Tensor> initial_states,
                         const std::vector<const char*>& state_names, const std::vector<std::int64_t>& lengths);
+
+  // run_stack on a packed input: unpacked to a padded batch in the original
+  // order with its lengths, run, and the output packed like the input.
+  // Initial and final states are in the original batch order.
+  struct PackedStackResult {
+    PackedSequence output;
+    std::vector<Tensor> final_states;
+  };
+  PackedStackResult run_packed_stack(const PackedSequence& input, std::vector<Tensor> initial_states,
+                                     const std::vector<const char*>& state_names);
 
   // One step of the cell: `projected` is x W_ih^T + b_ih (N, G*H) for this
   // step, `state` the states before it; returns the states after it, h first.

@@ -14,6 +14,11 @@ RNN::Result RNN::forward_with_state(const Tensor& input, const Tensor& h0, const
   return {r.output, r.final_states[0]};
 }
 
+RNN::PackedResult RNN::forward_with_state(const PackedSequence& input, const Tensor& h0) {
+  PackedStackResult r = run_packed_stack(input, {h0}, {"h0"});
+  return {std::move(r.output), r.final_states[0]};
+}
+
 std::vector<Tensor> RNN::cell_step(const Tensor& projected, const std::vector<Tensor>& state,
                                    const DirectionWeights& weights) const {
   const Tensor pre_activation =

@@ -32,6 +32,10 @@ class REDES_API RNN : public RecurrentBase {
   // sequence of a padded batch, or empty when every sequence is full.
   Result forward_with_state(const Tensor& input, const Tensor& h0 = Tensor(),
                             const std::vector<std::int64_t>& lengths = {});
+  using PackedResult = RecurrentPackedResult;
+  // A packed batch (layers/packed_sequence.h); h0 in the original batch
+  // order, as in PyTorch.
+  PackedResult forward_with_state(const PackedSequence& input, const Tensor& h0 = Tensor());
   Tensor forward(const Tensor& input) override { return forward_with_state(input).output; }
   std::string type_name() const override { return "RNN"; }
   std::string extra_repr() const override;

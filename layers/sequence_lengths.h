@@ -1,6 +1,7 @@
 // The per-sequence lengths of a padded, sequence-major batch (T, N, F), as
 // the recurrent layers use them: which steps are valid, and each sequence's
-// valid steps read backwards. Internal to the layers.
+// valid steps read backwards; and the conversions between a PackedSequence
+// and such a batch. Internal to the layers.
 #pragma once
 
 #include <cstdint>
@@ -8,6 +9,7 @@
 #include <vector>
 
 #include "core/tensor.h"
+#include "layers/packed_sequence.h"
 
 namespace redes::nn::detail {
 
@@ -30,5 +32,12 @@ class SequenceLengths {
   Tensor valid_;
   Tensor reverse_index_;  // (T, N, 1) int64: the step each position reads
 };
+
+// A PackedSequence as the layers run it: the padded batch in the original
+// order, zeros past each end, and its lengths; errors name `layer`.
+PaddedSequence unpack(const PackedSequence& sequence, bool batch_first, const std::string& layer);
+// `padded` (in the original batch order) packed like `like`: the same
+// batch_sizes and indices, so a layer's output lines up with its input.
+PackedSequence pack_like(const Tensor& padded, const PackedSequence& like, bool batch_first);
 
 }  // namespace redes::nn::detail
