@@ -22,6 +22,9 @@ namespace redes {
 class TensorImpl;
 class Node;
 class Tensor;
+namespace indexing {
+class TensorIndex;  // core/indexing.h
+}
 // Sees a gradient during backward; returns a replacement, or an undefined
 // tensor to keep it.
 using GradHook = std::function<Tensor(const Tensor& grad)>;
@@ -76,6 +79,13 @@ class REDES_API Tensor {
   Tensor squeeze(std::int64_t dim) const;
   Tensor expand(const Shape& shape) const;
   Tensor contiguous() const;  // *this when already contiguous
+  // libtorch's indexing, x.index({Slice(1, None), 2}) for x[1:, 2]
+  // (core/indexing.h): a view unless an index is a tensor.
+  Tensor index(const std::vector<indexing::TensorIndex>& indices) const;
+  // x.index(indices) = value, in place (value broadcasts); integers, slices,
+  // None and "..." only.
+  Tensor& index_put_(const std::vector<indexing::TensorIndex>& indices, const Tensor& value);
+  Tensor& index_put_(const std::vector<indexing::TensorIndex>& indices, double value);
 
   // Copies.
   Tensor clone() const;

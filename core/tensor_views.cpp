@@ -158,6 +158,18 @@ Tensor Tensor::slice(std::int64_t d, std::int64_t start, std::int64_t end, std::
                          storage_offset() + start * strides()[axis]);
   record_view("slice", out, *this,
               [base_shape = shape(), axis, start, end, step](const Tensor& g, const std::vector<Tensor>&) {
+                const auto dim = static_cast<std::int64_t>(axis);
+                if (g.requires_grad() && is_grad_enabled()) {
+                  // A pass with create_graph: the same placement as a recorded
+                  // op (an in-place copy would record nothing).
+                  Shape index_shape(base_shape.size(), 1);
+                  index_shape[axis] = g.size(dim);
+                  const Tensor index = (arange(g.size(dim), {kInt64, g.device()}) * step + start)
+                                           .reshape(index_shape)
+                                           .expand(g.shape())
+                                           .contiguous();
+                  return std::vector<Tensor>{scatter_add(zeros(base_shape, {g.dtype(), g.device()}), dim, index, g)};
+                }
                 Tensor grad = zeros(base_shape, {g.dtype(), g.device()});
                 grad.slice(static_cast<std::int64_t>(axis), start, end, step).copy_(g);
                 return std::vector<Tensor>{grad};

@@ -142,6 +142,7 @@ std::vector<EpochRecord> Trainer::fit(std::shared_ptr<const data::Dataset> train
                                       .shuffle = options.shuffle,
                                       .seed = options.seed,
                                       .drop_last = options.drop_last,
+                                      .num_workers = options.num_workers,
                                       .device = device_});
   const std::int64_t batches = options.max_batches_per_epoch > 0
                                    ? std::min(options.max_batches_per_epoch, loader.batches_per_epoch())

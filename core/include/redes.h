@@ -11,6 +11,7 @@
 #include "core/dtype.h"
 #include "core/error.h"
 #include "core/gradcheck.h"
+#include "core/indexing.h"
 #include "core/ops.h"
 #include "core/random.h"
 #include "core/shape.h"

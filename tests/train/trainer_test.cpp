@@ -45,6 +45,26 @@ class TrainerTest : public ::testing::Test {
   fs::path dir_;
 };
 
+// Several loader threads change how fast batches are built, never which:
+// the trained weights are bit-identical to one thread's.
+TEST_F(TrainerTest, LoaderWorkersDoNotChangeTheRun) {
+  std::vector<std::vector<double>> weights;
+  for (const std::int64_t workers : {1, 3}) {
+    manual_seed(4);
+    nn::Sequential model = classifier();
+    optim::Adam adam(model.parameters(), {.lr = 0.01});
+    train::Trainer trainer(model, adam, bce(), train::Task::BinaryClassification);
+    trainer.fit(blobs(200, 3), {.epochs = 2, .batch_size = 16, .seed = 9, .num_workers = workers});
+    std::vector<double> values;
+    for (const Tensor& p : model.parameters()) {
+      const std::vector<double> v = testing::host_values(p);
+      values.insert(values.end(), v.begin(), v.end());
+    }
+    weights.push_back(values);
+  }
+  EXPECT_EQ(weights[0], weights[1]);
+}
+
 TEST_F(TrainerTest, LearnsEvaluatesAndWritesMetricsAndCurves) {
   manual_seed(0);
   nn::Sequential model = classifier();
