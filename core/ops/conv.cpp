@@ -170,7 +170,7 @@ Tensor conv2d_backward_input(const Tensor& grad_output, const Tensor& weight, co
                    {detail::kernel_arg(grad_input, op), detail::kernel_arg(grad_output, op),
                     detail::kernel_arg(weight, op)});
   }
-  return once_differentiable(op, grad_input, {&grad_output, &weight});
+  return grad_input;
 }
 
 // d loss / d weight from the output gradient (contiguous) and the input,
@@ -182,7 +182,54 @@ Tensor conv2d_backward_weight(const Tensor& grad_output, const Tensor& input, co
   detail::launch(Conv2dBackwardWeightParams{g}, input.device(), input.dtype(),
                  {detail::kernel_arg(grad_weight, op), detail::kernel_arg(grad_output, op),
                   detail::kernel_arg(input, op)});
-  return once_differentiable(op, grad_weight, {&grad_output, &input});
+  return grad_weight;
+}
+
+// The options of the convolution a geometry describes, and of the transposed
+// convolution that maps its output back onto its input's size.
+Conv2dOptions conv2d_options(const Conv2dGeometry& g) {
+  const Window2d& w = g.window;
+  return {.stride = {w.stride_height, w.stride_width},
+          .padding = {w.pad_height, w.pad_width},
+          .dilation = {w.dilation_height, w.dilation_width},
+          .groups = g.groups};
+}
+
+ConvTranspose2dOptions conv2d_adjoint_options(const Conv2dGeometry& g) {
+  const Window2d& w = g.window;
+  const auto rows_short = [](std::int64_t in, std::int64_t out, std::int64_t kernel, std::int64_t stride,
+                             std::int64_t pad, std::int64_t dilation) {
+    return in - ((out - 1) * stride - 2 * pad + dilation * (kernel - 1) + 1);
+  };
+  return {.stride = {w.stride_height, w.stride_width},
+          .padding = {w.pad_height, w.pad_width},
+          .output_padding = {rows_short(g.in_height, g.out_height, w.kernel_height, w.stride_height, w.pad_height,
+                                        w.dilation_height),
+                             rows_short(g.in_width, g.out_width, w.kernel_width, w.stride_width, w.pad_width,
+                                        w.dilation_width)},
+          .dilation = {w.dilation_height, w.dilation_width},
+          .groups = g.groups};
+}
+
+// The weight gradient as a recorded op, for passes with create_graph: it is
+// bilinear in (grad_output, input), and its own gradients are a convolution
+// of the input and a transposed convolution of the output gradient, both
+// recorded ops themselves, so any order of derivative works.
+Tensor conv2d_weight_gradient(const Tensor& grad_output, const Tensor& input, const Conv2dGeometry& g,
+                              const char* op) {
+  Tensor grad_weight;
+  {
+    NoGradGuard no_grad;
+    grad_weight = conv2d_backward_weight(grad_output.contiguous(), input.contiguous(), g, op);
+  }
+  if (needs_grad({&grad_output, &input})) {
+    record_op("conv2d weight gradient", grad_weight, {&grad_output, &input}, {grad_output, input},
+              [g](const Tensor& gg, const std::vector<Tensor>& saved) {
+                return std::vector<Tensor>{conv2d(saved[1], gg, Tensor(), conv2d_options(g)),
+                                           conv_transpose2d(saved[0], gg, Tensor(), conv2d_adjoint_options(g))};
+              });
+  }
+  return grad_weight;
 }
 
 // conv2d on checked 4-D operands; conv1d comes here with its views.
@@ -202,13 +249,22 @@ Tensor conv2d_checked(const ConvNames& names, const Tensor& input, const Tensor&
   if (needs_grad({&input, &weight, &bias})) {
     const bool grad_input = input.requires_grad(), grad_weight = weight.requires_grad();
     const bool grad_bias = bias.defined() && bias.requires_grad();
-    // The input gradient needs only the weight, the weight gradient only the input.
-    record_op(op, out, {&input, &weight, &bias}, {grad_weight ? x : Tensor(), grad_input ? w : Tensor()},
+    // The input gradient needs only the weight, the weight gradient only the
+    // input; the operands are saved as given (with their history, for
+    // create_graph) and made dense in backward when they are not.
+    record_op(op, out, {&input, &weight, &bias}, {grad_weight ? input : Tensor(), grad_input ? weight : Tensor()},
               [g, op, grad_input, grad_weight, grad_bias](const Tensor& grad, const std::vector<Tensor>& saved) {
                 const Tensor g_out = grad.contiguous();
-                return std::vector<Tensor>{grad_input ? conv2d_backward_input(g_out, saved[1], g, op) : Tensor(),
-                                           grad_weight ? conv2d_backward_weight(g_out, saved[0], g, op) : Tensor(),
-                                           grad_bias ? g_out.sum({0, 2, 3}) : Tensor()};
+                const Tensor bias_grad = grad_bias ? g_out.sum({0, 2, 3}) : Tensor();
+                if (is_grad_enabled()) {
+                  // create_graph: the same gradients through recorded ops.
+                  return std::vector<Tensor>{
+                      grad_input ? conv_transpose2d(g_out, saved[1], Tensor(), conv2d_adjoint_options(g)) : Tensor(),
+                      grad_weight ? conv2d_weight_gradient(g_out, saved[0], g, op) : Tensor(), bias_grad};
+                }
+                return std::vector<Tensor>{
+                    grad_input ? conv2d_backward_input(g_out, saved[1].contiguous(), g, op) : Tensor(),
+                    grad_weight ? conv2d_backward_weight(g_out, saved[0].contiguous(), g, op) : Tensor(), bias_grad};
               });
   }
   return out;
@@ -321,21 +377,38 @@ Tensor conv_transpose2d(const Tensor& input, const Tensor& weight, const Tensor&
   if (needs_grad({&input, &weight, &bias})) {
     const bool grad_input = input.requires_grad(), grad_weight = weight.requires_grad();
     const bool grad_bias = bias.defined() && bias.requires_grad();
-    record_op(op, out, {&input, &weight, &bias}, {grad_weight ? x : Tensor(), grad_input ? w : Tensor()},
+    record_op(op, out, {&input, &weight, &bias}, {grad_weight ? input : Tensor(), grad_input ? weight : Tensor()},
               [t, op, grad_input, grad_weight, grad_bias](const Tensor& grad, const std::vector<Tensor>& saved) {
                 const Tensor g_out = grad.contiguous();
+                const bool cut = t.conv.out_height > t.in_height || t.conv.out_width > t.in_width;
+                const auto padded_input = [&t, cut](const Tensor& in) {
+                  return cut ? pad(in, {0, t.conv.out_width - t.in_width, 0, t.conv.out_height - t.in_height}) : in;
+                };
+                if (is_grad_enabled()) {
+                  // create_graph: the same gradients through recorded ops.
+                  Tensor g_in_graph;
+                  if (grad_input) {
+                    g_in_graph = conv2d(g_out, saved[1], Tensor(), conv2d_options(t.conv));
+                    if (cut) g_in_graph = g_in_graph.narrow(2, 0, t.in_height).narrow(3, 0, t.in_width);
+                  }
+                  return std::vector<Tensor>{
+                      g_in_graph, grad_weight ? conv2d_weight_gradient(padded_input(saved[0]), g_out, t.conv, op) : Tensor(),
+                      grad_bias ? g_out.sum({0, 2, 3}) : Tensor()};
+                }
                 Tensor g_in;
                 if (grad_input) {
                   // The convolution of the output gradient, cut back to H x W.
-                  g_in = conv2d_forward(g_out, saved[1], Tensor(), t.conv, op);
+                  g_in = conv2d_forward(g_out, saved[1].contiguous(), Tensor(), t.conv, op);
                   if (t.conv.out_height > t.in_height || t.conv.out_width > t.in_width) {
                     g_in = g_in.narrow(2, 0, t.in_height).narrow(3, 0, t.in_width).contiguous();
                   }
                 }
                 // Roles swapped: the transposed input is the convolution's
                 // output gradient, the transposed output gradient its input.
-                return std::vector<Tensor>{g_in, grad_weight ? conv2d_backward_weight(saved[0], g_out, t.conv, op)
-                                                             : Tensor(),
+                return std::vector<Tensor>{g_in,
+                                           grad_weight ? conv2d_backward_weight(
+                                                             padded_input(saved[0]).contiguous(), g_out, t.conv, op)
+                                                       : Tensor(),
                                            grad_bias ? g_out.sum({0, 2, 3}) : Tensor()};
               });
   }

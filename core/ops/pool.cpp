@@ -75,6 +75,10 @@ Window2d pool_window(const Pair& kernel, const std::optional<Pair>& stride, cons
 Shape input_shape(const Pool2dShape& s) { return {s.batch, s.channels, s.in_height, s.in_width}; }
 Shape output_shape(const Pool2dShape& s) { return {s.batch, s.channels, s.out_height, s.out_width}; }
 
+// The pooling backward kernels are linear in the gradient, and each is the
+// adjoint of a forward kernel: recorded (in a pass with create_graph) with
+// that forward as their own backward, they differentiate to any order.
+
 Tensor max_pool2d_backward(const Tensor& grad, const Tensor& indices, const Pool2dShape& s) {
   Tensor grad_input = zeros(input_shape(s), {grad.dtype(), grad.device()});
   if (grad.numel() > 0) {
@@ -82,7 +86,33 @@ Tensor max_pool2d_backward(const Tensor& grad, const Tensor& indices, const Pool
                    {detail::kernel_arg(grad_input, "max_pool2d"), detail::kernel_arg(grad, "max_pool2d"),
                     detail::kernel_arg(indices, "max_pool2d")});
   }
-  return once_differentiable("max_pool2d", grad_input, {&grad});
+  if (needs_grad({&grad})) {
+    // The adjoint of scattering to the maxima is reading them back.
+    record_op("max_pool2d backward", grad_input, {&grad}, {indices}, [s](const Tensor& gg, const std::vector<Tensor>& saved) {
+      const Tensor flat_indices = saved[0].reshape({s.batch, s.channels, s.out_height * s.out_width});
+      const Tensor picked = gather(gg.reshape({s.batch, s.channels, s.in_height * s.in_width}), 2, flat_indices);
+      return std::vector<Tensor>{picked.reshape(output_shape(s))};
+    });
+  }
+  return grad_input;
+}
+
+Tensor avg_pool2d_backward(const Tensor& grad, const Pool2dShape& s, const Window2d& win, bool count_include_pad);
+
+// The averaging kernel as a recorded op.
+Tensor avg_pool2d_kernel(const Tensor& input, const Pool2dShape& s, const Window2d& win, bool count_include_pad) {
+  const char* op = "avg_pool2d";
+  Tensor out = empty(output_shape(s), {input.dtype(), input.device()});
+  if (out.numel() > 0) {
+    detail::launch(AvgPool2dParams{s, win, count_include_pad}, input.device(), input.dtype(),
+                   {detail::kernel_arg(out, op), detail::kernel_arg(input, op)});
+  }
+  if (needs_grad({&input})) {
+    record_op(op, out, {&input}, {}, [s, win, count_include_pad](const Tensor& grad, const std::vector<Tensor>&) {
+      return std::vector<Tensor>{avg_pool2d_backward(grad, s, win, count_include_pad)};
+    });
+  }
+  return out;
 }
 
 Tensor avg_pool2d_backward(const Tensor& grad, const Pool2dShape& s, const Window2d& win, bool count_include_pad) {
@@ -91,7 +121,30 @@ Tensor avg_pool2d_backward(const Tensor& grad, const Pool2dShape& s, const Windo
     detail::launch(AvgPool2dBackwardParams{s, win, count_include_pad}, grad.device(), grad.dtype(),
                    {detail::kernel_arg(grad_input, "avg_pool2d"), detail::kernel_arg(grad, "avg_pool2d")});
   }
-  return once_differentiable("avg_pool2d", grad_input, {&grad});
+  if (needs_grad({&grad})) {
+    record_op("avg_pool2d backward", grad_input, {&grad}, {},
+              [s, win, count_include_pad](const Tensor& gg, const std::vector<Tensor>&) {
+                return std::vector<Tensor>{avg_pool2d_kernel(gg, s, win, count_include_pad)};
+              });
+  }
+  return grad_input;
+}
+
+Tensor adaptive_avg_pool2d_backward(const Tensor& grad, const Pool2dShape& s);
+
+Tensor adaptive_avg_pool2d_kernel(const Tensor& input, const Pool2dShape& s) {
+  const char* op = "adaptive_avg_pool2d";
+  Tensor out = empty(output_shape(s), {input.dtype(), input.device()});
+  if (out.numel() > 0) {
+    detail::launch(AdaptiveAvgPool2dParams{s}, input.device(), input.dtype(),
+                   {detail::kernel_arg(out, op), detail::kernel_arg(input, op)});
+  }
+  if (needs_grad({&input})) {
+    record_op(op, out, {&input}, {}, [s](const Tensor& grad, const std::vector<Tensor>&) {
+      return std::vector<Tensor>{adaptive_avg_pool2d_backward(grad, s)};
+    });
+  }
+  return out;
 }
 
 Tensor adaptive_avg_pool2d_backward(const Tensor& grad, const Pool2dShape& s) {
@@ -101,7 +154,12 @@ Tensor adaptive_avg_pool2d_backward(const Tensor& grad, const Pool2dShape& s) {
         AdaptiveAvgPool2dBackwardParams{s}, grad.device(), grad.dtype(),
         {detail::kernel_arg(grad_input, "adaptive_avg_pool2d"), detail::kernel_arg(grad, "adaptive_avg_pool2d")});
   }
-  return once_differentiable("adaptive_avg_pool2d", grad_input, {&grad});
+  if (needs_grad({&grad})) {
+    record_op("adaptive_avg_pool2d backward", grad_input, {&grad}, {}, [s](const Tensor& gg, const std::vector<Tensor>&) {
+      return std::vector<Tensor>{adaptive_avg_pool2d_kernel(gg, s)};
+    });
+  }
+  return grad_input;
 }
 
 // max_pool2d_with_indices once its window and shape are checked.
@@ -198,19 +256,7 @@ Tensor avg_pool2d(const Tensor& input, Size2d kernel_size, AvgPool2dOptions opti
   const char* op = "avg_pool2d";
   check_pool_input(input, op);
   const Window2d win = pool_window(kernel_size, options.stride, options.padding, {1, 1});
-  const Pool2dShape s = pool_shape(input, win, options.ceil_mode, op);
-  Tensor out = empty(output_shape(s), {input.dtype(), input.device()});
-  const bool include_pad = options.count_include_pad;
-  if (out.numel() > 0) {
-    detail::launch(AvgPool2dParams{s, win, include_pad}, input.device(), input.dtype(),
-                   {detail::kernel_arg(out, op), detail::kernel_arg(input, op)});
-  }
-  if (needs_grad({&input})) {
-    record_op(op, out, {&input}, {}, [s, win, include_pad](const Tensor& grad, const std::vector<Tensor>&) {
-      return std::vector<Tensor>{avg_pool2d_backward(grad, s, win, include_pad)};
-    });
-  }
-  return out;
+  return avg_pool2d_kernel(input, pool_shape(input, win, options.ceil_mode, op), win, options.count_include_pad);
 }
 
 Tensor adaptive_avg_pool2d(const Tensor& input, Size2d output_size) {
@@ -218,18 +264,8 @@ Tensor adaptive_avg_pool2d(const Tensor& input, Size2d output_size) {
   check_pool_input(input, op);
   REDES_CHECK(output_size[0] > 0 && output_size[1] > 0, op, ": expected a positive output size, got (", output_size[0],
               ", ", output_size[1], ")");
-  const Pool2dShape s{input.size(0), input.size(1), input.size(2), input.size(3), output_size[0], output_size[1]};
-  Tensor out = empty(output_shape(s), {input.dtype(), input.device()});
-  if (out.numel() > 0) {
-    detail::launch(AdaptiveAvgPool2dParams{s}, input.device(), input.dtype(),
-                   {detail::kernel_arg(out, op), detail::kernel_arg(input, op)});
-  }
-  if (needs_grad({&input})) {
-    record_op(op, out, {&input}, {}, [s](const Tensor& grad, const std::vector<Tensor>&) {
-      return std::vector<Tensor>{adaptive_avg_pool2d_backward(grad, s)};
-    });
-  }
-  return out;
+  return adaptive_avg_pool2d_kernel(
+      input, {input.size(0), input.size(1), input.size(2), input.size(3), output_size[0], output_size[1]});
 }
 
 namespace {

@@ -196,15 +196,35 @@ TEST(AutogradApiErrors, AnOpWithoutASecondDerivativeRefusesClearly) {
   const Tensor d_gates = autograd::grad({state.h.sum()}, {gates}, {}, {.create_graph = true})[0];
   ASSERT_TRUE(d_gates.requires_grad());
   expect_error([&] { autograd::grad({d_gates.sum()}, {gates}); }, {"lstm_cell backward", "create_graph"});
+}
 
-  // The same for a convolution's input gradient and a pooling's.
-  Tensor x = random_tensor({1, 2, 5, 5}, 8, {kFloat64}).requires_grad_();
-  Tensor w = random_tensor({3, 2, 3, 3}, 9, {kFloat64}).requires_grad_();
-  const Tensor y = max_pool2d(conv2d(x, w), 2);
-  const std::vector<Tensor> first = autograd::grad({y.sum()}, {x, w}, {}, {.create_graph = true});
-  expect_error([&] { autograd::grad({first[0].sum()}, {w}, {}, {.retain_graph = true}); },
-               {"backward", "cannot be differentiated again"});
-  expect_error([&] { autograd::grad({first[1].sum()}, {x}); }, {"conv2d", "cannot be differentiated again"});
+TEST_P(AutogradApi, SecondDerivativesOfConvolutionsAndPoolingMatchFiniteDifferences) {
+  // A gradient penalty on a CNN critic differentiates through all of these.
+  const Device device = GetParam();
+  REDES_REQUIRE_DEVICE(device);
+  const TensorOptions f64{kFloat64, device};
+  const Tensor x = random_tensor({2, 4, 7, 6}, 14, f64);
+  const Tensor w = random_tensor({4, 2, 3, 2}, 15, f64);
+  const Tensor b = random_tensor({4}, 16, f64);
+  const Conv2dOptions strided{.stride = {2, 1}, .padding = {1, 0}, .dilation = {1, 2}, .groups = 2};
+  EXPECT_TRUE(second_derivatives_match(
+      [&](const auto& in) { return tanh(conv2d(in[0], in[1], in[2], strided)); }, {x, w, b}));
+  EXPECT_TRUE(second_derivatives_match([&](const auto& in) { return tanh(conv2d(in[1], in[0], {}, strided)); },
+                                       {w, x}));  // the weight first: its second derivatives
+  const Tensor wt = random_tensor({4, 2, 3, 3}, 17, f64);
+  EXPECT_TRUE(second_derivatives_match(
+      [](const auto& in) {
+        return tanh(conv_transpose2d(in[0], in[1], {}, {.stride = {2, 2}, .padding = {1, 0}, .output_padding = {1, 0}}));
+      },
+      {x, wt}));
+  EXPECT_TRUE(second_derivatives_match(
+      [](const auto& in) { return tanh(conv1d(in[0], in[1], {}, {.stride = 2, .padding = 1})); },
+      {random_tensor({2, 3, 9}, 18, f64), random_tensor({4, 3, 3}, 19, f64)}));
+  EXPECT_TRUE(second_derivatives_match([](const auto& in) { return tanh(max_pool2d(in[0] * in[0], 2)); }, {x}));
+  EXPECT_TRUE(second_derivatives_match(
+      [](const auto& in) { return tanh(avg_pool2d(in[0] * in[0], 3, {.stride = 2, .padding = 1})); }, {x}));
+  EXPECT_TRUE(
+      second_derivatives_match([](const auto& in) { return tanh(adaptive_avg_pool2d(in[0] * in[0], {3, 4})); }, {x}));
 }
 
 struct Cube : autograd::Function<Cube> {
