@@ -257,7 +257,7 @@ void binary_inplace(Tensor& self, const Tensor& other, BinaryKind kind, double a
   DType result = result_type(self, other);
   if (kind == BinaryKind::Div && !is_floating(result)) result = kFloat32;
   REDES_CHECK(can_cast(result, self.dtype()), op, ": the result is ", dtype_name(result),
-              ", which cannot be stored in place in a ", dtype_name(self.dtype()), " tensor; use the out-of-place op");
+              ", which cannot be stored in place in a tensor of ", dtype_name(self.dtype()), "; use the out-of-place op");
   const Tensor operand = other.to(self.dtype());
   const TensorArg out = detail::kernel_arg(self, op);
   detail::launch(BinaryParams{kind, alpha}, self.device(), self.dtype(),

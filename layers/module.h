@@ -62,8 +62,10 @@ class REDES_API Module {
   void eval() { train(false); }
   bool is_training() const { return training_; }
 
-  // Moves (or converts) every parameter and buffer; parameters stay leaves
-  // that require grad. Create optimizers after moving the model.
+  // Moves (or converts) every parameter and buffer in place; parameters stay
+  // leaves that require grad, and an optimizer made earlier keeps updating
+  // them. The state an optimizer builds in its steps (momenta, moments) is
+  // not moved: move the model before the first step.
   Module& to(Device device);
   Module& to(DType dtype);
   void zero_grad();

@@ -2,7 +2,8 @@
 // model, the loss, backward and the optimizer, with evaluation, metrics,
 // schedules, gradient clipping, checkpoints and progress display.
 //
-//   train::Trainer trainer(model, adam, nn::bce_with_logits, train::Task::BinaryClassification);
+//   train::Trainer trainer(model, adam, [](const Tensor& y, const Tensor& t) { return nn::bce_with_logits(y, t); },
+//                          train::Task::BinaryClassification);
 //   trainer.fit(train_set, {.epochs = 200, .batch_size = 32, .eval = test_set});
 #pragma once
 

@@ -17,6 +17,7 @@
 #include "core/shape.h"
 #include "core/tensor.h"
 #include "core/threading.h"
+#include "kernels/kernel_settings.h"
 #include "train/data/data.h"
 #include "layers/nn.h"
 #include "train/io/safetensors.h"
