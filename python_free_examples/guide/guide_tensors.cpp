@@ -99,6 +99,25 @@ void indexing_basics() {
   check(rows.data_ptr() != nullptr && rows.storage_offset() == 4, "narrow is a view");
 }
 
+void indexing_like_libtorch() {
+  // [guide:tensors_index]
+  using namespace redes::indexing;
+  Tensor m = arange(24).view({2, 3, 4});
+  Tensor a = m.index({Slice(1, None), 2});            // m[1:, 2], shape (1, 4), a view
+  Tensor b = m.index({"...", Slice(None, None, 2)});  // m[..., ::2], shape (2, 3, 2)
+  Tensor c = m.index({None, 0, -1});                  // m[None, 0, -1], shape (1, 4)
+  Tensor d = m.index({m.select(2, 0) > 10});          // rows whose first value exceeds 10: a copy
+  m.index_put_({Slice(), 0, 0}, -1);                  // m[:, 0, 0] = -1, in place
+  // [guide:end]
+  check(a.shape() == Shape{1, 4} && a.to_vector<std::int64_t>() == std::vector<std::int64_t>{20, 21, 22, 23},
+        "m[1:, 2]");
+  check(b.shape() == Shape{2, 3, 2}, "m[..., ::2]");
+  check(c.shape() == Shape{1, 4} && c.to_vector<std::int64_t>()[0] == 8, "m[None, 0, -1]");
+  check(d.shape() == Shape{3, 4} && d.to_vector<std::int64_t>()[0] == 12, "mask rows");
+  check(m.to_vector<std::int64_t>()[0] == -1 && m.to_vector<std::int64_t>()[12] == -1 && a.to_vector<std::int64_t>()[0] == 20,
+        "index_put_ wrote m[:, 0, 0] only");
+}
+
 void operators() {
   // [guide:tensors_operators]
   Tensor p = tensor({1.0, 2.0, 3.0});
@@ -142,6 +161,7 @@ int main() {
     promotion();
     views();
     indexing_basics();
+    indexing_like_libtorch();
     operators();
     devices();
   });
