@@ -328,6 +328,21 @@ Tensor Tensor::std(const std::vector<std::int64_t>& dims, std::int64_t correctio
 Tensor Tensor::exp() const { return redes::exp(*this); }
 Tensor Tensor::log() const { return redes::log(*this); }
 Tensor Tensor::relu() const { return redes::relu(*this); }
+Tensor Tensor::sqrt() const { return redes::sqrt(*this); }
+Tensor Tensor::abs() const { return redes::abs(*this); }
+Tensor Tensor::neg() const { return redes::neg(*this); }
+Tensor Tensor::sigmoid() const { return redes::sigmoid(*this); }
+Tensor Tensor::tanh() const { return redes::tanh(*this); }
+Tensor Tensor::pow(double exponent) const { return redes::pow(*this, exponent); }
+Tensor Tensor::pow(const Tensor& exponent) const { return redes::pow(*this, exponent); }
+Tensor Tensor::clamp(std::optional<double> low, std::optional<double> high) const {
+  return redes::clamp(*this, low, high);
+}
+Tensor Tensor::max() const { return redes::max(*this); }
+Tensor Tensor::min() const { return redes::min(*this); }
+Tensor Tensor::argmax(std::int64_t dim, bool keepdim) const { return redes::argmax(*this, dim, keepdim); }
+Tensor Tensor::softmax(std::int64_t dim) const { return redes::softmax(*this, dim); }
+Tensor Tensor::log_softmax(std::int64_t dim) const { return redes::log_softmax(*this, dim); }
 Tensor Tensor::matmul(const Tensor& other) const { return redes::matmul(*this, other); }
 
 }  // namespace redes

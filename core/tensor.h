@@ -154,6 +154,19 @@ class REDES_API Tensor {
   Tensor exp() const;
   Tensor log() const;
   Tensor relu() const;
+  Tensor sqrt() const;
+  Tensor abs() const;
+  Tensor neg() const;
+  Tensor sigmoid() const;
+  Tensor tanh() const;
+  Tensor pow(double exponent) const;
+  Tensor pow(const Tensor& exponent) const;
+  Tensor clamp(std::optional<double> low, std::optional<double> high) const;
+  Tensor max() const;
+  Tensor min() const;
+  Tensor argmax(std::int64_t dim, bool keepdim = false) const;
+  Tensor softmax(std::int64_t dim) const;
+  Tensor log_softmax(std::int64_t dim) const;
   Tensor matmul(const Tensor& other) const;
 
   std::string str() const;

@@ -64,8 +64,7 @@ class REDES_API Module {
 
   // Moves (or converts) every parameter and buffer in place; parameters stay
   // leaves that require grad, and an optimizer made earlier keeps updating
-  // them. The state an optimizer builds in its steps (momenta, moments) is
-  // not moved: move the model before the first step.
+  // them; the state it built in earlier steps follows at its next step.
   Module& to(Device device);
   Module& to(DType dtype);
   void zero_grad();

@@ -67,6 +67,38 @@ TEST(ModuleTo, AnOptimizerMadeBeforeToKeepsUpdatingTheParameters) {
   EXPECT_TRUE(model.parameters()[0].requires_grad());
 }
 
+// Optimizer state made by steps before the move follows the parameters:
+// the run continues exactly as one that was float64 from the start.
+TEST(ModuleTo, OptimizerStateFollowsAModelMovedAfterSteps) {
+  const auto run = [](bool move_midway) {
+    manual_seed(3);
+    nn::Linear model(3, 2);
+    if (!move_midway) model.to(kFloat64);
+    optim::Adam adam(model.parameters(), {.lr = 0.1});
+    optim::SGD sgd(model.parameters(), {.lr = 0.1, .momentum = 0.9});
+    const auto step = [&](DType dtype) {
+      const Tensor loss = (model(ones({4, 3}, {dtype})) * 0.5).pow(2.0).sum();
+      adam.zero_grad();
+      loss.backward();
+      adam.step();
+      sgd.step();
+    };
+    step(move_midway ? kFloat32 : kFloat64);
+    if (move_midway) model.to(kFloat64);
+    step(kFloat64);
+    step(kFloat64);
+    for (const auto& [name, tensor] : adam.state()) {
+      if (name != "step") EXPECT_EQ(tensor.dtype(), kFloat64) << name;
+    }
+    for (const auto& [name, tensor] : sgd.state()) EXPECT_EQ(tensor.dtype(), kFloat64) << name;
+    return host_values(model.parameters()[0]);
+  };
+  const std::vector<double> moved = run(true), native = run(false);
+  ASSERT_EQ(moved.size(), native.size());
+  // The first step ran in float32 in one run: agreement to float32 rounding.
+  for (std::size_t i = 0; i < moved.size(); ++i) EXPECT_NEAR(moved[i], native[i], 1e-5) << i;
+}
+
 TEST(ModuleTo, GradientsMoveWithTheirParameters) {
   manual_seed(2);
   nn::Linear model(2, 1);
@@ -74,6 +106,25 @@ TEST(ModuleTo, GradientsMoveWithTheirParameters) {
   model.to(kFloat64);
   ASSERT_TRUE(model.parameters()[0].grad().defined());
   EXPECT_EQ(model.parameters()[0].grad().dtype(), kFloat64);
+}
+
+// The method forms libtorch users write give what the free functions give.
+TEST(TensorMethods, MatchTheFreeFunctions) {
+  const Tensor x = from_vector(std::vector<double>{-2.0, 0.5, 3.0, 1.5, -0.25, 4.0}, {2, 3}, {kFloat64});
+  const Tensor positive = x.abs() + 0.1;
+  EXPECT_TRUE(testing::all_close(positive.sqrt(), sqrt(positive), 0, 0));
+  EXPECT_TRUE(testing::all_close(x.abs(), abs(x), 0, 0));
+  EXPECT_TRUE(testing::all_close(x.neg(), -x, 0, 0));
+  EXPECT_TRUE(testing::all_close(x.sigmoid(), sigmoid(x), 0, 0));
+  EXPECT_TRUE(testing::all_close(x.tanh(), tanh(x), 0, 0));
+  EXPECT_TRUE(testing::all_close(x.pow(2.0), x * x, 1e-15, 0));
+  EXPECT_TRUE(testing::all_close(positive.pow(x), pow(positive, x), 0, 0));
+  EXPECT_TRUE(testing::all_close(x.clamp(-1.0, 2.0), {-1.0, 0.5, 2.0, 1.5, -0.25, 2.0}, 0, 0));
+  EXPECT_EQ(x.max().item(), 4.0);
+  EXPECT_EQ(x.min().item(), -2.0);
+  EXPECT_EQ(host_values(x.argmax(1)), (std::vector<double>{2, 2}));
+  EXPECT_TRUE(testing::all_close(x.softmax(1), softmax(x, 1), 0, 0));
+  EXPECT_TRUE(testing::all_close(x.log_softmax(0), log_softmax(x, 0), 0, 0));
 }
 
 TEST(Factories, TheDtypeFollowsTheValuesUnlessGiven) {

@@ -26,6 +26,7 @@ void Adam::step() {
     Tensor& p = parameters_[i];
     if (!p.grad().defined()) continue;
     Tensor g = p.grad();
+    follow_parameter(p, {&first_moments_[i], &second_moments_[i]});
     if (redes::detail::fused_step_applies(p, g, {&first_moments_[i], &second_moments_[i]})) {
       redes::detail::adam_step(p, g, first_moments_[i], second_moments_[i],
                         {options_.lr, options_.beta1, options_.beta2, options_.eps, options_.weight_decay,

@@ -15,6 +15,14 @@ Optimizer::Optimizer(std::vector<Tensor> parameters) : parameters_(std::move(par
 
 Optimizer::~Optimizer() = default;
 
+void Optimizer::follow_parameter(const Tensor& parameter, std::initializer_list<Tensor*> state) {
+  for (Tensor* tensor : state) {
+    if (!tensor->defined()) continue;
+    if (tensor->device() != parameter.device()) *tensor = tensor->to(parameter.device());
+    if (tensor->dtype() != parameter.dtype()) *tensor = tensor->to(parameter.dtype());
+  }
+}
+
 void Optimizer::zero_grad() {
   for (Tensor& p : parameters_) p.zero_grad();
 }

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cstdint>
+#include <initializer_list>
 #include <string>
 #include <utility>
 #include <vector>
@@ -38,6 +39,11 @@ class REDES_API Optimizer {
   virtual void load_state(const OptimizerState& state) = 0;
 
  protected:
+  // Per-parameter state (moments, momentum) follows its parameter: after
+  // Module::to moved the model, the next step converts the state to the
+  // parameter's device and dtype instead of mixing them.
+  static void follow_parameter(const Tensor& parameter, std::initializer_list<Tensor*> state);
+
   std::vector<Tensor> parameters_;
 };
 

@@ -21,6 +21,7 @@ void SGD::step() {
     Tensor& p = parameters_[i];
     if (!p.grad().defined()) continue;
     Tensor g = p.grad();
+    follow_parameter(p, {&momentum_buffers_[i]});
     if (redes::detail::fused_step_applies(p, g, {&momentum_buffers_[i]})) {
       redes::detail::sgd_step(p, g, momentum_buffers_[i],
                        {options_.lr, options_.momentum, options_.dampening, options_.weight_decay, options_.nesterov});
