@@ -1,8 +1,7 @@
 // The snippets of docs/guide.md, "Devices and kernel selection", with checks
 // of what the text says. Runs on the CPU alone when CUDA is absent.
 // [guide:devices_includes]
-#include <redes.h>
-#include "kernels/kernel_settings.h"  // set_kernel_impl, set_allow_tf32, set_deterministic
+#include <redes.h>  // includes kernels/kernel_settings.h: set_kernel_impl, set_allow_tf32, set_deterministic
 using namespace redes;
 // [guide:end]
 
