@@ -125,7 +125,9 @@ class REDES_API Tensor {
   void retain_grad() const;
   // Backward from a scalar (or with an explicit gradient of the same shape).
   // `create_graph`: the gradients themselves get history (double backward);
-  // the graph is then kept as with retain_graph.
+  // the graph is then kept as with retain_graph. A leaf's grad() then holds
+  // a graph that leads back to the leaf: call zero_grad() when done with it,
+  // or the two keep each other alive (as in PyTorch).
   void backward(const Tensor& gradient = Tensor(), bool retain_graph = false, bool create_graph = false) const;
   Tensor detach() const;  // same storage, no history
   std::uint64_t version() const;  // the storage's in-place version counter

@@ -88,7 +88,9 @@ TEST(ModuleTo, OptimizerStateFollowsAModelMovedAfterSteps) {
     step(kFloat64);
     step(kFloat64);
     for (const auto& [name, tensor] : adam.state()) {
-      if (name != "step") EXPECT_EQ(tensor.dtype(), kFloat64) << name;
+      if (name != "step") {
+        EXPECT_EQ(tensor.dtype(), kFloat64) << name;
+      }
     }
     for (const auto& [name, tensor] : sgd.state()) EXPECT_EQ(tensor.dtype(), kFloat64) << name;
     return host_values(model.parameters()[0]);

@@ -129,6 +129,10 @@ TEST_P(AutogradApi, BackwardWithCreateGraphLeavesADifferentiableGrad) {
     expected.push_back(2.0 * ws[i] * s * s - 4.0 * ws[i] * ws[i] * s * s * t * xs[i]);
   }
   EXPECT_TRUE(all_close(d_w, expected, 1e-12, 1e-12));
+  // grad() now holds a graph that leads back to the leaves: dropping it
+  // breaks that cycle (as in PyTorch).
+  x.zero_grad();
+  w.zero_grad();
 }
 
 // Second derivatives, checked numerically: gradcheck differentiates the first
