@@ -21,8 +21,7 @@ std::vector<Tensor> GRU::cell_step(const Tensor& projected, const std::vector<Te
                                    const DirectionWeights& weights) const {
   const Tensor& h = state[0];
   const std::int64_t hidden = h.size(1);
-  const Tensor recurrent =
-      weights.b_hh.defined() ? addmm(weights.b_hh, h, weights.w_hh.t()) : matmul(h, weights.w_hh.t());
+  const Tensor recurrent = weights.project_hidden(h);
   // r and z in one sigmoid; n keeps its recurrent part apart, to be gated by r.
   const std::vector<Tensor> reset_update =
       chunk(sigmoid(projected.narrow(1, 0, 2 * hidden) + recurrent.narrow(1, 0, 2 * hidden)), 2, 1);

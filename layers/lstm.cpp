@@ -116,9 +116,7 @@ LSTM::PackedResult LSTM::forward_with_state(const PackedSequence& input, const T
 
 std::vector<Tensor> LSTM::cell_step(const Tensor& projected, const std::vector<Tensor>& state,
                                     const DirectionWeights& weights) const {
-  const Tensor recurrent = weights.b_hh.defined() ? addmm(weights.b_hh, state[0], weights.w_hh.t())
-                                                  : matmul(state[0], weights.w_hh.t());
-  const LstmState next = lstm_cell_from_gates(projected + recurrent, state[1]);
+  const LstmState next = lstm_cell_from_gates(projected + weights.project_hidden(state[0]), state[1]);
   return {next.h, next.c};
 }
 

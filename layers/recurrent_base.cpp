@@ -42,6 +42,18 @@ std::string RecurrentBase::suffix(std::int64_t layer, std::int64_t direction) {
   return "_l" + std::to_string(layer) + (direction == 1 ? "_reverse" : "");
 }
 
+namespace {
+
+// x W^T + b, with the bias folded into the GEMM when there is one.
+Tensor affine(const Tensor& x, const Tensor& weight, const Tensor& bias) {
+  return bias.defined() ? addmm(bias, x, weight.t()) : matmul(x, weight.t());
+}
+
+}  // namespace
+
+Tensor RecurrentBase::DirectionWeights::project_input(const Tensor& x) const { return affine(x, w_ih, b_ih); }
+Tensor RecurrentBase::DirectionWeights::project_hidden(const Tensor& h) const { return affine(h, w_hh, b_hh); }
+
 RecurrentBase::DirectionWeights RecurrentBase::direction_weights(std::int64_t layer, std::int64_t direction) const {
   const std::string names = suffix(layer, direction);
   DirectionWeights weights{parameter("weight_ih" + names), parameter("weight_hh" + names), Tensor(), Tensor()};
@@ -63,8 +75,7 @@ RecurrentBase::DirectionResult RecurrentBase::run_direction(const Tensor& x, std
   const std::int64_t steps = x.size(0), batch = x.size(1);
   // The input projection of all steps is one GEMM: (T*N, F) @ (F, G*H).
   const Tensor flat = x.reshape({steps * batch, x.size(2)});
-  const Tensor projected =
-      weights.b_ih.defined() ? addmm(weights.b_ih, flat, weights.w_ih.t()) : matmul(flat, weights.w_ih.t());
+  const Tensor projected = weights.project_input(flat);
   const std::vector<Tensor> projected_steps = unbind(projected.reshape({steps, batch, projected.size(1)}), 0);
   const std::vector<Tensor> valid_steps = valid.defined() ? unbind(valid, 0) : std::vector<Tensor>{};
   const Tensor zero = valid.defined() ? zeros({}, {x.dtype(), x.device()}) : Tensor();

@@ -71,6 +71,9 @@ class REDES_API RecurrentBase : public Module {
   // The weights of one layer in one direction (biases undefined without bias).
   struct DirectionWeights {
     Tensor w_ih, w_hh, b_ih, b_hh;
+    // x W_ih^T + b_ih and h W_hh^T + b_hh (each bias only when there is one).
+    Tensor project_input(const Tensor& x) const;
+    Tensor project_hidden(const Tensor& h) const;
   };
   // Outputs (T, N, H) of one direction, in the order it read the steps, and
   // its final states (h, then c for the LSTM), each (N, H).

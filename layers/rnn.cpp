@@ -21,9 +21,7 @@ RNN::PackedResult RNN::forward_with_state(const PackedSequence& input, const Ten
 
 std::vector<Tensor> RNN::cell_step(const Tensor& projected, const std::vector<Tensor>& state,
                                    const DirectionWeights& weights) const {
-  const Tensor pre_activation =
-      projected + (weights.b_hh.defined() ? addmm(weights.b_hh, state[0], weights.w_hh.t())
-                                          : matmul(state[0], weights.w_hh.t()));
+  const Tensor pre_activation = projected + weights.project_hidden(state[0]);
   return {nonlinearity_ == RNNNonlinearity::Tanh ? tanh(pre_activation) : relu(pre_activation)};
 }
 

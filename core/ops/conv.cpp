@@ -10,6 +10,7 @@
 #include "core/autograd.h"
 #include "core/ops.h"
 #include "core/ops/dispatch.h"
+#include "core/ops/window.h"
 #include "kernels/params.h"
 
 namespace redes {
@@ -85,19 +86,6 @@ void check_bias(const ConvNames& names, const Tensor& bias, std::int64_t out_cha
               shape_str(bias.shape()));
 }
 
-Window2d make_window(std::int64_t kernel_h, std::int64_t kernel_w, const Size2d& stride, const Size2d& padding,
-                     const Size2d& dilation) {
-  Window2d window;
-  window.kernel_height = kernel_h;
-  window.kernel_width = kernel_w;
-  window.stride_height = stride[0];
-  window.stride_width = stride[1];
-  window.pad_height = padding[0];
-  window.pad_width = padding[1];
-  window.dilation_height = dilation[0];
-  window.dilation_width = dilation[1];
-  return window;
-}
 
 // Checks the rest of what conv2d needs of 4-D operands (check_conv_operands
 // has run) and returns the geometry.
@@ -115,8 +103,8 @@ Conv2dGeometry conv2d_geometry(const ConvNames& names, const Tensor& input, cons
               weight.size(1) * groups, " (in_channels/groups = ", weight.size(1), ", groups = ", groups, ")");
   check_bias(names, bias, out_channels);
 
-  const Window2d window = make_window(weight.size(2), weight.size(3), options.stride, options.padding,
-                                      options.dilation);
+  const Window2d window = detail::make_window({weight.size(2), weight.size(3)}, options.stride, options.padding,
+                                                      options.dilation);
   const std::int64_t span_h = window.dilation_height * (window.kernel_height - 1) + 1;
   const std::int64_t span_w = window.dilation_width * (window.kernel_width - 1) + 1;
   const std::int64_t padded_h = input.size(2) + 2 * window.pad_height;
@@ -306,8 +294,8 @@ TransposedGeometry conv_transpose2d_geometry(const Tensor& input, const Tensor& 
   REDES_CHECK(input.size(2) > 0 && input.size(3) > 0, op, ": expected non-empty (H, W) planes, got shape ",
               shape_str(input.shape()));
 
-  const Window2d window = make_window(weight.size(2), weight.size(3), options.stride, options.padding,
-                                      options.dilation);
+  const Window2d window = detail::make_window({weight.size(2), weight.size(3)}, options.stride, options.padding,
+                                                      options.dilation);
   const auto transposed_size = [](std::int64_t in, std::int64_t kernel, std::int64_t stride, std::int64_t pad,
                                   std::int64_t dilation, std::int64_t extra) {
     return (in - 1) * stride - 2 * pad + dilation * (kernel - 1) + extra + 1;

@@ -9,6 +9,7 @@
 #include "core/ops.h"
 #include "core/ops/dispatch.h"
 #include "core/ops/path_choice.h"
+#include "core/ops/window.h"
 #include "kernels/kernel_settings.h"
 #include "kernels/params.h"
 #include "kernels/registry.h"
@@ -59,17 +60,7 @@ Pool2dShape pool_shape(const Tensor& input, const Window2d& win, bool ceil_mode,
 }
 
 Window2d pool_window(const Pair& kernel, const std::optional<Pair>& stride, const Pair& padding, const Pair& dilation) {
-  const Pair step = stride.value_or(kernel);
-  Window2d win;
-  win.kernel_height = kernel[0];
-  win.kernel_width = kernel[1];
-  win.stride_height = step[0];
-  win.stride_width = step[1];
-  win.pad_height = padding[0];
-  win.pad_width = padding[1];
-  win.dilation_height = dilation[0];
-  win.dilation_width = dilation[1];
-  return win;
+  return detail::make_window(kernel, stride.value_or(kernel), padding, dilation);
 }
 
 Shape input_shape(const Pool2dShape& s) { return {s.batch, s.channels, s.in_height, s.in_width}; }
