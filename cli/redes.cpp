@@ -5,6 +5,7 @@
 #include <fcntl.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstdio>
 #include <cstdlib>
@@ -59,6 +60,13 @@ int info() {
   if (!build.cudnn_version.empty()) {
     std::printf("cuDNN library: %s (%s)\n", build.cudnn_version.c_str(), build.cudnn_path.c_str());
   }
+  // Multi-process training: which collectives backends were built in.
+  const std::vector<std::string> backends = redes::dist::backends();
+  const auto built = [&](const char* name) { return std::find(backends.begin(), backends.end(), name) != backends.end(); };
+  std::printf("distributed (mpirun -np N redes train ...): MPI %s, NCCL %s\n",
+              built("mpi") ? ("yes, " + redes::dist::mpi_library_version()).c_str()
+                           : "no (one process only)",
+              built("nccl") ? "yes" : "no (CUDA tensors go through host copies and MPI)");
   std::printf("CPU threads: %d\n", redes::get_num_threads());
   if (redes::cuda::is_available()) {
     for (int d = 0; d < redes::cuda::device_count(); ++d) {

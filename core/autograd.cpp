@@ -56,6 +56,12 @@ class AccumulateGrad final : public Node {
     } else {
       Tensor(meta.grad).add_(incoming);
     }
+    if (!meta.post_accumulate_hooks.empty()) {
+      const Tensor leaf(leaf_);
+      // A copy: a hook may remove itself.
+      const auto hooks = meta.post_accumulate_hooks;
+      for (const auto& [handle, hook] : hooks) hook(leaf);
+    }
     return {};
   }
 

@@ -2,6 +2,7 @@
 // entry points and in-place updates.
 #include "core/tensor.h"
 
+#include <atomic>
 #include <cstring>
 
 #include "core/autograd.h"
@@ -200,6 +201,22 @@ void Tensor::register_hook(GradHook hook) const {
   } else {
     meta.hooks.push_back(std::move(hook));
   }
+}
+
+std::uint64_t Tensor::register_post_accumulate_grad_hook(PostAccumulateGradHook hook) const {
+  REDES_CHECK(requires_grad() && is_leaf(), "register_post_accumulate_grad_hook: expected a leaf that requires grad",
+              requires_grad() ? ", got a tensor computed by an op" : ", got one that does not require grad");
+  REDES_CHECK(hook != nullptr, "register_post_accumulate_grad_hook: empty hook");
+  static std::atomic<std::uint64_t> next_handle{1};
+  const std::uint64_t handle = next_handle.fetch_add(1);
+  impl_->autograd_meta().post_accumulate_hooks.emplace_back(handle, std::move(hook));
+  return handle;
+}
+
+void Tensor::remove_post_accumulate_grad_hook(std::uint64_t handle) const {
+  if (!impl_->autograd) return;
+  auto& hooks = impl_->autograd->post_accumulate_hooks;
+  std::erase_if(hooks, [&](const auto& entry) { return entry.first == handle; });
 }
 
 void Tensor::retain_grad() const {

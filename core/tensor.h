@@ -28,6 +28,7 @@ class TensorIndex;  // core/indexing.h
 // Sees a gradient during backward; returns a replacement, or an undefined
 // tensor to keep it.
 using GradHook = std::function<Tensor(const Tensor& grad)>;
+using PostAccumulateGradHook = std::function<void(const Tensor& leaf)>;
 
 struct TensorOptions {
   // Unset: float32 for the factories of floating values (zeros, ones, full,
@@ -120,6 +121,12 @@ class REDES_API Tensor {
   // (for a leaf: before it is accumulated into grad()); its defined result
   // replaces the gradient, as torch's register_hook.
   void register_hook(GradHook hook) const;
+  // A leaf only: called with the leaf after a backward pass has added a
+  // gradient into its grad() (torch's register_post_accumulate_grad_hook),
+  // e.g. to start sending it to other processes while backward goes on.
+  // Returns a handle for remove_post_accumulate_grad_hook.
+  std::uint64_t register_post_accumulate_grad_hook(PostAccumulateGradHook hook) const;
+  void remove_post_accumulate_grad_hook(std::uint64_t handle) const;
   // Keeps a non-leaf tensor's gradient in grad() (accumulated over backward
   // passes, as a leaf's is); a no-op for leaves.
   void retain_grad() const;

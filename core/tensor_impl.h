@@ -17,6 +17,8 @@ struct AutogradMeta {
   std::weak_ptr<Node> grad_accumulator;   // leaves: the node that adds into grad
   std::shared_ptr<TensorImpl> grad;       // leaves (and retain_grad): the accumulated gradient
   std::vector<GradHook> hooks;            // leaves: applied before accumulation
+  // Leaves: called after accumulation, with the handle each was registered under.
+  std::vector<std::pair<std::uint64_t, PostAccumulateGradHook>> post_accumulate_hooks;
 };
 
 class TensorImpl {

@@ -75,7 +75,7 @@ int cars_mlp(const WorkloadOptions& options) {
                                            1e6 * train::median_step_seconds(history), "microseconds", v));
     }
   }
-  if (test_loss_curves.size() > 1) {
+  if (test_loss_curves.size() > 1 && options.writes_files) {
     const std::string path = output_path(options, "cars_dropout_test_loss.svg");
     train::write_line_chart(path, "cars: test loss per epoch, without and with dropout", "epoch", test_loss_curves,
                             "test loss (binary cross-entropy)");

@@ -73,9 +73,11 @@ int fashion_lenet(const WorkloadOptions& options) {
   }
   const std::vector<train::EpochRecord> history = trainer.fit(train_set, fit);
   // After fit, which refuses to start over an earlier run's files without --overwrite.
-  const std::string grid_path = output_path(options, "fashion_augment.svg");
-  write_augmentation_grid(*train_set, images, options.seed, grid_path);
-  std::printf("what the augmentations do: %s\n", grid_path.c_str());
+  if (options.writes_files) {
+    const std::string grid_path = output_path(options, "fashion_augment.svg");
+    write_augmentation_grid(*train_set, images, options.seed, grid_path);
+    std::printf("what the augmentations do: %s\n", grid_path.c_str());
+  }
 
   const std::string device = options.device.str();
   const std::vector<std::pair<std::string, std::string>> variant{{"augment", options.augment ? "true" : "false"}};

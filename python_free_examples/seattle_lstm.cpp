@@ -145,7 +145,7 @@ int seattle_lstm(const WorkloadOptions& options) {
   const double lstm_rmse = *trainer.evaluate(*test_set).rmse * series.std;
   std::printf("test RMSE: LSTM %.3f F | persistence %.3f F | linear least squares %.3f F\n", lstm_rmse,
               persistence_rmse, linear_rmse);
-  if (!trainer.stopped()) write_test_week(model, *test_set, linear_predictions, series, output_path(options, "seattle_lstm_week.svg"));
+  if (!trainer.stopped() && options.writes_files) write_test_week(model, *test_set, linear_predictions, series, output_path(options, "seattle_lstm_week.svg"));
 
   const std::string device = options.device.str();
   std::cout << train::result_json("seattle-lstm", device, "test_rmse", lstm_rmse, "degrees_F") << "\n"

@@ -1,11 +1,14 @@
 #include "workload_options.h"
 
+#include <fcntl.h>
 #include <signal.h>
+#include <unistd.h>
 
 #include <charconv>
 #include <cmath>
 #include <filesystem>
 #include <iostream>
+#include <optional>
 
 namespace redes::examples {
 
@@ -165,11 +168,45 @@ std::optional<WorkloadOptions> parse_workload_options(int argc, char** argv, int
   return options;
 }
 
+namespace {
+
+// A process started by an MPI launcher joins its job.
+void join_job(WorkloadOptions& options) {
+  dist::init();
+  if (dist::rank() != 0) {
+    options.writes_files = false;
+    options.quiet = true;
+    // Results and reports come from rank 0 alone.
+    std::fflush(stdout);
+    const int null_device = ::open("/dev/null", O_WRONLY);
+    if (null_device >= 0) {
+      ::dup2(null_device, STDOUT_FILENO);
+      ::close(null_device);
+    }
+  }
+  // Several GPUs on a machine: one per local rank.
+  if (options.device.is_cuda() && cuda::device_count() > 1) {
+    options.device = Device::cuda(dist::local_rank() % cuda::device_count());
+  }
+}
+
+}  // namespace
+
 int run_workload(int (*workload)(const WorkloadOptions&), WorkloadOptions options, const std::string& program) {
   install_stop_handlers();
-  const train::OutputLock lock(options.out);
+  const bool job = dist::launched_as_job();
+  if (job) join_job(options);
+  std::optional<train::OutputLock> lock;
+  if (options.writes_files) lock.emplace(options.out);
   options.stop = &stop_flag;
-  const int status = workload(options);
+  int status = 0;
+  try {
+    status = workload(options);
+  } catch (const std::exception& error) {
+    // The other ranks may be waiting in a collective for this one.
+    if (job) dist::abort_job(program + ": error on rank " + std::to_string(dist::rank()) + ": " + error.what());
+    throw;
+  }
   if (stop_signal != 0) {
     std::cerr << program << ": stopped by " << (stop_signal == SIGINT ? "SIGINT" : "SIGTERM")
               << " after the current batch; the checkpoints in " << options.out
@@ -226,7 +263,8 @@ train::FitOptions fit_options(const WorkloadOptions& options, const std::string&
           .max_batches_per_epoch = options.max_batches,
           .log = progress_stream(options),
           .metrics_path = output_path(options, name + ".jsonl"),
-          .curves_path = output_path(options, name + ".svg")};
+          .curves_path = output_path(options, name + ".svg"),
+          .data_parallel = dist::launched_as_job()};
 }
 
 }  // namespace redes::examples

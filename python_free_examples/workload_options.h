@@ -34,6 +34,9 @@ struct WorkloadOptions {
   std::optional<KernelImpl> impl;  // kernel implementations (hand, cudnn, auto); see kernels/kernel_settings.h
   bool deterministic = false;      // only bitwise-reproducible algorithms
   bool allow_tf32 = false;         // float32 GEMMs and convolutions may use TF32
+  // False on the ranks other than 0 of a data-parallel job (`mpirun -np N`):
+  // only rank 0 writes the workload's own files and prints results.
+  bool writes_files = true;
   // Set by SIGINT or SIGTERM under run_workload: training stops after the
   // current batch and saves a checkpoint.
   const std::atomic<bool>* stop = nullptr;
@@ -55,6 +58,9 @@ void apply_kernel_settings(const WorkloadOptions& options);
 // Runs a workload as one run of a program: holds the lock on `out` (a second
 // run into it fails at once), and turns SIGINT and SIGTERM into a stop after
 // the current batch, with the checkpoint saved and exit code 130 or 143.
+// Started by an MPI launcher (`mpirun -np N`), every process trains
+// data-parallel: rank 0 holds the lock, writes the files and prints; the
+// others print nothing; an error on any rank ends the whole job.
 int run_workload(int (*workload)(const WorkloadOptions&), WorkloadOptions options, const std::string& program);
 
 // Runs a workload's main function with options from the command line: exit

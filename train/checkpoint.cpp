@@ -58,6 +58,7 @@ void save_checkpoint(const std::string& path, const nn::Module& model, const opt
       {"epochs_done", std::to_string(position.epochs_done)},
       {"steps_done", std::to_string(position.steps_done)},
       {"batch_in_epoch", std::to_string(position.batch_in_epoch)},
+      {"samples_in_epoch", std::to_string(position.samples_in_epoch)},
       {"loader_seed", std::to_string(position.loader_seed)},
       {"rng_seed", std::to_string(position.rng_seed)},
       {"rng_offset", std::to_string(position.rng_offset)},
@@ -111,6 +112,7 @@ LoadedCheckpoint load_checkpoint(const std::string& path, nn::Module& model, opt
   const auto optional_number = [&](const char* key) {
     return metadata.count(key) != 0 ? static_cast<std::int64_t>(metadata_number(metadata, key, path)) : 0;
   };
+  position.samples_in_epoch = optional_number("samples_in_epoch");
   position.partial_sums.loss_sum = metadata_real(metadata, "partial_loss_sum", path);
   position.partial_sums.hits = optional_number("partial_hits");
   position.partial_sums.squared_sum = metadata_real(metadata, "partial_squared_sum", path);

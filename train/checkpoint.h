@@ -20,6 +20,10 @@ struct TrainingPosition {
   std::int64_t epochs_done = 0;     // completed epochs
   std::int64_t steps_done = 0;      // optimizer steps taken
   std::int64_t batch_in_epoch = 0;  // batches of the current epoch already used (0 at an epoch boundary)
+  // Samples of the current epoch's order already used, by all ranks of a
+  // data-parallel run together: where a resumed run continues, at any
+  // world size.
+  std::int64_t samples_in_epoch = 0;
   std::uint64_t loader_seed = 0;    // the DataLoader's shuffle seed
   std::uint64_t rng_seed = 0;       // the default generator's state (dropout masks, ...)
   std::uint64_t rng_offset = 0;

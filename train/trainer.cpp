@@ -11,6 +11,7 @@
 #include "core/cuda.h"
 #include "core/random.h"
 #include "train/checkpoint.h"
+#include "train/dist/dist.h"
 #include "train/finite_check.h"
 #include "train/io/safetensors.h"
 #include "train/optim/clip.h"
@@ -58,6 +59,19 @@ void check_finite_loss(double loss, std::int64_t epoch, std::int64_t first_batch
 
 std::ostream& warnings(const FitOptions& options) { return options.log != nullptr ? *options.log : std::cerr; }
 
+Metrics metrics_of(Task task, const MetricSums& sums) {
+  MetricAccumulator accumulator(task);
+  accumulator.restore(sums);
+  return accumulator.read();
+}
+
+// Resets a Trainer member when fit returns or throws.
+template <class T>
+struct ResetOnExit {
+  T& member;
+  ~ResetOnExit() { member = T(); }
+};
+
 }  // namespace
 
 Trainer::Trainer(nn::Module& model, optim::Optimizer& optimizer, LossFn loss, Task task)
@@ -78,10 +92,15 @@ Trainer::StepResult Trainer::step(const Tensor& inputs, const Tensor& targets, d
   const Tensor loss = loss_(output, targets);
   optimizer_.zero_grad();
   loss.backward();
+  if (replicas_) {
+    replicas_->synchronize_gradients();
+    last_sync_ = replicas_->last_sync();
+  }
   if (skip_non_finite) {
     std::vector<Tensor> checked{loss};
     for (const Tensor& parameter : optimizer_.parameters()) checked.push_back(parameter.grad());
-    if (!all_finite(checked)) {
+    // Replicas skip together, or they would part ways.
+    if (!on_every_rank(all_finite(checked))) {
       optimizer_.zero_grad();  // the next check of the gradients sees none of these
       return {output, loss, false};
     }
@@ -114,13 +133,36 @@ void Trainer::check_finite_parameters(std::int64_t epoch, std::int64_t first_bat
                kept_checkpoint(options), ". A smaller learning rate or gradient clipping usually helps");
 }
 
+dist::GradientSyncStats Trainer::last_gradient_sync() const { return last_sync_; }
+
+MetricSums Trainer::sum_over_ranks(const MetricSums& mine) const {
+  if (!replicas_) return mine;
+  // Counts stay exact in float64 up to 2^53.
+  Tensor sums = from_vector<double>({mine.loss_sum, static_cast<double>(mine.hits), mine.squared_sum,
+                                     static_cast<double>(mine.samples), static_cast<double>(mine.elements)},
+                                    {5}, {.dtype = kFloat64});
+  dist::all_reduce(sums);
+  const std::vector<double> all = sums.to_vector<double>();
+  return {all[0], static_cast<std::int64_t>(all[1]), all[2], static_cast<std::int64_t>(all[3]),
+          static_cast<std::int64_t>(all[4])};
+}
+
+bool Trainer::on_every_rank(bool mine) const {
+  if (!replicas_) return mine;
+  Tensor flag = from_vector<std::int64_t>({mine ? 1 : 0}, {1});
+  dist::all_reduce(flag, dist::ReduceOp::Min);
+  return flag.to_vector<std::int64_t>()[0] == 1;
+}
+
 Metrics Trainer::evaluate(const data::Dataset& set, std::int64_t batch_size) {
   NoGradGuard no_grad;
   const bool was_training = model_.is_training();
   model_.eval();
   MetricAccumulator accumulator(task_);
+  // A data-parallel fit evaluates rank r's share: batches r, r + world, ...
+  const std::int64_t shard = replicas_ ? dist::rank() : 0, shards = replicas_ ? dist::world_size() : 1;
   std::vector<std::int64_t> indices;
-  for (std::int64_t start = 0; start < set.size(); start += batch_size) {
+  for (std::int64_t start = shard * batch_size; start < set.size(); start += shards * batch_size) {
     indices.clear();
     for (std::int64_t i = start; i < std::min(set.size(), start + batch_size); ++i) indices.push_back(i);
     const std::vector<Tensor> batch = set.get(indices);
@@ -129,7 +171,7 @@ Metrics Trainer::evaluate(const data::Dataset& set, std::int64_t batch_size) {
     accumulator.add(loss_(output, targets), output, targets);
   }
   model_.train(was_training);
-  return accumulator.read();
+  return replicas_ ? metrics_of(task_, sum_over_ranks(accumulator.sums())) : accumulator.read();
 }
 
 std::vector<EpochRecord> Trainer::fit(std::shared_ptr<const data::Dataset> train_set, const FitOptions& options) {
@@ -138,11 +180,23 @@ std::vector<EpochRecord> Trainer::fit(std::shared_ptr<const data::Dataset> train
               "got ", options.epochs, " and ", options.batch_size);
   stopped_ = options.stop != nullptr && options.stop->load();
   if (stopped_) return {};
+  // A data-parallel run in a job of several processes: this rank's shard,
+  // and files and progress from rank 0 alone.
+  const bool parallel = options.data_parallel && (dist::init(), dist::world_size() > 1);
+  const std::int64_t rank = parallel ? dist::rank() : 0, world = parallel ? dist::world_size() : 1;
+  FitOptions run = options;
+  if (rank != 0) {
+    run.log = nullptr;
+    run.metrics_path.clear();
+    run.curves_path.clear();
+  }
   data::DataLoader loader(train_set, {.batch_size = options.batch_size,
                                       .shuffle = options.shuffle,
                                       .seed = options.seed,
                                       .drop_last = options.drop_last,
                                       .num_workers = options.num_workers,
+                                      .shard_rank = rank,
+                                      .shard_count = world,
                                       .device = device_});
   const std::int64_t batches = options.max_batches_per_epoch > 0
                                    ? std::min(options.max_batches_per_epoch, loader.batches_per_epoch())
@@ -152,14 +206,24 @@ std::vector<EpochRecord> Trainer::fit(std::shared_ptr<const data::Dataset> train
               "; expected a batch size of at most ", train_set->size());
 
   const bool resuming = decide_resume(options);
+  if (parallel) {
+    // The minimum of (r, -r) over ranks is (min r, -max r).
+    Tensor decisions = from_vector<std::int64_t>({resuming ? 1 : 0, resuming ? -1 : 0}, {2});
+    dist::all_reduce(decisions, dist::ReduceOp::Min);
+    const std::vector<std::int64_t> agreed = decisions.to_vector<std::int64_t>();
+    REDES_CHECK(agreed[0] == -agreed[1], "Trainer::fit: some ranks find ", options.checkpoint_path,
+                " and others do not; every rank of a data-parallel run must see the same checkpoint (a shared file "
+                "system)");
+  }
   // Temporaries of a run killed while saving would otherwise pile up.
-  if (!options.checkpoint_path.empty()) remove_stale_temporaries(options.checkpoint_path);
-  TrainingPosition position{0, 0, 0, options.seed, default_generator().seed(), default_generator().offset()};
+  if (!options.checkpoint_path.empty() && rank == 0) remove_stale_temporaries(options.checkpoint_path);
+  TrainingPosition position{
+      .loader_seed = options.seed, .rng_seed = default_generator().seed(), .rng_offset = default_generator().offset()};
   if (resuming) {
     const LoadedCheckpoint loaded = load_checkpoint(options.checkpoint_path, model_, optimizer_, options.schedule);
     position = loaded.position;
     for (const std::string& name : loaded.non_finite) {
-      warnings(options) << "warning: " << options.checkpoint_path << ": " << name
+      warnings(run) << "warning: " << options.checkpoint_path << ": " << name
                         << " holds NaN or infinity; training continues from it as it is\n";
     }
     REDES_CHECK(position.loader_seed == options.seed, "Trainer::fit: the checkpoint was trained with seed ",
@@ -169,58 +233,69 @@ std::vector<EpochRecord> Trainer::fit(std::shared_ptr<const data::Dataset> train
                 "Trainer::fit: ", options.checkpoint_path, " holds ", position.epochs_done,
                 " completed epochs, more than the ", options.epochs, " asked for; ask for more epochs to continue it");
     default_generator().set_state(position.rng_seed, position.rng_offset);
-    if (options.log != nullptr) {
+    if (run.log != nullptr) {
       if (position.epochs_done == options.epochs) {
-        *options.log << options.checkpoint_path << " already holds all " << options.epochs
+        *run.log << options.checkpoint_path << " already holds all " << options.epochs
                      << " epochs; nothing to train\n";
       } else {
-        *options.log << "resuming after epoch " << position.epochs_done;
-        if (position.batch_in_epoch > 0) *options.log << ", batch " << position.batch_in_epoch;
-        *options.log << "\n";
+        *run.log << "resuming after epoch " << position.epochs_done;
+        if (position.batch_in_epoch > 0) *run.log << ", batch " << position.batch_in_epoch;
+        *run.log << "\n";
       }
     }
   }
 
   std::vector<EpochRecord> curve_history;  // earlier epochs of a resumed run, then this call's
   std::unique_ptr<std::ofstream> metrics_file;
-  if (!options.metrics_path.empty()) {
-    curve_history = keep_metrics_up_to(options.metrics_path, resuming ? position.epochs_done : 0);
-    metrics_file = std::make_unique<std::ofstream>(options.metrics_path, std::ios::app);
-    REDES_CHECK(metrics_file->is_open(), "Trainer::fit: cannot open ", options.metrics_path,
+  if (!run.metrics_path.empty()) {
+    curve_history = keep_metrics_up_to(run.metrics_path, resuming ? position.epochs_done : 0);
+    metrics_file = std::make_unique<std::ofstream>(run.metrics_path, std::ios::app);
+    REDES_CHECK(metrics_file->is_open(), "Trainer::fit: cannot open ", run.metrics_path,
                 " for writing: ", std::strerror(errno));
   }
-  ProgressDisplay progress(options.log);
+  ProgressDisplay progress(run.log);
   std::vector<EpochRecord> history;
   // Progress updates read the device's loss sum: a few per epoch, not one per step.
   const std::int64_t log_interval = std::max<std::int64_t>(1, batches / 10);
   const bool skip_non_finite = options.on_non_finite == OnNonFinite::SkipBatch;
-  const auto stop_requested = [&] { return options.stop != nullptr && options.stop->load(std::memory_order_relaxed); };
+  // Replicas stop together: a signal may reach the ranks at different batches.
+  const auto stop_requested = [&] {
+    return options.stop != nullptr &&
+           !on_every_rank(!options.stop->load(std::memory_order_relaxed));
+  };
   // The random stream's state goes with the position, so a resume draws the
   // same dropout masks.
   const auto save_position = [&] {
     position.rng_seed = default_generator().seed();
     position.rng_offset = default_generator().offset();
-    if (!options.checkpoint_path.empty()) {
+    if (!options.checkpoint_path.empty() && rank == 0) {
       save_checkpoint(options.checkpoint_path, model_, optimizer_, options.schedule, position);
     }
   };
 
+  // Every rank starts from rank 0's parameters (the same checkpoint, or
+  // different initial draws), and averages gradients from here on.
+  if (parallel) replicas_ = std::make_unique<dist::DataParallel>(model_, dist::DataParallelOptions{options.bucket_bytes});
+  const ResetOnExit<std::unique_ptr<dist::DataParallel>> end_replicas{replicas_};
+  // Samples of the epoch's order one step takes, all ranks together.
+  const std::int64_t samples_per_step = options.batch_size * world;
+
   for (std::int64_t epoch = position.epochs_done; epoch < options.epochs && !stopped_; ++epoch) {
     model_.train();
     MetricAccumulator accumulator(task_);
-    // A run stopped mid-epoch continues after the batches it had used.
-    const std::int64_t resume_batch = position.batch_in_epoch;
-    const double earlier_seconds = resume_batch > 0 ? position.partial_seconds : 0.0;
-    if (resume_batch > 0) accumulator.restore(position.partial_sums);
+    // A run stopped mid-epoch continues after the samples it had used
+    // (checkpoints from before samples_in_epoch count batches of one process).
+    const std::int64_t first_sample = position.samples_in_epoch > 0 ? position.samples_in_epoch
+                                                                     : position.batch_in_epoch * options.batch_size;
+    const std::int64_t resume_batch = first_sample / samples_per_step;
+    const double earlier_seconds = first_sample > 0 ? position.partial_seconds : 0.0;
+    // The sums so far, counted once: on rank 0.
+    if (first_sample > 0 && rank == 0) accumulator.restore(position.partial_sums);
     wait_for(device_);
     const auto start = std::chrono::steady_clock::now();
-    std::int64_t batch_number = 0, last_checked = resume_batch, skipped = 0;
-    for (data::Batch& batch : loader.epoch(static_cast<std::uint64_t>(epoch))) {
-      if (batch_number == batches) break;
-      if (batch_number < resume_batch) {
-        ++batch_number;
-        continue;
-      }
+    std::int64_t batch_number = resume_batch, last_checked = resume_batch, skipped = 0;
+    for (data::Batch& batch : loader.epoch(static_cast<std::uint64_t>(epoch), first_sample)) {
+      if (batch_number >= batches) break;
       const Tensor inputs = options.augment ? options.augment(batch[0], batch) : batch[0];
       const StepResult result = step(inputs, batch[1], options.clip_grad_norm, skip_non_finite);
       ++batch_number;
@@ -230,8 +305,8 @@ std::vector<EpochRecord> Trainer::fit(std::shared_ptr<const data::Dataset> train
         if (options.schedule != nullptr && options.schedule_per_batch) options.schedule->step();
       } else {
         ++skipped;
-        if (options.log != nullptr && skipped <= 3) {
-          *options.log << "epoch " << epoch + 1 << ", batch " << batch_number
+        if (run.log != nullptr && skipped <= 3) {
+          *run.log << "epoch " << epoch + 1 << ", batch " << batch_number
                        << ": NaN or infinity in the loss or a gradient; batch skipped\n";
         }
       }
@@ -239,7 +314,7 @@ std::vector<EpochRecord> Trainer::fit(std::shared_ptr<const data::Dataset> train
       // epoch: for the progress display and to stop a run that diverged.
       if (batch_number % log_interval == 0 || batch_number == batches) {
         const Metrics so_far = accumulator.read();
-        check_finite_loss(so_far.loss, epoch + 1, last_checked + 1, batch_number, options);
+        check_finite_loss(so_far.loss, epoch + 1, last_checked + 1, batch_number, run);
         last_checked = batch_number;
         progress.batch(epoch + 1, options.epochs, batch_number, batches, so_far, earlier_seconds + seconds_since(start));
       }
@@ -251,20 +326,22 @@ std::vector<EpochRecord> Trainer::fit(std::shared_ptr<const data::Dataset> train
     wait_for(device_);
     REDES_CHECK(!(skip_non_finite && skipped > 0 && skipped == batch_number - resume_batch),
                 "Trainer::fit: every batch of epoch ", epoch + 1, " had NaN or infinity in its loss or gradients; "
-                "training stopped", kept_checkpoint(options));
+                "training stopped", kept_checkpoint(run));
     // Once per epoch, before anything is saved: a gradient that overflowed
     // while the loss stayed finite leaves non-finite parameters behind.
-    check_finite_parameters(epoch + 1, resume_batch + 1, batch_number, options);
+    check_finite_parameters(epoch + 1, resume_batch + 1, batch_number, run);
     if (stopped_) {
       // Mid-epoch: the position within the epoch and its metrics so far.
       position.batch_in_epoch = batch_number;
-      position.partial_sums = accumulator.sums();
+      position.samples_in_epoch = std::min(train_set->size(),
+                                           first_sample + (batch_number - resume_batch) * samples_per_step);
+      position.partial_sums = sum_over_ranks(accumulator.sums());
       position.partial_seconds = earlier_seconds + seconds_since(start);
       save_position();
-      if (options.log != nullptr) {
-        *options.log << "stopped in epoch " << epoch + 1 << " after batch " << batch_number << " of " << batches;
-        if (!options.checkpoint_path.empty()) *options.log << "; saved " << options.checkpoint_path << " (resume continues)";
-        *options.log << "\n";
+      if (run.log != nullptr) {
+        *run.log << "stopped in epoch " << epoch + 1 << " after batch " << batch_number << " of " << batches;
+        if (!options.checkpoint_path.empty()) *run.log << "; saved " << options.checkpoint_path << " (resume continues)";
+        *run.log << "\n";
       }
       break;
     }
@@ -273,7 +350,7 @@ std::vector<EpochRecord> Trainer::fit(std::shared_ptr<const data::Dataset> train
     record.seconds = earlier_seconds + seconds_since(start);
     record.steps = batch_number - skipped;
     record.skipped = skipped;
-    record.train = accumulator.read();
+    record.train = metrics_of(task_, sum_over_ranks(accumulator.sums()));
     record.samples_per_second = static_cast<double>(record.train.samples) / std::max(record.seconds, 1e-9);
     record.learning_rate = optimizer_.learning_rate();
     if (options.schedule != nullptr && !options.schedule_per_batch) options.schedule->step();
@@ -285,12 +362,13 @@ std::vector<EpochRecord> Trainer::fit(std::shared_ptr<const data::Dataset> train
 
     position.epochs_done = epoch + 1;
     position.batch_in_epoch = 0;
+    position.samples_in_epoch = 0;
     position.partial_sums = {};
     position.partial_seconds = 0;
     save_position();
     stopped_ = stop_requested();
   }
-  if (!options.curves_path.empty() && !curve_history.empty()) write_training_curves(options.curves_path, curve_history);
+  if (!run.curves_path.empty() && !curve_history.empty()) write_training_curves(run.curves_path, curve_history);
   return history;
 }
 

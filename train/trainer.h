@@ -18,6 +18,7 @@
 #include "core/export.h"
 #include "layers/module.h"
 #include "train/data/data_loader.h"
+#include "train/dist/data_parallel.h"
 #include "train/metrics.h"
 #include "train/optim/optimizer.h"
 #include "train/optim/schedule.h"
@@ -69,6 +70,17 @@ struct FitOptions {
   // the checkpoint's epochs on resume, so no epoch is listed twice.
   std::string metrics_path{};
   std::string curves_path{};  // an SVG of loss and accuracy per epoch (all epochs of a resumed run), when set
+  // Data-parallel training across the processes of an MPI job
+  // (train/dist/data_parallel.h; `mpirun -np N program`): every rank trains
+  // its shard of each epoch with batch_size samples per step, so one step
+  // sees world_size x batch_size samples; gradients are averaged across
+  // ranks (in buckets of bucket_bytes, overlapping backward), metrics and
+  // evaluation are summed over ranks, and only rank 0 writes the
+  // checkpoint, metrics and curves and prints progress. To resume, every
+  // rank reads checkpoint_path (a shared file system), at any world size.
+  // In a process that is not part of a job this trains as usual.
+  bool data_parallel = false;
+  std::int64_t bucket_bytes = std::int64_t{25} << 20;
 };
 
 struct EpochRecord {
@@ -94,7 +106,10 @@ class REDES_API Trainer {
   std::vector<EpochRecord> fit(std::shared_ptr<const data::Dataset> train_set, const FitOptions& options);
   // Whether the last fit returned early because options.stop was set.
   bool stopped() const { return stopped_; }
-  // Loss and accuracy/RMSE over a whole data set, in eval mode and without gradients.
+  // The gradient all-reduce of the last data-parallel step (zeros otherwise).
+  dist::GradientSyncStats last_gradient_sync() const;
+  // Loss and accuracy/RMSE over a whole data set, in eval mode and without
+  // gradients (during a data-parallel fit: each rank a shard, summed).
   Metrics evaluate(const data::Dataset& set, std::int64_t batch_size = 256);
   // One training step on one batch (train mode); returns the loss.
   Tensor train_step(const Tensor& inputs, const Tensor& targets, double clip_grad_norm = 0.0);
@@ -112,6 +127,10 @@ class REDES_API Trainer {
   // Stops the run when a parameter or gradient holds NaN or infinity.
   void check_finite_parameters(std::int64_t epoch, std::int64_t first_batch, std::int64_t last_batch,
                                const FitOptions& options);
+  // The sums of every rank (this rank's alone outside a data-parallel fit).
+  MetricSums sum_over_ranks(const MetricSums& mine) const;
+  // Whether `mine` holds on every rank (of a data-parallel fit).
+  bool on_every_rank(bool mine) const;
 
   nn::Module& model_;
   optim::Optimizer& optimizer_;
@@ -119,6 +138,9 @@ class REDES_API Trainer {
   Task task_;
   Device device_;
   bool stopped_ = false;
+  // Set while a data-parallel fit runs.
+  std::unique_ptr<dist::DataParallel> replicas_;
+  dist::GradientSyncStats last_sync_{};
 };
 
 }  // namespace redes::train

@@ -25,4 +25,6 @@
 #include "train/output_lock.h"
 #include "train/optim/optim.h"
 #include "train/report.h"
+#include "train/dist/data_parallel.h"
+#include "train/dist/dist.h"
 #include "train/trainer.h"

@@ -64,6 +64,27 @@ TEST_P(AutogradApi, HooksSeeTheCapturedGradient) {
   EXPECT_TRUE(all_close(g, {20.0, 40.0}, 1e-12, 0));
 }
 
+TEST(AutogradApiHooks, PostAccumulateHooksSeeTheAccumulatedLeafUntilRemoved) {
+  Tensor leaf = from_vector<float>({1, 2, 3}, {3}).requires_grad_();
+  std::vector<std::vector<float>> seen;
+  const std::uint64_t handle = leaf.register_post_accumulate_grad_hook(
+      [&](const Tensor& accumulated) { seen.push_back(accumulated.grad().to_vector<float>()); });
+  (leaf * 2.0).sum().backward();
+  (leaf * leaf).sum().backward();  // accumulates onto the first gradient
+  ASSERT_EQ(seen.size(), 2U);
+  EXPECT_EQ(seen[0], (std::vector<float>{2, 2, 2}));
+  EXPECT_EQ(seen[1], (std::vector<float>{4, 6, 8}));
+  leaf.remove_post_accumulate_grad_hook(handle);
+  leaf.sum().backward();
+  EXPECT_EQ(seen.size(), 2U);
+  // autograd::grad accumulates into no leaf, so the hook has nothing to see.
+  leaf.register_post_accumulate_grad_hook([&](const Tensor&) { seen.emplace_back(); });
+  autograd::grad({leaf.sum()}, {leaf});
+  EXPECT_EQ(seen.size(), 2U);
+  EXPECT_THROW((leaf * 2.0).register_post_accumulate_grad_hook([](const Tensor&) {}), Error);
+  EXPECT_THROW(from_vector<float>({1}, {1}).register_post_accumulate_grad_hook([](const Tensor&) {}), Error);
+}
+
 TEST(AutogradApiErrors, UnusedInputsAndBadArgumentsAreNamed) {
   Tensor x = tensor({1.0, 2.0}, {kFloat64}).requires_grad_();
   Tensor unused = tensor({1.0}, {kFloat64}).requires_grad_();

@@ -149,6 +149,48 @@ class Probe final : public data::Dataset {
   mutable std::atomic<std::int64_t> calls_{0};
 };
 
+TEST(DataLoaderShards, ShardsTogetherAreTheOrderPaddedAndBatchKOfAllIsBatchKOfOne) {
+  const auto dataset = numbered(23);
+  const LoaderOptions base{.batch_size = 2, .shuffle = true, .seed = 4};
+  const std::vector<std::int64_t> order = DataLoader(dataset, base).order(1);
+  for (const std::int64_t shards : {1, 2, 3, 5}) {
+    std::vector<std::vector<std::int64_t>> mine;
+    for (std::int64_t r = 0; r < shards; ++r) {
+      LoaderOptions options = base;
+      options.shard_rank = r;
+      options.shard_count = shards;
+      const DataLoader loader(dataset, options);
+      mine.push_back(loader.shard_order(1));
+      // ceil(23 / shards) samples each, in ceil(that / 2) batches.
+      const std::int64_t per_shard = (23 + shards - 1) / shards;
+      EXPECT_EQ(static_cast<std::int64_t>(mine.back().size()), per_shard) << shards;
+      EXPECT_EQ(loader.batches_per_epoch(), (per_shard + 1) / 2) << shards;
+      std::vector<std::int64_t> batched;
+      for (const auto& batch : epoch_indices(loader, 1)) batched.insert(batched.end(), batch.begin(), batch.end());
+      EXPECT_EQ(batched, mine.back()) << "shard " << r << " of " << shards;
+    }
+    // Interleaved, the shards are the order, padded with its own start.
+    for (std::size_t i = 0; i < mine[0].size() * static_cast<std::size_t>(shards); ++i) {
+      const auto& shard = mine[i % static_cast<std::size_t>(shards)];
+      EXPECT_EQ(shard[i / static_cast<std::size_t>(shards)], order[i % order.size()]) << shards << " " << i;
+    }
+  }
+}
+
+TEST(DataLoaderShards, AnEpochFromASampleOnSkipsTheSamplesBeforeIt) {
+  const auto dataset = numbered(10);
+  LoaderOptions options{.batch_size = 3, .shuffle = true, .seed = 9, .shard_rank = 1, .shard_count = 2};
+  const DataLoader loader(dataset, options);
+  const std::vector<std::int64_t> order = loader.order(0);
+  // From sample 4: the rest (6 samples), rank 1 takes positions 1, 3, 5.
+  std::vector<std::int64_t> seen;
+  for (Batch& batch : loader.epoch(0, 4)) seen.insert(seen.end(), batch.indices.begin(), batch.indices.end());
+  EXPECT_EQ(seen, (std::vector<std::int64_t>{order[5], order[7], order[9]}));
+  EXPECT_THROW(loader.epoch(0, 11), Error);
+  options.shard_rank = 2;
+  EXPECT_THROW(DataLoader(dataset, options), Error);
+}
+
 TEST(DataLoader, BackgroundThreadStaysAtMostPrefetchBatchesAhead) {
   const auto probe = std::make_shared<Probe>(1000, std::chrono::milliseconds(0));
   DataLoader loader(probe, {.batch_size = 10, .prefetch = 2});

@@ -205,13 +205,40 @@ DataLoader::DataLoader(std::shared_ptr<const Dataset> dataset, const LoaderOptio
               options_.prefetch);
   REDES_CHECK(options_.num_workers >= 1 && options_.num_workers <= 64,
               "DataLoader: num_workers must be in [1, 64] (1 = one background thread), got ", options_.num_workers);
+  REDES_CHECK(options_.shard_count >= 1 && options_.shard_rank >= 0 && options_.shard_rank < options_.shard_count,
+              "DataLoader: expected shard_count >= 1 and shard_rank in [0, shard_count), got shard ",
+              options_.shard_rank, " of ", options_.shard_count);
 }
 
-std::int64_t DataLoader::batches_per_epoch() const {
-  const std::int64_t n = dataset_->size();
-  // n / b, rounded up unless drop_last; written so a huge batch size cannot overflow.
-  const std::int64_t whole = n / options_.batch_size;
-  return options_.drop_last || n % options_.batch_size == 0 ? whole : whole + 1;
+namespace {
+
+// Samples of one shard of n (n itself when unsharded).
+std::int64_t shard_size(std::int64_t n, std::int64_t shards) { return n == 0 ? 0 : (n + shards - 1) / shards; }
+
+}  // namespace
+
+std::int64_t DataLoader::batches_per_epoch() const { return batches_of(shard_size(dataset_->size(), options_.shard_count)); }
+
+std::int64_t DataLoader::batches_of(std::int64_t samples) const {
+  // samples / b, rounded up unless drop_last; written so a huge batch size cannot overflow.
+  const std::int64_t whole = samples / options_.batch_size;
+  return options_.drop_last || samples % options_.batch_size == 0 ? whole : whole + 1;
+}
+
+std::vector<std::int64_t> DataLoader::shard_order(std::uint64_t epoch, std::int64_t first_sample) const {
+  std::vector<std::int64_t> all = order(epoch);
+  REDES_CHECK(first_sample >= 0 && first_sample <= static_cast<std::int64_t>(all.size()),
+              "DataLoader: first_sample must be in [0, ", all.size(), "], got ", first_sample);
+  all.erase(all.begin(), all.begin() + first_sample);
+  const auto shards = static_cast<std::size_t>(options_.shard_count);
+  if (shards == 1 || all.empty()) return all;
+  const std::size_t remaining = all.size();
+  const std::size_t padded = (remaining + shards - 1) / shards * shards;
+  for (std::size_t i = remaining; i < padded; ++i) all.push_back(all[i % remaining]);
+  std::vector<std::int64_t> mine;
+  mine.reserve(padded / shards);
+  for (std::size_t i = static_cast<std::size_t>(options_.shard_rank); i < padded; i += shards) mine.push_back(all[i]);
+  return mine;
 }
 
 std::vector<std::int64_t> DataLoader::order(std::uint64_t epoch) const {
@@ -231,13 +258,15 @@ std::vector<std::int64_t> DataLoader::order(std::uint64_t epoch) const {
   return order;
 }
 
-Epoch DataLoader::epoch(std::uint64_t epoch) const {
+Epoch DataLoader::epoch(std::uint64_t epoch) const { return this->epoch(epoch, 0); }
+
+Epoch DataLoader::epoch(std::uint64_t epoch, std::int64_t first_sample) const {
   auto state = std::make_unique<Epoch::State>();
   state->dataset = dataset_;
   state->options = options_;
   state->epoch = epoch;
-  state->order = order(epoch);
-  state->batches = batches_per_epoch();
+  state->order = shard_order(epoch, first_sample);
+  state->batches = batches_of(static_cast<std::int64_t>(state->order.size()));
   return Epoch(std::move(state));
 }
 

@@ -38,6 +38,15 @@ struct LoaderOptions {
   // gives the same batches as 1. In [1, 64]; more than 1 pays off when get()
   // is slow (decoding, per-sample work) rather than a row copy.
   std::int64_t num_workers = 1;
+  // Data-parallel training (redes::dist): this process takes shard
+  // shard_rank of shard_count of every epoch's order, the samples at
+  // positions shard_rank, shard_rank + shard_count, ...; the order is first
+  // padded by repeating its start to a multiple of shard_count, so every
+  // shard has ceil(n / shard_count) samples (torch's DistributedSampler).
+  // The shards of one batch index together are the batch a single process
+  // with shard_count times the batch size would take.
+  std::int64_t shard_rank = 0;
+  std::int64_t shard_count = 1;
   // Batches are moved here by the workers.
   Device device = Device::cpu();
   // CUDA targets: the workers stage each batch in page-locked memory and
@@ -101,6 +110,7 @@ class REDES_API DataLoader {
   // Throws unless batch_size >= 1, 1 <= prefetch <= 16 and 1 <= num_workers <= 64.
   explicit DataLoader(std::shared_ptr<const Dataset> dataset, const LoaderOptions& options = {});
 
+  // Of this process's shard (the whole set unless sharded).
   std::int64_t batches_per_epoch() const;
   // The order of epoch `epoch`: 0..n-1, or with shuffle a Fisher-Yates
   // permutation whose k-th swap uses Philox draw k at (seed, offset
@@ -109,11 +119,19 @@ class REDES_API DataLoader {
   // Starts the workers on epoch `epoch`. Several epochs may run at once;
   // Dataset::get is called from several threads at a time.
   Epoch epoch(std::uint64_t epoch) const;
+  // The epoch from sample `first_sample` of its order on (samples before it
+  // are skipped unread; sharding applies to the rest): where a run stopped
+  // mid-epoch continues, at any shard count.
+  Epoch epoch(std::uint64_t epoch, std::int64_t first_sample) const;
+  // The dataset indices this process visits in epoch `epoch`, in order.
+  std::vector<std::int64_t> shard_order(std::uint64_t epoch, std::int64_t first_sample = 0) const;
 
   const LoaderOptions& options() const { return options_; }
   const Dataset& dataset() const { return *dataset_; }
 
  private:
+  std::int64_t batches_of(std::int64_t samples) const;
+
   std::shared_ptr<const Dataset> dataset_;
   LoaderOptions options_;
 };

@@ -1,0 +1,37 @@
+# Multi-process training: MPI (Open MPI from Debian: libopenmpi-dev) for CPU
+# tensors and the launcher's environment, NCCL for CUDA tensors. Both are
+# optional (REDES_MPI, REDES_NCCL = AUTO|ON|OFF); without MPI redes trains in
+# one process and refuses a multi-process launch with a clear error. Sets
+# REDES_HAVE_MPI and REDES_HAVE_NCCL.
+set(REDES_MPI AUTO CACHE STRING "Build the MPI backend of redes::dist: AUTO (if found), ON or OFF")
+set(REDES_NCCL AUTO CACHE STRING "Build the NCCL backend of redes::dist (needs MPI and real CUDA): AUTO, ON or OFF")
+set_property(CACHE REDES_MPI PROPERTY STRINGS AUTO ON OFF)
+set_property(CACHE REDES_NCCL PROPERTY STRINGS AUTO ON OFF)
+
+set(REDES_HAVE_MPI OFF)
+if(NOT REDES_MPI STREQUAL "OFF")
+  # MPI's C API, called from C++ (the project enables no C compiler); the
+  # deprecated C++ bindings are left out.
+  set(MPI_CXX_SKIP_MPICXX ON)
+  find_package(MPI COMPONENTS CXX QUIET)
+  if(MPI_CXX_FOUND)
+    set(REDES_HAVE_MPI ON)
+  elseif(REDES_MPI STREQUAL "ON")
+    message(FATAL_ERROR "REDES_MPI=ON but MPI was not found (Debian: apt-get install libopenmpi-dev openmpi-bin)")
+  endif()
+endif()
+
+# NCCL ships with the CUDA toolkit here; its unique id travels over MPI, so
+# it needs both. The emulated CUDA device has no NCCL: CUDA tensors there go
+# through host copies and MPI.
+set(REDES_HAVE_NCCL OFF)
+if(NOT REDES_NCCL STREQUAL "OFF" AND REDES_HAVE_MPI AND REDES_HAVE_CUDA AND NOT REDES_CUDA_EMULATION)
+  find_path(REDES_NCCL_INCLUDE_DIR nccl.h HINTS ${CUDAToolkit_INCLUDE_DIRS})
+  find_library(REDES_NCCL_LIBRARY nccl HINTS ${CUDAToolkit_LIBRARY_DIR})
+  if(REDES_NCCL_INCLUDE_DIR AND REDES_NCCL_LIBRARY)
+    set(REDES_HAVE_NCCL ON)
+  endif()
+endif()
+if(REDES_NCCL STREQUAL "ON" AND NOT REDES_HAVE_NCCL)
+  message(FATAL_ERROR "REDES_NCCL=ON but NCCL, MPI or a real CUDA build is missing")
+endif()
