@@ -5,6 +5,8 @@
 
 #include <redes.h>
 
+#include "support/test_support.h"
+
 #include <string>
 #include <vector>
 
@@ -133,7 +135,7 @@ TEST(Collectives, AsyncAllReducesCompleteInOrder) {
 }
 
 TEST(Collectives, CudaTensorsTravelToo) {
-  if (!cuda::is_available()) GTEST_SKIP() << cuda::unavailable_reason();
+  REDES_REQUIRE_DEVICE(Device::cuda());
   Tensor mine = of_rank(me(), 4099, kFloat32).to(Device::cuda());
   dist::all_reduce(mine, dist::ReduceOp::Average);
   Tensor root = of_rank(me(), 5, kFloat64).to(Device::cuda());

@@ -6,6 +6,8 @@
 
 #include <redes.h>
 
+#include "support/test_support.h"
+
 #include <algorithm>
 #include <atomic>
 #include <cmath>
@@ -45,13 +47,20 @@ TEST(DataParallel, ReplicasStartFromRankZerosParameters) {
   for (int r = 1; r < world(); ++r) EXPECT_EQ(values_of(everyone.select(0, r)), values_of(everyone.select(0, 0)));
 }
 
-TEST(DataParallel, GradientsAreTheAverageOverRanksInSeveralBuckets) {
+// On the CPU, and on CUDA where it runs (through host copies and MPI, or NCCL).
+class DataParallelOnDevices : public ::testing::TestWithParam<Device> {
+ protected:
+  void SetUp() override { REDES_REQUIRE_DEVICE(GetParam()); }
+};
+
+TEST_P(DataParallelOnDevices, GradientsAreTheAverageOverRanksInSeveralBuckets) {
   nn::Sequential model = small_model(7);
+  model.to(GetParam());
   dist::DataParallel replicas(model, {.bucket_bytes = 64});  // a bucket per tensor or two
   EXPECT_GT(replicas.bucket_count(), 1);
   for (int step = 0; step < 2; ++step) {
     manual_seed(1000 + 10 * static_cast<std::uint64_t>(me()) + static_cast<std::uint64_t>(step));
-    const Tensor inputs = randn({4, 5});
+    const Tensor inputs = randn({4, 5}).to(GetParam());
     for (Tensor parameter : model.parameters()) parameter.zero_grad();
     model(inputs).pow(2).mean().backward();
     // Each rank's own gradients, then their mean: what synchronize must give.
@@ -75,6 +84,8 @@ TEST(DataParallel, GradientsAreTheAverageOverRanksInSeveralBuckets) {
     EXPECT_EQ(replicas.last_sync().bytes, (5 * 7 + 7 + 7 * 3 + 3) * 4);
   }
 }
+
+REDES_INSTANTIATE_FOR_DEVICES(DataParallelOnDevices);
 
 TEST(DataParallel, AParameterWithoutAGradientGetsTheAverageOfNone) {
   nn::Sequential model = small_model(8);
