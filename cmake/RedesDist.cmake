@@ -35,3 +35,12 @@ endif()
 if(REDES_NCCL STREQUAL "ON" AND NOT REDES_HAVE_NCCL)
   message(FATAL_ERROR "REDES_NCCL=ON but NCCL, MPI or a real CUDA build is missing")
 endif()
+
+# The environment of the tests that start ranks with mpirun: Open MPI may run
+# as root and put two ranks on however few cores there are, each rank has
+# one OpenMP thread, a job whose ranks parted ways ends after a minute, and
+# Open MPI's own allocations that live until exit are not reported as leaks.
+set(REDES_MPIRUN_TEST_ENVIRONMENT
+    "OMP_WAIT_POLICY=passive;OMP_NUM_THREADS=1;REDES_DIST_TIMEOUT=60"
+    "OMPI_ALLOW_RUN_AS_ROOT=1;OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1;OMPI_MCA_rmaps_base_oversubscribe=1"
+    "LSAN_OPTIONS=suppressions=${PROJECT_SOURCE_DIR}/tests/support/lsan_open_mpi.supp")
