@@ -6,6 +6,8 @@
 // no static initialiser can be dropped by the linker.
 #pragma once
 
+#include <array>
+#include <atomic>
 #include <cstdint>
 #include <memory>
 #include <mutex>
@@ -47,8 +49,18 @@ class REDES_API KernelRegistry {
   // (kernels/select.h; `ctx` lets auto time candidates, without it auto takes
   // the highest-priority one). Throws a redes::Error naming the op, device
   // and dtype when no entry supports the call.
+  //
+  // The hot path takes no lock and allocates nothing: the candidates of
+  // (op, device type, dtype), forced choice applied, are resolved once into
+  // a table read without locking (rebuilt after add() or force()); only
+  // auto selection among several candidates on a device that times them
+  // takes the lock, for its cache.
+  const KernelEntry& select(const char* op, Device device, DType dtype, const void* params, const TensorArg* args,
+                            int nargs, const ExecContext* ctx = nullptr) const;
   const KernelEntry& select(const std::string& op, Device device, DType dtype, const void* params,
-                            const TensorArg* args, int nargs, const ExecContext* ctx = nullptr) const;
+                            const TensorArg* args, int nargs, const ExecContext* ctx = nullptr) const {
+    return select(op.c_str(), device, dtype, params, args, nargs, ctx);
+  }
   // Whether select() would find an implementation for this call (no error, no timing).
   bool supports(const std::string& op, Device device, DType dtype, const void* params, const TensorArg* args,
                 int nargs) const;
@@ -77,9 +89,36 @@ class REDES_API KernelRegistry {
 
  private:
   KernelRegistry();
+
+  // The resolved candidates of one (op, device type, dtype): immutable once
+  // published in dispatch_, valid while `generation` is current.
+  struct DispatchSlot {
+    const char* op_pointer;  // the key as callers pass it (an op's name literal)
+    std::string op;          // its text, compared too: a pointer may be reused for another name
+    DeviceType device;
+    DType dtype;
+    std::uint64_t generation;
+    bool forced;  // candidates holds the forced implementation only
+    std::vector<const KernelEntry*> candidates;  // highest priority first
+  };
+  // The slot for this call's key, resolving it (under the lock) when it is
+  // missing or stale; null when the table has no room near the key.
+  const DispatchSlot* dispatch_slot(const char* op, DeviceType device, DType dtype) const;
+  const DispatchSlot* resolve_slot(const char* op, DeviceType device, DType dtype) const;
+  // The error for a call no candidate supports (with the lock held).
+  [[noreturn]] void fail_unsupported(const char* op, Device device, DType dtype, const void* params,
+                                     const TensorArg* args, int nargs) const;
+
+  static constexpr std::size_t kDispatchSlots = 1024;  // a power of two; a few hundred keys exist
+  static constexpr std::size_t kDispatchProbes = 8;
+  mutable std::array<std::atomic<const DispatchSlot*>, kDispatchSlots> dispatch_{};
+  mutable std::vector<std::unique_ptr<DispatchSlot>> slots_;  // every slot ever published, kept for readers
+  std::atomic<std::uint64_t> generation_{1};                  // bumped by add() and force()
+
   std::unordered_map<std::string, std::vector<KernelEntry>> entries_;  // by op
   std::unordered_map<std::string, std::string> forced_;
   std::unique_ptr<TuningDevice> cuda_tuning_;
+  std::atomic<TuningDevice*> cuda_tuning_view_{nullptr};  // cuda_tuning_, for select() without the lock
   mutable KernelSelector selector_;
 
   // With mutex_ held: the entries of `op` that can serve this call, highest

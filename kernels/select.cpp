@@ -71,7 +71,7 @@ bool is_cudnn_implementation(const std::string& name) { return named(name, "cudn
 
 bool is_vendor_implementation(const std::string& name) { return named(name, "cudnn") || named(name, "onednn"); }
 
-const KernelEntry* preferred_entry(KernelImpl impl, const std::vector<const KernelEntry*>& candidates) {
+const KernelEntry* preferred_entry(KernelImpl impl, std::span<const KernelEntry* const> candidates) {
   if (candidates.empty()) return nullptr;
   if (impl == KernelImpl::Hand || impl == KernelImpl::Vendor) {
     const bool want_vendor = impl == KernelImpl::Vendor;

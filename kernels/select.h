@@ -10,6 +10,7 @@
 #include <memory>
 #include <optional>
 #include <set>
+#include <span>
 #include <string>
 #include <unordered_map>
 #include <utility>
@@ -77,7 +78,10 @@ REDES_API bool is_vendor_implementation(const std::string& name);
 // to support the call): hand -> the first not backed by a vendor library,
 // vendor -> the first backed by one; either falls back to the first. Auto prefers the
 // first (what runs when a call cannot be timed). Null when there are none.
-REDES_API const KernelEntry* preferred_entry(KernelImpl impl, const std::vector<const KernelEntry*>& candidates);
+REDES_API const KernelEntry* preferred_entry(KernelImpl impl, std::span<const KernelEntry* const> candidates);
+inline const KernelEntry* preferred_entry(KernelImpl impl, const std::vector<const KernelEntry*>& candidates) {
+  return preferred_entry(impl, std::span<const KernelEntry* const>(candidates));
+}
 
 // The auto-selection cache key of a call: op, device, dtype, the settings
 // that change what an implementation computes, the params and every

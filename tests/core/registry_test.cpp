@@ -2,9 +2,34 @@
 // priority, support predicates and forcing, and a miss is a clear error.
 #include <gtest/gtest.h>
 
+#include <atomic>
+#include <cstdlib>
+#include <new>
+#include <thread>
+#include <vector>
+
 #include "kernels/params.h"
 #include "kernels/registry.h"
 #include "support/test_support.h"
+
+// Every heap allocation of this test program, counted (operator new is
+// replaced program-wide, so allocations inside libredes count too).
+std::atomic<long> heap_allocations{0};
+void* operator new(std::size_t bytes) {
+  heap_allocations.fetch_add(1, std::memory_order_relaxed);
+  if (void* memory = std::malloc(bytes == 0 ? 1 : bytes)) return memory;
+  throw std::bad_alloc();
+}
+// GCC takes these for a mismatch with its own operator new; they pair with the one above.
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wmismatched-new-delete"
+#endif
+void operator delete(void* memory) noexcept { std::free(memory); }
+void operator delete(void* memory, std::size_t) noexcept { std::free(memory); }
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC diagnostic pop
+#endif
 
 namespace redes {
 namespace {
@@ -77,6 +102,79 @@ TEST(Registry, HighestPrioritySupportingEntryWins) {
     EXPECT_NE(std::string(error.what()).find("refused these arguments: high"), std::string::npos) << error.what();
   }
   registry.force("registry_test_op", "");
+}
+
+}  // namespace
+}  // namespace redes
+
+namespace redes {
+namespace {
+
+void third_impl(const FillParams&, const TensorArg*, int, const ExecContext&) { last_called = 3; }
+
+// Registers `op` with "low" (priority 0) and "high" (10, positive values only).
+void register_two(const char* op) {
+  KernelEntry low = make_kernel<FillParams, &first_impl>(DeviceType::CPU, kFloat32, "low", 0);
+  KernelEntry high = make_kernel<FillParams, &second_impl>(DeviceType::CPU, kFloat32, "high", 10, &only_positive);
+  low.op = high.op = op;
+  KernelRegistry::instance().add(low);
+  KernelRegistry::instance().add(high);
+}
+
+TEST(RegistryDispatch, SelectionAfterTheFirstCallAllocatesNothing) {
+  KernelRegistry& registry = KernelRegistry::instance();
+  static constexpr const char* op = "registry_dispatch_alloc_op";
+  register_two(op);
+  TensorArg arg;
+  const FillParams positive{1.0}, negative{-1.0};
+  registry.select(op, Device::cpu(), kFloat32, &positive, &arg, 1);  // resolves the candidates once
+  const long before = heap_allocations.load();
+  for (int i = 0; i < 1000; ++i) {
+    EXPECT_EQ(registry.select(op, Device::cpu(), kFloat32, &positive, &arg, 1).name, "high");
+    EXPECT_EQ(registry.select(op, Device::cpu(), kFloat32, &negative, &arg, 1).name, "low");
+  }
+  EXPECT_EQ(heap_allocations.load() - before, 0);
+}
+
+TEST(RegistryDispatch, ResolvedCandidatesFollowForcingAndLaterRegistrations) {
+  KernelRegistry& registry = KernelRegistry::instance();
+  static constexpr const char* op = "registry_dispatch_update_op";
+  register_two(op);
+  TensorArg arg;
+  const FillParams positive{1.0};
+  EXPECT_EQ(registry.select(op, Device::cpu(), kFloat32, &positive, &arg, 1).name, "high");
+  registry.force(op, "low");
+  EXPECT_EQ(registry.select(op, Device::cpu(), kFloat32, &positive, &arg, 1).name, "low");
+  registry.force(op, "");
+  EXPECT_EQ(registry.select(op, Device::cpu(), kFloat32, &positive, &arg, 1).name, "high");
+  KernelEntry highest = make_kernel<FillParams, &third_impl>(DeviceType::CPU, kFloat32, "highest", 20);
+  highest.op = op;
+  registry.add(highest);
+  EXPECT_EQ(registry.select(op, Device::cpu(), kFloat32, &positive, &arg, 1).name, "highest");
+  // The same name from another buffer (a std::string's) finds the same candidates.
+  const std::string copy = op;
+  EXPECT_EQ(registry.select(copy, Device::cpu(), kFloat32, &positive, &arg, 1).name, "highest");
+  EXPECT_THROW(registry.select(op, Device::cpu(), kFloat64, &positive, &arg, 1), Error);  // no float64 entry
+}
+
+TEST(RegistryDispatch, ThreadsSelectConcurrentlyWithoutTheLock) {
+  KernelRegistry& registry = KernelRegistry::instance();
+  static constexpr const char* op = "registry_dispatch_threads_op";
+  register_two(op);
+  std::atomic<int> wrong{0};
+  std::vector<std::thread> threads;
+  for (int t = 0; t < 4; ++t) {
+    threads.emplace_back([&, t] {
+      TensorArg arg;
+      const FillParams params{t % 2 == 0 ? 1.0 : -1.0};
+      for (int i = 0; i < 20000; ++i) {
+        const std::string& name = registry.select(op, Device::cpu(), kFloat32, &params, &arg, 1).name;
+        if (name != (t % 2 == 0 ? "high" : "low")) wrong.fetch_add(1);
+      }
+    });
+  }
+  for (std::thread& thread : threads) thread.join();
+  EXPECT_EQ(wrong.load(), 0);
 }
 
 }  // namespace
