@@ -21,10 +21,18 @@ CollectiveQueue::CollectiveQueue(std::function<std::unique_ptr<detail::HostBacke
 
 CollectiveQueue::~CollectiveQueue() {
   {
-    std::lock_guard lock(mutex_);
+    std::unique_lock lock(mutex_);
     closing_ = true;
+    wake_.notify_all();
+    // Collectives still queued must finish first; one that cannot (another
+    // rank died or never calls it) would hang the process at exit.
+    if (started_ && !start_error_ && !wake_.wait_for(lock, timeout_, [&] { return pending_.empty() && !running_; })) {
+      std::cerr << "redes::dist: rank " << rank_ << " of " << world_size_ << ": collectives submitted before "
+                << "finalize() did not complete within " << std::chrono::duration<double>(timeout_).count()
+                << " s; another rank died or stopped calling them. Ending the job" << std::endl;
+      backend_->abort(3);
+    }
   }
-  wake_.notify_all();
   if (thread_.joinable()) thread_.join();
 }
 
@@ -51,6 +59,7 @@ void CollectiveQueue::run(std::function<std::unique_ptr<detail::HostBackend>()> 
       if (pending_.empty()) break;  // closing, and everything submitted has run
       work = std::move(pending_.front());
       pending_.pop_front();
+      running_ = true;
     }
     const auto start = std::chrono::steady_clock::now();
     std::exception_ptr error;
@@ -67,6 +76,11 @@ void CollectiveQueue::run(std::function<std::unique_ptr<detail::HostBackend>()> 
       work->job = nullptr;
     }
     work->done_signal.notify_all();
+    {
+      std::lock_guard lock(mutex_);
+      running_ = false;
+    }
+    wake_.notify_all();  // a destructor may be waiting for the queue to drain
   }
   backend_->finalize();
 }

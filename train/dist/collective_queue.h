@@ -73,6 +73,7 @@ class CollectiveQueue {
   std::condition_variable wake_;
   std::deque<std::shared_ptr<Work::State>> pending_;
   bool closing_ = false;
+  bool running_ = false;  // a collective is in progress on the thread
   std::exception_ptr start_error_;
   bool started_ = false;
   std::thread thread_;
