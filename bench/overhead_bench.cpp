@@ -4,11 +4,39 @@
 // 5 repetitions, in microseconds.
 #include <benchmark/benchmark.h>
 
+#include <atomic>
 #include <cmath>
+#include <cstdlib>
+#include <new>
 
 #include <redes.h>
 
+// Heap allocations, counted program-wide (libredes' included) to report
+// them per iteration.
+std::atomic<long> heap_allocations{0};
+void* operator new(std::size_t bytes) {
+  heap_allocations.fetch_add(1, std::memory_order_relaxed);
+  if (void* memory = std::malloc(bytes == 0 ? 1 : bytes)) return memory;
+  throw std::bad_alloc();
+}
+// GCC takes these for a mismatch with its own operator new; they pair with the one above.
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wmismatched-new-delete"
+#endif
+void operator delete(void* memory) noexcept { std::free(memory); }
+void operator delete(void* memory, std::size_t) noexcept { std::free(memory); }
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC diagnostic pop
+#endif
+
 namespace {
+
+// Reports the heap allocations per iteration of the timed loop since `start`.
+void report_allocations(benchmark::State& state, long start) {
+  state.counters["allocations"] = benchmark::Counter(static_cast<double>(heap_allocations.load() - start),
+                                                     benchmark::Counter::kAvgIterations);
+}
 
 using redes::Tensor;
 
@@ -41,6 +69,7 @@ void add_sum_backward(benchmark::State& state) {
       }
     }
   }
+  const long start = heap_allocations.load();
   for (auto _ : state) {
     x.a.zero_grad();
     x.b.zero_grad();
@@ -48,6 +77,7 @@ void add_sum_backward(benchmark::State& state) {
     c.backward();
     benchmark::DoNotOptimize(x.a.grad());
   }
+  report_allocations(state, start);
 }
 
 // One forward op that records its backward node (inputs require grad).
@@ -57,7 +87,9 @@ void add_forward_recorded(benchmark::State& state) {
     state.SkipWithError("a + b recorded no backward node");
     return;
   }
+  const long start = heap_allocations.load();
   for (auto _ : state) benchmark::DoNotOptimize(x.a + x.b);
+  report_allocations(state, start);
 }
 
 // The same op without autograd: checks, allocation and dispatch only.
@@ -67,7 +99,9 @@ void add_forward_no_grad(benchmark::State& state) {
     state.SkipWithError("a + b is wrong");
     return;
   }
+  const long start = heap_allocations.load();
   for (auto _ : state) benchmark::DoNotOptimize(x.a + x.b);
+  report_allocations(state, start);
 }
 
 BENCHMARK(add_sum_backward)->Unit(benchmark::kMicrosecond)->Repetitions(5)->ReportAggregatesOnly(true);
