@@ -320,10 +320,11 @@ struct CrossEntropyBackwardParams {
 
 namespace redes {
 
-// One SGD step on one parameter tensor, in place. args: param (updated),
-// grad, momentum_buffer (updated; unused when momentum is 0) — one dtype, one
-// size, all contiguous. The update of train/optim/sgd.h, element by element
-// with the composite's roundings; first_step: the buffer starts as the gradient.
+// One SGD step on any number of parameter tensors, in place, in one call.
+// args: groups of three, param (updated), grad, momentum_buffer (updated;
+// unused when momentum is 0) — one dtype, all contiguous, one size within a
+// group. The update of train/optim/sgd.h, element by element with the
+// composite's roundings; first_step: the buffers start as the gradients.
 struct SgdStepParams {
   static constexpr const char* op = "sgd_step";
   double lr = 0.01;
@@ -334,10 +335,11 @@ struct SgdStepParams {
   bool first_step = false;
 };
 
-// One Adam/AdamW step on one parameter tensor, in place. args: param
-// (updated), grad, exp_avg, exp_avg_sq (both updated) — one dtype, one size,
-// all contiguous. The update of train/optim/adam.h with the composite's
-// roundings; correction1/2 = 1 - beta^t for this step t.
+// One Adam/AdamW step on any number of parameter tensors, in place, in one
+// call. args: groups of four, param (updated), grad, exp_avg, exp_avg_sq
+// (both updated) — one dtype, all contiguous, one size within a group. The
+// update of train/optim/adam.h with the composite's roundings;
+// correction1/2 = 1 - beta^t for this step t.
 struct AdamStepParams {
   static constexpr const char* op = "adam_step";
   double lr = 1e-3;

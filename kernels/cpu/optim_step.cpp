@@ -1,6 +1,6 @@
-// Fused optimizer steps on the CPU (SgdStepParams, AdamStepParams): one pass
-// over each parameter tensor with the per-element updates of
-// kernels/optim_math.h.
+// Fused optimizer steps on the CPU (SgdStepParams, AdamStepParams): every
+// parameter of a group in one call, one pass over each tensor with the
+// per-element updates of kernels/optim_math.h.
 #include <cstdint>
 
 #include "kernels/cpu/parallel.h"
@@ -14,30 +14,34 @@ namespace {
 // Elements below which a step stays on one thread.
 constexpr std::int64_t kStepGrain = 16384;
 
-// param, grad, momentum_buffer: contiguous, one size.
+// Groups of (param, grad, momentum_buffer): contiguous, one size per group.
 template <class T>
-void sgd_step_cpu(const SgdStepParams& p, const TensorArg* args, int, const ExecContext&) {
-  T* param = static_cast<T*>(args[0].data);
-  const T* grad = static_cast<const T*>(args[1].data);
-  T* buffer = static_cast<T*>(args[2].data);
-  cpu::parallel_for(0, args[0].numel(), kStepGrain, [&](std::int64_t lo, std::int64_t hi) {
-    for (std::int64_t i = lo; i < hi; ++i) {
-      T unused = 0;  // the buffer slot when momentum is 0 (no buffer tensor exists)
-      optim_math::sgd_element(param[i], grad[i], p.momentum != 0 ? buffer[i] : unused, p);
-    }
-  });
+void sgd_step_cpu(const SgdStepParams& p, const TensorArg* args, int nargs, const ExecContext&) {
+  for (int g = 0; g + 2 < nargs; g += 3) {
+    T* param = static_cast<T*>(args[g].data);
+    const T* grad = static_cast<const T*>(args[g + 1].data);
+    T* buffer = static_cast<T*>(args[g + 2].data);
+    cpu::parallel_for(0, args[g].numel(), kStepGrain, [&](std::int64_t lo, std::int64_t hi) {
+      for (std::int64_t i = lo; i < hi; ++i) {
+        T unused = 0;  // the buffer slot when momentum is 0 (no buffer tensor exists)
+        optim_math::sgd_element(param[i], grad[i], p.momentum != 0 ? buffer[i] : unused, p);
+      }
+    });
+  }
 }
 
-// param, grad, exp_avg, exp_avg_sq: contiguous, one size.
+// Groups of (param, grad, exp_avg, exp_avg_sq): contiguous, one size per group.
 template <class T>
-void adam_step_cpu(const AdamStepParams& p, const TensorArg* args, int, const ExecContext&) {
-  T* param = static_cast<T*>(args[0].data);
-  const T* grad = static_cast<const T*>(args[1].data);
-  T* m = static_cast<T*>(args[2].data);
-  T* v = static_cast<T*>(args[3].data);
-  cpu::parallel_for(0, args[0].numel(), kStepGrain, [&](std::int64_t lo, std::int64_t hi) {
-    for (std::int64_t i = lo; i < hi; ++i) optim_math::adam_element(param[i], grad[i], m[i], v[i], p);
-  });
+void adam_step_cpu(const AdamStepParams& p, const TensorArg* args, int nargs, const ExecContext&) {
+  for (int g = 0; g + 3 < nargs; g += 4) {
+    T* param = static_cast<T*>(args[g].data);
+    const T* grad = static_cast<const T*>(args[g + 1].data);
+    T* m = static_cast<T*>(args[g + 2].data);
+    T* v = static_cast<T*>(args[g + 3].data);
+    cpu::parallel_for(0, args[g].numel(), kStepGrain, [&](std::int64_t lo, std::int64_t hi) {
+      for (std::int64_t i = lo; i < hi; ++i) optim_math::adam_element(param[i], grad[i], m[i], v[i], p);
+    });
+  }
 }
 
 }  // namespace

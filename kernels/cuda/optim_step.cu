@@ -1,6 +1,7 @@
-// Fused optimizer steps on CUDA devices (SgdStepParams, AdamStepParams): one
-// thread per parameter element, coalesced over contiguous tensors, with the
-// per-element updates of kernels/optim_math.h (shared with the CPU).
+// Fused optimizer steps on CUDA devices (SgdStepParams, AdamStepParams): every
+// parameter of a group in one launch (or one per kMaxTensors parameters),
+// one thread per element of all of them, with the per-element updates of
+// kernels/optim_math.h (shared with the CPU).
 #include <cstdint>
 
 #include "core/cuda/check.h"
@@ -12,41 +13,92 @@
 namespace redes {
 namespace {
 
-// param, grad, buffer: contiguous, n elements; buffer is null when momentum is 0.
+// Parameters per launch: their pointers travel in the kernel's parameter
+// block, which CUDA limits to 4 KB (48 x 4 pointers and an offset: 1.9 KB).
+constexpr int kMaxTensors = 48;
+
+// The tensors of one launch: group g's tensors at data[g], its elements at
+// global indices [end[g - 1], end[g]).
+template <class T, int Arity>
+struct TensorTable {
+  T* data[kMaxTensors][Arity];
+  std::int64_t end[kMaxTensors];
+  int count;
+};
+
+// The group holding global element i (binary search of the ends).
+template <class T, int Arity>
+__device__ int group_of(const TensorTable<T, Arity>& table, std::int64_t i) {
+  int lo = 0, hi = table.count - 1;
+  while (lo < hi) {
+    const int mid = (lo + hi) / 2;
+    if (table.end[mid] > i) {
+      hi = mid;
+    } else {
+      lo = mid + 1;
+    }
+  }
+  return lo;
+}
+
+// Groups of (param, grad, buffer); buffer is null when momentum is 0.
 template <class T>
-__global__ void sgd_step_kernel(SgdStepParams p, T* param, const T* grad, T* buffer, std::int64_t n) {
-  for (std::int64_t i = cuda::first_index(); i < n; i += cuda::grid_stride()) {
+__global__ void sgd_step_kernel(SgdStepParams p, TensorTable<T, 3> table) {
+  const std::int64_t total = table.end[table.count - 1];
+  for (std::int64_t i = cuda::first_index(); i < total; i += cuda::grid_stride()) {
+    const int g = group_of(table, i);
+    const std::int64_t k = i - (g == 0 ? 0 : table.end[g - 1]);
     T unused = 0;
-    optim_math::sgd_element(param[i], grad[i], buffer != nullptr ? buffer[i] : unused, p);
+    T* buffer = table.data[g][2];
+    optim_math::sgd_element(table.data[g][0][k], table.data[g][1][k], buffer != nullptr ? buffer[k] : unused, p);
   }
 }
 
-// param, grad, m, v: contiguous, n elements.
+// Groups of (param, grad, m, v).
 template <class T>
-__global__ void adam_step_kernel(AdamStepParams p, T* param, const T* grad, T* m, T* v, std::int64_t n) {
-  for (std::int64_t i = cuda::first_index(); i < n; i += cuda::grid_stride()) {
-    optim_math::adam_element(param[i], grad[i], m[i], v[i], p);
+__global__ void adam_step_kernel(AdamStepParams p, TensorTable<T, 4> table) {
+  const std::int64_t total = table.end[table.count - 1];
+  for (std::int64_t i = cuda::first_index(); i < total; i += cuda::grid_stride()) {
+    const int g = group_of(table, i);
+    const std::int64_t k = i - (g == 0 ? 0 : table.end[g - 1]);
+    optim_math::adam_element(table.data[g][0][k], table.data[g][1][k], table.data[g][2][k], table.data[g][3][k], p);
   }
 }
 
-template <class T>
-void sgd_step_cuda(const SgdStepParams& p, const TensorArg* args, int, const ExecContext& ctx) {
-  const std::int64_t n = args[0].numel();
-  if (n == 0) return;
-  T* buffer = p.momentum != 0 ? static_cast<T*>(args[2].data) : nullptr;
-  REDES_CUDA_CHECK(cuda::launch(sgd_step_kernel<T>, cuda::grid_size(n), cuda::kBlockSize, 0, cuda::stream_of(ctx), p,
-                                static_cast<T*>(args[0].data), static_cast<const T*>(args[1].data), buffer, n),
-                   SgdStepParams::op);
+// Launches `kernel` over the groups of `args` (Arity tensors each), up to
+// kMaxTensors groups at a time; `with_buffer` false leaves slot 2 null.
+template <class T, int Arity, class Params, class Kernel>
+void launch_groups(Kernel kernel, const Params& p, const TensorArg* args, int nargs, const ExecContext& ctx,
+                   bool with_buffer = true) {
+  TensorTable<T, Arity> table{};
+  const auto flush = [&] {
+    if (table.count == 0 || table.end[table.count - 1] == 0) {
+      table = {};
+      return;
+    }
+    const std::int64_t total = table.end[table.count - 1];
+    REDES_CUDA_CHECK(cuda::launch(kernel, cuda::grid_size(total), cuda::kBlockSize, 0, cuda::stream_of(ctx), p, table),
+                     Params::op);
+    table = {};
+  };
+  for (int g = 0; g + Arity - 1 < nargs; g += Arity) {
+    const std::int64_t before = table.count == 0 ? 0 : table.end[table.count - 1];
+    for (int t = 0; t < Arity; ++t) table.data[table.count][t] = static_cast<T*>(args[g + t].data);
+    if (!with_buffer) table.data[table.count][2] = nullptr;
+    table.end[table.count] = before + args[g].numel();
+    if (++table.count == kMaxTensors) flush();
+  }
+  flush();
 }
 
 template <class T>
-void adam_step_cuda(const AdamStepParams& p, const TensorArg* args, int, const ExecContext& ctx) {
-  const std::int64_t n = args[0].numel();
-  if (n == 0) return;
-  REDES_CUDA_CHECK(cuda::launch(adam_step_kernel<T>, cuda::grid_size(n), cuda::kBlockSize, 0, cuda::stream_of(ctx), p,
-                                static_cast<T*>(args[0].data), static_cast<const T*>(args[1].data),
-                                static_cast<T*>(args[2].data), static_cast<T*>(args[3].data), n),
-                   AdamStepParams::op);
+void sgd_step_cuda(const SgdStepParams& p, const TensorArg* args, int nargs, const ExecContext& ctx) {
+  launch_groups<T, 3>(sgd_step_kernel<T>, p, args, nargs, ctx, p.momentum != 0);
+}
+
+template <class T>
+void adam_step_cuda(const AdamStepParams& p, const TensorArg* args, int nargs, const ExecContext& ctx) {
+  launch_groups<T, 4>(adam_step_kernel<T>, p, args, nargs, ctx);
 }
 
 }  // namespace

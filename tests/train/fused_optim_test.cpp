@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <memory>
 #include <string>
 
 #include "support/test_support.h"
@@ -157,6 +158,57 @@ TEST_P(FusedOptimDevices, DeviceMatchesTheCpu) {
     device_opt.step();
   }
   EXPECT_TRUE(all_close(on_device, on_cpu, 1e-6, 1e-6));
+}
+
+// Fifty parameters (more than one CUDA launch takes), of odd and empty
+// sizes and both float dtypes, one of them strided and one listed twice: one
+// step call updates each as its own composite step would.
+TEST_P(FusedOptimDevices, OneStepCallUpdatesManyParametersLikeSeparateSteps) {
+  REDES_REQUIRE_DEVICE(GetParam());
+  std::vector<Tensor> parameters;
+  for (int i = 0; i < 50; ++i) {
+    const DType dtype = i % 3 == 0 ? kFloat64 : kFloat32;
+    const Shape shape = i == 7 ? Shape{0} : Shape{1 + (i * 37) % 23, 1 + i % 5};
+    parameters.push_back(make_parameter(shape, dtype, GetParam(), i == 11 && shape.size() == 2));
+  }
+  parameters.push_back(parameters[4]);  // the same tensor twice: two updates, one after the other
+  for (const bool adam : {false, true}) {
+    SCOPED_TRACE(adam ? "adam" : "sgd");
+    std::vector<Tensor> live, expected;
+    for (const Tensor& p : parameters) live.push_back(p.detach().clone().requires_grad_());
+    live.back() = live[4];
+    for (const Tensor& p : live) expected.push_back(p.detach().clone());
+    expected.back() = expected[4];
+    std::vector<Tensor> first(live.size()), second(live.size());
+    const optim::SGDOptions sgd_options{.lr = 0.05, .momentum = 0.9, .weight_decay = 0.01};
+    const optim::AdamOptions adam_options{.lr = 0.01, .weight_decay = 0.02, .decoupled_weight_decay = true};
+    std::unique_ptr<optim::Optimizer> optimizer;
+    if (adam) {
+      optimizer = std::make_unique<optim::Adam>(live, adam_options);
+    } else {
+      optimizer = std::make_unique<optim::SGD>(live, sgd_options);
+    }
+    for (int step = 1; step <= 3; ++step) {
+      std::vector<Tensor> grads;
+      for (std::size_t i = 0; i + 1 < live.size(); ++i) {
+        grads.push_back(gradient(live[i].shape(), live[i].dtype(), GetParam(), step + static_cast<int>(i)));
+        live[i].set_grad(grads.back());
+      }
+      grads.push_back(grads[4]);
+      optimizer->step();
+      for (std::size_t i = 0; i < live.size(); ++i) {
+        if (adam) {
+          reference_adam(expected[i], grads[i], first[i], second[i], adam_options, step);
+        } else {
+          reference_sgd(expected[i], grads[i], first[i], sgd_options);
+        }
+      }
+    }
+    for (std::size_t i = 0; i < live.size(); ++i) {
+      const double tol = tolerance(live[i].dtype(), GetParam());
+      EXPECT_TRUE(all_close(live[i], expected[i], tol, tol)) << "parameter " << i;
+    }
+  }
 }
 
 REDES_INSTANTIATE_FOR_DEVICES(FusedOptimDevices);

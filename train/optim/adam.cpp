@@ -22,15 +22,17 @@ void Adam::step() {
   ++step_;
   const double correction1 = 1.0 - std::pow(options_.beta1, static_cast<double>(step_));
   const double correction2 = 1.0 - std::pow(options_.beta2, static_cast<double>(step_));
+  // Contiguous parameters go to one fused kernel call together.
+  std::vector<Tensor> grads(parameters_.size());
+  std::vector<redes::detail::AdamSlot> fused;
   for (std::size_t i = 0; i < parameters_.size(); ++i) {
     Tensor& p = parameters_[i];
     if (!p.grad().defined()) continue;
-    Tensor g = p.grad();
+    grads[i] = p.grad();
+    Tensor g = grads[i];
     follow_parameter(p, {&first_moments_[i], &second_moments_[i]});
     if (redes::detail::fused_step_applies(p, g, {&first_moments_[i], &second_moments_[i]})) {
-      redes::detail::adam_step(p, g, first_moments_[i], second_moments_[i],
-                        {options_.lr, options_.beta1, options_.beta2, options_.eps, options_.weight_decay,
-                         options_.decoupled_weight_decay, correction1, correction2});
+      fused.push_back({&p, &grads[i], &first_moments_[i], &second_moments_[i]});
       continue;
     }
     // Strided parameters (views into a larger tensor) take the composite update.
@@ -51,6 +53,10 @@ void Adam::step() {
     v.mul_(options_.beta2).add_(g * g, 1.0 - options_.beta2);
     const Tensor denominator = sqrt(v) / std::sqrt(correction2) + options_.eps;
     p.add_(m / denominator, -options_.lr / correction1);
+  }
+  if (!fused.empty()) {
+    redes::detail::adam_step(fused, {options_.lr, options_.beta1, options_.beta2, options_.eps, options_.weight_decay,
+                                     options_.decoupled_weight_decay, correction1, correction2});
   }
 }
 

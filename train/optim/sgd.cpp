@@ -17,14 +17,17 @@ SGD::SGD(std::vector<Tensor> parameters, SGDOptions options)
 
 void SGD::step() {
   NoGradGuard no_grad;
+  // Contiguous parameters go to one fused kernel call together.
+  std::vector<Tensor> grads(parameters_.size());
+  std::vector<redes::detail::SgdSlot> fused;
   for (std::size_t i = 0; i < parameters_.size(); ++i) {
     Tensor& p = parameters_[i];
     if (!p.grad().defined()) continue;
-    Tensor g = p.grad();
+    grads[i] = p.grad();
+    Tensor g = grads[i];
     follow_parameter(p, {&momentum_buffers_[i]});
     if (redes::detail::fused_step_applies(p, g, {&momentum_buffers_[i]})) {
-      redes::detail::sgd_step(p, g, momentum_buffers_[i],
-                       {options_.lr, options_.momentum, options_.dampening, options_.weight_decay, options_.nesterov});
+      fused.push_back({&p, &grads[i], &momentum_buffers_[i]});
       continue;
     }
     // Strided parameters (views into a larger tensor) take the composite update.
@@ -39,6 +42,10 @@ void SGD::step() {
       g = options_.nesterov ? add(g, buffer, options_.momentum) : buffer;
     }
     p.add_(g, -options_.lr);
+  }
+  if (!fused.empty()) {
+    redes::detail::sgd_step(fused, {options_.lr, options_.momentum, options_.dampening, options_.weight_decay,
+                                    options_.nesterov});
   }
 }
 
