@@ -44,6 +44,9 @@ REDES_HD T binary_op(T a, T b, T alpha) {
   if constexpr (Kind == BinaryKind::Mul) return static_cast<T>(a * b);
   if constexpr (Kind == BinaryKind::Div) return static_cast<T>(a / b);
   if constexpr (Kind == BinaryKind::ReluBackward) return b > T(0) ? a : T(0);
+  // The composite's order of operations: (g * s) * (1 - s), g * (1 - t * t).
+  if constexpr (Kind == BinaryKind::SigmoidBackward) return static_cast<T>(static_cast<T>(a * b) * static_cast<T>(T(1) - b));
+  if constexpr (Kind == BinaryKind::TanhBackward) return static_cast<T>(a * static_cast<T>(T(1) - static_cast<T>(b * b)));
   if constexpr (Kind == BinaryKind::Pow) return static_cast<T>(pow(a, b));
   // a != a is true only for NaN: NaN wins so it is never silently dropped.
   if constexpr (Kind == BinaryKind::Maximum) return (a != a || a > b) ? a : b;
@@ -86,6 +89,8 @@ void dispatch_binary_kind(BinaryKind kind, Body&& body) {
     case BinaryKind::Mul: body.template operator()<BinaryKind::Mul>(); return;
     case BinaryKind::Div: body.template operator()<BinaryKind::Div>(); return;
     case BinaryKind::ReluBackward: body.template operator()<BinaryKind::ReluBackward>(); return;
+    case BinaryKind::SigmoidBackward: body.template operator()<BinaryKind::SigmoidBackward>(); return;
+    case BinaryKind::TanhBackward: body.template operator()<BinaryKind::TanhBackward>(); return;
     case BinaryKind::Pow: body.template operator()<BinaryKind::Pow>(); return;
     case BinaryKind::Maximum: body.template operator()<BinaryKind::Maximum>(); return;
     case BinaryKind::Minimum: body.template operator()<BinaryKind::Minimum>(); return;

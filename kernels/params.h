@@ -27,8 +27,13 @@ struct UnaryParams {
 };
 
 // ReluBackward(grad, output) = grad where output > 0, else 0.
+// SigmoidBackward(grad, output s) = grad * s * (1 - s); TanhBackward(grad,
+// output t) = grad * (1 - t * t): the backward of an activation from its
+// output in one pass (the composite took four kernels and a filled scalar).
 // Maximum/Minimum propagate NaN from either side.
-enum class BinaryKind : std::uint8_t { Add, Sub, Mul, Div, ReluBackward, Pow, Maximum, Minimum };
+enum class BinaryKind : std::uint8_t {
+  Add, Sub, Mul, Div, ReluBackward, SigmoidBackward, TanhBackward, Pow, Maximum, Minimum
+};
 
 // args: out, a, b — all with out's sizes and dtype; a and b may be strided,
 // with stride 0 on broadcast dims. out = a (kind) b, scaled: for Add/Sub,

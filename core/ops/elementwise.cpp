@@ -214,11 +214,38 @@ Tensor abs(const Tensor& x) {
   return out;
 }
 
+namespace {
+
+// g * s * (1 - s) for sigmoid's output s, in one kernel. Differentiable in
+// both (create_graph): d/dg = s (1 - s), d/ds = g (1 - 2 s).
+Tensor sigmoid_backward(const Tensor& g, const Tensor& s) {
+  Tensor grad = binary_kernel(BinaryKind::SigmoidBackward, "sigmoid backward", g, s, 1.0);
+  if (needs_grad({&g, &s})) {
+    record_op("sigmoid backward", grad, {&g, &s}, {g, s}, [](const Tensor& gg, const std::vector<Tensor>& saved) {
+      return std::vector<Tensor>{sigmoid_backward(gg, saved[1]), gg * saved[0] * (1.0 - saved[1] * 2.0)};
+    });
+  }
+  return grad;
+}
+
+// g * (1 - t * t) for tanh's output t, in one kernel: d/dg = 1 - t^2, d/dt = -2 g t.
+Tensor tanh_backward(const Tensor& g, const Tensor& t) {
+  Tensor grad = binary_kernel(BinaryKind::TanhBackward, "tanh backward", g, t, 1.0);
+  if (needs_grad({&g, &t})) {
+    record_op("tanh backward", grad, {&g, &t}, {g, t}, [](const Tensor& gg, const std::vector<Tensor>& saved) {
+      return std::vector<Tensor>{tanh_backward(gg, saved[1]), gg * saved[0] * saved[1] * -2.0};
+    });
+  }
+  return grad;
+}
+
+}  // namespace
+
 Tensor sigmoid(const Tensor& x) {
   Tensor out = unary_kernel(UnaryKind::Sigmoid, "sigmoid", x);
   if (needs_grad({&x})) {
     record_op("sigmoid", out, {&x}, {out}, [](const Tensor& g, const std::vector<Tensor>& saved) {
-      return std::vector<Tensor>{g * saved[0] * (1.0 - saved[0])};
+      return std::vector<Tensor>{sigmoid_backward(g, saved[0])};
     });
   }
   return out;
@@ -228,7 +255,7 @@ Tensor tanh(const Tensor& x) {
   Tensor out = unary_kernel(UnaryKind::Tanh, "tanh", x);
   if (needs_grad({&x})) {
     record_op("tanh", out, {&x}, {out}, [](const Tensor& g, const std::vector<Tensor>& saved) {
-      return std::vector<Tensor>{g * (1.0 - saved[0] * saved[0])};
+      return std::vector<Tensor>{tanh_backward(g, saved[0])};
     });
   }
   return out;
