@@ -20,6 +20,14 @@ REDES_API Tensor add(const Tensor& a, const Tensor& b, double alpha = 1.0);  // 
 REDES_API Tensor sub(const Tensor& a, const Tensor& b, double alpha = 1.0);  // a - alpha * b
 REDES_API Tensor mul(const Tensor& a, const Tensor& b);
 REDES_API Tensor div(const Tensor& a, const Tensor& b);
+// a (op) a number, the number handed to the kernel as a parameter: for a
+// floating-point `a` no 0-d tensor is made and filled; other dtypes take
+// the tensor form with scalar_operand(b, a). The Tensor-number operators
+// below call these.
+REDES_API Tensor add_scalar(const Tensor& a, double b);
+REDES_API Tensor sub_scalar(const Tensor& a, double b);
+REDES_API Tensor mul_scalar(const Tensor& a, double b);
+REDES_API Tensor div_scalar(const Tensor& a, double b);
 REDES_API Tensor neg(const Tensor& x);
 REDES_API Tensor exp(const Tensor& x);
 REDES_API Tensor log(const Tensor& x);
@@ -176,20 +184,37 @@ template <ScalarNumber Number>
 inline Tensor operator==(const Tensor& a, Number b) { return eq(a, scalar_operand(b, a)); }
 template <ScalarNumber Number>
 inline Tensor operator!=(const Tensor& a, Number b) { return ne(a, scalar_operand(b, a)); }
+namespace detail {
+// Integers on integer tensors keep the exact int64 form; everything else
+// goes through the scalar-parameter ops.
 template <ScalarNumber Number>
-inline Tensor operator+(const Tensor& a, Number b) { return add(a, scalar_operand(b, a)); }
+bool integer_operands(const Tensor& a) {
+  return std::is_integral_v<Number> && !(a.defined() && is_floating(a.dtype()));
+}
+}  // namespace detail
 template <ScalarNumber Number>
-inline Tensor operator-(const Tensor& a, Number b) { return sub(a, scalar_operand(b, a)); }
+inline Tensor operator+(const Tensor& a, Number b) {
+  return detail::integer_operands<Number>(a) ? add(a, scalar_operand(b, a)) : add_scalar(a, static_cast<double>(b));
+}
 template <ScalarNumber Number>
-inline Tensor operator*(const Tensor& a, Number b) { return mul(a, scalar_operand(b, a)); }
+inline Tensor operator-(const Tensor& a, Number b) {
+  return detail::integer_operands<Number>(a) ? sub(a, scalar_operand(b, a)) : sub_scalar(a, static_cast<double>(b));
+}
 template <ScalarNumber Number>
-inline Tensor operator/(const Tensor& a, Number b) { return div(a, scalar_operand(b, a)); }
+inline Tensor operator*(const Tensor& a, Number b) {
+  return detail::integer_operands<Number>(a) ? mul(a, scalar_operand(b, a)) : mul_scalar(a, static_cast<double>(b));
+}
 template <ScalarNumber Number>
-inline Tensor operator+(Number a, const Tensor& b) { return add(scalar_operand(a, b), b); }
+inline Tensor operator/(const Tensor& a, Number b) {
+  return detail::integer_operands<Number>(a) ? div(a, scalar_operand(b, a)) : div_scalar(a, static_cast<double>(b));
+}
+// Addition and multiplication commute exactly in IEEE arithmetic.
+template <ScalarNumber Number>
+inline Tensor operator+(Number a, const Tensor& b) { return b + a; }
 template <ScalarNumber Number>
 inline Tensor operator-(Number a, const Tensor& b) { return sub(scalar_operand(a, b), b); }
 template <ScalarNumber Number>
-inline Tensor operator*(Number a, const Tensor& b) { return mul(scalar_operand(a, b), b); }
+inline Tensor operator*(Number a, const Tensor& b) { return b * a; }
 template <ScalarNumber Number>
 inline Tensor operator/(Number a, const Tensor& b) { return div(scalar_operand(a, b), b); }
 template <ScalarNumber Number>

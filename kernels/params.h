@@ -36,12 +36,16 @@ enum class BinaryKind : std::uint8_t {
 };
 
 // args: out, a, b — all with out's sizes and dtype; a and b may be strided,
-// with stride 0 on broadcast dims. out = a (kind) b, scaled: for Add/Sub,
-// out = a + alpha * b and a - alpha * b.
+// with stride 0 on broadcast dims (or out, a with scalar_b). out = a (kind)
+// b, scaled: for Add/Sub, out = a + alpha * b and a - alpha * b.
 struct BinaryParams {
   static constexpr const char* op = "binary";
   BinaryKind kind = BinaryKind::Add;
   double alpha = 1.0;
+  // b is this number, converted to the dtype, instead of a tensor: args are
+  // then out and a only (a Tensor-number expression makes no 0-d tensor).
+  bool scalar_b = false;
+  double b = 0.0;
 };
 
 // args: out, in — out has in's sizes with 1 on every reduced dim; both may be

@@ -92,6 +92,67 @@ Tensor add(const Tensor& a_in, const Tensor& b_in, double alpha) {
   return out;
 }
 
+namespace {
+
+// a (kind) b for a floating-point a and the number b, passed to the kernel
+// as a parameter.
+Tensor scalar_kernel(BinaryKind kind, const char* op, const Tensor& a, double b) {
+  Tensor out = empty(a.shape(), {a.dtype(), a.device()});
+  BinaryParams params{kind, 1.0};
+  params.scalar_b = true;
+  params.b = b;
+  detail::launch(params, a.device(), a.dtype(), {detail::kernel_arg(out, op), detail::kernel_arg(a, op)});
+  return out;
+}
+
+// Whether `a` takes the scalar-parameter kernel (else the tensor form).
+bool scalar_applies(const Tensor& a, const char* op) {
+  detail::check_defined(a, op, "the tensor operand");
+  return is_floating(a.dtype());
+}
+
+}  // namespace
+
+Tensor add_scalar(const Tensor& a, double b) {
+  if (!scalar_applies(a, "add")) return add(a, scalar_operand(b, a));
+  Tensor out = scalar_kernel(BinaryKind::Add, "add", a, b);
+  if (needs_grad({&a})) {
+    record_op("add", out, {&a}, {}, [](const Tensor& g, const std::vector<Tensor>&) { return std::vector<Tensor>{g}; });
+  }
+  return out;
+}
+
+Tensor sub_scalar(const Tensor& a, double b) {
+  if (!scalar_applies(a, "sub")) return sub(a, scalar_operand(b, a));
+  Tensor out = scalar_kernel(BinaryKind::Sub, "sub", a, b);
+  if (needs_grad({&a})) {
+    record_op("sub", out, {&a}, {}, [](const Tensor& g, const std::vector<Tensor>&) { return std::vector<Tensor>{g}; });
+  }
+  return out;
+}
+
+Tensor mul_scalar(const Tensor& a, double b) {
+  if (!scalar_applies(a, "mul")) return mul(a, scalar_operand(b, a));
+  Tensor out = scalar_kernel(BinaryKind::Mul, "mul", a, b);
+  if (needs_grad({&a})) {
+    record_op("mul", out, {&a}, {}, [b](const Tensor& g, const std::vector<Tensor>&) {
+      return std::vector<Tensor>{mul_scalar(g, b)};
+    });
+  }
+  return out;
+}
+
+Tensor div_scalar(const Tensor& a, double b) {
+  if (!scalar_applies(a, "div")) return div(a, scalar_operand(b, a));
+  Tensor out = scalar_kernel(BinaryKind::Div, "div", a, b);
+  if (needs_grad({&a})) {
+    record_op("div", out, {&a}, {}, [b](const Tensor& g, const std::vector<Tensor>&) {
+      return std::vector<Tensor>{div_scalar(g, b)};
+    });
+  }
+  return out;
+}
+
 Tensor sub(const Tensor& a_in, const Tensor& b_in, double alpha) {
   const auto [a, b] = prepare(a_in, b_in, "sub");
   Tensor out = binary_kernel(BinaryKind::Sub, "sub", a, b, alpha);

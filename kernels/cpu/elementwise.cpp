@@ -28,10 +28,17 @@ template <class T>
 void binary_cpu(const BinaryParams& params, const TensorArg* args, int, const ExecContext&) {
   T* out = static_cast<T*>(args[0].data);
   const T* a = static_cast<const T*>(args[1].data);
-  const T* b = static_cast<const T*>(args[2].data);
   const T alpha = static_cast<T>(params.alpha);
   dispatch_binary_kind(params.kind, [&]<BinaryKind Kind>() {
     if constexpr (std::is_floating_point_v<T> || binary_defined_for_integers(Kind)) {
+      if (params.scalar_b) {
+        const T b = static_cast<T>(params.b);
+        cpu::strided_for_each<2>(args, [&](const auto& offsets) {
+          out[offsets[0]] = binary_op<Kind>(a[offsets[1]], b, alpha);
+        });
+        return;
+      }
+      const T* b = static_cast<const T*>(args[2].data);
       cpu::strided_for_each<3>(args, [&](const auto& offsets) {
         out[offsets[0]] = binary_op<Kind>(a[offsets[1]], b[offsets[2]], alpha);
       });

@@ -38,6 +38,16 @@ __global__ void binary_kernel(TensorArg out, TensorArg a, TensorArg b, T alpha, 
   }
 }
 
+// out, a: out's sizes, n elements, a strided; b a number (BinaryParams::scalar_b).
+template <BinaryKind Kind, class T>
+__global__ void binary_scalar_kernel(TensorArg out, TensorArg a, T b, T alpha, std::int64_t n) {
+  T* out_data = static_cast<T*>(out.data);
+  const T* a_data = static_cast<const T*>(a.data);
+  for (std::int64_t i = cuda::first_index(); i < n; i += cuda::grid_stride()) {
+    out_data[strided_offset(i, out)] = binary_op<Kind>(a_data[strided_offset(i, a)], b, alpha);
+  }
+}
+
 // out (bool), a, b: out's sizes, n elements; a and b of dtype T, strided,
 // stride 0 where broadcast.
 template <CompareKind Kind, class T>
@@ -90,6 +100,12 @@ void binary_cuda(const BinaryParams& params, const TensorArg* args, int, const E
   const T alpha = static_cast<T>(params.alpha);
   dispatch_binary_kind(params.kind, [&]<BinaryKind Kind>() {
     if constexpr (std::is_floating_point_v<T> || binary_defined_for_integers(Kind)) {
+      if (params.scalar_b) {
+        REDES_CUDA_CHECK(cuda::launch(binary_scalar_kernel<Kind, T>, cuda::grid_size(n), cuda::kBlockSize, 0,
+                                      cuda::stream_of(ctx), args[0], args[1], static_cast<T>(params.b), alpha, n),
+                         BinaryParams::op);
+        return;
+      }
       REDES_CUDA_CHECK(cuda::launch(binary_kernel<Kind, T>, cuda::grid_size(n), cuda::kBlockSize, 0,
                                     cuda::stream_of(ctx), args[0], args[1], args[2], alpha, n),
                        BinaryParams::op);

@@ -92,6 +92,32 @@ TEST_P(ElementwiseTest, NonContiguousInputsAndScalars) {
   EXPECT_EQ((a * 2.0).dtype(), kFloat32);  // a scalar never widens a float tensor
 }
 
+// A number operand travels as a kernel parameter: the results are those of
+// the tensor form bit for bit, on strided, 0-d and empty tensors, and integer
+// tensors keep the exact integer form.
+TEST_P(ElementwiseTest, NumberOperandsMatchTheTensorFormExactly) {
+  REDES_REQUIRE_DEVICE(GetParam());
+  const Tensor strided = random({6, 10}, 5).t().slice(0, 1, 10, 3);
+  for (const Tensor& a : {random({7, 3}, 6), strided, random({}, 7, kFloat64), random({0, 4}, 8),
+                          random({5}, 9, kFloat64)}) {
+    for (const double b : {0.5, -3.0, 1e-3}) {
+      const Tensor b_tensor = scalar_operand(b, a);
+      EXPECT_TRUE(all_close(a + b, add(a, b_tensor), 0, 0));
+      EXPECT_TRUE(all_close(a - b, sub(a, b_tensor), 0, 0));
+      EXPECT_TRUE(all_close(a * b, mul(a, b_tensor), 0, 0));
+      EXPECT_TRUE(all_close(a / b, div(a, b_tensor), 0, 0));
+      EXPECT_TRUE(all_close(b * a, mul(b_tensor, a), 0, 0));
+      EXPECT_TRUE(all_close(b + a, add(b_tensor, a), 0, 0));
+      EXPECT_EQ((a * b).dtype(), a.dtype());
+      EXPECT_EQ((a * b).shape(), a.shape());
+    }
+  }
+  const Tensor counts = from_vector<std::int64_t>({(std::int64_t{1} << 60) + 1, 2}, {2}).to(GetParam());
+  EXPECT_EQ((counts + std::int64_t{2}).to(Device::cpu()).to_vector<std::int64_t>(),
+            (std::vector<std::int64_t>{(std::int64_t{1} << 60) + 3, 4}));
+  EXPECT_EQ((counts * 0.5).dtype(), kFloat32);  // a fractional number makes an integer tensor float32
+}
+
 TEST_P(ElementwiseTest, TypePromotion) {
   REDES_REQUIRE_DEVICE(GetParam());
   const Tensor i = arange(4, {kInt64, GetParam()});
@@ -156,6 +182,8 @@ TEST_P(ElementwiseTest, Gradients) {
   // relu is not differentiable at 0; random inputs avoid it almost surely.
   EXPECT_TRUE(gradcheck([](const std::vector<Tensor>& in) { return relu(in[0]); }, {a}));
   EXPECT_TRUE(gradcheck([](const std::vector<Tensor>& in) { return in[0] * 3.0 - 1.0 / in[1]; }, {a, b}));
+  EXPECT_TRUE(gradcheck([](const std::vector<Tensor>& in) { return (in[0] + 0.5) * -2.0 / 3.0 - 1.0; }, {a}));
+  EXPECT_TRUE(gradcheck([](const std::vector<Tensor>& in) { return 2.5 * in[0].t() + 1.0; }, {a}));
 }
 
 REDES_INSTANTIATE_FOR_DEVICES(ElementwiseTest);
