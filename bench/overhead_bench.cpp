@@ -4,38 +4,19 @@
 // 5 repetitions, in microseconds.
 #include <benchmark/benchmark.h>
 
-#include <atomic>
 #include <cmath>
-#include <cstdlib>
-#include <new>
 
 #include <redes.h>
 
-// Heap allocations, counted program-wide (libredes' included) to report
-// them per iteration.
-std::atomic<long> heap_allocations{0};
-void* operator new(std::size_t bytes) {
-  heap_allocations.fetch_add(1, std::memory_order_relaxed);
-  if (void* memory = std::malloc(bytes == 0 ? 1 : bytes)) return memory;
-  throw std::bad_alloc();
-}
-// GCC takes these for a mismatch with its own operator new; they pair with the one above.
-#if defined(__GNUC__) && !defined(__clang__)
-#pragma GCC diagnostic push
-#pragma GCC diagnostic ignored "-Wmismatched-new-delete"
-#endif
-void operator delete(void* memory) noexcept { std::free(memory); }
-void operator delete(void* memory, std::size_t) noexcept { std::free(memory); }
-#if defined(__GNUC__) && !defined(__clang__)
-#pragma GCC diagnostic pop
-#endif
+// Heap allocations per iteration, counted program-wide.
+#include "tests/support/heap_counter.h"
 
 namespace {
 
 // Reports the heap allocations per iteration of the timed loop since `start`.
 void report_allocations(benchmark::State& state, long start) {
-  state.counters["allocations"] = benchmark::Counter(static_cast<double>(heap_allocations.load() - start),
-                                                     benchmark::Counter::kAvgIterations);
+  const long allocations = redes::testing::heap_allocations.load() - start;
+  state.counters["allocations"] = benchmark::Counter(static_cast<double>(allocations), benchmark::Counter::kAvgIterations);
 }
 
 using redes::Tensor;
@@ -69,7 +50,7 @@ void add_sum_backward(benchmark::State& state) {
       }
     }
   }
-  const long start = heap_allocations.load();
+  const long start = redes::testing::heap_allocations.load();
   for (auto _ : state) {
     x.a.zero_grad();
     x.b.zero_grad();
@@ -87,7 +68,7 @@ void add_forward_recorded(benchmark::State& state) {
     state.SkipWithError("a + b recorded no backward node");
     return;
   }
-  const long start = heap_allocations.load();
+  const long start = redes::testing::heap_allocations.load();
   for (auto _ : state) benchmark::DoNotOptimize(x.a + x.b);
   report_allocations(state, start);
 }
@@ -99,7 +80,7 @@ void add_forward_no_grad(benchmark::State& state) {
     state.SkipWithError("a + b is wrong");
     return;
   }
-  const long start = heap_allocations.load();
+  const long start = redes::testing::heap_allocations.load();
   for (auto _ : state) benchmark::DoNotOptimize(x.a + x.b);
   report_allocations(state, start);
 }

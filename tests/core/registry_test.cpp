@@ -3,33 +3,13 @@
 #include <gtest/gtest.h>
 
 #include <atomic>
-#include <cstdlib>
-#include <new>
 #include <thread>
 #include <vector>
 
 #include "kernels/params.h"
 #include "kernels/registry.h"
+#include "support/heap_counter.h"
 #include "support/test_support.h"
-
-// Every heap allocation of this test program, counted (operator new is
-// replaced program-wide, so allocations inside libredes count too).
-std::atomic<long> heap_allocations{0};
-void* operator new(std::size_t bytes) {
-  heap_allocations.fetch_add(1, std::memory_order_relaxed);
-  if (void* memory = std::malloc(bytes == 0 ? 1 : bytes)) return memory;
-  throw std::bad_alloc();
-}
-// GCC takes these for a mismatch with its own operator new; they pair with the one above.
-#if defined(__GNUC__) && !defined(__clang__)
-#pragma GCC diagnostic push
-#pragma GCC diagnostic ignored "-Wmismatched-new-delete"
-#endif
-void operator delete(void* memory) noexcept { std::free(memory); }
-void operator delete(void* memory, std::size_t) noexcept { std::free(memory); }
-#if defined(__GNUC__) && !defined(__clang__)
-#pragma GCC diagnostic pop
-#endif
 
 namespace redes {
 namespace {
@@ -128,12 +108,12 @@ TEST(RegistryDispatch, SelectionAfterTheFirstCallAllocatesNothing) {
   TensorArg arg;
   const FillParams positive{1.0}, negative{-1.0};
   registry.select(op, Device::cpu(), kFloat32, &positive, &arg, 1);  // resolves the candidates once
-  const long before = heap_allocations.load();
+  const long before = testing::heap_allocations.load();
   for (int i = 0; i < 1000; ++i) {
     EXPECT_EQ(registry.select(op, Device::cpu(), kFloat32, &positive, &arg, 1).name, "high");
     EXPECT_EQ(registry.select(op, Device::cpu(), kFloat32, &negative, &arg, 1).name, "low");
   }
-  EXPECT_EQ(heap_allocations.load() - before, 0);
+  EXPECT_EQ(testing::heap_allocations.load() - before, 0);
 }
 
 TEST(RegistryDispatch, ResolvedCandidatesFollowForcingAndLaterRegistrations) {
