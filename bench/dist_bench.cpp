@@ -1,7 +1,7 @@
 // Multi-process benchmarks, run under an MPI launcher (one thread per rank):
 //
 //   OMP_NUM_THREADS=1 mpirun -np 2 build-bench/bench/dist_bench allreduce
-//   OMP_NUM_THREADS=1 mpirun -np N build-bench/bench/dist_bench step lenet|cifar [batch per rank]
+//   OMP_NUM_THREADS=1 mpirun -np N build-bench/bench/dist_bench step lenet|cifar [batch per rank] [bucket MB]
 //
 // `allreduce`: the median time of a float32 all-reduce by message size and
 // its bus bandwidth, 2 (W - 1) / W x bytes / time (the figure nccl-tests
@@ -53,7 +53,7 @@ void all_reduce_sizes() {
   }
 }
 
-void training_steps(const std::string& model_name, std::int64_t batch) {
+void training_steps(const std::string& model_name, std::int64_t batch, double bucket_megabytes) {
   manual_seed(1);
   const bool lenet = model_name == "lenet";
   REDES_CHECK(lenet || model_name == "cifar", "dist_bench step: expected lenet or cifar, got ", model_name);
@@ -61,7 +61,7 @@ void training_steps(const std::string& model_name, std::int64_t batch) {
   const Tensor inputs = lenet ? randn({batch, 1, 28, 28}) : randn({batch, 3, 32, 32});
   const Tensor labels = (rand({batch}) * (lenet ? 10.0 : 100.0)).to(kInt64);
   optim::SGD sgd(model.parameters(), {.lr = 0.01, .momentum = 0.9});
-  dist::DataParallel replicas(model);
+  dist::DataParallel replicas(model, {.bucket_bytes = static_cast<std::int64_t>(bucket_megabytes * (1 << 20))});
   std::vector<double> steps, collective, exposed;
   const int warm_up = 3, timed = lenet ? 30 : 10;
   for (int s = 0; s < warm_up + timed; ++s) {
@@ -97,9 +97,10 @@ int main(int argc, char** argv) {
     if (mode == "allreduce") {
       all_reduce_sizes();
     } else if (mode == "step" && argc > 2) {
-      training_steps(argv[2], argc > 3 ? std::atoll(argv[3]) : (std::string(argv[2]) == "lenet" ? 64 : 128));
+      training_steps(argv[2], argc > 3 ? std::atoll(argv[3]) : (std::string(argv[2]) == "lenet" ? 64 : 128),
+                     argc > 4 ? std::atof(argv[4]) : 25.0);
     } else {
-      std::fprintf(stderr, "usage: dist_bench allreduce | step lenet|cifar [batch per rank]\n");
+      std::fprintf(stderr, "usage: dist_bench allreduce | step lenet|cifar [batch per rank] [bucket MB]\n");
       return 2;
     }
   } catch (const std::exception& error) {
