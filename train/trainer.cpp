@@ -59,12 +59,6 @@ void check_finite_loss(double loss, std::int64_t epoch, std::int64_t first_batch
 
 std::ostream& warnings(const FitOptions& options) { return options.log != nullptr ? *options.log : std::cerr; }
 
-Metrics metrics_of(Task task, const MetricSums& sums) {
-  MetricAccumulator accumulator(task);
-  accumulator.restore(sums);
-  return accumulator.read();
-}
-
 // Resets a Trainer member when fit returns or throws.
 template <class T>
 struct ResetOnExit {
@@ -92,10 +86,7 @@ Trainer::StepResult Trainer::step(const Tensor& inputs, const Tensor& targets, d
   const Tensor loss = loss_(output, targets);
   optimizer_.zero_grad();
   loss.backward();
-  if (replicas_) {
-    replicas_->synchronize_gradients();
-    last_sync_ = replicas_->last_sync();
-  }
+  if (replicas_) replicas_->synchronize_gradients();
   if (skip_non_finite) {
     std::vector<Tensor> checked{loss};
     for (const Tensor& parameter : optimizer_.parameters()) checked.push_back(parameter.grad());
@@ -133,8 +124,6 @@ void Trainer::check_finite_parameters(std::int64_t epoch, std::int64_t first_bat
                kept_checkpoint(options), ". A smaller learning rate or gradient clipping usually helps");
 }
 
-dist::GradientSyncStats Trainer::last_gradient_sync() const { return last_sync_; }
-
 MetricSums Trainer::sum_over_ranks(const MetricSums& mine) const {
   if (!replicas_) return mine;
   // Counts stay exact in float64 up to 2^53.
@@ -145,6 +134,13 @@ MetricSums Trainer::sum_over_ranks(const MetricSums& mine) const {
   const std::vector<double> all = sums.to_vector<double>();
   return {all[0], static_cast<std::int64_t>(all[1]), all[2], static_cast<std::int64_t>(all[3]),
           static_cast<std::int64_t>(all[4])};
+}
+
+Metrics Trainer::metrics_over_ranks(const MetricAccumulator& mine) const {
+  if (!replicas_) return mine.read();
+  MetricAccumulator all(task_);
+  all.restore(sum_over_ranks(mine.sums()));
+  return all.read();
 }
 
 bool Trainer::on_every_rank(bool mine) const {
@@ -171,7 +167,7 @@ Metrics Trainer::evaluate(const data::Dataset& set, std::int64_t batch_size) {
     accumulator.add(loss_(output, targets), output, targets);
   }
   model_.train(was_training);
-  return replicas_ ? metrics_of(task_, sum_over_ranks(accumulator.sums())) : accumulator.read();
+  return metrics_over_ranks(accumulator);
 }
 
 std::vector<EpochRecord> Trainer::fit(std::shared_ptr<const data::Dataset> train_set, const FitOptions& options) {
@@ -350,7 +346,7 @@ std::vector<EpochRecord> Trainer::fit(std::shared_ptr<const data::Dataset> train
     record.seconds = earlier_seconds + seconds_since(start);
     record.steps = batch_number - skipped;
     record.skipped = skipped;
-    record.train = metrics_of(task_, sum_over_ranks(accumulator.sums()));
+    record.train = metrics_over_ranks(accumulator);
     record.samples_per_second = static_cast<double>(record.train.samples) / std::max(record.seconds, 1e-9);
     record.learning_rate = optimizer_.learning_rate();
     if (options.schedule != nullptr && !options.schedule_per_batch) options.schedule->step();

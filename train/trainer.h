@@ -106,8 +106,6 @@ class REDES_API Trainer {
   std::vector<EpochRecord> fit(std::shared_ptr<const data::Dataset> train_set, const FitOptions& options);
   // Whether the last fit returned early because options.stop was set.
   bool stopped() const { return stopped_; }
-  // The gradient all-reduce of the last data-parallel step (zeros otherwise).
-  dist::GradientSyncStats last_gradient_sync() const;
   // Loss and accuracy/RMSE over a whole data set, in eval mode and without
   // gradients (during a data-parallel fit: each rank a shard, summed).
   Metrics evaluate(const data::Dataset& set, std::int64_t batch_size = 256);
@@ -129,6 +127,9 @@ class REDES_API Trainer {
                                const FitOptions& options);
   // The sums of every rank (this rank's alone outside a data-parallel fit).
   MetricSums sum_over_ranks(const MetricSums& mine) const;
+  // The metrics of every rank's batches together (this rank's alone outside
+  // a data-parallel fit).
+  Metrics metrics_over_ranks(const MetricAccumulator& mine) const;
   // Whether `mine` holds on every rank (of a data-parallel fit).
   bool on_every_rank(bool mine) const;
 
@@ -140,7 +141,6 @@ class REDES_API Trainer {
   bool stopped_ = false;
   // Set while a data-parallel fit runs.
   std::unique_ptr<dist::DataParallel> replicas_;
-  dist::GradientSyncStats last_sync_{};
 };
 
 }  // namespace redes::train

@@ -94,63 +94,50 @@ Tensor add(const Tensor& a_in, const Tensor& b_in, double alpha) {
 
 namespace {
 
-// a (kind) b for a floating-point a and the number b, passed to the kernel
-// as a parameter.
-Tensor scalar_kernel(BinaryKind kind, const char* op, const Tensor& a, double b) {
-  Tensor out = empty(a.shape(), {a.dtype(), a.device()});
-  BinaryParams params{kind, 1.0};
-  params.scalar_b = true;
-  params.b = b;
-  detail::launch(params, a.device(), a.dtype(), {detail::kernel_arg(out, op), detail::kernel_arg(a, op)});
-  return out;
-}
-
 // Whether `a` takes the scalar-parameter kernel (else the tensor form).
 bool scalar_applies(const Tensor& a, const char* op) {
   detail::check_defined(a, op, "the tensor operand");
   return is_floating(a.dtype());
 }
 
+// a (kind) b for a floating-point a and the number b, passed to the kernel
+// as a parameter. `gradient` gives a's gradient from the output's and b
+// (null: the output's gradient itself).
+Tensor scalar_op(BinaryKind kind, const char* op, const Tensor& a, double b,
+                 Tensor (*gradient)(const Tensor& g, double b)) {
+  Tensor out = empty(a.shape(), {a.dtype(), a.device()});
+  BinaryParams params{kind, 1.0};
+  params.scalar_b = true;
+  params.b = b;
+  detail::launch(params, a.device(), a.dtype(), {detail::kernel_arg(out, op), detail::kernel_arg(a, op)});
+  if (needs_grad({&a})) {
+    record_op(op, out, {&a}, {}, [b, gradient](const Tensor& g, const std::vector<Tensor>&) {
+      return std::vector<Tensor>{gradient != nullptr ? gradient(g, b) : g};
+    });
+  }
+  return out;
+}
+
 }  // namespace
 
 Tensor add_scalar(const Tensor& a, double b) {
   if (!scalar_applies(a, "add")) return add(a, scalar_operand(b, a));
-  Tensor out = scalar_kernel(BinaryKind::Add, "add", a, b);
-  if (needs_grad({&a})) {
-    record_op("add", out, {&a}, {}, [](const Tensor& g, const std::vector<Tensor>&) { return std::vector<Tensor>{g}; });
-  }
-  return out;
+  return scalar_op(BinaryKind::Add, "add", a, b, nullptr);
 }
 
 Tensor sub_scalar(const Tensor& a, double b) {
   if (!scalar_applies(a, "sub")) return sub(a, scalar_operand(b, a));
-  Tensor out = scalar_kernel(BinaryKind::Sub, "sub", a, b);
-  if (needs_grad({&a})) {
-    record_op("sub", out, {&a}, {}, [](const Tensor& g, const std::vector<Tensor>&) { return std::vector<Tensor>{g}; });
-  }
-  return out;
+  return scalar_op(BinaryKind::Sub, "sub", a, b, nullptr);
 }
 
 Tensor mul_scalar(const Tensor& a, double b) {
   if (!scalar_applies(a, "mul")) return mul(a, scalar_operand(b, a));
-  Tensor out = scalar_kernel(BinaryKind::Mul, "mul", a, b);
-  if (needs_grad({&a})) {
-    record_op("mul", out, {&a}, {}, [b](const Tensor& g, const std::vector<Tensor>&) {
-      return std::vector<Tensor>{mul_scalar(g, b)};
-    });
-  }
-  return out;
+  return scalar_op(BinaryKind::Mul, "mul", a, b, &mul_scalar);
 }
 
 Tensor div_scalar(const Tensor& a, double b) {
   if (!scalar_applies(a, "div")) return div(a, scalar_operand(b, a));
-  Tensor out = scalar_kernel(BinaryKind::Div, "div", a, b);
-  if (needs_grad({&a})) {
-    record_op("div", out, {&a}, {}, [b](const Tensor& g, const std::vector<Tensor>&) {
-      return std::vector<Tensor>{div_scalar(g, b)};
-    });
-  }
-  return out;
+  return scalar_op(BinaryKind::Div, "div", a, b, &div_scalar);
 }
 
 Tensor sub(const Tensor& a_in, const Tensor& b_in, double alpha) {

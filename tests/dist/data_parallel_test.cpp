@@ -133,20 +133,35 @@ std::shared_ptr<data::TensorDataset> regression_set(DType dtype) {
   return std::make_shared<data::TensorDataset>(std::vector<Tensor>{features, targets});
 }
 
-// Trains a fresh model (seed 3) and returns its parameters.
-Tensor train(DType dtype, std::int64_t batch_size, bool data_parallel, std::vector<train::EpochRecord>* history,
-             std::int64_t epochs = 3) {
+nn::Sequential seeded_regression_model(DType dtype) {
   manual_seed(3);
   nn::Sequential model(nn::Linear(5, 8), nn::Tanh(), nn::Linear(8, 1));
   model.to(dtype);
-  optim::SGD sgd(model.parameters(), {.lr = 0.1, .momentum = 0.9});
-  train::Trainer trainer(model, sgd, [](const Tensor& y, const Tensor& t) { return nn::mse_loss(y, t); },
-                         train::Task::Regression);
+  return model;
+}
+
+// A fresh regression model (seed 3) with SGD and a Trainer, as every
+// Trainer test here fits it.
+struct Regressor {
+  Regressor(DType dtype, const optim::SGDOptions& options)
+      : model(seeded_regression_model(dtype)),
+        sgd(model.parameters(), options),
+        trainer(model, sgd, [](const Tensor& y, const Tensor& t) { return nn::mse_loss(y, t); },
+                train::Task::Regression) {}
+  nn::Sequential model;
+  optim::SGD sgd;
+  train::Trainer trainer;
+};
+
+// Trains a fresh model and returns its parameters.
+Tensor train(DType dtype, std::int64_t batch_size, bool data_parallel, std::vector<train::EpochRecord>* history,
+             std::int64_t epochs = 3) {
+  Regressor regressor(dtype, {.lr = 0.1, .momentum = 0.9});
   const auto set = regression_set(dtype);
-  auto records = trainer.fit(set, {.epochs = epochs, .batch_size = batch_size, .seed = 5, .eval = set,
-                                   .data_parallel = data_parallel, .bucket_bytes = 128});
+  auto records = regressor.trainer.fit(set, {.epochs = epochs, .batch_size = batch_size, .seed = 5, .eval = set,
+                                             .data_parallel = data_parallel, .bucket_bytes = 128});
   if (history != nullptr) *history = records;
-  return flat_parameters(model);
+  return flat_parameters(regressor.model);
 }
 
 TEST(DataParallelTrainer, WRanksWithBatchBTakeTheStepsOfOneProcessWithBatchWB) {
@@ -186,15 +201,12 @@ std::filesystem::path shared_folder() {
 TEST(DataParallelTrainer, RankZeroAloneWritesAndEveryRankResumes) {
   const std::filesystem::path folder = shared_folder();
   const auto fit = [&](std::int64_t epochs, bool resume) {
-    manual_seed(3);
-    nn::Sequential model(nn::Linear(5, 8), nn::Tanh(), nn::Linear(8, 1));
-    optim::SGD sgd(model.parameters(), {.lr = 0.05});
-    train::Trainer trainer(model, sgd, [](const Tensor& y, const Tensor& t) { return nn::mse_loss(y, t); },
-                           train::Task::Regression);
-    return trainer.fit(regression_set(kFloat32),
-                       {.epochs = epochs, .batch_size = 4, .checkpoint_path = (folder / "run.safetensors").string(),
-                        .resume = resume, .metrics_path = (folder / "run.jsonl").string(),
-                        .curves_path = (folder / "run.svg").string(), .data_parallel = true});
+    Regressor regressor(kFloat32, {.lr = 0.05});
+    return regressor.trainer.fit(regression_set(kFloat32),
+                                 {.epochs = epochs, .batch_size = 4,
+                                  .checkpoint_path = (folder / "run.safetensors").string(), .resume = resume,
+                                  .metrics_path = (folder / "run.jsonl").string(),
+                                  .curves_path = (folder / "run.svg").string(), .data_parallel = true});
   };
   EXPECT_EQ(fit(2, false).size(), 2U);
   dist::barrier();
@@ -218,12 +230,7 @@ TEST(DataParallelTrainer, AStopMidEpochResumesInOneProcessWhereTheRanksLeftOff) 
   const std::filesystem::path folder = shared_folder();
   const auto fit = [&](std::int64_t batch_size, bool data_parallel, const std::string& checkpoint,
                        std::int64_t stop_after) {
-    manual_seed(3);
-    nn::Sequential model(nn::Linear(5, 8), nn::Tanh(), nn::Linear(8, 1));
-    model.to(kFloat64);
-    optim::SGD sgd(model.parameters(), {.lr = 0.1, .momentum = 0.9});
-    train::Trainer trainer(model, sgd, [](const Tensor& y, const Tensor& t) { return nn::mse_loss(y, t); },
-                           train::Task::Regression);
+    Regressor regressor(kFloat64, {.lr = 0.1, .momentum = 0.9});
     std::atomic<bool> stop{false};
     std::int64_t batches = 0;
     train::FitOptions options{.epochs = 2, .batch_size = batch_size, .seed = 5, .checkpoint_path = checkpoint,
@@ -234,8 +241,8 @@ TEST(DataParallelTrainer, AStopMidEpochResumesInOneProcessWhereTheRanksLeftOff) 
       if (batch.epoch == 1 && ++batches == stop_after) stop = true;
       return inputs;
     };
-    trainer.fit(regression_set(kFloat64), options);
-    return flat_parameters(model);
+    regressor.trainer.fit(regression_set(kFloat64), options);
+    return flat_parameters(regressor.model);
   };
   // The ranks stop after 2 of the second epoch's 6 / world steps (the first
   // 2 x 4 x world samples of its order) ...

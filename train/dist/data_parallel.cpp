@@ -153,14 +153,8 @@ DataParallel::~DataParallel() {
 
 void DataParallel::broadcast_parameters() {
   NoGradGuard no_grad;
-  for (const Tensor& parameter : model_.parameters()) {
-    Tensor target = parameter;
-    broadcast(target, 0);
-  }
-  for (const auto& [name, buffer] : model_.named_buffers()) {
-    Tensor target = buffer;
-    broadcast(target, 0);
-  }
+  // Parameters and buffers, as handles sharing their storage.
+  for (auto& entry : model_.state_dict()) broadcast(entry.second, 0);
 }
 
 void DataParallel::synchronize_gradients() {

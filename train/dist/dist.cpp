@@ -54,10 +54,10 @@ Tensor host_buffer(const Tensor& tensor) {
 }
 
 // Copies a staged result back into `tensor` (no-op when `buffer` is it).
-void write_back(const Tensor& buffer, const Tensor& tensor) {
+void write_back(const Tensor& buffer, Tensor tensor) {
   if (buffer.impl() == tensor.impl()) return;
   NoGradGuard no_grad;
-  const_cast<Tensor&>(tensor).copy_(buffer);
+  tensor.copy_(buffer);
 }
 
 void check_defined(const Tensor& tensor, const char* collective) {
@@ -75,7 +75,7 @@ void check_reducible(const Tensor& tensor, ReduceOp op) {
 std::shared_ptr<Work::State> submit_all_reduce(const Tensor& tensor, ReduceOp op) {
   check_reducible(tensor, op);
   CollectiveQueue& q = the_queue();
-  const Tensor buffer = host_buffer(tensor);
+  Tensor buffer = host_buffer(tensor);
   const ReduceOp wire = op == ReduceOp::Average ? ReduceOp::Sum : op;
   const int world = q.world_size();
   return q.submit(
@@ -83,9 +83,9 @@ std::shared_ptr<Work::State> submit_all_reduce(const Tensor& tensor, ReduceOp op
       [buffer, wire](detail::HostBackend& backend) {
         backend.all_reduce(buffer.data_ptr(), buffer.numel(), buffer.dtype(), wire);
       },
-      [buffer, tensor, op, world] {
+      [buffer, tensor, op, world]() mutable {
         NoGradGuard no_grad;
-        if (op == ReduceOp::Average && world > 1) const_cast<Tensor&>(buffer).mul_(1.0 / world);
+        if (op == ReduceOp::Average && world > 1) buffer.mul_(1.0 / world);
         write_back(buffer, tensor);
       });
 }

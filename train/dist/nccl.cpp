@@ -74,7 +74,16 @@ ncclComm_t communicator(int device) {
   return comm;
 }
 
-Tensor contiguous_on_device(const Tensor& tensor) { return tensor.is_contiguous() ? tensor : tensor.contiguous(); }
+// Runs `collective` (in place on a contiguous buffer, on the device's
+// current stream) over `tensor`, through a contiguous copy when it is strided.
+template <class Collective>
+void in_place(Tensor& tensor, Collective&& collective) {
+  Tensor buffer = tensor.is_contiguous() ? tensor : tensor.contiguous();
+  collective(buffer);
+  if (buffer.impl() == tensor.impl()) return;
+  NoGradGuard no_grad;
+  tensor.copy_(buffer);
+}
 
 cudaStream_t current_stream(int device) { return static_cast<cudaStream_t>(cuda::Stream::current(device).handle()); }
 
@@ -85,27 +94,21 @@ bool nccl_built() { return true; }
 void nccl_all_reduce(Tensor& tensor, ReduceOp op) {
   const int device = tensor.device().index;
   ncclComm_t c = communicator(device);
-  Tensor buffer = contiguous_on_device(tensor);
-  check(ncclAllReduce(buffer.data_ptr(), buffer.data_ptr(), static_cast<std::size_t>(buffer.numel()),
-                      nccl_type(buffer.dtype()), nccl_op(op, buffer.dtype()), c, current_stream(device)),
-        "ncclAllReduce");
-  if (buffer.impl() != tensor.impl()) {
-    NoGradGuard no_grad;
-    tensor.copy_(buffer);
-  }
+  in_place(tensor, [&](Tensor& buffer) {
+    check(ncclAllReduce(buffer.data_ptr(), buffer.data_ptr(), static_cast<std::size_t>(buffer.numel()),
+                        nccl_type(buffer.dtype()), nccl_op(op, buffer.dtype()), c, current_stream(device)),
+          "ncclAllReduce");
+  });
 }
 
 void nccl_broadcast(Tensor& tensor, int root) {
   const int device = tensor.device().index;
   ncclComm_t c = communicator(device);
-  Tensor buffer = contiguous_on_device(tensor);
-  check(ncclBroadcast(buffer.data_ptr(), buffer.data_ptr(), static_cast<std::size_t>(buffer.numel()),
-                      nccl_type(buffer.dtype()), root, c, current_stream(device)),
-        "ncclBroadcast");
-  if (buffer.impl() != tensor.impl()) {
-    NoGradGuard no_grad;
-    tensor.copy_(buffer);
-  }
+  in_place(tensor, [&](Tensor& buffer) {
+    check(ncclBroadcast(buffer.data_ptr(), buffer.data_ptr(), static_cast<std::size_t>(buffer.numel()),
+                        nccl_type(buffer.dtype()), root, c, current_stream(device)),
+          "ncclBroadcast");
+  });
 }
 
 void nccl_finalize() {
