@@ -180,8 +180,12 @@ Tensor max_pool2d_values(const Tensor& input, const Pool2dShape& s, const Window
   if (needs_grad({&input})) {
     record_op(op, out, {&input}, {input, out}, [s, win](const Tensor& grad, const std::vector<Tensor>& saved) {
       Tensor grad_input = empty(input_shape(s), {grad.dtype(), grad.device()});
+      // cuDNN refuses stride-0 dims (the gradient of a sum is one number
+      // broadcast), and this path has no other implementation: such a
+      // gradient is made dense first. A layer's gradient already is.
+      const Tensor dense_grad = grad.contiguous();
       detail::launch(MaxPool2dValuesBackwardParams{s, win}, grad.device(), grad.dtype(),
-                     {detail::kernel_arg(grad_input, "max_pool2d"), detail::kernel_arg(grad, "max_pool2d"),
+                     {detail::kernel_arg(grad_input, "max_pool2d"), detail::kernel_arg(dense_grad, "max_pool2d"),
                       detail::kernel_arg(saved[0], "max_pool2d"), detail::kernel_arg(saved[1], "max_pool2d")});
       return std::vector<Tensor>{once_differentiable("max_pool2d", grad_input, {&grad, &saved[0]})};
     });

@@ -227,7 +227,9 @@ TEST_P(AugmentDevices, ResultStaysOnTheDeviceAndMatchesTheHost) {
   const Tensor host = images(3, 1, 6, 6);
   const Tensor result = data::augment(host.to(GetParam()), {}, keys(3));
   EXPECT_EQ(result.device(), GetParam());
-  EXPECT_EQ(host_values(result), host_values(data::augment(host, {}, keys(3))));
+  // The pipeline includes a rotation, whose interpolation a GPU may contract
+  // into FMAs: within RotationMatchesTheCpuWithinRounding's tolerance.
+  EXPECT_TRUE(all_close(result, data::augment(host, {}, keys(3)), 1e-5, 0));
 }
 
 TEST_P(AugmentDevices, FlipAndShiftAreBitIdenticalToTheCpu) {

@@ -137,9 +137,11 @@ REDES_INSTANTIATE_FOR_DEVICES(LstmTest);
 // Output, final states and the gradients of the input, both initial states
 // and every parameter, for one weighted sum of the three results.
 std::vector<Tensor> lstm_results(nn::LSTM& lstm, const std::vector<Tensor>& values, Device device) {
-  Tensor x = values[0].to(device).requires_grad_(true);
-  Tensor h0 = values[1].to(device).requires_grad_(true);
-  Tensor c0 = values[2].to(device).requires_grad_(true);
+  // Fresh leaves: on the CPU `to` returns the tensor itself, which must not
+  // come to require grad (a later call moves it to another device).
+  Tensor x = values[0].detach().to(device).requires_grad_(true);
+  Tensor h0 = values[1].detach().to(device).requires_grad_(true);
+  Tensor c0 = values[2].detach().to(device).requires_grad_(true);
   const nn::LSTM::Result r = lstm.forward_with_state(x, h0, c0);
   ((r.output * values[3].to(device)).sum() + (r.h_n * values[4].to(device)).sum() +
    (r.c_n * values[5].to(device)).sum())

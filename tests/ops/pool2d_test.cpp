@@ -558,6 +558,22 @@ TEST(Pool2dImplementations, CudnnMaxPoolValuesRoutesEachWindowsGradientOnceWithT
   EXPECT_EQ(nonzero, static_cast<std::size_t>(out.numel())) << "one position per (non-overlapping) window";
 }
 
+// The gradient of a sum is one number broadcast (stride 0), which cuDNN
+// refuses; the values path makes it dense, so the backward still runs and
+// sends each window's 1 to its maximum.
+TEST(Pool2dImplementations, CudnnMaxPoolValuesTakesTheBroadcastGradientOfASum) {
+  if (!build_info().cudnn) GTEST_SKIP() << "this build has no cuDNN";
+  REDES_REQUIRE_DEVICE(Device::cuda(0));
+  testing::ImplScope scope(KernelImpl::Cudnn);
+  testing::ForcedImpl indices_off({"max_pool2d", "max_pool2d_backward"}, "cpu");
+  const Tensor host = testing::random_tensor({2, 3, 8, 8}, 870, {kFloat32});
+  Tensor x = host.to(Device::cuda(0)).requires_grad_(true);
+  max_pool2d(x, {2, 2}, {}).sum().backward();
+  Tensor expected = host.clone().requires_grad_(true);
+  max_pool2d(expected, {2, 2}, {}).sum().backward();
+  EXPECT_TRUE(all_close(x.grad(), expected.grad(), 0, 0));
+}
+
 // Under auto, max_pool2d times the indices kernel against cuDNN's values-only
 // pooling once per shape and matches the CPU either way.
 TEST(Pool2dImplementations, AutoChoosesBetweenTheMaxPoolPathsOncePerShape) {
