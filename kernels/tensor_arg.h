@@ -42,4 +42,35 @@ REDES_HD std::int64_t strided_offset(std::int64_t linear, const TensorArg& arg) 
   return strided_offset(linear, arg.sizes, arg.strides, arg.ndim);
 }
 
+// The same elements in the same row-major order with the fewest dims: size-1
+// dims dropped, and neighbours merged where the outer one steps over exactly
+// the inner one (stride[d] == stride[d + 1] * size[d + 1]). A dense tensor
+// becomes one dim of stride 1, so kernels can skip the per-dim divisions of
+// strided_offset.
+REDES_HD TensorArg merge_dims(const TensorArg& arg) {
+  TensorArg merged;
+  merged.data = arg.data;
+  merged.dtype = arg.dtype;
+  for (int d = 0; d < arg.ndim; ++d) {
+    if (arg.sizes[d] == 1) continue;
+    const int last = merged.ndim - 1;
+    if (last >= 0 && merged.strides[last] == arg.strides[d] * arg.sizes[d]) {
+      merged.sizes[last] *= arg.sizes[d];
+      merged.strides[last] = arg.strides[d];
+      continue;
+    }
+    merged.sizes[merged.ndim] = arg.sizes[d];
+    merged.strides[merged.ndim] = arg.strides[d];
+    ++merged.ndim;
+  }
+  return merged;
+}
+
+// Whether element i of `arg` sits at data + i (row-major, no gaps, no
+// broadcast dims).
+REDES_HD bool is_dense(const TensorArg& arg) {
+  const TensorArg merged = merge_dims(arg);
+  return merged.ndim == 0 || (merged.ndim == 1 && merged.strides[0] == 1);
+}
+
 }  // namespace redes

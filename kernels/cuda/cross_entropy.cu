@@ -9,15 +9,16 @@
 // price the composite paid in gather (see kernels/cuda/gather_scatter.cu) for
 // a catchable redes::Error instead of a device-side assert.
 //
-// First version: one thread per row in the forward kernel (each walks its row
-// twice), one thread per element in the backward kernel. A block-per-row
-// forward for many classes belongs in bench/ until a GPU run checks it.
+// The forward takes one block per row (kernels/cuda/row_reduce.cuh), the
+// backward one thread per element.
+#include <algorithm>
 #include <cstdint>
 
 #include "core/cuda/check.h"
 #include "core/error.h"
 #include "kernels/cross_entropy_math.h"
 #include "kernels/cuda/launch.cuh"
+#include "kernels/cuda/row_reduce.cuh"
 #include "kernels/params.h"
 #include "kernels/registry.h"
 
@@ -26,18 +27,22 @@ namespace {
 
 namespace math = cross_entropy_math;
 
-// losses (N), lse (N): contiguous; logits (N, C) with strides (row, col); targets strided by target_stride.
+// One block per row (grid-stride). losses (N), lse (N): contiguous; logits
+// (N, C) with strides (row, col); targets strided by target_stride. The
+// target is read by every thread, so the whole block skips a bad row.
 template <class T>
 __global__ void cross_entropy_kernel(T* losses, double* lse, const T* logits, std::int64_t row_stride,
                                      std::int64_t col_stride, const std::int64_t* targets, std::int64_t target_stride,
                                      std::int64_t rows, std::int64_t classes, unsigned long long* first_bad) {
-  for (std::int64_t n = cuda::first_index(); n < rows; n += cuda::grid_stride()) {
+  for (std::int64_t n = blockIdx.x; n < rows; n += gridDim.x) {
     const std::int64_t target = targets[n * target_stride];
     if (!math::valid_target(target, classes)) {
-      atomicMax(first_bad, static_cast<unsigned long long>(rows - n));
+      if (threadIdx.x == 0) atomicMax(first_bad, static_cast<unsigned long long>(rows - n));
       continue;
     }
-    math::forward_row(logits + n * row_stride, col_stride, classes, target, losses[n], lse[n]);
+    const T* row = logits + n * row_stride;
+    const RowExpSum<T> sums = cuda::block_row_exp_sum(row, col_stride, classes);
+    if (threadIdx.x == 0) math::finish_row(sums, row[target * col_stride], losses[n], lse[n]);
   }
 }
 
@@ -83,7 +88,8 @@ void cross_entropy_cuda(const CrossEntropyParams&, const TensorArg* args, int, c
   REDES_CHECK(ctx.workspace != nullptr, "cross_entropy: the CUDA kernel needs a workspace for its target check");
   auto* bad = static_cast<unsigned long long*>(ctx.workspace->request(sizeof(unsigned long long)));
   REDES_CUDA_CHECK(cudaMemsetAsync(bad, 0, sizeof(unsigned long long), stream), CrossEntropyParams::op);
-  REDES_CUDA_CHECK(cuda::launch(cross_entropy_kernel<T>, cuda::grid_size(rows), cuda::kBlockSize, 0, stream,
+  REDES_CUDA_CHECK(cuda::launch(cross_entropy_kernel<T>, static_cast<unsigned>(std::min(rows, cuda::kMaxBlocks)),
+                                cuda::row_block_size(classes), 0, stream,
                                 static_cast<T*>(args[0].data), static_cast<double*>(args[1].data),
                                 static_cast<const T*>(logits.data), logits.strides[0], logits.strides[1],
                                 static_cast<const std::int64_t*>(targets.data), targets.strides[0], rows, classes, bad),

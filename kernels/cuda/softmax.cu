@@ -1,15 +1,13 @@
 // Softmax and log-softmax along one dim on CUDA devices, for the same dtypes
-// as kernels/cpu/softmax.cpp. Each row is softmax_row from
-// kernels/arg_reduce_math.h (accumulating in double), shared with the CPU.
-//
-// First version: one thread per row, each walking its row three times. Rows
-// of a few thousand elements leave most of the GPU idle; a block-per-row
-// variant belongs in bench/ until a GPU run shows it is both right and faster.
+// as kernels/cpu/softmax.cpp: one block per row (kernels/cuda/row_reduce.cuh),
+// the row's peak and sum of exponentials from block reductions in the CPU's
+// types (kernels/arg_reduce_math.h), then every thread writes its elements.
+#include <algorithm>
 #include <cstdint>
 
 #include "core/cuda/check.h"
-#include "kernels/arg_reduce_math.h"
 #include "kernels/cuda/launch.cuh"
+#include "kernels/cuda/row_reduce.cuh"
 #include "kernels/params.h"
 #include "kernels/reduction_split.h"
 #include "kernels/registry.h"
@@ -17,15 +15,21 @@
 namespace redes {
 namespace {
 
-// One thread per row (count of them). out_rows / in_rows: the tensors without
-// the softmax dim, so strided_offset(r, ...) is where row r starts; within a
-// row, elements are out_stride / in_stride apart, `length` of them.
+// One block per row (count of them, grid-stride). out_rows / in_rows: the
+// tensors without the softmax dim, so strided_offset(r, ...) is where row r
+// starts; within a row, elements are out_stride / in_stride apart, `length`
+// of them.
 template <class T>
 __global__ void softmax_kernel(TensorArg out_rows, TensorArg in_rows, T* out, const T* in, std::int64_t out_stride,
                                std::int64_t in_stride, std::int64_t length, std::int64_t count, bool log_output) {
-  for (std::int64_t r = cuda::first_index(); r < count; r += cuda::grid_stride()) {
-    softmax_row(out + strided_offset(r, out_rows), out_stride, in + strided_offset(r, in_rows), in_stride, length,
-                log_output);
+  for (std::int64_t r = blockIdx.x; r < count; r += gridDim.x) {
+    const T* row = in + strided_offset(r, in_rows);
+    T* out_row = out + strided_offset(r, out_rows);
+    const RowExpSum<T> sums = cuda::block_row_exp_sum(row, in_stride, length);
+    for (std::int64_t i = threadIdx.x; i < length; i += blockDim.x) {
+      const double shifted = static_cast<double>(row[i * in_stride] - sums.peak);
+      out_row[i * out_stride] = static_cast<T>(log_output ? shifted - sums.log_total : exp(shifted) / sums.total);
+    }
   }
 }
 
@@ -36,11 +40,10 @@ void softmax_cuda(const SoftmaxParams& params, const TensorArg* args, int, const
   const TensorArg in_rows = drop_dim(args[1], params.dim);
   const std::int64_t length = args[1].sizes[params.dim];
   const std::int64_t count = in_rows.numel();
-  // softmax_row reads a row's first element unconditionally; an empty row
-  // means an empty output, so there is nothing to do.
   if (count == 0 || length == 0) return;
-  REDES_CUDA_CHECK(cuda::launch(softmax_kernel<T>, cuda::grid_size(count), cuda::kBlockSize, 0, cuda::stream_of(ctx),
-                                out_rows, in_rows, static_cast<T*>(args[0].data), static_cast<const T*>(args[1].data),
+  REDES_CUDA_CHECK(cuda::launch(softmax_kernel<T>, static_cast<unsigned>(std::min(count, cuda::kMaxBlocks)),
+                                cuda::row_block_size(length), 0, cuda::stream_of(ctx), out_rows, in_rows,
+                                static_cast<T*>(args[0].data), static_cast<const T*>(args[1].data),
                                 args[0].strides[params.dim], args[1].strides[params.dim], length, count, params.log),
                    SoftmaxParams::op);
 }

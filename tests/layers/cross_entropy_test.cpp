@@ -58,6 +58,28 @@ TEST_P(CrossEntropyDevices, MatchesTheCompositeForEveryReductionAndLayout) {
   }
 }
 
+// More classes than a CUDA block has threads (each row's block strides over
+// them), dense and transposed.
+TEST_P(CrossEntropyDevices, ManyClassesMatchTheComposite) {
+  REDES_REQUIRE_DEVICE(GetParam());
+  const std::int64_t rows = 5, classes = 1000;
+  const Tensor targets = from_vector(std::vector<std::int64_t>{999, 0, 500, 257, 31}, {rows}, {kInt64});
+  for (const DType dtype : {kFloat32, kFloat64}) {
+    SCOPED_TRACE(dtype_name(dtype));
+    const double tolerance = dtype == kFloat32 ? 1e-5 : 1e-12;
+    const Tensor dense = testing::random_tensor({rows, classes}, 8, {dtype}, -6, 6);
+    const Tensor transposed = testing::random_tensor({classes, rows}, 9, {dtype}, -6, 6).t();
+    for (const Tensor& logits : {dense, transposed}) {
+      const Tensor upstream = testing::random_tensor({rows}, 10, {dtype});
+      const Result expected = run(composite, logits, targets, nn::Reduction::None, upstream);
+      const Result fused =
+          run(nn::cross_entropy, logits.to(GetParam()), targets.to(GetParam()), nn::Reduction::None, upstream);
+      EXPECT_TRUE(all_close(fused.loss, expected.loss, tolerance, tolerance));
+      EXPECT_TRUE(all_close(fused.grad, expected.grad, tolerance, tolerance));
+    }
+  }
+}
+
 TEST_P(CrossEntropyDevices, LargeLogitsStayFinite) {
   REDES_REQUIRE_DEVICE(GetParam());
   const Tensor logits = from_vector(std::vector<float>{1e4f, -1e4f, 0, 3e4f, 3e4f, -5e3f}, {2, 3},

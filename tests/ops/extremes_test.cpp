@@ -72,6 +72,46 @@ TEST_P(ExtremesTest, WholeTensorTiesAndNaN) {
   EXPECT_THROW(max(zeros({0}, {kFloat32, GetParam()})), Error);
 }
 
+// Long rows (one block per row on CUDA, kernels/cuda/arg_reduce.cu) and many
+// strided columns (one thread per column): the first of tied maxima, and the
+// first NaN where a row holds NaNs, as a sequential scan finds them.
+TEST_P(ExtremesTest, LongRowsAndManyColumnsFindTheFirstBest) {
+  REDES_REQUIRE_DEVICE(GetParam());
+  const double nan = std::numeric_limits<double>::quiet_NaN();
+  const std::int64_t length = 1000;
+  std::vector<double> rows(3 * length);
+  for (std::int64_t i = 0; i < 3 * length; ++i) rows[static_cast<std::size_t>(i)] = static_cast<double>(i % 97) / 97;
+  rows[300] = rows[900] = 5;                     // row 0: tied maxima
+  rows[length + 500] = rows[length + 800] = nan;  // row 1: two NaNs
+  rows[length + 100] = 9;
+  rows[2 * length + 999] = -3;                    // row 2: the minimum at the end
+  // Row 2's maximum, 96/97, first at 2036 (2000 % 97 = 60); NaN is also the
+  // minimum of row 1.
+  for (DType dtype : {kFloat32, kFloat64}) {
+    SCOPED_TRACE(dtype_name(dtype));
+    const Tensor x = from_vector(rows, {3, length}, {dtype, GetParam()});
+    EXPECT_EQ(host_values(argmax(x, 1)), (std::vector<double>{300, 500, 36}));
+    EXPECT_EQ(host_values(argmin(x, 1)), (std::vector<double>{0, 500, 999}));
+    // The transposed view: 1000 rows of 3 read with stride 1000.
+    EXPECT_EQ(host_values(argmax(x.t(), 0)), (std::vector<double>{300, 500, 36}));
+    // 3000 columns of 4 rows, each column strided: the column layout.
+    const Tensor columns = testing::random_tensor({4, 3000}, 90, {dtype, GetParam()});
+    const ValuesIndices best = max(columns, 0);
+    const std::vector<double> v = host_values(columns);
+    std::vector<double> expected_values, expected_indices;
+    for (std::size_t j = 0; j < 3000; ++j) {
+      std::size_t at = 0;
+      for (std::size_t i = 1; i < 4; ++i) {
+        if (v[i * 3000 + j] > v[at * 3000 + j]) at = i;
+      }
+      expected_values.push_back(v[at * 3000 + j]);
+      expected_indices.push_back(static_cast<double>(at));
+    }
+    EXPECT_TRUE(all_close(best.values, expected_values, 0, 0));
+    EXPECT_EQ(host_values(best.indices), expected_indices);
+  }
+}
+
 TEST_P(ExtremesTest, VarianceAndStandardDeviation) {
   REDES_REQUIRE_DEVICE(GetParam());
   const Tensor x = from_vector(std::vector<double>{1, 2, 3, 4, 10, 20}, {2, 3}, {kFloat64, GetParam()});

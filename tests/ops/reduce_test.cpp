@@ -73,6 +73,44 @@ TEST_P(ReduceTest, SumOfStridedViewsAndIntegers) {
   EXPECT_EQ(arange(10, {kInt32, GetParam()}).sum().dtype(), kInt32);
 }
 
+// Shapes that take each layout of the CUDA sum (kernels/cuda/reduce.cu): one
+// thread per column (many outputs, reduced elements far apart), one block per
+// output, several blocks per output with their partial sums added in a
+// second pass, reduced dims that do not merge into one, and a strided input.
+TEST_P(ReduceTest, EveryLayoutOfTheSumMatchesTheReference) {
+  REDES_REQUIRE_DEVICE(GetParam());
+  struct Case {
+    const char* layout;
+    Shape shape;
+    std::vector<std::int64_t> dims;
+    bool transposed;
+  };
+  const Case cases[] = {{"columns", {37, 2500}, {0}, false},
+                        {"blocks", {4100, 3}, {1}, false},
+                        {"split blocks", {3, 40001}, {1}, false},
+                        {"split whole tensor", {200003}, {}, false},
+                        {"unmerged reduced dims", {2, 5, 3001}, {0, 2}, false},
+                        {"strided rows", {60, 50}, {1}, true}};
+  std::uint64_t seed = 70;
+  for (const Case& c : cases) {
+    for (DType dtype : {kFloat32, kFloat64}) {
+      SCOPED_TRACE(std::string(c.layout) + " " + shape_str(c.shape) + " " + dtype_name(dtype));
+      Tensor x = testing::random_tensor(c.shape, seed++, {dtype, GetParam()});
+      if (c.transposed) x = x.t();
+      std::vector<bool> reduced(c.shape.size(), c.dims.empty());
+      for (std::int64_t d : c.dims) reduced[static_cast<std::size_t>(d)] = true;
+      const std::vector<double> expected = reference_sum(host_values(x), x.shape(), reduced);
+      // float32 inputs are summed in double: only the final rounding differs.
+      const double tol = dtype == kFloat32 ? 1e-6 : 1e-12;
+      EXPECT_TRUE(all_close(x.sum(c.dims, true), expected, tol, tol));
+    }
+  }
+  const std::int64_t n = 100002;  // 7 x 14286
+  EXPECT_TRUE(all_close(arange(n, {kInt64, GetParam()}).sum(), {static_cast<double>(n * (n - 1) / 2)}, 0, 0));
+  EXPECT_TRUE(all_close(arange(n, {kInt64, GetParam()}).reshape({7, n / 7}).sum({0}).sum(),
+                        {static_cast<double>(n * (n - 1) / 2)}, 0, 0));
+}
+
 TEST_P(ReduceTest, LargeFloatSumsAreAccurate) {
   REDES_REQUIRE_DEVICE(GetParam());
   // 2^24 + 2 ones: a float32 running sum would stop at 2^24 (2^24 + 1 rounds

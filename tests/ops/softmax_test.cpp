@@ -2,6 +2,7 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <limits>
 
 #include "support/test_support.h"
 
@@ -38,6 +39,34 @@ TEST_P(SoftmaxTest, MatchesDirectFormulaAlongEachDim) {
     EXPECT_TRUE(all_close(log_softmax(x, dim), expected_log, 1e-13, 1e-12));
   }
   EXPECT_TRUE(all_close(softmax(x, -1).sum({-1}), std::vector<double>(12, 1.0), 1e-14, 0));
+}
+
+// Rows longer than a CUDA block (one block per row strides over them), along
+// the contiguous dim and along a strided one, and a row holding a NaN.
+TEST_P(SoftmaxTest, LongRowsMatchTheFormula) {
+  REDES_REQUIRE_DEVICE(GetParam());
+  const std::int64_t rows = 3, length = 2500;
+  const Tensor x = testing::random_tensor({rows, length}, 3, {kFloat64, GetParam()}, -5, 5);
+  const std::vector<double> v = host_values(x);
+  std::vector<double> expected(v.size()), expected_log(v.size());
+  for (std::int64_t r = 0; r < rows; ++r) {
+    double total = 0;
+    for (std::int64_t i = 0; i < length; ++i) total += std::exp(v[static_cast<std::size_t>(r * length + i)]);
+    for (std::int64_t i = 0; i < length; ++i) {
+      const auto at = static_cast<std::size_t>(r * length + i);
+      expected[at] = std::exp(v[at]) / total;
+      expected_log[at] = v[at] - std::log(total);
+    }
+  }
+  EXPECT_TRUE(all_close(softmax(x, 1), expected, 1e-15, 1e-12));
+  EXPECT_TRUE(all_close(log_softmax(x, 1), expected_log, 1e-12, 1e-12));
+  EXPECT_TRUE(all_close(softmax(x.t().contiguous(), 0).t(), expected, 1e-15, 1e-12));
+  EXPECT_TRUE(all_close(softmax(x.to(kFloat32), 1), expected, 1e-7, 1e-5));
+  std::vector<double> with_nan(v.begin(), v.begin() + length);
+  with_nan[1234] = std::numeric_limits<double>::quiet_NaN();
+  for (double value : host_values(softmax(from_vector(with_nan, {1, length}, {kFloat64, GetParam()}), 1))) {
+    ASSERT_TRUE(std::isnan(value));
+  }
 }
 
 TEST_P(SoftmaxTest, LargeLogitsStayFinite) {
