@@ -1,14 +1,19 @@
 // Hand-written CUDA kernels against cuDNN on the reference workloads'
-// shapes (W2 LeNet-5 at batch 64, W3's CNN at batch 128, W4's and W5's LSTMs):
-// each implementation is chosen in turn (conv and average pool: forced per
-// op; max pool and LSTM by the setting: the indices kernel and the per-step
-// fused cell under hand, cuDNN's values-only pooling and the whole sequence
-// through cuDNN's RNN under cudnn), its forward output and
-// gradients are checked against the other's first, then forward and forward
-// + backward are timed (median of 20 after 5 warm-up runs, each bracketed by
-// CUDA events after a device synchronisation). Prints one JSON line per
-// shape and pass with GFLOP/s (conv, LSTM) or GB/s (pool) and the hand/cuDNN
-// time ratio.
+// shapes (W2 LeNet-5 at batch 64, W3's CNN at batch 128, W4's and W5's LSTMs).
+// Each implementation is chosen in turn: conv forced per op (the implicit
+// GEMM, cuDNN), average pool forced per op, max pool and LSTM by the setting
+// (the indices kernel and the per-step fused cell under hand, cuDNN's
+// values-only pooling and the whole sequence through cuDNN's RNN under
+// cudnn). Their forward outputs and gradients are checked against each other
+// first, then forward and forward + backward are timed (median of 20 after 5
+// warm-up runs, each bracketed by CUDA events after a device
+// synchronisation). Conv and pool backward passes start from a dense random
+// gradient, as in training: the stride-0 gradient of a sum is not what a
+// layer sees, and cuDNN's pooling refuses it.
+//
+// Prints one JSON line per shape and pass with GFLOP/s (conv, LSTM) or GB/s
+// (pool) and the hand/cuDNN time ratio; conv lines add the implicit GEMM's
+// cost model (FLOPs, the bytes its tiles move, the roofline time on an H100).
 //
 // Without a GPU or without cuDNN it says why and exits 0.
 #include <cuda_runtime.h>
@@ -23,6 +28,7 @@
 #include <vector>
 
 #include "kernels/backend_status.h"
+#include "kernels/conv2d_igemm_plan.h"
 #include "kernels/kernel_settings.h"
 #include "kernels/registry.h"
 
@@ -41,6 +47,31 @@ const ConvShape kConvShapes[] = {
     {"W3 block1", 128, 3, 32, 32, 32, 3, 1},
     {"W3 block2", 128, 32, 16, 16, 64, 3, 1},
 };
+
+// The implicit GEMM's cost model (kernels/conv2d_igemm_plan.h) for a shape's
+// forward pass, or all three passes: FLOPs, the bytes its tiles move, and
+// the roofline time on an H100 (67 TFLOP/s float32, 3.35 TB/s), as JSON
+// fields to append to a result line.
+std::string igemm_model(const ConvShape& s, bool with_backward) {
+  redes::Conv2dGeometry g;
+  g.batch = s.n, g.in_channels = s.c, g.in_height = s.h, g.in_width = s.w, g.out_channels = s.k;
+  g.out_height = s.h + 2 * s.padding - s.kernel + 1, g.out_width = s.w + 2 * s.padding - s.kernel + 1;
+  g.window.kernel_height = g.window.kernel_width = s.kernel;
+  g.window.pad_height = g.window.pad_width = s.padding;
+  redes::KernelCost total;
+  for (redes::ConvPass pass :
+       {redes::ConvPass::Forward, redes::ConvPass::BackwardData, redes::ConvPass::BackwardWeight}) {
+    if (pass != redes::ConvPass::Forward && !with_backward) break;
+    const redes::KernelCost cost = redes::igemm_cost(redes::plan_igemm(g, pass), sizeof(float));
+    total.flops += cost.flops;
+    total.bytes += cost.bytes;
+  }
+  char fields[160];
+  std::snprintf(fields, sizeof fields,
+                ", \"igemm_gflop\": %.3f, \"igemm_tile_mbytes\": %.1f, \"h100_roofline_ms\": %.4f", total.flops * 1e-9,
+                total.bytes * 1e-6, 1e3 * redes::roofline_seconds(total, 67e12, 3.35e12));
+  return fields;
+}
 
 struct PoolShape {
   const char* name;
@@ -84,7 +115,7 @@ double median_ms(const std::function<void()>& run) {
   return times[times.size() / 2];
 }
 
-// Makes implementation `name` ("cuda.hand" or "cudnn") run; "" restores the default.
+// Makes implementation `name` (a hand kernel's name or "cudnn") run; "" restores the default.
 using Chooser = std::function<void(const std::string& name)>;
 
 Chooser force_ops(const std::vector<std::string>& ops) {
@@ -128,8 +159,9 @@ struct Timing {
 // `backward_factor` times as much (conv: two more passes of the same size).
 bool compare(const std::string& label, const Chooser& choose, const std::function<std::vector<Tensor>()>& results,
              const std::function<void()>& forward, const std::function<void()>& forward_backward, double work,
-             double backward_factor, const char* unit) {
-  const std::vector<std::string> names{"cuda.hand", "cudnn"};
+             double backward_factor, const char* unit, const std::string& hand = "cuda.hand",
+             const std::function<std::string(int pass)>& model = nullptr) {
+  const std::vector<std::string> names{hand, "cudnn"};
   std::vector<std::vector<Tensor>> outputs;
   for (const std::string& name : names) {
     choose(name);
@@ -152,14 +184,14 @@ bool compare(const std::string& label, const Chooser& choose, const std::functio
     choose("");
   }
   for (int pass = 0; pass < 2; ++pass) {
-    const double hand = pass == 0 ? timing[0].forward_ms : timing[0].forward_backward_ms;
-    const double cudnn = pass == 0 ? timing[1].forward_ms : timing[1].forward_backward_ms;
+    const double hand_ms = pass == 0 ? timing[0].forward_ms : timing[0].forward_backward_ms;
+    const double cudnn_ms = pass == 0 ? timing[1].forward_ms : timing[1].forward_backward_ms;
     const double amount = pass == 0 ? work : backward_factor * work;
     std::printf(
-        "{\"bench\": \"%s\", \"pass\": \"%s\", \"hand_ms\": %.4f, \"cudnn_ms\": %.4f, \"hand_%s\": %.1f, "
-        "\"cudnn_%s\": %.1f, \"hand_over_cudnn\": %.2f}\n",
-        label.c_str(), pass == 0 ? "forward" : "forward+backward", hand, cudnn, unit, amount / hand * 1e-6, unit,
-        amount / cudnn * 1e-6, hand / cudnn);
+        "{\"bench\": \"%s\", \"pass\": \"%s\", \"hand\": \"%s\", \"hand_ms\": %.4f, \"cudnn_ms\": %.4f, "
+        "\"hand_%s\": %.1f, \"cudnn_%s\": %.1f, \"hand_over_cudnn\": %.2f%s}\n",
+        label.c_str(), pass == 0 ? "forward" : "forward+backward", names[0].c_str(), hand_ms, cudnn_ms, unit,
+        amount / hand_ms * 1e-6, unit, amount / cudnn_ms * 1e-6, hand_ms / cudnn_ms, model ? model(pass).c_str() : "");
   }
   return true;
 }
@@ -183,10 +215,12 @@ int main() {
     const Tensor w = redes::rand({s.k, s.c, s.kernel, s.kernel}, {}, &generator).to(cuda);
     const Tensor b = redes::rand({s.k}, {}, &generator).to(cuda);
     const redes::Conv2dOptions options{.padding = {s.padding, s.padding}};
+    const std::int64_t oh = s.h + 2 * s.padding - s.kernel + 1, ow = s.w + 2 * s.padding - s.kernel + 1;
+    const Tensor grad = redes::rand({s.n, s.k, oh, ow}, {}, &generator).to(cuda);
     const auto results = [&] {
       Tensor xg = x.clone().requires_grad_(true), wg = w.clone().requires_grad_(true);
       const Tensor out = redes::conv2d(xg, wg, b, options);
-      out.sum().backward();
+      out.backward(grad);
       return std::vector<Tensor>{out, xg.grad(), wg.grad()};
     };
     const auto forward = [&] {
@@ -197,12 +231,12 @@ int main() {
     const auto forward_backward = [&] {
       xg.zero_grad();
       wg.zero_grad();
-      redes::conv2d(xg, wg, b, options).sum().backward();
+      redes::conv2d(xg, wg, b, options).backward(grad);
     };
-    const std::int64_t oh = s.h + 2 * s.padding - s.kernel + 1, ow = s.w + 2 * s.padding - s.kernel + 1;
     const double flops = 2.0 * double(s.n * s.k * oh * ow * s.c * s.kernel * s.kernel);
     ok = compare(s.name, force_ops({"conv2d_forward", "conv2d_backward_input", "conv2d_backward_weight"}), results,
-                 forward, forward_backward, flops, 3.0, "GFLOP/s") &&
+                 forward, forward_backward, flops, 3.0, "GFLOP/s", "cuda.hand.igemm",
+                 [&](int pass) { return igemm_model(s, pass == 1); }) &&
          ok;
   }
   // Average pools forced per op; max pools by the setting (the indices kernel
@@ -215,10 +249,11 @@ int main() {
   for (const auto& [suffix, pool, chooser] : pools) {
     for (const PoolShape& s : kPoolShapes) {
       const Tensor x = redes::rand({s.n, s.c, s.h, s.w}, {}, &generator).to(cuda);
+      const Tensor grad = redes::rand({s.n, s.c, s.h / 2, s.w / 2}, {}, &generator).to(cuda);
       const auto results = [&] {
         Tensor xg = x.clone().requires_grad_(true);
         const Tensor out = pool(xg);
-        out.sum().backward();
+        out.backward(grad);
         return std::vector<Tensor>{out, xg.grad()};
       };
       const auto forward = [&] {
@@ -228,7 +263,7 @@ int main() {
       Tensor xg = x.clone().requires_grad_(true);
       const auto forward_backward = [&] {
         xg.zero_grad();
-        pool(xg).sum().backward();
+        pool(xg).backward(grad);
       };
       // Bytes moved by one pass: the input read and a quarter-size output written.
       const double bytes = 4.0 * double(s.n * s.c * s.h * s.w) * 1.25;

@@ -1,9 +1,14 @@
-// Batched matrix product on CUDA devices by a hand-written kernel, the rival
+// Batched matrix product on CUDA devices by hand-written kernels, the rivals
 // of cuBLAS (kernels/cuda/matmul.cu) under automatic selection. Registered
-// below cuBLAS: `hand` and `cudnn` keep cuBLAS, `auto` checks this kernel
-// against it and times both per shape.
+// below cuBLAS: `hand` and `cudnn` keep cuBLAS, `auto` checks these kernels
+// against it and times them per shape.
 //
-// Each 16 x 16 block computes a 16 x 16 tile of the output. The block walks
+// The register-tiled kernel is the tiled GEMM core of the implicit-GEMM
+// convolutions (kernels/cuda/tiled_gemm.cuh: double-buffered shared memory,
+// a small tile of results per thread), with tiles by the result's shape
+// (kernels/conv2d_igemm_plan.h).
+//
+// The first kernel, kept beside it: each 16 x 16 block computes a 16 x 16 tile of the output. The block walks
 // k in steps of 16: every thread loads one element of the a tile and one of
 // the b tile into shared memory, the block waits (__syncthreads), each thread
 // adds the 16 products its output needs, and the block waits again before the
@@ -12,9 +17,12 @@
 // (transposed, sliced, broadcast over the batch).
 #include <algorithm>
 #include <cstdint>
+#include <limits>
 
 #include "core/cuda/check.h"
+#include "kernels/conv2d_igemm_plan.h"
 #include "kernels/cuda/launch.cuh"
+#include "kernels/cuda/tiled_gemm.cuh"
 #include "kernels/params.h"
 #include "kernels/registry.h"
 
@@ -35,8 +43,8 @@ struct OperandStrides {
 // element first_batch + z; thread (tx, ty) computes one output element.
 template <class T>
 __global__ void matmul_tiled_kernel(T* out, const T* a, OperandStrides as, const T* b, OperandStrides bs,
-                                   std::int64_t m, std::int64_t n, std::int64_t k, std::int64_t first_batch,
-                                   bool accumulate) {
+                                    std::int64_t m, std::int64_t n, std::int64_t k, std::int64_t first_batch,
+                                    bool accumulate) {
   __shared__ T a_tile[kTile][kTile];
   // One column of padding: the inner loop reads b_tile down a column, and
   // rows of 17 put those reads in different shared-memory banks.
@@ -68,8 +76,8 @@ template <class T>
 void matmul_tiled_cuda(const MatmulParams& p, const TensorArg* args, int, const ExecContext& ctx) {
   if (p.batch == 0 || p.m == 0 || p.n == 0) return;
   const std::int64_t row_tiles = (p.m + kTile - 1) / kTile, col_tiles = (p.n + kTile - 1) / kTile;
-  REDES_CHECK(row_tiles <= kMaxGridYZ, "matmul: the tiled kernel handles at most ", kMaxGridYZ * kTile,
-              " rows, got ", p.m);
+  REDES_CHECK(row_tiles <= kMaxGridYZ, "matmul: the tiled kernel handles at most ", kMaxGridYZ * kTile, " rows, got ",
+              p.m);
   const OperandStrides as{args[1].strides[0], args[1].strides[1], args[1].strides[2]};
   const OperandStrides bs{args[2].strides[0], args[2].strides[1], args[2].strides[2]};
   for (std::int64_t first = 0; first < p.batch; first += kMaxGridYZ) {
@@ -82,11 +90,101 @@ void matmul_tiled_cuda(const MatmulParams& p, const TensorArg* args, int, const 
   }
 }
 
+// ---- register tiling --------------------------------------------------------
+
+// The product of one batch element as a problem of the tiled GEMM core
+// (kernels/cuda/tiled_gemm.cuh): group = batch element - first_batch. A's k
+// (B's n) index is the contiguous one when its column stride is 1; the other
+// layouts load along m (k).
+template <class T, bool AKFastest, bool BKFastest>
+struct MatmulProblem {
+  static constexpr bool a_k_fastest = AKFastest;
+  static constexpr bool b_k_fastest = BKFastest;
+  T* out;
+  const T* a_data;
+  const T* b_data;
+  OperandStrides as, bs;
+  std::int64_t m, n, first_batch;
+  int batches;
+  bool accumulate;
+  __device__ int group_count() const { return batches; }
+  __device__ T a(int group, int row, int k) const {
+    return a_data[(first_batch + group) * as.batch + row * as.row + k * as.col];
+  }
+  __device__ T b(int group, int k, int col) const {
+    return b_data[(first_batch + group) * bs.batch + k * bs.row + col * bs.col];
+  }
+  __device__ void store(int group, int row, int col, T value) const {
+    T& result = out[((first_batch + group) * m + row) * n + col];
+    result = accumulate ? result + value : value;
+  }
+};
+
+template <class T, class Problem, IgemmTile Tile>
+void launch_register_tiles(const Problem& problem, const MatmulParams& p, cudaStream_t stream) {
+  const dim3 grid(static_cast<unsigned>((p.m + Tile.bm - 1) / Tile.bm),
+                  static_cast<unsigned>((p.n + Tile.bn - 1) / Tile.bn), static_cast<unsigned>(problem.batches));
+  REDES_CUDA_CHECK(cuda::launch(cuda::tiled_gemm_kernel<T, Problem, Tile.bm, Tile.bn, kIgemmBK, Tile.tm, Tile.tn>, grid,
+                                (Tile.bm / Tile.tm) * (Tile.bn / Tile.tn), 0, stream, problem, static_cast<int>(p.m),
+                                static_cast<int>(p.n), static_cast<int>(p.k), static_cast<int>(p.k)),
+                   MatmulParams::op);
+}
+
+template <class T, bool AKFastest, bool BKFastest>
+void run_register_tiles(const MatmulParams& p, const TensorArg* args, cudaStream_t stream) {
+  using Problem = MatmulProblem<T, AKFastest, BKFastest>;
+  const IgemmTile tile = choose_tile(p.m, p.n);
+  for (std::int64_t first = 0; first < p.batch; first += kMaxGridYZ) {
+    const Problem problem{static_cast<T*>(args[0].data),
+                          static_cast<const T*>(args[1].data),
+                          static_cast<const T*>(args[2].data),
+                          {args[1].strides[0], args[1].strides[1], args[1].strides[2]},
+                          {args[2].strides[0], args[2].strides[1], args[2].strides[2]},
+                          p.m,
+                          p.n,
+                          first,
+                          static_cast<int>(std::min(p.batch - first, kMaxGridYZ)),
+                          p.accumulate};
+    if (tile.bm == kTallTile.bm) {
+      launch_register_tiles<T, Problem, kTallTile>(problem, p, stream);
+    } else if (tile.bm == kWideTile.bm) {
+      launch_register_tiles<T, Problem, kWideTile>(problem, p, stream);
+    } else {
+      launch_register_tiles<T, Problem, kSquareTile>(problem, p, stream);
+    }
+  }
+}
+
+// args as matmul_tiled_cuda's.
+template <class T>
+void matmul_register_tiled_cuda(const MatmulParams& p, const TensorArg* args, int, const ExecContext& ctx) {
+  if (p.batch == 0 || p.m == 0 || p.n == 0) return;
+  const bool a_k_fastest = args[1].strides[2] == 1, b_n_fastest = args[2].strides[2] == 1;
+  const cudaStream_t stream = cuda::stream_of(ctx);
+  if (a_k_fastest && b_n_fastest) run_register_tiles<T, true, false>(p, args, stream);
+  if (a_k_fastest && !b_n_fastest) run_register_tiles<T, true, true>(p, args, stream);
+  if (!a_k_fastest && b_n_fastest) run_register_tiles<T, false, false>(p, args, stream);
+  if (!a_k_fastest && !b_n_fastest) run_register_tiles<T, false, true>(p, args, stream);
+}
+
+// Sizes and offsets the register-tiled kernel indexes with 32-bit ints (the
+// batch offset stays 64-bit).
+bool supports_int32(const void* params, const TensorArg*, int) {
+  const auto& p = *static_cast<const MatmulParams*>(params);
+  constexpr std::int64_t limit = std::numeric_limits<int>::max();
+  return p.m <= limit && p.n <= limit && p.k <= limit;
+}
+
 }  // namespace
 
+// Below cuBLAS (priority 0): the register-tiled kernel, then the 16 x 16 one.
 void register_cuda_matmul_tiled(KernelRegistry& registry) {
-  registry.add(make_kernel<MatmulParams, &matmul_tiled_cuda<float>>(DeviceType::CUDA, kFloat32, "cuda.hand", -1));
-  registry.add(make_kernel<MatmulParams, &matmul_tiled_cuda<double>>(DeviceType::CUDA, kFloat64, "cuda.hand", -1));
+  registry.add(make_kernel<MatmulParams, &matmul_register_tiled_cuda<float>>(DeviceType::CUDA, kFloat32,
+                                                                             "cuda.hand.regtile", -1, &supports_int32));
+  registry.add(make_kernel<MatmulParams, &matmul_register_tiled_cuda<double>>(
+      DeviceType::CUDA, kFloat64, "cuda.hand.regtile", -1, &supports_int32));
+  registry.add(make_kernel<MatmulParams, &matmul_tiled_cuda<float>>(DeviceType::CUDA, kFloat32, "cuda.hand", -2));
+  registry.add(make_kernel<MatmulParams, &matmul_tiled_cuda<double>>(DeviceType::CUDA, kFloat64, "cuda.hand", -2));
 }
 
 }  // namespace redes

@@ -5,6 +5,7 @@
 #include <string>
 
 #include "kernels/backend_status.h"
+#include "kernels/conv2d_igemm_plan.h"
 #include "kernels/conv_math.h"
 #include "support/forced_impl.h"
 #include "support/test_support.h"
@@ -265,7 +266,7 @@ std::vector<Tensor> conv2d_results(const Tensor& x, const Tensor& w, const Tenso
   return {out, xg.grad(), wg.grad(), bg.defined() ? bg.grad() : Tensor()};
 }
 
-// Each CUDA implementation (hand-written, cuDNN), forced in turn, against the
+// Each CUDA implementation (implicit GEMM, direct, cuDNN), forced in turn, against the
 // CPU kernels and against each other, forward and backward, on random inputs:
 // odd sizes, batch 1, strides, padding, dilation, groups, depthwise, 1x1 and
 // a layer of LeNet/CIFAR size.
@@ -296,7 +297,7 @@ TEST(Conv2dImplementations, EachCudaImplementationMatchesTheCpuAndTheOthers) {
       // Sums of up to a few thousand float32 products of values in [-1, 1).
       const double tolerance = dtype == kFloat32 ? 1e-4 : 1e-12;
       std::vector<std::vector<Tensor>> per_impl;
-      for (const std::string& impl : testing::cuda_implementations()) {
+      for (const std::string& impl : testing::cuda_conv2d_implementations()) {
         SCOPED_TRACE(impl);
         testing::ForcedImpl forced({"conv2d_forward", "conv2d_backward_input", "conv2d_backward_weight"}, impl);
         const std::vector<Tensor> results =
@@ -378,21 +379,17 @@ TEST(Conv2dImplementations, VendorSettingFallsBackToTheHandKernelsWhereOnednnCan
   for (std::size_t i = 0; i < got.size(); ++i) EXPECT_NEAR(got[i], expected[i], 1e-12);
 }
 
-// cuDNN refuses an empty batch; forcing it then names the refusal.
-TEST(Conv2dImplementations, ForcedCudnnRefusesAnEmptyBatchWithAClearError) {
+// cuDNN refuses an empty batch (supports_geometry), and the front-end never
+// asks it: an empty batch gives an empty output without a kernel call, so
+// forcing cuDNN changes nothing.
+TEST(Conv2dImplementations, ForcedCudnnGivesAnEmptyOutputForAnEmptyBatch) {
   if (!build_info().cudnn) GTEST_SKIP() << "this build has no cuDNN";
   REDES_REQUIRE_DEVICE(Device::cuda(0));
   testing::ForcedImpl forced({"conv2d_forward"}, "cudnn");
   const Tensor x = zeros({0, 3, 8, 8}, {kFloat32, Device::cuda(0)});
-  try {
-    conv2d(x, zeros({4, 3, 3, 3}, {kFloat32, Device::cuda(0)}));
-    FAIL() << "expected redes::Error";
-  } catch (const Error& error) {
-    EXPECT_NE(std::string(error.what()).find("with implementation \"cudnn\" forced (implementations that refused "
-                                             "these arguments: cudnn)"),
-              std::string::npos)
-        << error.what();
-  }
+  const Tensor out = conv2d(x, zeros({4, 3, 3, 3}, {kFloat32, Device::cuda(0)}));
+  EXPECT_EQ(out.shape(), (Shape{0, 4, 6, 6}));
+  EXPECT_EQ(out.device(), Device::cuda(0));
 }
 
 // The CPU kernels split the batch over threads (one columns buffer and one
@@ -425,6 +422,43 @@ TEST(Conv2dCpuThreads, ThreadCountDoesNotChangeResults) {
 
 // The per-element bodies the CUDA kernels run (kernels/conv_math.h), checked
 // on the host against the reference and the CPU kernels' gradients.
+// The implicit GEMM's plan (kernels/conv2d_igemm_plan.h): each pass's GEMM
+// sizes, the tile shape by those sizes, split-K for backward-weight only and
+// only when the batch is long enough, and a cost whose FLOPs are the GEMM's.
+TEST(Conv2dIgemmPlan, SizesTilesSplitsAndCost) {
+  Conv2dGeometry g;  // W2's first layer at batch 64: 1 -> 6 channels, 5x5, padding 2
+  g.batch = 64, g.in_channels = 1, g.in_height = 28, g.in_width = 28;
+  g.out_channels = 6, g.out_height = 28, g.out_width = 28;
+  g.window.kernel_height = g.window.kernel_width = 5;
+  g.window.pad_height = g.window.pad_width = 2;
+  const IgemmPlan forward = plan_igemm(g, ConvPass::Forward);
+  EXPECT_EQ(forward.m, 64 * 28 * 28);
+  EXPECT_EQ(forward.n, 6);
+  EXPECT_EQ(forward.k, 25);
+  EXPECT_EQ(forward.tile.bn, kTallTile.bn) << "6 result columns: the tall tile";
+  EXPECT_EQ(forward.splits, 1);
+  const IgemmPlan data = plan_igemm(g, ConvPass::BackwardData);
+  EXPECT_EQ(data.m, 64 * 28 * 28);
+  EXPECT_EQ(data.n, 1);
+  EXPECT_EQ(data.k, 6 * 25);
+  const IgemmPlan weight = plan_igemm(g, ConvPass::BackwardWeight);
+  EXPECT_EQ(weight.m, 6);
+  EXPECT_EQ(weight.n, 25);
+  EXPECT_EQ(weight.k, 64 * 28 * 28);
+  EXPECT_EQ(weight.tile.bm, kWideTile.bm) << "6 result rows, 25 columns: the wide tile";
+  EXPECT_GT(weight.splits, 1);
+  EXPECT_GE(weight.k_per_split, kIgemmMinSplitLength);
+  EXPECT_GE(weight.splits * weight.k_per_split, weight.k);
+  EXPECT_LT((weight.splits - 1) * weight.k_per_split, weight.k) << "no empty split";
+  const KernelCost cost = igemm_cost(weight, sizeof(float));
+  EXPECT_DOUBLE_EQ(cost.flops, 2.0 * 6 * 25 * (64 * 28 * 28));
+  EXPECT_GT(cost.bytes, 4.0 * (64 * 28 * 28) * (1 + 6)) << "every input and gradient element read at least once";
+  EXPECT_DOUBLE_EQ(roofline_seconds({1e12, 1.0}, 1e12, 1e9), 1.0);
+  EXPECT_DOUBLE_EQ(roofline_seconds({1.0, 1e9}, 1e12, 1e9), 1.0);
+  g.batch = 1, g.in_height = g.in_width = g.out_height = g.out_width = 8;
+  EXPECT_EQ(plan_igemm(g, ConvPass::BackwardWeight).splits, 1) << "64 positions: too short to split";
+}
+
 TEST(Conv2dElementMath, MatchesReferenceAndCpuGradients) {
   const Shape in_shape{2, 4, 7, 6}, weight_shape{6, 2, 3, 2};
   const Conv2dOptions options{.stride = {2, 1}, .padding = {1, 1}, .dilation = {2, 1}, .groups = 2};

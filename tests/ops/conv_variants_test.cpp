@@ -615,7 +615,7 @@ TEST(ConvVariantImplementations, EachConv2dImplementationServesConv1dAndConvTran
   std::vector<std::pair<Device, std::string>> implementations{{Device::cpu(), "cpu.blas"}};
   if (build_info().onednn) implementations.emplace_back(Device::cpu(), "onednn");
   if (build_info().cuda && !testing::unusable_reason(Device::cuda(0))) {
-    for (const std::string& name : testing::cuda_implementations()) implementations.emplace_back(Device::cuda(0), name);
+    for (const std::string& name : testing::cuda_conv2d_implementations()) implementations.emplace_back(Device::cuda(0), name);
   }
   std::uint64_t seed = 700;
   for (const ImplCase& c : implementation_cases()) {

@@ -139,7 +139,7 @@ TEST_P(MatmulTest, AddmmAddsTheBiasInTheGemm) {
 }
 
 // Each matmul implementation of the device, forced in turn (on CUDA: cuBLAS
-// and the tiled hand kernel), against the naive product: sizes that are not
+// and the two tiled hand kernels), against the naive product: sizes that are not
 // multiples of the 16-wide tiles, batch 1 and broadcast batches, transposed
 // and sliced operands, and accumulation into the output (addmm).
 TEST_P(MatmulTest, EveryImplementationMatchesNaiveProduct) {
@@ -153,7 +153,10 @@ TEST_P(MatmulTest, EveryImplementationMatchesNaiveProduct) {
     SCOPED_TRACE(name);
     const testing::ForcedImpl forced({"matmul"}, name);
     std::uint64_t seed = 200;
-    for (const auto& s : {std::array<std::int64_t, 3>{1, 1, 1}, {17, 33, 15}, {40, 3, 70}, {2, 0, 5}}) {
+    // Shapes for every tile of the register-tiled kernel (tall: n <= 16,
+    // wide: m <= 16, square), several tiles and ragged edges.
+    for (const auto& s : {std::array<std::int64_t, 3>{1, 1, 1}, {17, 33, 15}, {40, 3, 70}, {2, 0, 5}, {5, 37, 150},
+                          {130, 70, 90}}) {
       for (DType dtype : {kFloat32, kFloat64}) {
         const Tensor a = testing::random_tensor({s[0], s[1]}, seed++, {dtype, GetParam()});
         const Tensor b = testing::random_tensor({s[1], s[2]}, seed++, {dtype, GetParam()});

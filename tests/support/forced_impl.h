@@ -48,4 +48,12 @@ inline std::vector<std::string> cuda_implementations() {
   return names;
 }
 
+// The CUDA implementations of conv2d: the implicit GEMM, the direct
+// one-thread-per-element kernels, and cuDNN.
+inline std::vector<std::string> cuda_conv2d_implementations() {
+  std::vector<std::string> names{"cuda.hand.igemm", "cuda.hand"};
+  if (build_info().cudnn) names.push_back("cudnn");
+  return names;
+}
+
 }  // namespace redes::testing
