@@ -1,9 +1,10 @@
 // Memory-bound kernels on 16M floats (64 MiB per tensor, far beyond any
 // cache): elementwise add and a full sum, in GB/s of tensor data moved
 // (add reads two tensors and writes one; sum reads one), on one thread and on
-// every thread redes uses by default, and on cuda:0 where one exists: add in
-// place (a.add_(b): the kernel alone), add into a new tensor (a + b: the
-// kernel plus allocating and freeing the output) and sum.
+// every thread redes uses by default, and on cuda:0 where one exists: a dense
+// copy (the device's memcpy, the reference for the rest), add in place
+// (a.add_(b): the kernel alone), add into a new tensor (a + b: the kernel plus
+// allocating and freeing the output) and sum.
 #include <benchmark/benchmark.h>
 
 #include <cmath>
@@ -123,6 +124,21 @@ void add_16m_cuda(benchmark::State& state) {
   set_bandwidth(state, static_cast<double>(3 * kElements * sizeof(float)));
 }
 
+// The reference for the others: a dense copy (a device-to-device memcpy,
+// kernels/cuda/fill_copy.cu), reading one tensor and writing one.
+void copy_16m_cuda(benchmark::State& state) {
+  const Tensor a = make_input(5);
+  const Tensor x = a.to(kCuda);
+  Tensor y = redes::empty({kElements}, {redes::kFloat32, kCuda});
+  y.copy_(x);
+  if (y.to(redes::Device::cpu()).to_vector<float>() != a.to_vector<float>()) {
+    state.SkipWithError("copy on cuda changed the values");
+    return;
+  }
+  redes_bench::time_on_cuda(state, 20, [&](int) { y.copy_(x); });
+  set_bandwidth(state, static_cast<double>(2 * kElements * sizeof(float)));
+}
+
 void sum_16m_cuda(benchmark::State& state) {
   const Tensor a = make_input(3), b = make_input(4);
   if (!cuda_results_match(state, a, b)) return;
@@ -135,6 +151,7 @@ void sum_16m_cuda(benchmark::State& state) {
 
 int main(int argc, char** argv) {
   return redes_bench::run_benchmarks(argc, argv, [] {
+    benchmark::RegisterBenchmark("copy_16m_cuda", copy_16m_cuda)->Apply(redes_bench::cuda_case_options);
     benchmark::RegisterBenchmark("add_16m_cuda_inplace", add_16m_cuda_inplace)->Apply(redes_bench::cuda_case_options);
     benchmark::RegisterBenchmark("add_16m_cuda", add_16m_cuda)->Apply(redes_bench::cuda_case_options);
     benchmark::RegisterBenchmark("sum_16m_cuda", sum_16m_cuda)->Apply(redes_bench::cuda_case_options);

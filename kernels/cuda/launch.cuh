@@ -46,6 +46,13 @@ __device__ __forceinline__ std::int64_t first_index() {
   return static_cast<std::int64_t>(blockIdx.x) * blockDim.x + threadIdx.x;
 }
 
+// The smaller of two values in device code (std::min is a host function to
+// nvcc without --expt-relaxed-constexpr).
+template <class T>
+__device__ __forceinline__ T device_min(T a, T b) {
+  return b < a ? b : a;
+}
+
 __device__ __forceinline__ std::int64_t grid_stride() { return static_cast<std::int64_t>(gridDim.x) * blockDim.x; }
 
 }  // namespace redes::cuda

@@ -79,7 +79,7 @@ __global__ void sum_blocks_kernel(ReductionSplit split, T* out, SumAccumulator<T
                                   std::int64_t kept_count, std::int64_t reduced_count, std::int64_t part_length) {
   using Acc = SumAccumulator<T>;
   const std::int64_t begin = static_cast<std::int64_t>(blockIdx.y) * part_length;
-  const std::int64_t end = std::min(begin + part_length, reduced_count);
+  const std::int64_t end = cuda::device_min(begin + part_length, reduced_count);
   for (std::int64_t k = blockIdx.x; k < kept_count; k += gridDim.x) {
     const Acc total = cuda::block_reduce(thread_share(in + strided_offset(k, split.kept), split.reduced, begin, end),
                                          cuda::Plus{}, Acc{0});

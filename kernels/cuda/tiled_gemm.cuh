@@ -25,7 +25,7 @@
 
 #include <cuda_runtime.h>
 
-#include <algorithm>
+#include "kernels/cuda/launch.cuh"
 
 namespace redes::cuda {
 
@@ -41,7 +41,7 @@ __global__ void __launch_bounds__((BM / TM) * (BN / TN))
   const int group = static_cast<int>(blockIdx.z) % problem.group_count();
   const int split = static_cast<int>(blockIdx.z) / problem.group_count();
   const int k_begin = split * k_per_split;
-  const int k_end = std::min(k_size, k_begin + k_per_split);
+  const int k_end = device_min(k_size, k_begin + k_per_split);
   const int tile_m = static_cast<int>(blockIdx.x) * BM;
   const int tile_n = static_cast<int>(blockIdx.y) * BN;
   const int thread = static_cast<int>(threadIdx.x);
