@@ -8,7 +8,8 @@
 #   bin/            redes, every test program, every *_bench (stripped; RUNPATH $ORIGIN/../lib),
 #                   and the tests' fake cuDNN libraries
 #   lib/            libredes and the other libraries the machine lacks
-#   lib/xz/         OpenBLAS, xz-compressed (gpu-check.sh unpacks it)
+#   lib/xz/         OpenBLAS and its Fortran runtime, xz-compressed (gpu-check.sh
+#                   unpacks them)
 #   lib/fallback/   libraries used only where the machine has none of that name
 #   data/           Fashion-MNIST (t10k and the first 10,000 training
 #                   images), cars.json, seattle-temps.csv: `--data` paths
@@ -60,7 +61,7 @@ while read -r name path; do
     needed_from_machine+=("$name")
   elif [ "$name" = "$soname" ]; then
     continue
-  elif [[ $name =~ ^libopenblas ]]; then
+  elif [[ $name =~ ^(libopenblas|libgfortran|libquadmath) ]]; then
     xz -9 -T1 -c "$path" > "$bundle/lib/xz/$name.xz"
   elif [[ $name =~ $fallback ]]; then
     cp -L "$path" "$bundle/lib/fallback/$name"
