@@ -4,8 +4,9 @@
 // printed after the runs. Each case compares the two outputs before timing.
 // Where a CUDA device exists, matmul_redes_cuda times redes::matmul on cuda:0
 // (cuBLAS, exact FP32) on the same shapes, output allocation included,
-// checked against cblas first; matmul_hand_cuda does the same with the tiled
-// hand-written kernel (kernels/cuda/matmul_tiled.cu) forced in cuBLAS's place.
+// checked against cblas first; matmul_regtile_cuda and matmul_hand_cuda do
+// the same with the register-tiled and the 16 x 16 hand-written kernels
+// (kernels/cuda/matmul_tiled.cu) forced in cuBLAS's place.
 #include <benchmark/benchmark.h>
 #include <cblas.h>
 
@@ -123,11 +124,15 @@ void matmul_redes_cuda(benchmark::State& state) {
   set_flops(state);
 }
 
-void matmul_hand_cuda(benchmark::State& state) {
-  redes::KernelRegistry::instance().force("matmul", "cuda.hand");
+// matmul_redes_cuda with one implementation forced.
+void matmul_forced_cuda(benchmark::State& state, const char* implementation) {
+  redes::KernelRegistry::instance().force("matmul", implementation);
   matmul_redes_cuda(state);
   redes::KernelRegistry::instance().force("matmul", "");
 }
+
+void matmul_hand_cuda(benchmark::State& state) { matmul_forced_cuda(state, "cuda.hand"); }
+void matmul_regtile_cuda(benchmark::State& state) { matmul_forced_cuda(state, "cuda.hand.regtile"); }
 
 void shapes(benchmark::internal::Benchmark* bench) {
   bench->ArgNames({"m", "k", "n"});
@@ -173,6 +178,7 @@ int main(int argc, char** argv) {
       argc, argv,
       [] {
         for (const auto& [name, function] : {std::pair{"matmul_redes_cuda", &matmul_redes_cuda},
+                                             std::pair{"matmul_regtile_cuda", &matmul_regtile_cuda},
                                              std::pair{"matmul_hand_cuda", &matmul_hand_cuda}}) {
           auto* bench = benchmark::RegisterBenchmark(name, function);
           bench->ArgNames({"m", "k", "n"});
