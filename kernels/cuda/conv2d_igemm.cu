@@ -66,19 +66,34 @@ ConvSizes conv_sizes(const Conv2dGeometry& g) {
           i32(w.kernel_height * w.kernel_width)};
 }
 
-// im2col(input)[p, r] of group `group`: p = (n, oh, ow) an output position,
-// r = (c, i, j) a channel of the group and a tap; 0 in the padding.
+// A window of the input: output position p = (n, oh, ow) of group `group`,
+// as the start of image n's group channels and the window's top-left corner
+// (in the padded frame). Decomposing p once per thread spares the divisions
+// on every element (kernels/cuda/tiled_gemm.cuh).
 template <class T>
-__device__ __forceinline__ T im2col_element(const ConvSizes& s, const T* input, int group, int p, int r) {
+struct Window {
+  const T* image;
+  int top, left;
+};
+
+template <class T>
+__device__ __forceinline__ Window<T> input_window(const ConvSizes& s, const T* input, int group, int p) {
   const int plane = s.out_height * s.out_width;
   const int n = p / plane, rest = p - n * plane;
   const int oh = rest / s.out_width, ow = rest - oh * s.out_width;
+  return {input + (n * s.channels + group * s.group_in) * s.height * s.width, oh * s.stride_h - s.pad_h,
+          ow * s.stride_w - s.pad_w};
+}
+
+// im2col(input)[p, r] for the window of p: r = (c, i, j) a channel of the
+// group and a tap; 0 in the padding.
+template <class T>
+__device__ __forceinline__ T window_element(const ConvSizes& s, const Window<T>& window, int r) {
   const int c = r / s.taps, tap = r - c * s.taps;
   const int i = tap / s.kernel_w, j = tap - i * s.kernel_w;
-  const int h = oh * s.stride_h - s.pad_h + i * s.dilation_h;
-  const int w = ow * s.stride_w - s.pad_w + j * s.dilation_w;
+  const int h = window.top + i * s.dilation_h, w = window.left + j * s.dilation_w;
   if (h < 0 || h >= s.height || w < 0 || w >= s.width) return T(0);
-  return input[((n * s.channels + group * s.group_in + c) * s.height + h) * s.width + w];
+  return window.image[(c * s.height + h) * s.width + w];
 }
 
 // ---- the three problems: sizes, operand elements, where results go --------
@@ -94,10 +109,11 @@ struct ForwardProblem {
   const T* weight;
   const T* bias;
   __device__ int group_count() const { return s.groups; }
-  __device__ T a(int group, int p, int r) const { return im2col_element(s, input, group, p, r); }
-  __device__ T b(int group, int r, int k) const {
-    return weight[(group * s.group_out + k) * (s.group_in * s.taps) + r];
-  }
+  __device__ Window<T> a_line(int group, int p) const { return input_window(s, input, group, p); }
+  __device__ T a_at(const Window<T>& window, int r) const { return window_element(s, window, r); }
+  // Column r of the group's weights; b_at steps over output channels.
+  __device__ const T* b_line(int group, int r) const { return weight + group * s.group_out * s.group_in * s.taps + r; }
+  __device__ T b_at(const T* column, int k) const { return column[k * s.group_in * s.taps]; }
   __device__ void store(int group, int p, int k, T value) const {
     const int plane = s.out_height * s.out_width;
     const int n = p / plane, rest = p - n * plane;
@@ -113,27 +129,43 @@ template <class T>
 struct BackwardDataProblem {
   static constexpr bool a_k_fastest = false;  // neighbouring x: neighbouring w
   static constexpr bool b_k_fastest = true;   // neighbouring taps are contiguous
+  // Input position x = (n, h, w): the output gradient of image n's group
+  // channels, and (h, w) shifted by the padding.
+  struct Position {
+    const T* grads;
+    int h, w;
+  };
   ConvSizes s;
   T* grad_input;
   const T* grad_output;
   const T* weight;
   __device__ int group_count() const { return s.groups; }
-  __device__ T a(int group, int x, int q) const {
+  __device__ Position a_line(int group, int x) const {
     const int plane = s.height * s.width;
     const int n = x / plane, rest = x - n * plane;
     const int h = rest / s.width, w = rest - h * s.width;
+    return {grad_output + (n * s.out_channels + group * s.group_out) * s.out_height * s.out_width, h + s.pad_h,
+            w + s.pad_w};
+  }
+  __device__ T a_at(const Position& x, int q) const {
     const int k = q / s.taps, tap = q - k * s.taps;
     const int i = tap / s.kernel_w, j = tap - i * s.kernel_w;
-    const int shifted_h = h + s.pad_h - i * s.dilation_h, shifted_w = w + s.pad_w - j * s.dilation_w;
-    if (shifted_h < 0 || shifted_w < 0 || shifted_h % s.stride_h != 0 || shifted_w % s.stride_w != 0) return T(0);
-    const int oh = shifted_h / s.stride_h, ow = shifted_w / s.stride_w;
+    const int shifted_h = x.h - i * s.dilation_h, shifted_w = x.w - j * s.dilation_w;
+    if (shifted_h < 0 || shifted_w < 0) return T(0);
+    int oh = shifted_h, ow = shifted_w;
+    if (s.stride_h != 1 || s.stride_w != 1) {  // the same branch for every thread
+      if (shifted_h % s.stride_h != 0 || shifted_w % s.stride_w != 0) return T(0);
+      oh = shifted_h / s.stride_h, ow = shifted_w / s.stride_w;
+    }
     if (oh >= s.out_height || ow >= s.out_width) return T(0);
-    return grad_output[((n * s.out_channels + group * s.group_out + k) * s.out_height + oh) * s.out_width + ow];
+    return x.grads[(k * s.out_height + oh) * s.out_width + ow];
   }
-  __device__ T b(int group, int q, int c) const {
+  // Row q = (k, tap) of B: weight[k, 0, tap] of the group; b_at steps over channels.
+  __device__ const T* b_line(int group, int q) const {
     const int k = q / s.taps, tap = q - k * s.taps;
-    return weight[((group * s.group_out + k) * s.group_in + c) * s.taps + tap];
+    return weight + (group * s.group_out + k) * s.group_in * s.taps + tap;
   }
+  __device__ T b_at(const T* row, int c) const { return row[c * s.taps]; }
   __device__ void store(int group, int x, int c, T value) const {
     const int plane = s.height * s.width;
     const int n = x / plane, rest = x - n * plane;
@@ -152,12 +184,15 @@ struct BackwardWeightProblem {
   const T* grad_output;
   const T* input;
   __device__ int group_count() const { return s.groups; }
-  __device__ T a(int group, int k, int p) const {
+  // Output position p: the group's first channel there; a_at steps over channels.
+  __device__ const T* a_line(int group, int p) const {
     const int plane = s.out_height * s.out_width;
     const int n = p / plane, rest = p - n * plane;
-    return grad_output[(n * s.out_channels + group * s.group_out + k) * plane + rest];
+    return grad_output + (n * s.out_channels + group * s.group_out) * plane + rest;
   }
-  __device__ T b(int group, int p, int r) const { return im2col_element(s, input, group, p, r); }
+  __device__ T a_at(const T* position, int k) const { return position[k * s.out_height * s.out_width]; }
+  __device__ Window<T> b_line(int group, int p) const { return input_window(s, input, group, p); }
+  __device__ T b_at(const Window<T>& window, int r) const { return window_element(s, window, r); }
   __device__ void store(int group, int k, int r, T value) const {
     const int weights = s.out_channels * s.group_in * s.taps;
     partials[blockIdx.z / s.groups * weights + (group * s.group_out + k) * (s.group_in * s.taps) + r] = value;

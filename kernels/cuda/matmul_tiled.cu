@@ -108,12 +108,16 @@ struct MatmulProblem {
   int batches;
   bool accumulate;
   __device__ int group_count() const { return batches; }
-  __device__ T a(int group, int row, int k) const {
-    return a_data[(first_batch + group) * as.batch + row * as.row + k * as.col];
+  // A's line is its row (or column when k is the fixed index), B's likewise;
+  // the _at functions step along the other index.
+  __device__ const T* a_line(int group, int fixed) const {
+    return a_data + (first_batch + group) * as.batch + fixed * (AKFastest ? as.col : as.row);
   }
-  __device__ T b(int group, int k, int col) const {
-    return b_data[(first_batch + group) * bs.batch + k * bs.row + col * bs.col];
+  __device__ T a_at(const T* line, int varying) const { return line[varying * (AKFastest ? as.row : as.col)]; }
+  __device__ const T* b_line(int group, int fixed) const {
+    return b_data + (first_batch + group) * bs.batch + fixed * (BKFastest ? bs.row : bs.col);
   }
+  __device__ T b_at(const T* line, int varying) const { return line[varying * (BKFastest ? bs.col : bs.row)]; }
   __device__ void store(int group, int row, int col, T value) const {
     T& result = out[((first_batch + group) * m + row) * n + col];
     result = accumulate ? result + value : value;

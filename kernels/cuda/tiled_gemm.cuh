@@ -18,9 +18,17 @@
 //                                   walks contiguous memory, so that
 //                                   neighbouring threads load neighbouring
 //                                   addresses
-//   T a(int group, int m, int k), T b(int group, int k, int n)
+//   a_line(group, fixed), a_at(line, varying)   A's elements: `fixed` is the
+//                                   index that stays the same over a thread's
+//                                   loads (m, or k when a_k_fastest), so its
+//                                   decomposition into tensor coordinates is
+//                                   done once in the line; a_at adds the
+//                                   other index. b_line / b_at likewise (n,
+//                                   or k when b_k_fastest).
 //   void store(int group, int m, int n, T value)
 //   int group_count()               blockIdx.z = split * group_count() + group
+// With the tile shapes used, a thread's m (or n) is the same on every step,
+// so an m line is made once per kernel; a k line once per step.
 #pragma once
 
 #include <cuda_runtime.h>
@@ -48,41 +56,71 @@ __global__ void __launch_bounds__((BM / TM) * (BN / TN))
   const int row = thread / (BN / TN) * TM;
   const int col = thread % (BN / TN) * TN;
 
-  // Element e of a tile: its (k, m) or (k, n) place, the contiguous index fastest.
-  const auto a_place = [](int e, int& kk, int& mm) {
-    kk = Problem::a_k_fastest ? e % BK : e / BM;
-    mm = Problem::a_k_fastest ? e / BK : e % BM;
-  };
-  const auto b_place = [](int e, int& kk, int& nn) {
-    kk = Problem::b_k_fastest ? e % BK : e / BN;
-    nn = Problem::b_k_fastest ? e / BK : e % BN;
-  };
+  // Load l of this thread takes element e = thread + l * kThreads of a tile,
+  // the contiguous index fastest. Since kThreads is a multiple of BM, BN and
+  // BK, one index of the element is the same for all of a thread's loads
+  // (`fixed`), and the other moves by kThreads / (tile length) per load.
+  constexpr bool kAFixedM = !Problem::a_k_fastest, kBFixedN = !Problem::b_k_fastest;
+  constexpr int kALength = kAFixedM ? BM : BK, kBLength = kBFixedN ? BN : BK;
+  static_assert(kThreads % BM == 0 && kThreads % BN == 0 && kThreads % BK == 0, "a fixed index per thread");
+  const int a_fixed = thread % kALength, a_first = thread / kALength;
+  const int b_fixed = thread % kBLength, b_first = thread / kBLength;
+  constexpr int kAStride = kThreads / kALength, kBStride = kThreads / kBLength;
+  // Lines of fixed m or n rows: made once. Out of range, every load is zero
+  // (the line is made for index 0 so that it is harmless).
+  const int a_row = tile_m + a_fixed, b_col = tile_n + b_fixed;
+  const bool a_row_valid = a_row < m_size, b_col_valid = b_col < n_size;
+  const auto a_row_line = problem.a_line(group, kAFixedM && a_row_valid ? a_row : 0);
+  const auto b_col_line = problem.b_line(group, kBFixedN && b_col_valid ? b_col : 0);
+
   T a_next[kALoads], b_next[kBLoads];
   // This thread's elements of the step starting at k0, into registers.
   const auto fetch = [&](int k0) {
-    for (int l = 0; l < kALoads; ++l) {
-      int kk, mm;
-      a_place(thread + l * kThreads, kk, mm);
-      const int k = k0 + kk, m = tile_m + mm;
-      a_next[l] = k < k_end && m < m_size ? problem.a(group, m, k) : T(0);
+    if constexpr (kAFixedM) {
+      for (int l = 0; l < kALoads; ++l) {
+        const int k = k0 + a_first + l * kAStride;
+        a_next[l] = a_row_valid && k < k_end ? problem.a_at(a_row_line, k) : T(0);
+      }
+    } else {
+      const int k = k0 + a_fixed;
+      const bool valid = k < k_end;
+      const auto line = problem.a_line(group, valid ? k : k0);
+      for (int l = 0; l < kALoads; ++l) {
+        const int m = tile_m + a_first + l * kAStride;
+        a_next[l] = valid && m < m_size ? problem.a_at(line, m) : T(0);
+      }
     }
-    for (int l = 0; l < kBLoads; ++l) {
-      int kk, nn;
-      b_place(thread + l * kThreads, kk, nn);
-      const int k = k0 + kk, n = tile_n + nn;
-      b_next[l] = k < k_end && n < n_size ? problem.b(group, k, n) : T(0);
+    if constexpr (kBFixedN) {
+      for (int l = 0; l < kBLoads; ++l) {
+        const int k = k0 + b_first + l * kBStride;
+        b_next[l] = b_col_valid && k < k_end ? problem.b_at(b_col_line, k) : T(0);
+      }
+    } else {
+      const int k = k0 + b_fixed;
+      const bool valid = k < k_end;
+      const auto line = problem.b_line(group, valid ? k : k0);
+      for (int l = 0; l < kBLoads; ++l) {
+        const int n = tile_n + b_first + l * kBStride;
+        b_next[l] = valid && n < n_size ? problem.b_at(line, n) : T(0);
+      }
     }
   };
   const auto deposit = [&](int buffer) {
     for (int l = 0; l < kALoads; ++l) {
-      int kk, mm;
-      a_place(thread + l * kThreads, kk, mm);
-      a_tiles[buffer][kk][mm] = a_next[l];
+      const int varying = a_first + l * kAStride;
+      if constexpr (kAFixedM) {
+        a_tiles[buffer][varying][a_fixed] = a_next[l];
+      } else {
+        a_tiles[buffer][a_fixed][varying] = a_next[l];
+      }
     }
     for (int l = 0; l < kBLoads; ++l) {
-      int kk, nn;
-      b_place(thread + l * kThreads, kk, nn);
-      b_tiles[buffer][kk][nn] = b_next[l];
+      const int varying = b_first + l * kBStride;
+      if constexpr (kBFixedN) {
+        b_tiles[buffer][varying][b_fixed] = b_next[l];
+      } else {
+        b_tiles[buffer][b_fixed][varying] = b_next[l];
+      }
     }
   };
 
