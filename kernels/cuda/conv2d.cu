@@ -2,12 +2,12 @@
 // kernels/cpu/conv2d.cpp. Each element is a body from kernels/conv_math.h,
 // which the CPU tests check against a direct reference.
 //
-// First version, correctness first: one thread per output element (forward),
-// per input element (backward input, gathering from the windows that read it,
-// so no atomics) and per weight element (backward weight, looping over the
-// batch and every output position). No shared-memory tiling: implicit-GEMM
-// and tiled variants belong in bench/ until a GPU run shows them right and
-// faster, and cuDNN joins as a rival implementation in kernels/cudnn/.
+// The first version, correctness first, registered as "cuda.hand" below the
+// implicit GEMM (kernels/cuda/conv2d_igemm.cu) and beside cuDNN: one thread
+// per output element (forward), per input element (backward input, gathering
+// from the windows that read it, so no atomics) and per weight element
+// (backward weight, looping over the batch and every output position). Auto
+// still picks it for some small layers (docs/results.md, "On a GPU").
 #include <cstdint>
 
 #include "core/cuda/check.h"
