@@ -67,10 +67,14 @@ REDES_HD TensorArg merge_dims(const TensorArg& arg) {
 }
 
 // Whether element i of `arg` sits at data + i (row-major, no gaps, no
-// broadcast dims).
-REDES_HD bool is_dense(const TensorArg& arg) {
-  const TensorArg merged = merge_dims(arg);
-  return merged.ndim == 0 || (merged.ndim == 1 && merged.strides[0] == 1);
+// broadcast dims; strides of size-1 dims do not matter).
+REDES_HD bool has_contiguous_strides(const TensorArg& arg) {
+  std::int64_t expected = 1;
+  for (int d = arg.ndim - 1; d >= 0; --d) {
+    if (arg.sizes[d] != 1 && arg.strides[d] != expected) return false;
+    expected *= arg.sizes[d];
+  }
+  return true;
 }
 
 }  // namespace redes

@@ -41,7 +41,7 @@ void for_each_nchw(std::int64_t batch, std::int64_t channels, std::int64_t heigh
 bool is_plain_2x2(const Pool2dShape& s, const Window2d& w, const TensorArg& input) {
   return w.kernel_height == 2 && w.kernel_width == 2 && w.stride_height == 2 && w.stride_width == 2 &&
          w.pad_height == 0 && w.pad_width == 0 && w.dilation_height == 1 && w.dilation_width == 1 &&
-         2 * s.out_height <= s.in_height && 2 * s.out_width <= s.in_width && cpu::has_contiguous_strides(input);
+         2 * s.out_height <= s.in_height && 2 * s.out_width <= s.in_width && has_contiguous_strides(input);
 }
 
 // One output row of the 2x2 window: branch-free, so that the loop becomes

@@ -25,15 +25,6 @@ using Offsets = std::array<std::int64_t, N>;
 // microseconds of work, well above what waking an OpenMP team costs.
 inline constexpr std::int64_t kElementwiseGrain = 32768;
 
-inline bool has_contiguous_strides(const TensorArg& arg) {
-  std::int64_t expected = 1;
-  for (int d = arg.ndim - 1; d >= 0; --d) {
-    if (arg.sizes[d] != 1 && arg.strides[d] != expected) return false;
-    expected *= arg.sizes[d];
-  }
-  return true;
-}
-
 // Walks elements [lo, hi) of the row-major order of args[0]'s sizes as runs:
 // run(first, step, count) gets, per tensor, the offset of the run's first
 // element and the stride to the next; a run ends at the end of a last-dim row

@@ -36,7 +36,7 @@ bool aligned_16(const void* data) { return reinterpret_cast<std::uintptr_t>(data
 // Whether every operand is dense and 16-byte aligned.
 bool vectorizable(std::initializer_list<const TensorArg*> operands) {
   for (const TensorArg* operand : operands) {
-    if (!is_dense(*operand) || !aligned_16(operand->data)) return false;
+    if (!has_contiguous_strides(*operand) || !aligned_16(operand->data)) return false;
   }
   return true;
 }

@@ -47,7 +47,7 @@ void launch_copy(const TensorArg* args, const ExecContext& ctx) {
   const std::int64_t n = args[0].numel();
   if (n == 0) return;
   // Same dtype, both dense: the device's copy engine, at memory bandwidth.
-  if (std::is_same_v<Out, In> && is_dense(args[0]) && is_dense(args[1])) {
+  if (std::is_same_v<Out, In> && has_contiguous_strides(args[0]) && has_contiguous_strides(args[1])) {
     REDES_CUDA_CHECK(cudaMemcpyAsync(args[0].data, args[1].data, static_cast<std::size_t>(n) * sizeof(Out),
                                      cudaMemcpyDeviceToDevice, cuda::stream_of(ctx)),
                      CopyParams::op);
