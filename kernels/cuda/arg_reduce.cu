@@ -6,14 +6,15 @@
 // Two layouts, as in kernels/cuda/reduce.cu: one thread per position running
 // arg_best (many positions whose rows lie far apart, e.g. a max over the
 // batch), or one block per position whose threads scan every blockDim.x-th
-// element and combine (value, index) pairs by warp shuffles and shared
-// memory. The pair combination is associative and commutative, so the block
-// finds the element arg_best's scan finds.
+// element and combine (value, index) pairs by block_reduce
+// (kernels/cuda/block_reduce.cuh). The pair combination is associative and
+// commutative, so the block finds the element arg_best's scan finds.
 #include <algorithm>
 #include <cstdint>
 
 #include "core/cuda/check.h"
 #include "kernels/arg_reduce_math.h"
+#include "kernels/cuda/block_reduce.cuh"
 #include "kernels/cuda/launch.cuh"
 #include "kernels/cuda/row_reduce.cuh"
 #include "kernels/params.h"
@@ -54,47 +55,30 @@ __device__ __forceinline__ ArgBest<T> better(ArgBest<T> a, ArgBest<T> b, bool ma
   return (max ? a.value > b.value : a.value < b.value) ? a : b;
 }
 
-// Value and index travel in separate shuffles (each at most 8 bytes).
+// better() as the combination of a block reduction.
 template <class T>
-__device__ ArgBest<T> warp_best(ArgBest<T> best, bool max) {
-  for (int offset = cuda::kWarpSize / 2; offset > 0; offset /= 2) {
-    const ArgBest<T> other{__shfl_down_sync(cuda::kFullWarp, best.value, static_cast<unsigned>(offset)),
-                           __shfl_down_sync(cuda::kFullWarp, best.index, static_cast<unsigned>(offset))};
-    best = better(best, other, max);
-  }
-  return best;
-}
+struct Better {
+  bool max;
+  __device__ ArgBest<T> operator()(ArgBest<T> a, ArgBest<T> b) const { return better(a, b, max); }
+};
 
 // One block per kept position (grid-stride); the geometry as above.
 template <class T>
 __global__ void arg_reduce_blocks_kernel(TensorArg in_kept, TensorArg values_kept, TensorArg indices_kept, T* values,
                                          std::int64_t* indices, const T* in, std::int64_t kept_count,
                                          std::int64_t length, std::int64_t stride, bool max) {
-  __shared__ T warp_values[cuda::kWarpSize];
-  __shared__ std::int64_t warp_indices[cuda::kWarpSize];
-  const unsigned lane = threadIdx.x % cuda::kWarpSize, warp = threadIdx.x / cuda::kWarpSize;
+  const ArgBest<T> none{T{}, -1};
   for (std::int64_t k = blockIdx.x; k < kept_count; k += gridDim.x) {
     const T* row = in + strided_offset(k, in_kept);
-    ArgBest<T> best{T{}, -1};
+    ArgBest<T> best = none;
     for (std::int64_t i = threadIdx.x; i < length; i += blockDim.x) {
       best = better(best, ArgBest<T>{row[i * stride], i}, max);
     }
-    best = warp_best(best, max);
-    if (lane == 0) {
-      warp_values[warp] = best.value;
-      warp_indices[warp] = best.index;
+    best = cuda::block_reduce(best, Better<T>{max}, none);
+    if (threadIdx.x == 0) {
+      values[strided_offset(k, values_kept)] = best.value;
+      indices[strided_offset(k, indices_kept)] = best.index;
     }
-    __syncthreads();
-    if (warp == 0) {
-      best =
-          lane < blockDim.x / cuda::kWarpSize ? ArgBest<T>{warp_values[lane], warp_indices[lane]} : ArgBest<T>{T{}, -1};
-      best = warp_best(best, max);
-      if (lane == 0) {
-        values[strided_offset(k, values_kept)] = best.value;
-        indices[strided_offset(k, indices_kept)] = best.index;
-      }
-    }
-    __syncthreads();
   }
 }
 

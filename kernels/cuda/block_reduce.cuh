@@ -8,18 +8,39 @@
 #include <cuda_runtime.h>
 
 #include <cstdint>
+#include <cstring>
+#include <type_traits>
 
 namespace redes::cuda {
 
 inline constexpr int kWarpSize = 32;
 inline constexpr unsigned kFullWarp = 0xffffffffu;
 
+// __shfl_down_sync for any trivially copyable value: one shuffle for an
+// arithmetic type, one per 4-byte word for a wider struct such as a
+// (value, index) pair.
+template <class T>
+__device__ __forceinline__ T shuffle_down(const T& value, unsigned offset) {
+  if constexpr (std::is_arithmetic_v<T>) {
+    return __shfl_down_sync(kFullWarp, value, offset);
+  } else {
+    static_assert(std::is_trivially_copyable_v<T> && sizeof(T) % sizeof(unsigned) == 0,
+                  "shuffled structs are moved in 4-byte words");
+    unsigned words[sizeof(T) / sizeof(unsigned)];
+    std::memcpy(words, &value, sizeof(T));
+    for (unsigned& word : words) word = __shfl_down_sync(kFullWarp, word, offset);
+    T result;
+    std::memcpy(&result, words, sizeof(T));
+    return result;
+  }
+}
+
 // Every lane of the warp takes part; lane 0 gets the combination of all 32
 // values (the other lanes hold partial combinations).
 template <class T, class Combine>
 __device__ __forceinline__ T warp_reduce(T value, Combine combine) {
   for (int offset = kWarpSize / 2; offset > 0; offset /= 2) {
-    value = combine(value, __shfl_down_sync(kFullWarp, value, static_cast<unsigned>(offset)));
+    value = combine(value, shuffle_down(value, static_cast<unsigned>(offset)));
   }
   return value;
 }
