@@ -50,16 +50,20 @@ REDES_HD RowExpSum<T> row_exp_sum(const T* in, std::int64_t in_stride, std::int6
   return {peak, total, log(total)};
 }
 
+// The softmax (or log-softmax) of one element of a row with these sums.
+template <class T>
+REDES_HD T softmax_element(T x, const RowExpSum<T>& row, bool log_output) {
+  using std::exp;
+  const double shifted = static_cast<double>(x - row.peak);
+  return static_cast<T>(log_output ? shifted - row.log_total : exp(shifted) / row.total);
+}
+
 // Softmax or log-softmax of one row, accumulating in double.
 template <class T>
 REDES_HD void softmax_row(T* out, std::int64_t out_stride, const T* in, std::int64_t in_stride, std::int64_t length,
                           bool log_output) {
-  using std::exp;
   const RowExpSum<T> row = row_exp_sum(in, in_stride, length);
-  for (std::int64_t i = 0; i < length; ++i) {
-    const double shifted = static_cast<double>(in[i * in_stride] - row.peak);
-    out[i * out_stride] = static_cast<T>(log_output ? shifted - row.log_total : exp(shifted) / row.total);
-  }
+  for (std::int64_t i = 0; i < length; ++i) out[i * out_stride] = softmax_element(in[i * in_stride], row, log_output);
 }
 
 }  // namespace redes

@@ -41,8 +41,9 @@ __device__ RowExpSum<T> block_row_exp_sum(const T* row, std::int64_t stride, std
   for (std::int64_t i = threadIdx.x; i < length; i += blockDim.x) peak = Max{}(peak, row[i * stride]);
   peak = block_all_reduce(peak, Max{}, static_cast<T>(-INFINITY));
   double total = 0;
-  for (std::int64_t i = threadIdx.x; i < length; i += blockDim.x)
+  for (std::int64_t i = threadIdx.x; i < length; i += blockDim.x) {
     total += exp(static_cast<double>(row[i * stride] - peak));
+  }
   total = block_all_reduce(total, Plus{}, 0.0);
   return {peak, total, log(total)};
 }

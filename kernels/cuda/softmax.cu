@@ -27,8 +27,7 @@ __global__ void softmax_kernel(TensorArg out_rows, TensorArg in_rows, T* out, co
     T* out_row = out + strided_offset(r, out_rows);
     const RowExpSum<T> sums = cuda::block_row_exp_sum(row, in_stride, length);
     for (std::int64_t i = threadIdx.x; i < length; i += blockDim.x) {
-      const double shifted = static_cast<double>(row[i * in_stride] - sums.peak);
-      out_row[i * out_stride] = static_cast<T>(log_output ? shifted - sums.log_total : exp(shifted) / sums.total);
+      out_row[i * out_stride] = softmax_element(row[i * in_stride], sums, log_output);
     }
   }
 }
