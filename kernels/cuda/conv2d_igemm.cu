@@ -2,10 +2,11 @@
 // implicit GEMMs: the im2col matrix is never built; the tiled GEMM core
 // (kernels/cuda/tiled_gemm.cuh) loads tiles of the two operands into shared
 // memory straight from the NCHW tensors (zero where a window reaches into the
-// padding), and each thread keeps a small tile of results in registers. Registered as "cuda.hand.igemm" ahead of
-// the one-thread-per-element kernels of kernels/cuda/conv2d.cu, so the hand
-// setting picks it and auto times it against them and cuDNN. Tile shapes and
-// split counts come from kernels/conv2d_igemm_plan.h.
+// padding), and each thread keeps a small tile of results in registers.
+// Registered as "cuda.hand.igemm" ahead of the one-thread-per-element kernels
+// of kernels/cuda/conv2d.cu, so the hand setting picks it and auto times it
+// against them and cuDNN. Tile shapes and split counts come from
+// kernels/conv2d_igemm_plan.h.
 //
 // The three passes as GEMMs, per group g (Cg = C / groups input channels,
 // Kg = K / groups output channels, taps = kh * kw):
@@ -199,31 +200,6 @@ struct BackwardWeightProblem {
   }
 };
 
-// ---- launching ----------------------------------------------------------------
-
-template <class T, class Problem, IgemmTile Tile>
-void launch_tiles(const Problem& problem, const IgemmPlan& plan, cudaStream_t stream, const char* op) {
-  const dim3 grid(static_cast<unsigned>((plan.m + Tile.bm - 1) / Tile.bm),
-                  static_cast<unsigned>((plan.n + Tile.bn - 1) / Tile.bn),
-                  static_cast<unsigned>(plan.splits * plan.groups));
-  REDES_CUDA_CHECK(cuda::launch(cuda::tiled_gemm_kernel<T, Problem, Tile.bm, Tile.bn, kIgemmBK, Tile.tm, Tile.tn>, grid,
-                                (Tile.bm / Tile.tm) * (Tile.bn / Tile.tn), 0, stream, problem, static_cast<int>(plan.m),
-                                static_cast<int>(plan.n), static_cast<int>(plan.k), static_cast<int>(plan.k_per_split)),
-                   op);
-}
-
-// Runs `problem` by `plan` (kernels/conv2d_igemm_plan.h).
-template <class T, class Problem>
-void run_igemm(const Problem& problem, const IgemmPlan& plan, cudaStream_t stream, const char* op) {
-  if (plan.tile.bm == kTallTile.bm) {
-    launch_tiles<T, Problem, kTallTile>(problem, plan, stream, op);
-  } else if (plan.tile.bm == kWideTile.bm) {
-    launch_tiles<T, Problem, kWideTile>(problem, plan, stream, op);
-  } else {
-    launch_tiles<T, Problem, kSquareTile>(problem, plan, stream, op);
-  }
-}
-
 // One thread per weight: the sum of its `splits` partials, in split order.
 template <class T>
 __global__ void add_splits_kernel(T* grad_weight, const T* partials, int weights, int splits) {
@@ -241,7 +217,8 @@ void forward(const Conv2dForwardParams& p, const TensorArg* args, int nargs, con
                                   static_cast<const T*>(args[1].data), static_cast<const T*>(args[2].data),
                                   nargs > 3 ? static_cast<const T*>(args[3].data) : nullptr};
   if (args[0].numel() == 0) return;
-  run_igemm<T>(problem, plan_igemm(p.geometry, ConvPass::Forward), cuda::stream_of(ctx), Conv2dForwardParams::op);
+  REDES_CUDA_CHECK(cuda::launch_tiled_gemm<T>(problem, plan_igemm(p.geometry, ConvPass::Forward), cuda::stream_of(ctx)),
+                   Conv2dForwardParams::op);
 }
 
 // args: grad_input, grad_output, weight — see Conv2dBackwardInputParams.
@@ -250,35 +227,38 @@ void backward_data(const Conv2dBackwardInputParams& p, const TensorArg* args, in
   const BackwardDataProblem<T> problem{conv_sizes(p.geometry), static_cast<T*>(args[0].data),
                                        static_cast<const T*>(args[1].data), static_cast<const T*>(args[2].data)};
   if (args[0].numel() == 0) return;
-  run_igemm<T>(problem, plan_igemm(p.geometry, ConvPass::BackwardData), cuda::stream_of(ctx),
-               Conv2dBackwardInputParams::op);
+  REDES_CUDA_CHECK(
+      cuda::launch_tiled_gemm<T>(problem, plan_igemm(p.geometry, ConvPass::BackwardData), cuda::stream_of(ctx)),
+      Conv2dBackwardInputParams::op);
 }
 
 // args: grad_weight, grad_output, input — see Conv2dBackwardWeightParams.
 template <class T>
 void backward_weight(const Conv2dBackwardWeightParams& p, const TensorArg* args, int, const ExecContext& ctx) {
   const char* op = Conv2dBackwardWeightParams::op;
-  BackwardWeightProblem<T> problem{conv_sizes(p.geometry), static_cast<T*>(args[0].data),
-                                   static_cast<const T*>(args[1].data), static_cast<const T*>(args[2].data)};
+  T* grad_weight = static_cast<T*>(args[0].data);
   const int weights = static_cast<int>(args[0].numel());
   if (weights == 0) return;
   const cudaStream_t stream = cuda::stream_of(ctx);
   const IgemmPlan plan = plan_igemm(p.geometry, ConvPass::BackwardWeight);
   if (plan.k == 0) {  // an empty batch: the gradient is zero
-    REDES_CUDA_CHECK(cudaMemsetAsync(args[0].data, 0, static_cast<std::size_t>(weights) * sizeof(T), stream), op);
+    REDES_CUDA_CHECK(cudaMemsetAsync(grad_weight, 0, static_cast<std::size_t>(weights) * sizeof(T), stream), op);
     return;
   }
+  // One split writes the gradient; several write partials to the workspace.
   const int splits = static_cast<int>(plan.splits);
-  T* grad_weight = problem.partials;
+  T* partials = grad_weight;
   if (splits > 1) {
     REDES_CHECK(ctx.workspace != nullptr, op, ": the CUDA kernel needs a workspace for its partial sums");
-    problem.partials = static_cast<T*>(
+    partials = static_cast<T*>(
         ctx.workspace->request(static_cast<std::size_t>(splits) * static_cast<std::size_t>(weights) * sizeof(T)));
   }
-  run_igemm<T>(problem, plan, stream, op);
+  const BackwardWeightProblem<T> problem{conv_sizes(p.geometry), partials, static_cast<const T*>(args[1].data),
+                                         static_cast<const T*>(args[2].data)};
+  REDES_CUDA_CHECK(cuda::launch_tiled_gemm<T>(problem, plan, stream), op);
   if (splits == 1) return;
   REDES_CUDA_CHECK(cuda::launch(add_splits_kernel<T>, cuda::grid_size(weights), cuda::kBlockSize, 0, stream,
-                                grad_weight, static_cast<const T*>(problem.partials), weights, splits),
+                                grad_weight, static_cast<const T*>(partials), weights, splits),
                    op);
 }
 

@@ -124,16 +124,6 @@ struct MatmulProblem {
   }
 };
 
-template <class T, class Problem, IgemmTile Tile>
-void launch_register_tiles(const Problem& problem, const MatmulParams& p, cudaStream_t stream) {
-  const dim3 grid(static_cast<unsigned>((p.m + Tile.bm - 1) / Tile.bm),
-                  static_cast<unsigned>((p.n + Tile.bn - 1) / Tile.bn), static_cast<unsigned>(problem.batches));
-  REDES_CUDA_CHECK(cuda::launch(cuda::tiled_gemm_kernel<T, Problem, Tile.bm, Tile.bn, kIgemmBK, Tile.tm, Tile.tn>, grid,
-                                (Tile.bm / Tile.tm) * (Tile.bn / Tile.tn), 0, stream, problem, static_cast<int>(p.m),
-                                static_cast<int>(p.n), static_cast<int>(p.k), static_cast<int>(p.k)),
-                   MatmulParams::op);
-}
-
 template <class T, bool AKFastest, bool BKFastest>
 void run_register_tiles(const MatmulParams& p, const TensorArg* args, cudaStream_t stream) {
   using Problem = MatmulProblem<T, AKFastest, BKFastest>;
@@ -149,13 +139,8 @@ void run_register_tiles(const MatmulParams& p, const TensorArg* args, cudaStream
                           first,
                           static_cast<int>(std::min(p.batch - first, kMaxGridYZ)),
                           p.accumulate};
-    if (tile.bm == kTallTile.bm) {
-      launch_register_tiles<T, Problem, kTallTile>(problem, p, stream);
-    } else if (tile.bm == kWideTile.bm) {
-      launch_register_tiles<T, Problem, kWideTile>(problem, p, stream);
-    } else {
-      launch_register_tiles<T, Problem, kSquareTile>(problem, p, stream);
-    }
+    const IgemmPlan plan{.m = p.m, .n = p.n, .k = p.k, .groups = problem.batches, .tile = tile, .k_per_split = p.k};
+    REDES_CUDA_CHECK(cuda::launch_tiled_gemm<T>(problem, plan, stream), MatmulParams::op);
   }
 }
 

@@ -33,6 +33,7 @@
 
 #include <cuda_runtime.h>
 
+#include "kernels/conv2d_igemm_plan.h"
 #include "kernels/cuda/launch.cuh"
 
 namespace redes::cuda {
@@ -157,6 +158,26 @@ __global__ void __launch_bounds__((BM / TM) * (BN / TN))
       if (m < m_size && n < n_size) problem.store(group, m, n, acc[i][j]);
     }
   }
+}
+
+template <class T, class Problem, IgemmTile Tile>
+cudaError_t launch_tiles(const Problem& problem, const IgemmPlan& plan, cudaStream_t stream) {
+  const dim3 grid(static_cast<unsigned>((plan.m + Tile.bm - 1) / Tile.bm),
+                  static_cast<unsigned>((plan.n + Tile.bn - 1) / Tile.bn),
+                  static_cast<unsigned>(plan.splits * plan.groups));
+  return launch(tiled_gemm_kernel<T, Problem, Tile.bm, Tile.bn, kIgemmBK, Tile.tm, Tile.tn>, grid,
+                (Tile.bm / Tile.tm) * (Tile.bn / Tile.tn), 0, stream, problem, static_cast<int>(plan.m),
+                static_cast<int>(plan.n), static_cast<int>(plan.k), static_cast<int>(plan.k_per_split));
+}
+
+// Runs `problem` by `plan` (kernels/conv2d_igemm_plan.h): the plan's tile,
+// grid (m tiles, n tiles, splits x groups; the problem's group_count() is
+// plan.groups). Returns the launch's status.
+template <class T, class Problem>
+cudaError_t launch_tiled_gemm(const Problem& problem, const IgemmPlan& plan, cudaStream_t stream) {
+  if (plan.tile.bm == kTallTile.bm) return launch_tiles<T, Problem, kTallTile>(problem, plan, stream);
+  if (plan.tile.bm == kWideTile.bm) return launch_tiles<T, Problem, kWideTile>(problem, plan, stream);
+  return launch_tiles<T, Problem, kSquareTile>(problem, plan, stream);
 }
 
 }  // namespace redes::cuda
