@@ -39,7 +39,7 @@ bool is_floating(DType dtype) {
          dtype == DType::BFloat16;
 }
 
-bool is_implemented(DType dtype) { return dtype != DType::Float16 && dtype != DType::BFloat16; }
+bool is_low_precision(DType dtype) { return dtype == DType::Float16 || dtype == DType::BFloat16; }
 
 namespace {
 int promotion_rank(DType dtype) {
@@ -57,7 +57,10 @@ int promotion_rank(DType dtype) {
 }
 }  // namespace
 
-DType promote_types(DType a, DType b) { return promotion_rank(a) >= promotion_rank(b) ? a : b; }
+DType promote_types(DType a, DType b) {
+  if (a != b && is_low_precision(a) && is_low_precision(b)) return DType::Float32;
+  return promotion_rank(a) >= promotion_rank(b) ? a : b;
+}
 
 bool can_cast(DType from, DType to) {
   const auto category = [](DType dtype) { return dtype == DType::Bool ? 0 : (is_floating(dtype) ? 2 : 1); };

@@ -18,7 +18,6 @@ void apply_requires_grad(Tensor& tensor, const TensorOptions& options) {
 
 Tensor empty(const Shape& shape, const TensorOptions& options) {
   const DType dtype = options.dtype_or(kFloat32);
-  REDES_CHECK(is_implemented(dtype), "empty: dtype ", dtype_name(dtype), " is reserved and not implemented yet");
   detail::require_device(options.device, "empty");
   const std::int64_t count = numel_of(shape);
   const std::size_t bytes = static_cast<std::size_t>(count) * dtype_size(dtype);
@@ -49,8 +48,8 @@ Tensor from_vector(const std::vector<T>& values, const Shape& shape, const Tenso
               " values cannot fill shape ", shape_str(shape), " (", numel_of(shape), " elements)");
   Tensor host = empty(shape, {dtype_of_v<T>, Device::cpu()});
   if (!values.empty()) std::memcpy(host.data_ptr(), values.data(), values.size() * sizeof(T));
-  // Integer values keep their type unless told otherwise; floating values
-  // default to float32.
+  // Integer and 16-bit values keep their type unless told otherwise; float
+  // and double values default to float32.
   const DType natural = std::is_floating_point_v<T> ? kFloat32 : dtype_of_v<T>;
   Tensor tensor = host.to(options.dtype_or(natural)).to(options.device);
   apply_requires_grad(tensor, options);
@@ -62,6 +61,8 @@ template Tensor from_vector<double>(const std::vector<double>&, const Shape&, co
 template Tensor from_vector<std::int64_t>(const std::vector<std::int64_t>&, const Shape&, const TensorOptions&);
 template Tensor from_vector<std::int32_t>(const std::vector<std::int32_t>&, const Shape&, const TensorOptions&);
 template Tensor from_vector<std::uint8_t>(const std::vector<std::uint8_t>&, const Shape&, const TensorOptions&);
+template Tensor from_vector<BFloat16>(const std::vector<BFloat16>&, const Shape&, const TensorOptions&);
+template Tensor from_vector<Float16>(const std::vector<Float16>&, const Shape&, const TensorOptions&);
 
 Tensor tensor(std::initializer_list<double> values, const TensorOptions& options) {
   return from_vector(std::vector<double>(values), {static_cast<std::int64_t>(values.size())}, options);

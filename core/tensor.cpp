@@ -76,7 +76,6 @@ Tensor Tensor::clone() const {
 
 Tensor Tensor::to(DType target) const {
   if (target == dtype()) return *this;
-  REDES_CHECK(is_implemented(target), "to: dtype ", dtype_name(target), " is reserved and not implemented yet");
   Tensor out = empty(shape(), {target, device()});
   detail::launch(CopyParams{}, device(), target, {detail::kernel_arg(out, "to"), detail::kernel_arg(*this, "to")});
   if (is_floating(target) && needs_grad({this})) {
@@ -151,6 +150,8 @@ template std::vector<double> Tensor::to_vector<double>() const;
 template std::vector<std::int64_t> Tensor::to_vector<std::int64_t>() const;
 template std::vector<std::int32_t> Tensor::to_vector<std::int32_t>() const;
 template std::vector<std::uint8_t> Tensor::to_vector<std::uint8_t>() const;
+template std::vector<BFloat16> Tensor::to_vector<BFloat16>() const;
+template std::vector<Float16> Tensor::to_vector<Float16>() const;
 
 // ---- autograd ----
 

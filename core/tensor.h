@@ -245,9 +245,13 @@ extern template REDES_API Tensor from_vector<double>(const std::vector<double>&,
 extern template REDES_API Tensor from_vector<std::int64_t>(const std::vector<std::int64_t>&, const Shape&, const TensorOptions&);
 extern template REDES_API Tensor from_vector<std::int32_t>(const std::vector<std::int32_t>&, const Shape&, const TensorOptions&);
 extern template REDES_API Tensor from_vector<std::uint8_t>(const std::vector<std::uint8_t>&, const Shape&, const TensorOptions&);
+extern template REDES_API Tensor from_vector<BFloat16>(const std::vector<BFloat16>&, const Shape&, const TensorOptions&);
+extern template REDES_API Tensor from_vector<Float16>(const std::vector<Float16>&, const Shape&, const TensorOptions&);
 extern template REDES_API std::vector<float> Tensor::to_vector<float>() const;
 extern template REDES_API std::vector<double> Tensor::to_vector<double>() const;
 extern template REDES_API std::vector<std::int64_t> Tensor::to_vector<std::int64_t>() const;
 extern template REDES_API std::vector<std::int32_t> Tensor::to_vector<std::int32_t>() const;
 extern template REDES_API std::vector<std::uint8_t> Tensor::to_vector<std::uint8_t>() const;
+extern template REDES_API std::vector<BFloat16> Tensor::to_vector<BFloat16>() const;
+extern template REDES_API std::vector<Float16> Tensor::to_vector<Float16>() const;
 }  // namespace redes

@@ -5,6 +5,7 @@
 
 #include <cmath>
 
+#include "core/low_precision.h"
 #include "kernels/hd.h"
 #include "kernels/params.h"
 
@@ -63,6 +64,24 @@ REDES_HD bool compare_op(T a, T b) {
   if constexpr (Kind == CompareKind::Ge) return a >= b;
   if constexpr (Kind == CompareKind::LogicalAnd) return a != T(0) && b != T(0);
   if constexpr (Kind == CompareKind::LogicalOr) return a != T(0) || b != T(0);
+}
+
+// The ops on elements of a tensor's type T. The 16-bit types compute in
+// float32 and round once (core/low_precision.h); numbers that are not tensor
+// elements (alpha, a scalar operand) come in that compute type.
+template <UnaryKind Kind, class T>
+REDES_HD T unary_element(T x) {
+  return static_cast<T>(unary_op<Kind>(static_cast<compute_type_t<T>>(x)));
+}
+
+template <BinaryKind Kind, class T>
+REDES_HD T binary_element(T a, compute_type_t<T> b, compute_type_t<T> alpha) {
+  return static_cast<T>(binary_op<Kind>(static_cast<compute_type_t<T>>(a), b, alpha));
+}
+
+template <CompareKind Kind, class T>
+REDES_HD bool compare_element(T a, T b) {
+  return compare_op<Kind>(static_cast<compute_type_t<T>>(a), static_cast<compute_type_t<T>>(b));
 }
 
 // Calls body.template operator()<Kind>() for the runtime kind.

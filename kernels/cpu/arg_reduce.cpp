@@ -34,6 +34,8 @@ void register_cpu_arg_reduce(KernelRegistry& registry) {
   registry.add(make_kernel<ArgReduceParams, &arg_reduce_cpu<double>>(DeviceType::CPU, kFloat64, "cpu"));
   registry.add(make_kernel<ArgReduceParams, &arg_reduce_cpu<std::int64_t>>(DeviceType::CPU, kInt64, "cpu"));
   registry.add(make_kernel<ArgReduceParams, &arg_reduce_cpu<std::int32_t>>(DeviceType::CPU, kInt32, "cpu"));
+  registry.add(make_kernel<ArgReduceParams, &arg_reduce_cpu<Float16>>(DeviceType::CPU, kFloat16, "cpu"));
+  registry.add(make_kernel<ArgReduceParams, &arg_reduce_cpu<BFloat16>>(DeviceType::CPU, kBFloat16, "cpu"));
 }
 
 }  // namespace redes

@@ -15,9 +15,9 @@ void unary_cpu(const UnaryParams& params, const TensorArg* args, int, const Exec
   T* out = static_cast<T*>(args[0].data);
   const T* in = static_cast<const T*>(args[1].data);
   dispatch_unary_kind(params.kind, [&]<UnaryKind Kind>() {
-    if constexpr (std::is_floating_point_v<T> || unary_defined_for_integers(Kind)) {
+    if constexpr (is_floating_element_v<T> || unary_defined_for_integers(Kind)) {
       cpu::strided_for_each<2>(args, [&](const auto& offsets) {
-        out[offsets[0]] = unary_op<Kind>(in[offsets[1]]);
+        out[offsets[0]] = unary_element<Kind>(in[offsets[1]]);
       });
     }
   });
@@ -26,21 +26,24 @@ void unary_cpu(const UnaryParams& params, const TensorArg* args, int, const Exec
 // out, a, b: out's sizes; a and b strided, stride 0 where broadcast.
 template <class T>
 void binary_cpu(const BinaryParams& params, const TensorArg* args, int, const ExecContext&) {
+  using C = compute_type_t<T>;
   T* out = static_cast<T*>(args[0].data);
   const T* a = static_cast<const T*>(args[1].data);
-  const T alpha = static_cast<T>(params.alpha);
+  const C alpha = static_cast<C>(params.alpha);
   dispatch_binary_kind(params.kind, [&]<BinaryKind Kind>() {
-    if constexpr (std::is_floating_point_v<T> || binary_defined_for_integers(Kind)) {
+    if constexpr (is_floating_element_v<T> || binary_defined_for_integers(Kind)) {
       if (params.scalar_b) {
-        const T b = static_cast<T>(params.b);
+        // The number enters in the compute type, as PyTorch's does: a 16-bit
+        // tensor times 0.1 is multiplied by 0.1f, not by 0.1 rounded to 16 bits.
+        const C b = static_cast<C>(params.b);
         cpu::strided_for_each<2>(args, [&](const auto& offsets) {
-          out[offsets[0]] = binary_op<Kind>(a[offsets[1]], b, alpha);
+          out[offsets[0]] = binary_element<Kind>(a[offsets[1]], b, alpha);
         });
         return;
       }
       const T* b = static_cast<const T*>(args[2].data);
       cpu::strided_for_each<3>(args, [&](const auto& offsets) {
-        out[offsets[0]] = binary_op<Kind>(a[offsets[1]], b[offsets[2]], alpha);
+        out[offsets[0]] = binary_element<Kind>(a[offsets[1]], b[offsets[2]], alpha);
       });
     }
   });
@@ -54,7 +57,7 @@ void compare_cpu(const CompareParams& params, const TensorArg* args, int, const 
   const T* b = static_cast<const T*>(args[2].data);
   dispatch_compare_kind(params.kind, [&]<CompareKind Kind>() {
     cpu::strided_for_each<3>(args, [&](const auto& offsets) {
-      out[offsets[0]] = compare_op<Kind>(a[offsets[1]], b[offsets[2]]);
+      out[offsets[0]] = compare_element<Kind>(a[offsets[1]], b[offsets[2]]);
     });
   });
 }
@@ -81,7 +84,7 @@ bool binary_supported_on_integers(const void* params, const TensorArg*, int) {
 
 template <class T>
 void register_arithmetic(KernelRegistry& registry) {
-  constexpr bool floating = std::is_floating_point_v<T>;
+  constexpr bool floating = is_floating_element_v<T>;
   registry.add(make_kernel<UnaryParams, &unary_cpu<T>>(DeviceType::CPU, dtype_of_v<T>, "cpu", 0,
                                                        floating ? nullptr : &unary_supported_on_integers));
   registry.add(make_kernel<BinaryParams, &binary_cpu<T>>(DeviceType::CPU, dtype_of_v<T>, "cpu", 0,
@@ -101,12 +104,16 @@ void register_cpu_elementwise(KernelRegistry& registry) {
   register_arithmetic<double>(registry);
   register_arithmetic<std::int64_t>(registry);
   register_arithmetic<std::int32_t>(registry);
+  register_arithmetic<Float16>(registry);
+  register_arithmetic<BFloat16>(registry);
   register_selection<float>(registry);
   register_selection<double>(registry);
   register_selection<std::int64_t>(registry);
   register_selection<std::int32_t>(registry);
   register_selection<std::uint8_t>(registry);
   register_selection<bool>(registry);
+  register_selection<Float16>(registry);
+  register_selection<BFloat16>(registry);
 }
 
 }  // namespace redes

@@ -27,16 +27,7 @@ void copy_typed(const TensorArg* args) {
 // out: any strides; in: same sizes, any strides and dtype.
 template <class Out>
 void copy_cpu(const CopyParams&, const TensorArg* args, int, const ExecContext&) {
-  switch (args[1].dtype) {
-    case DType::Float32: return copy_typed<Out, float>(args);
-    case DType::Float64: return copy_typed<Out, double>(args);
-    case DType::Int64: return copy_typed<Out, std::int64_t>(args);
-    case DType::Int32: return copy_typed<Out, std::int32_t>(args);
-    case DType::UInt8: return copy_typed<Out, std::uint8_t>(args);
-    case DType::Bool: return copy_typed<Out, bool>(args);
-    case DType::Float16:
-    case DType::BFloat16: break;
-  }
+  visit_dtype(args[1].dtype, [&]<class In>(In) { copy_typed<Out, In>(args); });
 }
 
 template <class T>
@@ -54,6 +45,8 @@ void register_cpu_fill_copy(KernelRegistry& registry) {
   register_for<std::int32_t>(registry);
   register_for<std::uint8_t>(registry);
   register_for<bool>(registry);
+  register_for<Float16>(registry);
+  register_for<BFloat16>(registry);
 }
 
 }  // namespace redes

@@ -1,4 +1,5 @@
-// Sum over a set of dims on the CPU.
+// Sum over a set of dims on the CPU; floating types (16-bit ones included)
+// accumulate in double.
 #include <algorithm>
 #include <cstdint>
 #include <type_traits>
@@ -38,7 +39,7 @@ Acc sum_reduced(const T* base, const TensorArg& reduced, std::int64_t lo, std::i
 // out: in's sizes with 1 on reduced dims; in: any strides.
 template <class T>
 void sum_cpu(const SumParams&, const TensorArg* args, int, const ExecContext&) {
-  using Acc = std::conditional_t<std::is_floating_point_v<T>, double, std::int64_t>;
+  using Acc = std::conditional_t<is_floating_element_v<T>, double, std::int64_t>;
   T* out_data = static_cast<T*>(args[0].data);
   const T* in_data = static_cast<const T*>(args[1].data);
   const ReductionSplit split = split_reduction(args[0], args[1]);
@@ -73,6 +74,8 @@ void register_cpu_reduce(KernelRegistry& registry) {
   registry.add(make_kernel<SumParams, &sum_cpu<double>>(DeviceType::CPU, kFloat64, "cpu"));
   registry.add(make_kernel<SumParams, &sum_cpu<std::int64_t>>(DeviceType::CPU, kInt64, "cpu"));
   registry.add(make_kernel<SumParams, &sum_cpu<std::int32_t>>(DeviceType::CPU, kInt32, "cpu"));
+  registry.add(make_kernel<SumParams, &sum_cpu<Float16>>(DeviceType::CPU, kFloat16, "cpu"));
+  registry.add(make_kernel<SumParams, &sum_cpu<BFloat16>>(DeviceType::CPU, kBFloat16, "cpu"));
 }
 
 }  // namespace redes

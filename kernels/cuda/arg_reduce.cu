@@ -114,6 +114,8 @@ void register_cuda_arg_reduce(KernelRegistry& registry) {
   registry.add(make_kernel<ArgReduceParams, &arg_reduce_cuda<double>>(DeviceType::CUDA, kFloat64, "cuda.hand"));
   registry.add(make_kernel<ArgReduceParams, &arg_reduce_cuda<std::int64_t>>(DeviceType::CUDA, kInt64, "cuda.hand"));
   registry.add(make_kernel<ArgReduceParams, &arg_reduce_cuda<std::int32_t>>(DeviceType::CUDA, kInt32, "cuda.hand"));
+  registry.add(make_kernel<ArgReduceParams, &arg_reduce_cuda<Float16>>(DeviceType::CUDA, kFloat16, "cuda.hand"));
+  registry.add(make_kernel<ArgReduceParams, &arg_reduce_cuda<BFloat16>>(DeviceType::CUDA, kBFloat16, "cuda.hand"));
 }
 
 }  // namespace redes

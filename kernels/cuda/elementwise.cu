@@ -4,7 +4,7 @@
 //
 // Two forms of unary and binary kernels: where every operand is dense (element
 // i at data + i) and 16-byte aligned, each thread moves 16 bytes per load and
-// store (4 floats, 2 doubles) and computes no offsets; otherwise one thread
+// store (4 floats, 2 doubles, 8 16-bit floats) and computes no offsets; otherwise one thread
 // per element computes each operand's strided offset (broadcast dims have
 // stride 0). Grid-stride loops in both.
 #include <algorithm>
@@ -57,28 +57,28 @@ __global__ void unary_dense_kernel(T* out, const T* in, std::int64_t n) {
       n,
       [&](std::int64_t v) {
         Vector<T> x = reinterpret_cast<const Vector<T>*>(in)[v];
-        for (T& lane : x.lanes) lane = unary_op<Kind>(lane);
+        for (T& lane : x.lanes) lane = unary_element<Kind>(lane);
         reinterpret_cast<Vector<T>*>(out)[v] = x;
       },
-      [&](std::int64_t i) { out[i] = unary_op<Kind>(in[i]); });
+      [&](std::int64_t i) { out[i] = unary_element<Kind>(in[i]); });
 }
 
 // b == nullptr: b is the number `scalar`.
-template <BinaryKind Kind, class T>
-__global__ void binary_dense_kernel(T* out, const T* a, const T* b, T scalar, T alpha, std::int64_t n) {
+template <BinaryKind Kind, class T, class C = compute_type_t<T>>
+__global__ void binary_dense_kernel(T* out, const T* a, const T* b, C scalar, C alpha, std::int64_t n) {
   dense_loop<T>(
       n,
       [&](std::int64_t v) {
         Vector<T> x = reinterpret_cast<const Vector<T>*>(a)[v];
         if (b == nullptr) {
-          for (T& lane : x.lanes) lane = binary_op<Kind>(lane, scalar, alpha);
+          for (T& lane : x.lanes) lane = binary_element<Kind>(lane, scalar, alpha);
         } else {
           const Vector<T> y = reinterpret_cast<const Vector<T>*>(b)[v];
-          for (int k = 0; k < kVectorWidth<T>; ++k) x.lanes[k] = binary_op<Kind>(x.lanes[k], y.lanes[k], alpha);
+          for (int k = 0; k < kVectorWidth<T>; ++k) x.lanes[k] = binary_element<Kind>(x.lanes[k], y.lanes[k], alpha);
         }
         reinterpret_cast<Vector<T>*>(out)[v] = x;
       },
-      [&](std::int64_t i) { out[i] = binary_op<Kind>(a[i], b == nullptr ? scalar : b[i], alpha); });
+      [&](std::int64_t i) { out[i] = binary_element<Kind>(a[i], b == nullptr ? scalar : C(b[i]), alpha); });
 }
 
 // Blocks for n elements moved a vector at a time.
@@ -95,32 +95,32 @@ __global__ void unary_kernel(TensorArg out, TensorArg in, std::int64_t n) {
   T* out_data = static_cast<T*>(out.data);
   const T* in_data = static_cast<const T*>(in.data);
   for (std::int64_t i = cuda::first_index(); i < n; i += cuda::grid_stride()) {
-    out_data[strided_offset(i, out)] = unary_op<Kind>(in_data[strided_offset(i, in)]);
+    out_data[strided_offset(i, out)] = unary_element<Kind>(in_data[strided_offset(i, in)]);
   }
 }
 
 // out, a, b: out's sizes, n elements; a and b strided, stride 0 where broadcast.
 // nvcc fuses a + alpha * b into one FMA, so Add and Sub with alpha != 1 may
 // differ from the CPU in the last bit.
-template <BinaryKind Kind, class T>
-__global__ void binary_kernel(TensorArg out, TensorArg a, TensorArg b, T alpha, std::int64_t n) {
+template <BinaryKind Kind, class T, class C = compute_type_t<T>>
+__global__ void binary_kernel(TensorArg out, TensorArg a, TensorArg b, C alpha, std::int64_t n) {
   T* out_data = static_cast<T*>(out.data);
   const T* a_data = static_cast<const T*>(a.data);
   const T* b_data = static_cast<const T*>(b.data);
   for (std::int64_t i = cuda::first_index(); i < n; i += cuda::grid_stride()) {
     const T lhs = a_data[strided_offset(i, a)];
     const T rhs = b_data[strided_offset(i, b)];
-    out_data[strided_offset(i, out)] = binary_op<Kind>(lhs, rhs, alpha);
+    out_data[strided_offset(i, out)] = binary_element<Kind>(lhs, rhs, alpha);
   }
 }
 
 // out, a: out's sizes, n elements, a strided; b a number (BinaryParams::scalar_b).
-template <BinaryKind Kind, class T>
-__global__ void binary_scalar_kernel(TensorArg out, TensorArg a, T b, T alpha, std::int64_t n) {
+template <BinaryKind Kind, class T, class C = compute_type_t<T>>
+__global__ void binary_scalar_kernel(TensorArg out, TensorArg a, C b, C alpha, std::int64_t n) {
   T* out_data = static_cast<T*>(out.data);
   const T* a_data = static_cast<const T*>(a.data);
   for (std::int64_t i = cuda::first_index(); i < n; i += cuda::grid_stride()) {
-    out_data[strided_offset(i, out)] = binary_op<Kind>(a_data[strided_offset(i, a)], b, alpha);
+    out_data[strided_offset(i, out)] = binary_element<Kind>(a_data[strided_offset(i, a)], b, alpha);
   }
 }
 
@@ -132,7 +132,7 @@ __global__ void compare_kernel(TensorArg out, TensorArg a, TensorArg b, std::int
   const T* a_data = static_cast<const T*>(a.data);
   const T* b_data = static_cast<const T*>(b.data);
   for (std::int64_t i = cuda::first_index(); i < n; i += cuda::grid_stride()) {
-    out_data[strided_offset(i, out)] = compare_op<Kind>(a_data[strided_offset(i, a)], b_data[strided_offset(i, b)]);
+    out_data[strided_offset(i, out)] = compare_element<Kind>(a_data[strided_offset(i, a)], b_data[strided_offset(i, b)]);
   }
 }
 
@@ -159,7 +159,7 @@ void unary_cuda(const UnaryParams& params, const TensorArg* args, int, const Exe
   const std::int64_t n = args[0].numel();
   if (n == 0) return;
   dispatch_unary_kind(params.kind, [&]<UnaryKind Kind>() {
-    if constexpr (std::is_floating_point_v<T> || unary_defined_for_integers(Kind)) {
+    if constexpr (is_floating_element_v<T> || unary_defined_for_integers(Kind)) {
       if (vectorizable({&args[0], &args[1]})) {
         REDES_CUDA_CHECK(
             cuda::launch(unary_dense_kernel<Kind, T>, dense_grid_size<T>(n), cuda::kBlockSize, 0, cuda::stream_of(ctx),
@@ -180,22 +180,24 @@ template <class T>
 void binary_cuda(const BinaryParams& params, const TensorArg* args, int, const ExecContext& ctx) {
   const std::int64_t n = args[0].numel();
   if (n == 0) return;
-  const T alpha = static_cast<T>(params.alpha);
+  using C = compute_type_t<T>;
+  const C alpha = static_cast<C>(params.alpha);
+  const C scalar = static_cast<C>(params.b);
   dispatch_binary_kind(params.kind, [&]<BinaryKind Kind>() {
-    if constexpr (std::is_floating_point_v<T> || binary_defined_for_integers(Kind)) {
+    if constexpr (is_floating_element_v<T> || binary_defined_for_integers(Kind)) {
       const bool dense =
           params.scalar_b ? vectorizable({&args[0], &args[1]}) : vectorizable({&args[0], &args[1], &args[2]});
       if (dense) {
         const T* b = params.scalar_b ? nullptr : static_cast<const T*>(args[2].data);
         REDES_CUDA_CHECK(cuda::launch(binary_dense_kernel<Kind, T>, dense_grid_size<T>(n), cuda::kBlockSize, 0,
                                       cuda::stream_of(ctx), static_cast<T*>(args[0].data),
-                                      static_cast<const T*>(args[1].data), b, static_cast<T>(params.b), alpha, n),
+                                      static_cast<const T*>(args[1].data), b, scalar, alpha, n),
                          BinaryParams::op);
         return;
       }
       if (params.scalar_b) {
         REDES_CUDA_CHECK(cuda::launch(binary_scalar_kernel<Kind, T>, cuda::grid_size(n), cuda::kBlockSize, 0,
-                                      cuda::stream_of(ctx), args[0], args[1], static_cast<T>(params.b), alpha, n),
+                                      cuda::stream_of(ctx), args[0], args[1], scalar, alpha, n),
                          BinaryParams::op);
         return;
       }
@@ -239,7 +241,7 @@ bool binary_supported_on_integers(const void* params, const TensorArg*, int) {
 
 template <class T>
 void register_arithmetic(KernelRegistry& registry) {
-  constexpr bool floating = std::is_floating_point_v<T>;
+  constexpr bool floating = is_floating_element_v<T>;
   registry.add(make_kernel<UnaryParams, &unary_cuda<T>>(DeviceType::CUDA, dtype_of_v<T>, "cuda.hand", 0,
                                                         floating ? nullptr : &unary_supported_on_integers));
   registry.add(make_kernel<BinaryParams, &binary_cuda<T>>(DeviceType::CUDA, dtype_of_v<T>, "cuda.hand", 0,
@@ -259,12 +261,16 @@ void register_cuda_elementwise(KernelRegistry& registry) {
   register_arithmetic<double>(registry);
   register_arithmetic<std::int64_t>(registry);
   register_arithmetic<std::int32_t>(registry);
+  register_arithmetic<Float16>(registry);
+  register_arithmetic<BFloat16>(registry);
   register_selection<float>(registry);
   register_selection<double>(registry);
   register_selection<std::int64_t>(registry);
   register_selection<std::int32_t>(registry);
   register_selection<std::uint8_t>(registry);
   register_selection<bool>(registry);
+  register_selection<Float16>(registry);
+  register_selection<BFloat16>(registry);
 }
 
 }  // namespace redes

@@ -58,20 +58,10 @@ void launch_copy(const TensorArg* args, const ExecContext& ctx) {
                    CopyParams::op);
 }
 
-// args: out (Out's dtype), in (any implemented dtype), both on ctx.device.
+// args: out (Out's dtype), in (any dtype), both on ctx.device.
 template <class Out>
 void copy_cuda(const CopyParams&, const TensorArg* args, int, const ExecContext& ctx) {
-  switch (args[1].dtype) {
-    case DType::Float32: return launch_copy<Out, float>(args, ctx);
-    case DType::Float64: return launch_copy<Out, double>(args, ctx);
-    case DType::Int64: return launch_copy<Out, std::int64_t>(args, ctx);
-    case DType::Int32: return launch_copy<Out, std::int32_t>(args, ctx);
-    case DType::UInt8: return launch_copy<Out, std::uint8_t>(args, ctx);
-    case DType::Bool: return launch_copy<Out, bool>(args, ctx);
-    case DType::Float16:
-    case DType::BFloat16: break;
-  }
-  detail::fail("copy: no CUDA conversion from ", dtype_name(args[1].dtype), " to ", dtype_name(dtype_of_v<Out>));
+  visit_dtype(args[1].dtype, [&]<class In>(In) { launch_copy<Out, In>(args, ctx); });
 }
 
 template <class T>
@@ -89,6 +79,8 @@ void register_cuda_fill_copy(KernelRegistry& registry) {
   register_for<std::int32_t>(registry);
   register_for<std::uint8_t>(registry);
   register_for<bool>(registry);
+  register_for<Float16>(registry);
+  register_for<BFloat16>(registry);
 }
 
 }  // namespace redes

@@ -28,7 +28,7 @@ namespace redes {
 namespace {
 
 template <class T>
-using SumAccumulator = std::conditional_t<std::is_floating_point_v<T>, double, std::int64_t>;
+using SumAccumulator = std::conditional_t<is_floating_element_v<T>, double, std::int64_t>;
 
 // Blocks the whole launch aims for when it splits reductions: a few per SM
 // of an H100 (132 SMs), enough to keep every SM reading.
@@ -160,6 +160,8 @@ void register_cuda_reduce(KernelRegistry& registry) {
   registry.add(make_kernel<SumParams, &sum_cuda<double>>(DeviceType::CUDA, kFloat64, "cuda.hand"));
   registry.add(make_kernel<SumParams, &sum_cuda<std::int64_t>>(DeviceType::CUDA, kInt64, "cuda.hand"));
   registry.add(make_kernel<SumParams, &sum_cuda<std::int32_t>>(DeviceType::CUDA, kInt32, "cuda.hand"));
+  registry.add(make_kernel<SumParams, &sum_cuda<Float16>>(DeviceType::CUDA, kFloat16, "cuda.hand"));
+  registry.add(make_kernel<SumParams, &sum_cuda<BFloat16>>(DeviceType::CUDA, kBFloat16, "cuda.hand"));
 }
 
 }  // namespace redes

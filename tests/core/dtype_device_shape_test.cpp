@@ -22,14 +22,21 @@ TEST(DType, PromotionPrefersWiderAndFloat) {
   EXPECT_EQ(promote_types(kBool, kUInt8), kUInt8);
 }
 
-TEST(DType, ReservedTypesAreRefused) {
-  EXPECT_FALSE(is_implemented(DType::Float16));
-  try {
-    empty({2}, {DType::BFloat16});
-    FAIL() << "expected redes::Error";
-  } catch (const Error& error) {
-    EXPECT_NE(std::string(error.what()).find("bfloat16"), std::string::npos) << error.what();
-  }
+TEST(DType, SixteenBitTypes) {
+  EXPECT_TRUE(is_floating(kBFloat16));
+  EXPECT_TRUE(is_floating(kFloat16));
+  EXPECT_TRUE(is_low_precision(kFloat16));
+  EXPECT_FALSE(is_low_precision(kFloat32));
+  EXPECT_EQ(dtype_size(kBFloat16), 2u);
+  EXPECT_EQ(promote_types(kBFloat16, kFloat32), kFloat32);
+  EXPECT_EQ(promote_types(kInt64, kFloat16), kFloat16);
+  EXPECT_EQ(promote_types(kBFloat16, kBFloat16), kBFloat16);
+  // Neither 16-bit type holds the other.
+  EXPECT_EQ(promote_types(kFloat16, kBFloat16), kFloat32);
+  EXPECT_EQ(promote_types(kBFloat16, kFloat16), kFloat32);
+  const Tensor t = empty({2}, {kBFloat16});
+  EXPECT_EQ(t.dtype(), kBFloat16);
+  EXPECT_EQ(t.numel() * static_cast<std::int64_t>(dtype_size(t.dtype())), 4);
 }
 
 TEST(Device, ParsesAndPrints) {

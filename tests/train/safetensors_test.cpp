@@ -60,6 +60,8 @@ TEST_F(SafetensorsTest, RoundTripsEveryDtypeInOrder) {
       {"scalar", scalar_tensor(2.5)},
       {"empty", zeros({0, 3})},
       {"transposed", testing::random_tensor({2, 3}, 3).t()},
+      {"half", testing::random_tensor({5}, 4).to(kFloat16)},
+      {"brain", testing::random_tensor({2, 3}, 5).to(kBFloat16).t()},
   };
   save_safetensors(tensors, file("all.safetensors"), {{"format", "pt"}, {"epoch", "3"}});
   const NamedTensors loaded = load_safetensors(file("all.safetensors"));
@@ -70,6 +72,27 @@ TEST_F(SafetensorsTest, RoundTripsEveryDtypeInOrder) {
     EXPECT_TRUE(all_close(loaded[i].second, tensors[i].second, 0, 0)) << tensors[i].first;
   }
   EXPECT_EQ(load_safetensors_metadata(file("all.safetensors")).at("epoch"), "3");
+}
+
+// 16-bit values as another writer lays them out: little-endian 2-byte words.
+TEST_F(SafetensorsTest, ReadsSixteenBitFloatsByTheirBits) {
+  const std::string header = R"({"b": {"dtype": "BF16", "shape": [2], "data_offsets": [0, 4]},)"
+                             R"( "h": {"dtype": "F16", "shape": [2], "data_offsets": [4, 8]}})";
+  const std::string path = file("sixteen.safetensors");
+  {
+    std::ofstream out(path, std::ios::binary);
+    for (int i = 0; i < 8; ++i) out.put(static_cast<char>((header.size() >> (8 * i)) & 0xff));
+    // bfloat16 1.0 (0x3f80) and -2.5 (0xc020); float16 1.0 (0x3c00) and 65504 (0x7bff).
+    const unsigned char data[] = {0x80, 0x3f, 0x20, 0xc0, 0x00, 0x3c, 0xff, 0x7b};
+    out << header;
+    out.write(reinterpret_cast<const char*>(data), sizeof data);
+  }
+  const NamedTensors loaded = load_safetensors(path);
+  ASSERT_EQ(loaded.size(), 2u);
+  EXPECT_EQ(loaded[0].second.dtype(), kBFloat16);
+  EXPECT_EQ(testing::host_values(loaded[0].second), (std::vector<double>{1.0, -2.5}));
+  EXPECT_EQ(loaded[1].second.dtype(), kFloat16);
+  EXPECT_EQ(testing::host_values(loaded[1].second), (std::vector<double>{1.0, 65504.0}));
 }
 
 TEST_F(SafetensorsTest, SavingReplacesTheFileAndLeavesNoTemporary) {

@@ -39,7 +39,8 @@ const char* safetensors_dtype(DType dtype) {
 }
 
 bool parse_dtype(const std::string& name, DType& dtype) {
-  for (DType candidate : {DType::Float32, DType::Float64, DType::Int64, DType::Int32, DType::UInt8, DType::Bool}) {
+  for (DType candidate : {DType::Float32, DType::Float64, DType::Int64, DType::Int32, DType::UInt8, DType::Bool,
+                          DType::Float16, DType::BFloat16}) {
     if (name == safetensors_dtype(candidate)) {
       dtype = candidate;
       return true;

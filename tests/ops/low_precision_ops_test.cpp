@@ -1,0 +1,203 @@
+// Ops on float16 and bfloat16 tensors on every device, against the float32
+// result of the same inputs rounded to the 16-bit type. An op computes in
+// float32 and rounds once, so results agree within one unit in the last
+// place of the 16-bit type (a float32 ulp of difference in exp or tanh
+// between devices can move a rounding by one).
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <functional>
+
+#include "support/test_support.h"
+
+namespace redes {
+namespace {
+
+using testing::all_close;
+using testing::host_values;
+
+struct LowPrecisionCase {
+  Device device;
+  DType dtype;
+};
+
+std::string case_name(const ::testing::TestParamInfo<LowPrecisionCase>& info) {
+  std::string device = info.param.device.str();
+  for (char& c : device) {
+    if (c == ':') c = '_';
+  }
+  return device + "_" + dtype_name(info.param.dtype);
+}
+
+std::vector<LowPrecisionCase> all_cases() {
+  std::vector<LowPrecisionCase> cases;
+  for (const Device& device : testing::compiled_devices()) {
+    cases.push_back({device, kBFloat16});
+    cases.push_back({device, kFloat16});
+  }
+  return cases;
+}
+
+class LowPrecisionOpsTest : public ::testing::TestWithParam<LowPrecisionCase> {
+ protected:
+  Device device() const { return GetParam().device; }
+  DType dtype() const { return GetParam().dtype; }
+  // The spacing of the 16-bit type relative to a value: 2^-7 for bfloat16's
+  // 8 significant bits, 2^-10 for float16's 11.
+  double ulp() const { return dtype() == kBFloat16 ? 0x1p-7 : 0x1p-10; }
+
+  // Random values already representable in the 16-bit type, on the device.
+  Tensor random(const Shape& shape, std::uint64_t seed, double low = -2, double high = 2) const {
+    return testing::random_tensor(shape, seed, {kFloat32, device()}, low, high).to(dtype());
+  }
+
+  // f on the 16-bit inputs, against f on their float32 values (on the CPU)
+  // rounded to the 16-bit type.
+  void expect_matches_float32(const std::function<Tensor(const std::vector<Tensor>&)>& f,
+                              const std::vector<Tensor>& inputs, double ulps = 1) const {
+    std::vector<Tensor> wide;
+    for (const Tensor& input : inputs) wide.push_back(input.to(Device::cpu()).to(kFloat32));
+    const Tensor actual = f(inputs);
+    ASSERT_EQ(actual.dtype(), dtype());
+    ASSERT_EQ(actual.device(), device());
+    const Tensor expected = f(wide).to(dtype());
+    EXPECT_TRUE(all_close(host_values(actual), host_values(expected), 1e-30, ulps * ulp()));
+  }
+};
+
+TEST_P(LowPrecisionOpsTest, ConversionsMatchTheHostTypes) {
+  REDES_REQUIRE_DEVICE(device());
+  // Values that round differently: ties, the overflow edge, subnormals, NaN.
+  const std::vector<float> values{1.0f,  1.0f + 0x1p-8f, 1.0f + 0x1p-11f, 1.0f + 0x1.8p-11f, 65519.0f, 65520.0f,
+                                  1e-7f, -0x1p-25f,      3e38f,           -0.0f,             INFINITY, NAN};
+  const Tensor wide = from_vector(values, {static_cast<std::int64_t>(values.size())}, {kFloat32, device()});
+  const Tensor narrow = wide.to(dtype());
+  ASSERT_EQ(narrow.dtype(), dtype());
+  const std::vector<double> got = host_values(narrow);
+  for (std::size_t i = 0; i < values.size(); ++i) {
+    const float expected = dtype() == kBFloat16 ? static_cast<float>(BFloat16(values[i]))
+                                                : static_cast<float>(Float16(values[i]));
+    if (std::isnan(expected)) {
+      EXPECT_TRUE(std::isnan(got[i])) << i;
+    } else {
+      EXPECT_EQ(got[i], static_cast<double>(expected)) << i;
+      EXPECT_EQ(std::signbit(got[i]), std::signbit(expected)) << i;
+    }
+  }
+  // Back to wider types and integers, and from integers and bool.
+  EXPECT_EQ(host_values(narrow.to(kFloat64).slice(0, 0, 2)), host_values(narrow.slice(0, 0, 2)));
+  EXPECT_EQ(host_values(from_vector(std::vector<double>{-2.7, 3.5}, {2}, {kFloat32, device()}).to(dtype()).to(kInt64)),
+            (std::vector<double>{-2, 3}));
+  EXPECT_EQ(host_values(arange(5, {kInt64, device()}).to(dtype())), (std::vector<double>{0, 1, 2, 3, 4}));
+  EXPECT_EQ(host_values((arange(3, {kInt64, device()}) > 0).to(dtype())), (std::vector<double>{0, 1, 1}));
+  // Between the two 16-bit types, through float32.
+  const DType other = dtype() == kBFloat16 ? kFloat16 : kBFloat16;
+  const Tensor small = from_vector(std::vector<float>{0.1f, -3.0f}, {2}, {kFloat32, device()}).to(dtype());
+  EXPECT_EQ(host_values(small.to(other)), host_values(small.to(kFloat32).to(other)));
+}
+
+TEST_P(LowPrecisionOpsTest, HostValuesFactoriesAndPrinting) {
+  REDES_REQUIRE_DEVICE(device());
+  const Tensor filled = full({2, 2}, 0.1, {dtype(), device()});
+  const double rounded = dtype() == kBFloat16 ? static_cast<float>(BFloat16(0.1)) : static_cast<float>(Float16(0.1));
+  EXPECT_EQ(host_values(filled), std::vector<double>(4, rounded));
+  EXPECT_NE(rounded, static_cast<double>(0.1f));
+  const std::vector<BFloat16> brain{BFloat16(1.5f), BFloat16(-0.25f)};
+  const Tensor from_brain = from_vector(brain, {2}, {std::nullopt, device()});
+  EXPECT_EQ(from_brain.dtype(), kBFloat16);
+  EXPECT_EQ(from_brain.to_vector<BFloat16>()[1].bits, BFloat16(-0.25f).bits);
+  const std::vector<Float16> half{Float16(2.0f)};
+  EXPECT_EQ(from_vector(half, {1}).dtype(), kFloat16);
+  const std::string text = ones({2}, {dtype(), device()}).str();
+  EXPECT_NE(text.find(std::string("dtype=") + dtype_name(dtype())), std::string::npos) << text;
+  EXPECT_NE(text.find("1.0000"), std::string::npos) << text;
+  EXPECT_THROW(ones({2}, {dtype()}).to_vector<float>(), Error);
+}
+
+TEST_P(LowPrecisionOpsTest, UnaryOpsMatchFloat32) {
+  REDES_REQUIRE_DEVICE(device());
+  const Tensor x = random({3, 37}, 1);
+  const Tensor positive = random({40}, 2, 0.01, 8);
+  expect_matches_float32([](const auto& in) { return neg(in[0]); }, {x});
+  expect_matches_float32([](const auto& in) { return relu(in[0]); }, {x});
+  expect_matches_float32([](const auto& in) { return exp(in[0]); }, {x});
+  expect_matches_float32([](const auto& in) { return sigmoid(in[0]); }, {x});
+  expect_matches_float32([](const auto& in) { return tanh(in[0]); }, {x});
+  expect_matches_float32([](const auto& in) { return log(in[0]); }, {positive});
+  expect_matches_float32([](const auto& in) { return sqrt(in[0]); }, {positive});
+  // A non-contiguous view.
+  expect_matches_float32([](const auto& in) { return exp(in[0].t()); }, {random({5, 9}, 3)});
+}
+
+TEST_P(LowPrecisionOpsTest, BinaryOpsMatchFloat32WithBroadcasting) {
+  REDES_REQUIRE_DEVICE(device());
+  const Tensor a = random({4, 1, 33}, 4), b = random({5, 33}, 5), c = random({1}, 6, 0.5, 2);
+  expect_matches_float32([](const auto& in) { return in[0] + in[1]; }, {a, b});
+  expect_matches_float32([](const auto& in) { return in[0] - in[1]; }, {a, b});
+  expect_matches_float32([](const auto& in) { return in[0] * in[1]; }, {a, b});
+  expect_matches_float32([](const auto& in) { return in[0] / in[1]; }, {a, c});
+  expect_matches_float32([](const auto& in) { return maximum(in[0], in[1]); }, {a, b});
+  expect_matches_float32([](const auto& in) { return add(in[0], in[1], 0.3); }, {a, b});
+  // Numbers enter in float32, not rounded to 16 bits first.
+  expect_matches_float32([](const auto& in) { return in[0] * 0.1; }, {a});
+  expect_matches_float32([](const auto& in) { return in[0] + 1e-3; }, {a});
+  // Broadcast operands in place.
+  expect_matches_float32(
+      [](const auto& in) {
+        Tensor out = in[0].clone();
+        out.add_(in[1]);
+        return out;
+      },
+      {b, c});
+}
+
+TEST_P(LowPrecisionOpsTest, ComparisonsAndWhere) {
+  REDES_REQUIRE_DEVICE(device());
+  const Tensor a = random({6, 7}, 7), b = random({7}, 8);
+  const Tensor wide_a = a.to(kFloat32), wide_b = b.to(kFloat32);
+  EXPECT_EQ(host_values(a > b), host_values(wide_a > wide_b));
+  EXPECT_EQ(host_values(a == a), std::vector<double>(42, 1.0));
+  EXPECT_EQ(host_values(where(a > b, a, b)), host_values(where(wide_a > wide_b, wide_a, wide_b)));
+}
+
+TEST_P(LowPrecisionOpsTest, SumsAccumulateInFloat) {
+  REDES_REQUIRE_DEVICE(device());
+  // 4096 ones: adding in the 16-bit type would stop at 256 for bfloat16
+  // (256 + 1 rounds back to 256) and at 2048 for float16.
+  EXPECT_EQ(sum(ones({4096}, {dtype(), device()})).item(), 4096.0);
+  EXPECT_EQ(mean(ones({64, 64}, {dtype(), device()})).item(), 1.0);
+  const Tensor x = random({37, 129}, 9);
+  expect_matches_float32([](const auto& in) { return sum(in[0]); }, {x});
+  expect_matches_float32([](const auto& in) { return sum(in[0], {0}); }, {x});
+  expect_matches_float32([](const auto& in) { return sum(in[0], {1}, true); }, {x});
+  expect_matches_float32([](const auto& in) { return mean(in[0].t(), {0}); }, {x});
+}
+
+TEST_P(LowPrecisionOpsTest, MaxAndArgmax) {
+  REDES_REQUIRE_DEVICE(device());
+  const Tensor x = random({9, 301}, 10);
+  expect_matches_float32([](const auto& in) { return max(in[0]); }, {x}, 0);
+  expect_matches_float32([](const auto& in) { return max(in[0], 1).values; }, {x}, 0);
+  EXPECT_EQ(host_values(argmax(x, 1)), host_values(argmax(x.to(kFloat32), 1)));
+  EXPECT_EQ(host_values(argmax(x, 0)), host_values(argmax(x.to(kFloat32), 0)));
+}
+
+TEST_P(LowPrecisionOpsTest, GradientsFlowInTheTensorsOwnTypes) {
+  REDES_REQUIRE_DEVICE(device());
+  const Tensor x = random({5, 3}, 11).requires_grad_(true);
+  (x * x).sum().backward();
+  ASSERT_TRUE(x.grad().defined());
+  EXPECT_EQ(x.grad().dtype(), dtype());
+  EXPECT_TRUE(all_close(host_values(x.grad()), host_values((x.detach() * 2.0).to(kFloat32)), 0, ulp()));
+
+  // A float32 master copy used in 16 bits: the gradient comes back in float32.
+  const Tensor master = testing::random_tensor({4}, 12, {kFloat32, device()}).requires_grad_(true);
+  (master.to(dtype()) * 3.0).sum().backward();
+  EXPECT_EQ(master.grad().dtype(), kFloat32);
+  EXPECT_EQ(host_values(master.grad()), std::vector<double>(4, 3.0));
+}
+
+INSTANTIATE_TEST_SUITE_P(Devices, LowPrecisionOpsTest, ::testing::ValuesIn(all_cases()), case_name);
+
+}  // namespace
+}  // namespace redes
