@@ -56,7 +56,8 @@ int info() {
   if (build.cuda && !build.cuda_emulated) std::printf(", CUDA architectures %s", build.cuda_architectures.c_str());
   std::printf("\n");
   std::printf("oneDNN (CPU vendor library): %s\n",
-              build.onednn ? ("yes, " + build.onednn_version).c_str() : "no (the hand-written CPU kernels serve)");
+              build.onednn ? ("yes, " + build.onednn_version + " (" + build.onednn_cpu + ")").c_str()
+                           : "no (the hand-written CPU kernels serve)");
   if (!build.cudnn_version.empty()) {
     std::printf("cuDNN library: %s (%s)\n", build.cudnn_version.c_str(), build.cudnn_path.c_str());
   }
@@ -186,7 +187,8 @@ int bench(int (*workload)(const WorkloadOptions&), WorkloadOptions options, cons
   // Which implementations ran: the setting, and what auto chose per shape.
   std::cout << "{\"kernel_impl\": \"" << redes::kernel_impl_name(redes::kernel_impl())
             << "\", \"deterministic\": " << (redes::deterministic() ? "true" : "false")
-            << ", \"tf32\": " << (redes::allow_tf32() ? "true" : "false") << ", \"auto_choices\": [";
+            << ", \"tf32\": " << (redes::allow_tf32() ? "true" : "false") << ", \"precision\": \""
+            << (options.precision ? redes::dtype_name(*options.precision) : "float32") << "\", \"auto_choices\": [";
   bool first = true;
   for (const auto& [key, name] : redes::KernelRegistry::instance().tuned()) {
     std::cout << (first ? "" : ", ") << "{\"call\": \"" << key << "\", \"impl\": \"" << name << "\"}";

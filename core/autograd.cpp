@@ -2,6 +2,7 @@
 
 #include <cstdint>
 
+#include "core/autocast.h"
 #include "core/ops.h"
 #include "core/tensor_impl.h"
 
@@ -348,6 +349,9 @@ class BackwardPass {
   }
 
   void run(const std::vector<Edge>& roots, const std::vector<Tensor>& seeds) {
+    // Each op's backward keeps its forward's dtypes, whatever autocast scope
+    // backward() is called in.
+    const autocast no_autocast(kBFloat16, false);
     find_reachable(roots);
     for (std::size_t i = 0; i < roots.size(); ++i) {
       NodeTask& task = tasks_.get(roots[i].node.get());

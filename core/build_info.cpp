@@ -12,6 +12,7 @@ BuildInfo build_info() {
   info.cudnn = REDES_BUILD_HAS_CUDNN != 0;
   info.onednn = REDES_BUILD_HAS_ONEDNN != 0;
   info.onednn_version = detail::onednn_library_version();
+  info.onednn_cpu = detail::onednn_cpu_description();
   info.cuda_emulated = REDES_BUILD_CUDA_EMULATED != 0;
   info.cuda_architectures = REDES_BUILD_CUDA_ARCHITECTURES;
 #if REDES_BUILD_HAS_CUDNN

@@ -19,6 +19,7 @@ struct BuildInfo {
   std::string cudnn_version;  // of the loaded cuDNN library ("9.x.y"); empty when none is loaded
   std::string cudnn_path;     // the file it was loaded from; empty when none is loaded
   std::string onednn_version;  // of the linked oneDNN library ("2.6.3"); empty without oneDNN
+  std::string onednn_cpu;      // its instruction set here and bfloat16 support; empty without oneDNN
 };
 
 REDES_API BuildInfo build_info();

@@ -36,5 +36,8 @@ std::string cudnn_library_path();
 // The linked oneDNN library's version ("2.6.3"), or "" in builds without
 // oneDNN; defined by kernels/onednn/ in builds with it.
 std::string onednn_library_version();
+// The instruction set oneDNN's CPU kernels use here and how bfloat16 runs
+// ("avx512_core_bf16; bfloat16 native"), or "" without oneDNN.
+std::string onednn_cpu_description();
 
 }  // namespace redes::detail

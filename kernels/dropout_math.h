@@ -29,13 +29,15 @@ REDES_HD T apply(T x, std::uint32_t bits, float keep, T scale) {
 template <class T>
 REDES_HD void block_at(T* out, const T* in, const TensorArg& in_arg, bool in_dense, std::int64_t block,
                        std::int64_t n, const DropoutParams& p) {
+  // The 16-bit types scale in float32 and round once.
+  using C = compute_type_t<T>;
   const philox::Block bits = philox::stream_block(p.seed, p.offset + static_cast<std::uint64_t>(block));
-  const T scale = static_cast<T>(p.scale);
+  const C scale = static_cast<C>(p.scale);
   const std::int64_t first = block * 4;
   const std::int64_t last = first + 4 < n ? first + 4 : n;
   for (std::int64_t i = first; i < last; ++i) {
     const T x = in_dense ? in[i] : in[strided_offset(i, in_arg)];
-    out[i] = apply(x, bits.v[i - first], p.keep, scale);
+    out[i] = static_cast<T>(apply(static_cast<C>(x), bits.v[i - first], p.keep, scale));
   }
 }
 

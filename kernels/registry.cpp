@@ -23,6 +23,7 @@ std::string cudnn_library_problem(const std::string&) { return "this build has n
 #if !defined(REDES_WITH_ONEDNN)
 // With oneDNN, kernels/onednn/onednn.cpp answers.
 std::string detail::onednn_library_version() { return ""; }
+std::string detail::onednn_cpu_description() { return ""; }
 #endif
 
 KernelRegistry::KernelRegistry() {

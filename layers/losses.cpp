@@ -1,5 +1,6 @@
 #include "layers/losses.h"
 
+#include "core/autocast.h"
 #include "core/ops.h"
 #include "core/ops/cross_entropy.h"
 
@@ -34,7 +35,8 @@ void check_class_targets(const Tensor& scores, const Tensor& targets, const char
 
 }  // namespace
 
-Tensor bce_with_logits(const Tensor& logits, const Tensor& targets, Reduction reduction) {
+Tensor bce_with_logits(const Tensor& logits_in, const Tensor& targets, Reduction reduction) {
+  const Tensor logits = detail::autocast_to_float32(logits_in);
   check_same_shape(logits, targets, "bce_with_logits");
   const Tensor y = targets.to(logits.dtype());
   const Tensor zero = zeros({}, {logits.dtype(), logits.device()});
@@ -43,20 +45,23 @@ Tensor bce_with_logits(const Tensor& logits, const Tensor& targets, Reduction re
   return reduce(losses, reduction);
 }
 
-Tensor nll_loss(const Tensor& log_probs, const Tensor& targets, Reduction reduction) {
+Tensor nll_loss(const Tensor& log_probs_in, const Tensor& targets, Reduction reduction) {
+  const Tensor log_probs = detail::autocast_to_float32(log_probs_in);
   check_class_targets(log_probs, targets, "nll_loss");
   const Tensor picked = gather(log_probs, 1, targets.unsqueeze(1)).squeeze(1);
   return reduce(-picked, reduction);
 }
 
-Tensor cross_entropy(const Tensor& logits, const Tensor& targets, Reduction reduction) {
+Tensor cross_entropy(const Tensor& logits_in, const Tensor& targets, Reduction reduction) {
+  const Tensor logits = detail::autocast_to_float32(logits_in);
   check_class_targets(logits, targets, "cross_entropy");
   // One fused kernel instead of log_softmax then nll_loss (same values; the
   // reduction stays the float64-accumulating sum/mean).
   return reduce(detail::cross_entropy_per_sample(logits, targets), reduction);
 }
 
-Tensor mse_loss(const Tensor& predictions, const Tensor& targets, Reduction reduction) {
+Tensor mse_loss(const Tensor& predictions_in, const Tensor& targets, Reduction reduction) {
+  const Tensor predictions = detail::autocast_to_float32(predictions_in);
   check_same_shape(predictions, targets, "mse_loss");
   const Tensor error = predictions - targets.to(predictions.dtype());
   return reduce(error * error, reduction);

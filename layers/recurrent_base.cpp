@@ -3,6 +3,7 @@
 #include <cmath>
 #include <sstream>
 
+#include "core/autocast.h"
 #include "core/ops.h"
 #include "core/random.h"
 #include "layers/init.h"
@@ -95,9 +96,15 @@ RecurrentBase::DirectionResult RecurrentBase::run_direction(const Tensor& x, std
   return {stack(outputs, 0), std::move(state)};
 }
 
-RecurrentBase::StackResult RecurrentBase::run_stack(const Tensor& input, std::vector<Tensor> initial_states,
+RecurrentBase::StackResult RecurrentBase::run_stack(const Tensor& input_in, std::vector<Tensor> initial_states,
                                                     const std::vector<const char*>& state_names,
                                                     const std::vector<std::int64_t>& lengths) {
+  // Under autocast the recurrent layers still run in float32 (their fused
+  // kernels take float32 and float64): a 16-bit input returns to float32,
+  // and the scope is off inside the layer.
+  const Tensor input = redes::detail::autocast_to_float32(input_in);
+  for (Tensor& state : initial_states) state = redes::detail::autocast_to_float32(state);
+  const autocast float32_inside(kBFloat16, false);
   const std::string type = type_name();
   REDES_CHECK(input.defined() && input.dim() == 3 && input.size(2) == input_size_, type,
               ": expected input of shape ", options_.batch_first ? "(N, T, " : "(T, N, ", input_size_, "), got ",

@@ -78,6 +78,9 @@ std::string workload_usage(const std::string& program) {
          "  --deterministic                 only bitwise-reproducible algorithms (also REDES_DETERMINISTIC=1)\n"
          "  --tf32                          let float32 GEMMs and convolutions round inputs to TF32 on GPUs\n"
          "                                  that have it (also REDES_ALLOW_TF32=1; default: exact float32)\n"
+         "  --precision fp32|bf16|fp16      mixed precision: matmuls and convolutions in bfloat16 or float16\n"
+         "                                  (autocast), losses and parameters in float32; fp16 also scales\n"
+         "                                  the loss (default: fp32)\n"
          "  --help                          this text\n";
 }
 
@@ -158,6 +161,15 @@ std::optional<WorkloadOptions> parse_workload_options(int argc, char** argv, int
       options.deterministic = true;
     } else if (flag == "--tf32") {
       options.allow_tf32 = true;
+    } else if (flag == "--precision") {
+      const std::string text = value();
+      if (text == "fp32") {
+        options.precision.reset();
+      } else if (text == "bf16" || text == "fp16") {
+        options.precision = text == "bf16" ? kBFloat16 : kFloat16;
+      } else {
+        throw UsageError("--precision: expected fp32, bf16 or fp16, got \"" + text + "\"");
+      }
     } else {
       throw UsageError("unknown option \"" + flag + "\"");
     }
@@ -264,7 +276,8 @@ train::FitOptions fit_options(const WorkloadOptions& options, const std::string&
           .log = progress_stream(options),
           .metrics_path = output_path(options, name + ".jsonl"),
           .curves_path = output_path(options, name + ".svg"),
-          .data_parallel = dist::launched_as_job()};
+          .data_parallel = dist::launched_as_job(),
+          .precision = options.precision};
 }
 
 }  // namespace redes::examples

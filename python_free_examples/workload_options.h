@@ -34,6 +34,7 @@ struct WorkloadOptions {
   std::optional<KernelImpl> impl;  // kernel implementations (hand, cudnn, auto); see kernels/kernel_settings.h
   bool deterministic = false;      // only bitwise-reproducible algorithms
   bool allow_tf32 = false;         // float32 GEMMs and convolutions may use TF32
+  std::optional<DType> precision;  // --precision bf16|fp16: autocast dtype (unset: float32)
   // False on the ranks other than 0 of a data-parallel job (`mpirun -np N`):
   // only rank 0 writes the workload's own files and prints results.
   bool writes_files = true;

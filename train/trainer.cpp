@@ -8,6 +8,7 @@
 #include <fstream>
 #include <iostream>
 
+#include "core/autocast.h"
 #include "core/cuda.h"
 #include "core/random.h"
 #include "train/checkpoint.h"
@@ -80,13 +81,33 @@ Tensor Trainer::train_step(const Tensor& inputs, const Tensor& targets, double c
   return step(inputs, targets, clip_grad_norm).loss;
 }
 
+Trainer::StepResult Trainer::forward(const Tensor& inputs, const Tensor& targets) {
+  std::optional<autocast> scope;
+  if (precision_) scope.emplace(*precision_);
+  Tensor output = model_(inputs);
+  Tensor loss = loss_(output, targets);
+  return {output, loss, true};
+}
+
 Trainer::StepResult Trainer::step(const Tensor& inputs, const Tensor& targets, double clip_grad_norm,
                                   bool skip_non_finite) {
-  const Tensor output = model_(inputs);
-  const Tensor loss = loss_(output, targets);
+  const StepResult forwarded = forward(inputs, targets);
+  const Tensor& output = forwarded.output;
+  const Tensor& loss = forwarded.loss;
   optimizer_.zero_grad();
-  loss.backward();
+  (scaler_ ? scaler_->scale(loss) : loss).backward();
   if (replicas_) replicas_->synchronize_gradients();
+  if (scaler_) {
+    // Overflowing float16 gradients are expected now and then while the
+    // scale searches its level: the step is skipped and the scale shrinks.
+    // (Replicas hold the same averaged gradients, so they agree.)
+    const bool finite = scaler_->unscale_(optimizer_.parameters());
+    scaler_->update();
+    if (!finite) {
+      optimizer_.zero_grad();
+      return {output, loss, false};
+    }
+  }
   if (skip_non_finite) {
     std::vector<Tensor> checked{loss};
     for (const Tensor& parameter : optimizer_.parameters()) checked.push_back(parameter.grad());
@@ -163,8 +184,8 @@ Metrics Trainer::evaluate(const data::Dataset& set, std::int64_t batch_size) {
     for (std::int64_t i = start; i < std::min(set.size(), start + batch_size); ++i) indices.push_back(i);
     const std::vector<Tensor> batch = set.get(indices);
     const Tensor inputs = batch.at(0).to(device_), targets = batch.at(1).to(device_);
-    const Tensor output = model_(inputs);
-    accumulator.add(loss_(output, targets), output, targets);
+    const StepResult forwarded = forward(inputs, targets);
+    accumulator.add(forwarded.loss, forwarded.output, targets);
   }
   model_.train(was_training);
   return metrics_over_ranks(accumulator);
@@ -273,6 +294,12 @@ std::vector<EpochRecord> Trainer::fit(std::shared_ptr<const data::Dataset> train
   // different initial draws), and averages gradients from here on.
   if (parallel) replicas_ = std::make_unique<dist::DataParallel>(model_, dist::DataParallelOptions{options.bucket_bytes});
   const ResetOnExit<std::unique_ptr<dist::DataParallel>> end_replicas{replicas_};
+  REDES_CHECK(!options.precision || is_low_precision(*options.precision), "Trainer::fit: precision must be bfloat16 "
+              "or float16 (unset for float32), got ", dtype_name(*options.precision));
+  precision_ = options.precision;
+  const ResetOnExit<std::optional<DType>> end_precision{precision_};
+  if (options.precision == kFloat16) scaler_.emplace();
+  const ResetOnExit<std::optional<optim::GradScaler>> end_scaler{scaler_};
   // Samples of the epoch's order one step takes, all ranks together.
   const std::int64_t samples_per_step = options.batch_size * world;
 

@@ -20,6 +20,7 @@
 #include "train/data/data_loader.h"
 #include "train/dist/data_parallel.h"
 #include "train/metrics.h"
+#include "train/optim/grad_scaler.h"
 #include "train/optim/optimizer.h"
 #include "train/optim/schedule.h"
 
@@ -81,6 +82,12 @@ struct FitOptions {
   // In a process that is not part of a job this trains as usual.
   bool data_parallel = false;
   std::int64_t bucket_bytes = std::int64_t{25} << 20;
+  // Mixed precision: the forward pass and the loss of training and evaluation
+  // run in an autocast scope of this dtype (kBFloat16 or kFloat16;
+  // core/autocast.h); parameters and optimizer state stay float32. float16
+  // also scales the loss (GradScaler): a step whose gradients overflow is
+  // skipped and the scale halved. Unset: float32 throughout.
+  std::optional<DType> precision{};
 };
 
 struct EpochRecord {
@@ -133,6 +140,9 @@ class REDES_API Trainer {
   // Whether `mine` holds on every rank (of a data-parallel fit).
   bool on_every_rank(bool mine) const;
 
+  // Runs the model and the loss (in the fit's autocast scope, if any).
+  StepResult forward(const Tensor& inputs, const Tensor& targets);
+
   nn::Module& model_;
   optim::Optimizer& optimizer_;
   LossFn loss_;
@@ -141,6 +151,8 @@ class REDES_API Trainer {
   bool stopped_ = false;
   // Set while a data-parallel fit runs.
   std::unique_ptr<dist::DataParallel> replicas_;
+  std::optional<DType> precision_;            // the fit's FitOptions::precision
+  std::optional<optim::GradScaler> scaler_;   // float16 fits: the loss scaling
 };
 
 }  // namespace redes::train

@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "core/cuda_emulation/emulated_runtime.h"
+#include "core/low_precision.h"
 #include "core/cuda_emulation/status_names.h"
 
 struct cublasContext {
@@ -49,12 +50,13 @@ bool in_device_memory(const void* ptr, std::size_t bytes, const char* name, int 
 
 bool valid_op(cublasOperation_t op) { return op == CUBLAS_OP_N || op == CUBLAS_OP_T || op == CUBLAS_OP_C; }
 
-// C_i = alpha op(A_i) op(B_i) + beta C_i for i < batch. C is not read when
-// beta is 0, as BLAS defines it, so C may hold garbage (or NaN) then.
-template <class T>
+// C_i = alpha op(A_i) op(B_i) + beta C_i for i < batch, summed in Acc. C is
+// not read when beta is 0, as BLAS defines it, so C may hold garbage (or
+// NaN) then.
+template <class T, class Acc = T>
 cublasStatus_t gemm(cublasHandle_t handle, cublasOperation_t transa, cublasOperation_t transb, int m, int n, int k,
-                    const T* alpha_ptr, const T* a, int lda, long long stride_a, const T* b, int ldb,
-                    long long stride_b, const T* beta_ptr, T* c, int ldc, long long stride_c, int batch) {
+                    const Acc* alpha_ptr, const T* a, int lda, long long stride_a, const T* b, int ldb,
+                    long long stride_b, const Acc* beta_ptr, T* c, int ldc, long long stride_c, int batch) {
   if (handle == nullptr) return CUBLAS_STATUS_NOT_INITIALIZED;
   if (!valid_op(transa) || !valid_op(transb) || m < 0 || n < 0 || k < 0 || batch < 0 || alpha_ptr == nullptr ||
       beta_ptr == nullptr) {
@@ -77,30 +79,33 @@ cublasStatus_t gemm(cublasHandle_t handle, cublasOperation_t transa, cublasOpera
   CUstream_st* stream = resolve_stream(handle->stream);
   if (stream == nullptr) return CUBLAS_STATUS_EXECUTION_FAILED;
   // Host pointer mode: alpha and beta are read at the call.
-  const T alpha = *alpha_ptr, beta = *beta_ptr;
+  const Acc alpha = *alpha_ptr, beta = *beta_ptr;
   enqueue(*stream, [=] {
     // op(A) copied to a contiguous column-major (m x k) block, so the inner
     // loop runs down columns; each element still sums over l in order.
-    std::vector<T> a_columns(static_cast<std::size_t>(m) * static_cast<std::size_t>(k));
-    std::vector<T> sums(static_cast<std::size_t>(m));
+    std::vector<Acc> a_columns(static_cast<std::size_t>(m) * static_cast<std::size_t>(k));
+    std::vector<Acc> sums(static_cast<std::size_t>(m));
     for (int i = 0; i < batch; ++i) {
       const ColumnMajor<T> op_a{a + i * stride_a, transa, lda};
       const ColumnMajor<T> op_b{b + i * stride_b, transb, ldb};
       T* c_i = c + i * stride_c;
       for (int l = 0; l < k; ++l) {
-        for (int row = 0; row < m; ++row) a_columns[static_cast<std::size_t>(l) * m + row] = op_a.at(row, l);
+        for (int row = 0; row < m; ++row) {
+          a_columns[static_cast<std::size_t>(l) * m + row] = static_cast<Acc>(op_a.at(row, l));
+        }
       }
       for (int col = 0; col < n; ++col) {
-        std::fill(sums.begin(), sums.end(), T(0));
+        std::fill(sums.begin(), sums.end(), Acc(0));
         for (int l = 0; l < k; ++l) {
-          const T b_lc = op_b.at(l, col);
-          const T* a_column = a_columns.data() + static_cast<std::size_t>(l) * m;
+          const Acc b_lc = static_cast<Acc>(op_b.at(l, col));
+          const Acc* a_column = a_columns.data() + static_cast<std::size_t>(l) * m;
           for (int row = 0; row < m; ++row) sums[static_cast<std::size_t>(row)] += a_column[row] * b_lc;
         }
         T* c_column = c_i + static_cast<std::int64_t>(col) * ldc;
         for (int row = 0; row < m; ++row) {
-          const T sum = sums[static_cast<std::size_t>(row)];
-          c_column[row] = beta == T(0) ? alpha * sum : alpha * sum + beta * c_column[row];
+          const Acc sum = sums[static_cast<std::size_t>(row)];
+          const Acc value = beta == Acc(0) ? alpha * sum : alpha * sum + beta * static_cast<Acc>(c_column[row]);
+          c_column[row] = static_cast<T>(value);
         }
       }
     }
@@ -186,6 +191,26 @@ cublasStatus_t cublasDgemmStridedBatched(cublasHandle_t handle, cublasOperation_
                                          int batch_count) {
   return gemm(handle, transa, transb, m, n, k, alpha, a, lda, stride_a, b, ldb, stride_b, beta, c, ldc, stride_c,
               batch_count);
+}
+
+cublasStatus_t cublasGemmStridedBatchedEx(cublasHandle_t handle, cublasOperation_t transa, cublasOperation_t transb,
+                                          int m, int n, int k, const void* alpha, const void* a, cudaDataType a_type,
+                                          int lda, long long stride_a, const void* b, cudaDataType b_type, int ldb,
+                                          long long stride_b, const void* beta, void* c, cudaDataType c_type, int ldc,
+                                          long long stride_c, int batch_count, cublasComputeType_t compute_type,
+                                          cublasGemmAlgo_t) {
+  if (a_type != b_type || a_type != c_type || compute_type != CUBLAS_COMPUTE_32F) return CUBLAS_STATUS_NOT_SUPPORTED;
+  const auto run = [&]<class T>(T) {
+    return gemm<T, float>(handle, transa, transb, m, n, k, static_cast<const float*>(alpha),
+                          static_cast<const T*>(a), lda, stride_a, static_cast<const T*>(b), ldb, stride_b,
+                          static_cast<const float*>(beta), static_cast<T*>(c), ldc, stride_c, batch_count);
+  };
+  switch (a_type) {
+    case CUDA_R_32F: return run(float{});
+    case CUDA_R_16F: return run(redes::Float16{});
+    case CUDA_R_16BF: return run(redes::BFloat16{});
+    default: return CUBLAS_STATUS_NOT_SUPPORTED;
+  }
 }
 
 }  // extern "C"

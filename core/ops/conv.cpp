@@ -7,6 +7,7 @@
 #include <array>
 #include <string>
 
+#include "core/autocast.h"
 #include "core/autograd.h"
 #include "core/ops.h"
 #include "core/ops/dispatch.h"
@@ -47,15 +48,14 @@ std::string extent_str(const ConvNames& names, std::int64_t h, std::int64_t w) {
   return std::to_string(h) + "x" + std::to_string(w);
 }
 
-// The checks every convolution makes of its tensors: defined, float32 or
-// float64 alike, on one device, `dims`-D input and weight, no empty weight dim.
+// The checks every convolution makes of its tensors: defined, of one
+// floating-point dtype, on one device, `dims`-D input and weight, no empty weight dim.
 void check_conv_operands(const ConvNames& names, const Tensor& input, const Tensor& weight, const Tensor& bias,
                          std::int64_t dims, const char* input_layout, const char* weight_layout) {
   const char* op = names.op;
   detail::check_defined(input, op, "the input");
   detail::check_defined(weight, op, "the weight");
-  REDES_CHECK(input.dtype() == kFloat32 || input.dtype() == kFloat64, op,
-              ": expected a float32 or float64 input, got ", dtype_name(input.dtype()));
+  REDES_CHECK(is_floating(input.dtype()), op, ": expected a floating-point input, got ", dtype_name(input.dtype()));
   REDES_CHECK(weight.dtype() == input.dtype(), op, ": the weight is ", dtype_name(weight.dtype()),
               ", the input ", dtype_name(input.dtype()), " (convert one with .to(dtype))");
   REDES_CHECK(!bias.defined() || bias.dtype() == input.dtype(), op, ": the bias is ", dtype_name(bias.dtype()),
@@ -330,13 +330,17 @@ TransposedGeometry conv_transpose2d_geometry(const Tensor& input, const Tensor& 
 
 }  // namespace
 
-Tensor conv2d(const Tensor& input, const Tensor& weight, const Tensor& bias, Conv2dOptions options) {
+Tensor conv2d(const Tensor& input_in, const Tensor& weight_in, const Tensor& bias_in, Conv2dOptions options) {
+  const Tensor input = detail::autocast_to_low_precision(input_in), weight = detail::autocast_to_low_precision(weight_in);
+  const Tensor bias = detail::autocast_to_low_precision(bias_in);
   check_conv_operands(kConv2d, input, weight, bias, 4, "(N, C, H, W)",
                       "(out_channels, in_channels/groups, kernel_h, kernel_w)");
   return conv2d_checked(kConv2d, input, weight, bias, options);
 }
 
-Tensor conv1d(const Tensor& input, const Tensor& weight, const Tensor& bias, Conv1dOptions options) {
+Tensor conv1d(const Tensor& input_in, const Tensor& weight_in, const Tensor& bias_in, Conv1dOptions options) {
+  const Tensor input = detail::autocast_to_low_precision(input_in), weight = detail::autocast_to_low_precision(weight_in);
+  const Tensor bias = detail::autocast_to_low_precision(bias_in);
   check_conv_operands(kConv1d, input, weight, bias, 3, "(N, C, L)", "(out_channels, in_channels/groups, kernel_size)");
   const Conv2dOptions options2d{.stride = {1, options.stride},
                                 .padding = {0, options.padding},

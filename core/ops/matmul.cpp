@@ -1,4 +1,5 @@
 // Matrix products: matmul (NumPy semantics, batched, broadcast) and addmm.
+#include "core/autocast.h"
 #include "core/autograd.h"
 #include "core/ops.h"
 #include "core/ops/dispatch.h"
@@ -64,7 +65,8 @@ Tensor batched_matmul(const Tensor& a, const Tensor& b) {
 
 }  // namespace
 
-Tensor matmul(const Tensor& a, const Tensor& b) {
+Tensor matmul(const Tensor& a_in, const Tensor& b_in) {
+  const Tensor a = detail::autocast_to_low_precision(a_in), b = detail::autocast_to_low_precision(b_in);
   check_operands(a, b, "matmul");
   REDES_CHECK(a.dim() >= 1 && b.dim() >= 1, "matmul: expected operands of at least 1 dim, got shapes ",
               shape_str(a.shape()), " and ", shape_str(b.shape()));
@@ -78,7 +80,9 @@ Tensor matmul(const Tensor& a, const Tensor& b) {
   return out;
 }
 
-Tensor addmm(const Tensor& bias, const Tensor& a, const Tensor& b) {
+Tensor addmm(const Tensor& bias_in, const Tensor& a_in, const Tensor& b_in) {
+  const Tensor bias = detail::autocast_to_low_precision(bias_in);
+  const Tensor a = detail::autocast_to_low_precision(a_in), b = detail::autocast_to_low_precision(b_in);
   check_operands(a, b, "addmm");
   detail::check_defined(bias, "addmm", "the bias");
   detail::common_device("addmm", {&bias, &a});

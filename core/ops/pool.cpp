@@ -22,8 +22,7 @@ using Pair = std::array<std::int64_t, 2>;
 
 void check_pool_input(const Tensor& input, const char* op) {
   detail::check_defined(input, op, "the input");
-  REDES_CHECK(input.dtype() == kFloat32 || input.dtype() == kFloat64, op, ": expected a float32 or float64 input, got ",
-              dtype_name(input.dtype()));
+  REDES_CHECK(is_floating(input.dtype()), op, ": expected a floating-point input, got ", dtype_name(input.dtype()));
   REDES_CHECK(input.dim() == 4, op, ": expected a 4-D input (N, C, H, W), got shape ", shape_str(input.shape()));
   REDES_CHECK(input.size(2) > 0 && input.size(3) > 0, op, ": expected non-empty (H, W) planes, got shape ",
               shape_str(input.shape()));

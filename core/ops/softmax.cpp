@@ -1,4 +1,5 @@
 // softmax and log_softmax along one dim.
+#include "core/autocast.h"
 #include "core/autograd.h"
 #include "core/ops.h"
 #include "core/ops/dispatch.h"
@@ -24,7 +25,8 @@ Tensor softmax_kernel(const Tensor& x, std::int64_t dim, bool log_output) {
 
 }  // namespace
 
-Tensor softmax(const Tensor& x, std::int64_t dim) {
+Tensor softmax(const Tensor& x_in, std::int64_t dim) {
+  const Tensor x = detail::autocast_to_float32(x_in);
   Tensor out = softmax_kernel(x, dim, false);
   if (needs_grad({&x})) {
     record_op("softmax", out, {&x}, {out}, [dim](const Tensor& g, const std::vector<Tensor>& saved) {
@@ -36,7 +38,8 @@ Tensor softmax(const Tensor& x, std::int64_t dim) {
   return out;
 }
 
-Tensor log_softmax(const Tensor& x, std::int64_t dim) {
+Tensor log_softmax(const Tensor& x_in, std::int64_t dim) {
+  const Tensor x = detail::autocast_to_float32(x_in);
   Tensor out = softmax_kernel(x, dim, true);
   if (needs_grad({&x})) {
     record_op("log_softmax", out, {&x}, {out}, [dim](const Tensor& g, const std::vector<Tensor>& saved) {

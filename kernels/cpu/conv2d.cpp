@@ -17,6 +17,7 @@
 #include "kernels/conv_math.h"
 #include "kernels/cpu/blas.h"
 #include "kernels/cpu/parallel.h"
+#include "kernels/cpu/widened.h"
 #include "kernels/params.h"
 #include "kernels/registry.h"
 
@@ -234,6 +235,17 @@ void register_for(KernelRegistry& registry) {
 void register_cpu_conv2d(KernelRegistry& registry) {
   register_for<float>(registry);
   register_for<double>(registry);
+  for (DType dtype : {kFloat16, kBFloat16}) {
+    registry.add(make_kernel<Conv2dForwardParams,
+                             &cpu::widened<Conv2dForwardParams, &conv2d_forward_cpu<float>>>(DeviceType::CPU, dtype,
+                                                                                             "cpu.blas"));
+    registry.add(make_kernel<Conv2dBackwardInputParams,
+                             &cpu::widened<Conv2dBackwardInputParams, &conv2d_backward_input_cpu<float>>>(
+        DeviceType::CPU, dtype, "cpu.blas"));
+    registry.add(make_kernel<Conv2dBackwardWeightParams,
+                             &cpu::widened<Conv2dBackwardWeightParams, &conv2d_backward_weight_cpu<float>>>(
+        DeviceType::CPU, dtype, "cpu.blas"));
+  }
 }
 
 }  // namespace redes

@@ -31,6 +31,8 @@ void dropout_cpu(const DropoutParams& p, const TensorArg* args, int, const ExecC
 void register_cpu_dropout(KernelRegistry& registry) {
   registry.add(make_kernel<DropoutParams, &dropout_cpu<float>>(DeviceType::CPU, kFloat32, "cpu"));
   registry.add(make_kernel<DropoutParams, &dropout_cpu<double>>(DeviceType::CPU, kFloat64, "cpu"));
+  registry.add(make_kernel<DropoutParams, &dropout_cpu<Float16>>(DeviceType::CPU, kFloat16, "cpu"));
+  registry.add(make_kernel<DropoutParams, &dropout_cpu<BFloat16>>(DeviceType::CPU, kBFloat16, "cpu"));
 }
 
 }  // namespace redes

@@ -1,4 +1,5 @@
-// Batched matrix product on the CPU through OpenBLAS (cblas_sgemm / cblas_dgemm).
+// Batched matrix product on the CPU through OpenBLAS (cblas_sgemm / cblas_dgemm;
+// the 16-bit types through sgemm on float32 copies, kernels/cpu/widened.h).
 #include <cblas.h>
 
 #include <algorithm>
@@ -7,6 +8,7 @@
 #include "core/error.h"
 #include "kernels/gemm_layout.h"
 #include "kernels/params.h"
+#include "kernels/cpu/widened.h"
 #include "kernels/registry.h"
 
 namespace redes {
@@ -61,6 +63,11 @@ void matmul_cpu(const MatmulParams& p, const TensorArg* args, int, const ExecCon
 void register_cpu_matmul(KernelRegistry& registry) {
   registry.add(make_kernel<MatmulParams, &matmul_cpu<float>>(DeviceType::CPU, kFloat32, "cpu.blas"));
   registry.add(make_kernel<MatmulParams, &matmul_cpu<double>>(DeviceType::CPU, kFloat64, "cpu.blas"));
+  // out may be added into (MatmulParams::accumulate): run_widened reads it too.
+  registry.add(make_kernel<MatmulParams, &cpu::widened<MatmulParams, &matmul_cpu<float>>>(DeviceType::CPU, kFloat16,
+                                                                                         "cpu.blas"));
+  registry.add(make_kernel<MatmulParams, &cpu::widened<MatmulParams, &matmul_cpu<float>>>(DeviceType::CPU, kBFloat16,
+                                                                                         "cpu.blas"));
 }
 
 }  // namespace redes

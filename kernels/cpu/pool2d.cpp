@@ -10,6 +10,7 @@
 #include "kernels/conv_math.h"
 #include "kernels/cpu/strided_loop.h"
 #include "kernels/cpu/vector_math.h"
+#include "kernels/cpu/widened.h"
 #include "kernels/params.h"
 #include "kernels/registry.h"
 
@@ -189,9 +190,24 @@ void register_for(KernelRegistry& registry) {
 
 }  // namespace
 
+// The 16-bit types pool float32 copies (kernels/cpu/widened.h): max is exact
+// either way, and averages sum in float32.
+template <class Params, void (*Kernel)(const Params&, const TensorArg*, int, const ExecContext&)>
+void add_widened(KernelRegistry& registry) {
+  for (DType dtype : {kFloat16, kBFloat16}) {
+    registry.add(make_kernel<Params, &cpu::widened<Params, Kernel>>(DeviceType::CPU, dtype, "cpu"));
+  }
+}
+
 void register_cpu_pool2d(KernelRegistry& registry) {
   register_for<float>(registry);
   register_for<double>(registry);
+  add_widened<MaxPool2dParams, &max_pool2d_cpu<float>>(registry);
+  add_widened<MaxPool2dBackwardParams, &max_pool2d_backward_cpu<float>>(registry);
+  add_widened<AvgPool2dParams, &avg_pool2d_cpu<float>>(registry);
+  add_widened<AvgPool2dBackwardParams, &avg_pool2d_backward_cpu<float>>(registry);
+  add_widened<AdaptiveAvgPool2dParams, &adaptive_avg_pool2d_cpu<float>>(registry);
+  add_widened<AdaptiveAvgPool2dBackwardParams, &adaptive_avg_pool2d_backward_cpu<float>>(registry);
 }
 
 }  // namespace redes

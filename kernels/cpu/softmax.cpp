@@ -29,6 +29,8 @@ void softmax_cpu(const SoftmaxParams& params, const TensorArg* args, int, const 
 void register_cpu_softmax(KernelRegistry& registry) {
   registry.add(make_kernel<SoftmaxParams, &softmax_cpu<float>>(DeviceType::CPU, kFloat32, "cpu"));
   registry.add(make_kernel<SoftmaxParams, &softmax_cpu<double>>(DeviceType::CPU, kFloat64, "cpu"));
+  registry.add(make_kernel<SoftmaxParams, &softmax_cpu<Float16>>(DeviceType::CPU, kFloat16, "cpu"));
+  registry.add(make_kernel<SoftmaxParams, &softmax_cpu<BFloat16>>(DeviceType::CPU, kBFloat16, "cpu"));
 }
 
 }  // namespace redes

@@ -17,12 +17,21 @@ inline constexpr int kWarpSize = 32;
 inline constexpr unsigned kFullWarp = 0xffffffffu;
 
 // __shfl_down_sync for any trivially copyable value: one shuffle for an
-// arithmetic type, one per 4-byte word for a wider struct such as a
-// (value, index) pair.
+// arithmetic type or a value narrower than a word (a 16-bit float, widened
+// to one word), one per 4-byte word for a wider struct such as a (value,
+// index) pair.
 template <class T>
 __device__ __forceinline__ T shuffle_down(const T& value, unsigned offset) {
   if constexpr (std::is_arithmetic_v<T>) {
     return __shfl_down_sync(kFullWarp, value, offset);
+  } else if constexpr (sizeof(T) < sizeof(unsigned)) {
+    static_assert(std::is_trivially_copyable_v<T>, "shuffled values are moved as bytes");
+    unsigned word = 0;
+    std::memcpy(&word, &value, sizeof(T));
+    word = __shfl_down_sync(kFullWarp, word, offset);
+    T result;
+    std::memcpy(&result, &word, sizeof(T));
+    return result;
   } else {
     static_assert(std::is_trivially_copyable_v<T> && sizeof(T) % sizeof(unsigned) == 0,
                   "shuffled structs are moved in 4-byte words");

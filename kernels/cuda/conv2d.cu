@@ -13,6 +13,7 @@
 #include "core/cuda/check.h"
 #include "kernels/conv_math.h"
 #include "kernels/cuda/launch.cuh"
+#include "kernels/cuda/widened.cuh"
 #include "kernels/params.h"
 #include "kernels/registry.h"
 
@@ -107,6 +108,17 @@ void register_for(KernelRegistry& registry) {
 void register_cuda_conv2d(KernelRegistry& registry) {
   register_for<float>(registry);
   register_for<double>(registry);
+  // The 16-bit types convolve float32 copies (kernels/cuda/widened.cuh).
+  for (DType dtype : {kFloat16, kBFloat16}) {
+    registry.add(make_kernel<Conv2dForwardParams, &cuda::widened<Conv2dForwardParams, &conv2d_forward_cuda<float>>>(
+        DeviceType::CUDA, dtype, "cuda.hand"));
+    registry.add(make_kernel<Conv2dBackwardInputParams,
+                             &cuda::widened<Conv2dBackwardInputParams, &conv2d_backward_input_cuda<float>>>(
+        DeviceType::CUDA, dtype, "cuda.hand"));
+    registry.add(make_kernel<Conv2dBackwardWeightParams,
+                             &cuda::widened<Conv2dBackwardWeightParams, &conv2d_backward_weight_cuda<float>>>(
+        DeviceType::CUDA, dtype, "cuda.hand"));
+  }
 }
 
 }  // namespace redes

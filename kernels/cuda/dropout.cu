@@ -39,6 +39,8 @@ void dropout_cuda(const DropoutParams& p, const TensorArg* args, int, const Exec
 void register_cuda_dropout(KernelRegistry& registry) {
   registry.add(make_kernel<DropoutParams, &dropout_cuda<float>>(DeviceType::CUDA, kFloat32, "cuda.hand"));
   registry.add(make_kernel<DropoutParams, &dropout_cuda<double>>(DeviceType::CUDA, kFloat64, "cuda.hand"));
+  registry.add(make_kernel<DropoutParams, &dropout_cuda<Float16>>(DeviceType::CUDA, kFloat16, "cuda.hand"));
+  registry.add(make_kernel<DropoutParams, &dropout_cuda<BFloat16>>(DeviceType::CUDA, kBFloat16, "cuda.hand"));
 }
 
 }  // namespace redes

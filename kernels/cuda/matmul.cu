@@ -6,7 +6,8 @@
 // product out = a @ b is computed as the column-major out^T = b^T @ a^T:
 // cuBLAS gets b first, a second, and the sizes (n, m, k).
 //
-// Batches: cublas{S,D}gemmStridedBatched runs the whole batch in one call
+// Batches: cublas{S,D}gemmStridedBatched (cublasGemmStridedBatchedEx for the
+// 16-bit types) runs the whole batch in one call
 // when both operands have a nonzero batch stride. The cuBLAS reference
 // describes strideA/strideB only as the offset between consecutive matrices
 // and does not say that 0 (one operand reused for every batch element) is
@@ -89,41 +90,50 @@ cublasHandle_t handle_for(CublasHandles& handles, const ExecContext& ctx) {
   return handle;
 }
 
+// `count` products out_i = alpha * a_i @ b_i + beta * out_i, the operands
+// `batch_stride` elements apart and out_i `out_stride` apart, in cuBLAS's
+// transposed view. The 16-bit types go through cublasGemmStridedBatchedEx
+// and sum in float32 (CUBLAS_COMPUTE_32F), as PyTorch's half GEMMs do.
+template <class T>
+void strided_gemm(cublasHandle_t handle, const GemmOperand<T>& a, const GemmOperand<T>& b, T* out, int m, int n,
+                  int k, std::int64_t out_stride, int count, compute_type_t<T> alpha, compute_type_t<T> beta) {
+  const int ldc = std::max(n, 1);
+  if constexpr (std::is_same_v<T, float>) {
+    REDES_CUBLAS_CHECK(cublasSgemmStridedBatched(handle, b.op, a.op, n, m, k, &alpha, b.data, b.leading,
+                                                 b.batch_stride, a.data, a.leading, a.batch_stride, &beta, out, ldc,
+                                                 out_stride, count),
+                       MatmulParams::op);
+  } else if constexpr (std::is_same_v<T, double>) {
+    REDES_CUBLAS_CHECK(cublasDgemmStridedBatched(handle, b.op, a.op, n, m, k, &alpha, b.data, b.leading,
+                                                 b.batch_stride, a.data, a.leading, a.batch_stride, &beta, out, ldc,
+                                                 out_stride, count),
+                       MatmulParams::op);
+  } else {
+    constexpr cudaDataType type = std::is_same_v<T, BFloat16> ? CUDA_R_16BF : CUDA_R_16F;
+    REDES_CUBLAS_CHECK(cublasGemmStridedBatchedEx(handle, b.op, a.op, n, m, k, &alpha, b.data, type, b.leading,
+                                                  b.batch_stride, a.data, type, a.leading, a.batch_stride, &beta, out,
+                                                  type, ldc, out_stride, count, CUBLAS_COMPUTE_32F,
+                                                  CUBLAS_GEMM_DEFAULT),
+                       MatmulParams::op);
+  }
+}
+
 // out (m x n per batch element, contiguous) = alpha * a @ b + beta * out,
-// for `batch` elements, in cuBLAS's transposed view.
+// for `batch` elements: one strided-batched call, or one call per element
+// when an operand is broadcast (see the top of this file).
 template <class T>
 void run_gemm(cublasHandle_t handle, const GemmOperand<T>& a, const GemmOperand<T>& b, T* out, int m, int n, int k,
-              std::int64_t batch, T alpha, T beta) {
-  const int ldc = std::max(n, 1);
+              std::int64_t batch, compute_type_t<T> alpha, compute_type_t<T> beta) {
   const std::int64_t out_stride = static_cast<std::int64_t>(m) * n;
   if (batch > 1 && a.batch_stride != 0 && b.batch_stride != 0) {
-    const int count = gemm_int(batch, "batch");
-    if constexpr (std::is_same_v<T, float>) {
-      REDES_CUBLAS_CHECK(cublasSgemmStridedBatched(handle, b.op, a.op, n, m, k, &alpha, b.data, b.leading,
-                                                   b.batch_stride, a.data, a.leading, a.batch_stride, &beta, out,
-                                                   ldc, out_stride, count),
-                         MatmulParams::op);
-    } else {
-      REDES_CUBLAS_CHECK(cublasDgemmStridedBatched(handle, b.op, a.op, n, m, k, &alpha, b.data, b.leading,
-                                                   b.batch_stride, a.data, a.leading, a.batch_stride, &beta, out,
-                                                   ldc, out_stride, count),
-                         MatmulParams::op);
-    }
+    strided_gemm(handle, a, b, out, m, n, k, out_stride, gemm_int(batch, "batch"), alpha, beta);
     return;
   }
   for (std::int64_t i = 0; i < batch; ++i) {
-    const T* a_i = a.data + i * a.batch_stride;
-    const T* b_i = b.data + i * b.batch_stride;
-    T* out_i = out + i * out_stride;
-    if constexpr (std::is_same_v<T, float>) {
-      REDES_CUBLAS_CHECK(
-          cublasSgemm(handle, b.op, a.op, n, m, k, &alpha, b_i, b.leading, a_i, a.leading, &beta, out_i, ldc),
-          MatmulParams::op);
-    } else {
-      REDES_CUBLAS_CHECK(
-          cublasDgemm(handle, b.op, a.op, n, m, k, &alpha, b_i, b.leading, a_i, a.leading, &beta, out_i, ldc),
-          MatmulParams::op);
-    }
+    GemmOperand<T> a_i = a, b_i = b;
+    a_i.data += i * a.batch_stride;
+    b_i.data += i * b.batch_stride;
+    strided_gemm(handle, a_i, b_i, out + i * out_stride, m, n, k, out_stride, 1, alpha, beta);
   }
 }
 
@@ -149,7 +159,8 @@ void matmul_cuda(const MatmulParams& p, const TensorArg* args, int, const ExecCo
 
   CublasHandles& handles = cublas_handles();
   std::lock_guard lock(handles.mutex);
-  run_gemm(handle_for(handles, ctx), a, b, out, m, n, k, p.batch, T(1), p.accumulate ? T(1) : T(0));
+  using C = compute_type_t<T>;
+  run_gemm(handle_for(handles, ctx), a, b, out, m, n, k, p.batch, C(1), p.accumulate ? C(1) : C(0));
 }
 
 }  // namespace
@@ -157,6 +168,8 @@ void matmul_cuda(const MatmulParams& p, const TensorArg* args, int, const ExecCo
 void register_cuda_matmul(KernelRegistry& registry) {
   registry.add(make_kernel<MatmulParams, &matmul_cuda<float>>(DeviceType::CUDA, kFloat32, "cuda.cublas"));
   registry.add(make_kernel<MatmulParams, &matmul_cuda<double>>(DeviceType::CUDA, kFloat64, "cuda.cublas"));
+  registry.add(make_kernel<MatmulParams, &matmul_cuda<Float16>>(DeviceType::CUDA, kFloat16, "cuda.cublas"));
+  registry.add(make_kernel<MatmulParams, &matmul_cuda<BFloat16>>(DeviceType::CUDA, kBFloat16, "cuda.cublas"));
 }
 
 }  // namespace redes

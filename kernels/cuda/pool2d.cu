@@ -14,6 +14,7 @@
 #include "core/cuda/check.h"
 #include "kernels/conv_math.h"
 #include "kernels/cuda/launch.cuh"
+#include "kernels/cuda/widened.cuh"
 #include "kernels/params.h"
 #include "kernels/registry.h"
 
@@ -167,11 +168,25 @@ void register_for(KernelRegistry& registry) {
       DeviceType::CUDA, dtype, "cuda.hand"));
 }
 
+// The 16-bit types pool float32 copies (kernels/cuda/widened.cuh).
+template <class Params, void (*Kernel)(const Params&, const TensorArg*, int, const ExecContext&)>
+void add_widened(KernelRegistry& registry) {
+  for (DType dtype : {kFloat16, kBFloat16}) {
+    registry.add(make_kernel<Params, &cuda::widened<Params, Kernel>>(DeviceType::CUDA, dtype, "cuda.hand"));
+  }
+}
+
 }  // namespace
 
 void register_cuda_pool2d(KernelRegistry& registry) {
   register_for<float>(registry);
   register_for<double>(registry);
+  add_widened<MaxPool2dParams, &max_pool2d_cuda<float>>(registry);
+  add_widened<MaxPool2dBackwardParams, &max_pool2d_backward_cuda<float>>(registry);
+  add_widened<AvgPool2dParams, &avg_pool2d_cuda<float>>(registry);
+  add_widened<AvgPool2dBackwardParams, &avg_pool2d_backward_cuda<float>>(registry);
+  add_widened<AdaptiveAvgPool2dParams, &adaptive_avg_pool2d_cuda<float>>(registry);
+  add_widened<AdaptiveAvgPool2dBackwardParams, &adaptive_avg_pool2d_backward_cuda<float>>(registry);
 }
 
 }  // namespace redes

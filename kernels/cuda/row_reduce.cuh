@@ -37,7 +37,7 @@ template <class T>
 __device__ RowExpSum<T> block_row_exp_sum(const T* row, std::int64_t stride, std::int64_t length) {
   using std::exp;
   using std::log;
-  T peak = -INFINITY;
+  T peak = static_cast<T>(-INFINITY);
   for (std::int64_t i = threadIdx.x; i < length; i += blockDim.x) peak = Max{}(peak, row[i * stride]);
   peak = block_all_reduce(peak, Max{}, static_cast<T>(-INFINITY));
   double total = 0;

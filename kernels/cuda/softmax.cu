@@ -52,6 +52,8 @@ void softmax_cuda(const SoftmaxParams& params, const TensorArg* args, int, const
 void register_cuda_softmax(KernelRegistry& registry) {
   registry.add(make_kernel<SoftmaxParams, &softmax_cuda<float>>(DeviceType::CUDA, kFloat32, "cuda.hand"));
   registry.add(make_kernel<SoftmaxParams, &softmax_cuda<double>>(DeviceType::CUDA, kFloat64, "cuda.hand"));
+  registry.add(make_kernel<SoftmaxParams, &softmax_cuda<Float16>>(DeviceType::CUDA, kFloat16, "cuda.hand"));
+  registry.add(make_kernel<SoftmaxParams, &softmax_cuda<BFloat16>>(DeviceType::CUDA, kBFloat16, "cuda.hand"));
 }
 
 }  // namespace redes

@@ -1,6 +1,8 @@
 // conv2d forward, backward-data and backward-weights through oneDNN's
-// convolution primitives (float32; float64 stays with the hand kernels,
-// oneDNN has no f64 convolution). The tensors are NCHW contiguous as the
+// convolution primitives, in float32 and, where the CPU runs oneDNN's
+// bfloat16 kernels (AVX-512 and up; natively with AVX512-BF16 or AMX), in
+// bfloat16 with float32 accumulation. float64 and float16 stay with the hand
+// kernels: oneDNN has no f64 convolution, and f16 only on AVX512-FP16. The tensors are NCHW contiguous as the
 // front-end passes them (Conv2dForwardParams); oneDNN chooses its own
 // layouts (format_tag::any) and kernels/onednn/onednn.cpp reorders at the
 // boundary. The algorithm is always direct convolution, which sums the same
@@ -19,8 +21,9 @@ namespace {
 using dnnl::memory;
 using Tag = memory::format_tag;
 
-memory::desc plain(const memory::dims& dims, Tag tag) { return {dims, memory::data_type::f32, tag}; }
-memory::desc any(const memory::dims& dims) { return {dims, memory::data_type::f32, Tag::any}; }
+using Type = memory::data_type;
+
+Type data_type(DType dtype) { return dtype == kBFloat16 ? Type::bf16 : Type::f32; }
 
 // The shapes of one convolution as oneDNN states them: grouped weights get
 // a leading groups dim, and a dilation of 1 (PyTorch) is 0 in oneDNN. The
@@ -29,8 +32,9 @@ memory::desc any(const memory::dims& dims) { return {dims, memory::data_type::f3
 struct ConvShapes {
   memory::dims src, weights, bias, dst, strides, dilates, padding;
   Tag weights_tag;
+  Type type;
 
-  explicit ConvShapes(const Conv2dGeometry& g) {
+  ConvShapes(const Conv2dGeometry& g, DType dtype) : type(data_type(dtype)) {
     const Window2d& w = g.window;
     src = {g.batch, g.in_channels, g.in_height, g.in_width};
     dst = {g.batch, g.out_channels, g.out_height, g.out_width};
@@ -46,11 +50,15 @@ struct ConvShapes {
     dilates = {w.dilation_height - 1, w.dilation_width - 1};
     padding = {w.pad_height, w.pad_width};
   }
+
+  // A tensor as redes holds it (plain, `tag`) or in the layout oneDNN picks.
+  memory::desc plain(const memory::dims& dims, Tag tag) const { return {dims, type, tag}; }
+  memory::desc any(const memory::dims& dims) const { return {dims, type, Tag::any}; }
 };
 
-std::string shape_key(const char* op, const Conv2dGeometry& g, bool bias) {
+std::string shape_key(const char* op, const Conv2dGeometry& g, bool bias, DType dtype) {
   const Window2d& w = g.window;
-  std::string key = op;
+  std::string key = std::string(op) + ' ' + dtype_name(dtype);
   for (std::int64_t v : {g.batch, g.in_channels, g.in_height, g.in_width, g.out_channels, g.out_height, g.out_width,
                          g.groups, w.kernel_height, w.kernel_width, w.stride_height, w.stride_width, w.pad_height,
                          w.pad_width, w.dilation_height, w.dilation_width}) {
@@ -59,53 +67,54 @@ std::string shape_key(const char* op, const Conv2dGeometry& g, bool bias) {
   return bias ? key + " bias" : key;
 }
 
-dnnl::convolution_forward::primitive_desc forward_pd(const Conv2dGeometry& g, bool bias) {
-  const ConvShapes s(g);
+dnnl::convolution_forward::primitive_desc forward_pd(const Conv2dGeometry& g, bool bias, DType dtype) {
+  const ConvShapes s(g, dtype);
   using dnnl::convolution_forward;
   const auto desc =
       bias ? convolution_forward::desc(dnnl::prop_kind::forward_training, dnnl::algorithm::convolution_direct,
-                                       any(s.src), any(s.weights), plain(s.bias, Tag::x), any(s.dst), s.strides,
-                                       s.dilates, s.padding, s.padding)
+                                       s.any(s.src), s.any(s.weights), s.plain(s.bias, Tag::x), s.any(s.dst),
+                                       s.strides, s.dilates, s.padding, s.padding)
            : convolution_forward::desc(dnnl::prop_kind::forward_training, dnnl::algorithm::convolution_direct,
-                                       any(s.src), any(s.weights), any(s.dst), s.strides, s.dilates, s.padding,
-                                       s.padding);
+                                       s.any(s.src), s.any(s.weights), s.any(s.dst), s.strides, s.dilates,
+                                       s.padding, s.padding);
   return {desc, onednn::user_scratchpad(), onednn::engine()};
 }
 
-onednn::Prepared prepare_forward(const Conv2dGeometry& g, bool bias) {
-  const ConvShapes s(g);
-  const auto pd = forward_pd(g, bias);
+onednn::Prepared prepare_forward(const Conv2dGeometry& g, bool bias, DType dtype) {
+  const ConvShapes s(g, dtype);
+  const auto pd = forward_pd(g, bias, dtype);
   onednn::Prepared p{dnnl::convolution_forward(pd), pd.scratchpad_desc(),
-                     {onednn::output(DNNL_ARG_DST, plain(s.dst, Tag::nchw), pd.dst_desc()),
-                      onednn::input(DNNL_ARG_SRC, plain(s.src, Tag::nchw), pd.src_desc()),
-                      onednn::input(DNNL_ARG_WEIGHTS, plain(s.weights, s.weights_tag), pd.weights_desc())}};
-  if (bias) p.operands.push_back(onednn::input(DNNL_ARG_BIAS, plain(s.bias, Tag::x), pd.bias_desc()));
+                     {onednn::output(DNNL_ARG_DST, s.plain(s.dst, Tag::nchw), pd.dst_desc()),
+                      onednn::input(DNNL_ARG_SRC, s.plain(s.src, Tag::nchw), pd.src_desc()),
+                      onednn::input(DNNL_ARG_WEIGHTS, s.plain(s.weights, s.weights_tag), pd.weights_desc())}};
+  if (bias) p.operands.push_back(onednn::input(DNNL_ARG_BIAS, s.plain(s.bias, Tag::x), pd.bias_desc()));
   return p;
 }
 
-onednn::Prepared prepare_backward_data(const Conv2dGeometry& g) {
-  const ConvShapes s(g);
-  const dnnl::convolution_backward_data::desc desc(dnnl::algorithm::convolution_direct, any(s.src), any(s.weights),
-                                                   any(s.dst), s.strides, s.dilates, s.padding, s.padding);
+onednn::Prepared prepare_backward_data(const Conv2dGeometry& g, DType dtype) {
+  const ConvShapes s(g, dtype);
+  const dnnl::convolution_backward_data::desc desc(dnnl::algorithm::convolution_direct, s.any(s.src),
+                                                   s.any(s.weights), s.any(s.dst), s.strides, s.dilates, s.padding,
+                                                   s.padding);
   const dnnl::convolution_backward_data::primitive_desc pd(desc, onednn::user_scratchpad(), onednn::engine(),
-                                                           forward_pd(g, false));
+                                                           forward_pd(g, false, dtype));
   return {dnnl::convolution_backward_data(pd), pd.scratchpad_desc(),
-          {onednn::output(DNNL_ARG_DIFF_SRC, plain(s.src, Tag::nchw), pd.diff_src_desc()),
-           onednn::input(DNNL_ARG_DIFF_DST, plain(s.dst, Tag::nchw), pd.diff_dst_desc()),
-           onednn::input(DNNL_ARG_WEIGHTS, plain(s.weights, s.weights_tag), pd.weights_desc())}};
+          {onednn::output(DNNL_ARG_DIFF_SRC, s.plain(s.src, Tag::nchw), pd.diff_src_desc()),
+           onednn::input(DNNL_ARG_DIFF_DST, s.plain(s.dst, Tag::nchw), pd.diff_dst_desc()),
+           onednn::input(DNNL_ARG_WEIGHTS, s.plain(s.weights, s.weights_tag), pd.weights_desc())}};
 }
 
-onednn::Prepared prepare_backward_weights(const Conv2dGeometry& g) {
-  const ConvShapes s(g);
-  const dnnl::convolution_backward_weights::desc desc(dnnl::algorithm::convolution_direct, any(s.src),
-                                                      any(s.weights), any(s.dst), s.strides, s.dilates, s.padding,
-                                                      s.padding);
+onednn::Prepared prepare_backward_weights(const Conv2dGeometry& g, DType dtype) {
+  const ConvShapes s(g, dtype);
+  const dnnl::convolution_backward_weights::desc desc(dnnl::algorithm::convolution_direct, s.any(s.src),
+                                                      s.any(s.weights), s.any(s.dst), s.strides, s.dilates,
+                                                      s.padding, s.padding);
   const dnnl::convolution_backward_weights::primitive_desc pd(desc, onednn::user_scratchpad(), onednn::engine(),
-                                                              forward_pd(g, false));
+                                                              forward_pd(g, false, dtype));
   return {dnnl::convolution_backward_weights(pd), pd.scratchpad_desc(),
-          {onednn::output(DNNL_ARG_DIFF_WEIGHTS, plain(s.weights, s.weights_tag), pd.diff_weights_desc()),
-           onednn::input(DNNL_ARG_DIFF_DST, plain(s.dst, Tag::nchw), pd.diff_dst_desc()),
-           onednn::input(DNNL_ARG_SRC, plain(s.src, Tag::nchw), pd.src_desc())}};
+          {onednn::output(DNNL_ARG_DIFF_WEIGHTS, s.plain(s.weights, s.weights_tag), pd.diff_weights_desc()),
+           onednn::input(DNNL_ARG_DIFF_DST, s.plain(s.dst, Tag::nchw), pd.diff_dst_desc()),
+           onednn::input(DNNL_ARG_SRC, s.plain(s.src, Tag::nchw), pd.src_desc())}};
 }
 
 std::vector<void*> buffers(const TensorArg* args, int nargs) {
@@ -120,7 +129,7 @@ template <class Prepare>
 void run_cached(const char* op, const Conv2dGeometry& g, bool bias, const TensorArg* args, int nargs,
                 const ExecContext& ctx, Prepare prepare) {
   onednn::translate_errors(op, [&] {
-    const onednn::Prepared& prepared = onednn::cached(shape_key(op, g, bias), prepare);
+    const onednn::Prepared& prepared = onednn::cached(shape_key(op, g, bias, args[0].dtype), prepare);
     onednn::run(prepared, buffers(args, nargs), *ctx.workspace);
   });
 }
@@ -128,17 +137,17 @@ void run_cached(const char* op, const Conv2dGeometry& g, bool bias, const Tensor
 void forward(const Conv2dForwardParams& p, const TensorArg* args, int nargs, const ExecContext& ctx) {
   const bool bias = nargs > 3;
   run_cached(Conv2dForwardParams::op, p.geometry, bias, args, nargs, ctx,
-             [&] { return prepare_forward(p.geometry, bias); });
+             [&] { return prepare_forward(p.geometry, bias, args[0].dtype); });
 }
 
 void backward_data(const Conv2dBackwardInputParams& p, const TensorArg* args, int nargs, const ExecContext& ctx) {
   run_cached(Conv2dBackwardInputParams::op, p.geometry, false, args, nargs, ctx,
-             [&] { return prepare_backward_data(p.geometry); });
+             [&] { return prepare_backward_data(p.geometry, args[0].dtype); });
 }
 
 void backward_weights(const Conv2dBackwardWeightParams& p, const TensorArg* args, int nargs, const ExecContext& ctx) {
   run_cached(Conv2dBackwardWeightParams::op, p.geometry, false, args, nargs, ctx,
-             [&] { return prepare_backward_weights(p.geometry); });
+             [&] { return prepare_backward_weights(p.geometry, args[0].dtype); });
 }
 
 // oneDNN refuses empty tensors; the hand kernels handle them.
@@ -146,6 +155,12 @@ template <class Params>
 bool supports_nonempty(const void* params, const TensorArg*, int) {
   const Conv2dGeometry& g = static_cast<const Params*>(params)->geometry;
   return g.batch > 0 && g.in_channels > 0 && g.out_channels > 0 && g.out_height > 0 && g.out_width > 0;
+}
+
+// bfloat16 additionally needs a CPU that oneDNN has bfloat16 kernels for.
+template <class Params>
+bool supports_bf16(const void* params, const TensorArg* args, int nargs) {
+  return onednn::has_bf16() && supports_nonempty<Params>(params, args, nargs);
 }
 
 }  // namespace
@@ -159,6 +174,12 @@ void register_onednn_conv2d(KernelRegistry& registry) {
       DeviceType::CPU, kFloat32, "onednn", 1, &supports_nonempty<Conv2dBackwardInputParams>));
   registry.add(make_kernel<Conv2dBackwardWeightParams, &backward_weights>(
       DeviceType::CPU, kFloat32, "onednn", 1, &supports_nonempty<Conv2dBackwardWeightParams>));
+  registry.add(make_kernel<Conv2dForwardParams, &forward>(DeviceType::CPU, kBFloat16, "onednn", 1,
+                                                          &supports_bf16<Conv2dForwardParams>));
+  registry.add(make_kernel<Conv2dBackwardInputParams, &backward_data>(
+      DeviceType::CPU, kBFloat16, "onednn", 1, &supports_bf16<Conv2dBackwardInputParams>));
+  registry.add(make_kernel<Conv2dBackwardWeightParams, &backward_weights>(
+      DeviceType::CPU, kBFloat16, "onednn", 1, &supports_bf16<Conv2dBackwardWeightParams>));
 }
 
 }  // namespace redes

@@ -97,6 +97,27 @@ dnnl::primitive_attr user_scratchpad() {
   return attr;
 }
 
+bool has_bf16() {
+  // oneDNN states no such query; building a small bfloat16 convolution
+  // answers it the way the kernels will meet it.
+  static const bool supported = [] {
+    try {
+      const dnnl::memory::dims src{1, 16, 8, 8}, weights{16, 16, 3, 3}, dst{1, 16, 6, 6};
+      const auto any = [](const dnnl::memory::dims& dims) {
+        return dnnl::memory::desc(dims, dnnl::memory::data_type::bf16, dnnl::memory::format_tag::any);
+      };
+      const dnnl::convolution_forward::desc desc(dnnl::prop_kind::forward_training,
+                                                 dnnl::algorithm::convolution_direct, any(src), any(weights),
+                                                 any(dst), {1, 1}, {0, 0}, {0, 0});
+      const dnnl::convolution_forward::primitive_desc pd(desc, engine());
+      return true;
+    } catch (const dnnl::error&) {
+      return false;
+    }
+  }();
+  return supported;
+}
+
 void translate_errors(const char* op, const std::function<void()>& body) {
   try {
     body();
@@ -108,6 +129,27 @@ void translate_errors(const char* op, const std::function<void()>& body) {
 }  // namespace redes::onednn
 
 namespace redes {
+
+std::string detail::onednn_cpu_description() {
+  std::string isa;
+  switch (dnnl::get_effective_cpu_isa()) {
+    case dnnl::cpu_isa::sse41: isa = "sse41"; break;
+    case dnnl::cpu_isa::avx: isa = "avx"; break;
+    case dnnl::cpu_isa::avx2: isa = "avx2"; break;
+    case dnnl::cpu_isa::avx2_vnni: isa = "avx2_vnni"; break;
+    case dnnl::cpu_isa::avx512_core: isa = "avx512_core"; break;
+    case dnnl::cpu_isa::avx512_core_vnni: isa = "avx512_core_vnni"; break;
+    case dnnl::cpu_isa::avx512_core_bf16: isa = "avx512_core_bf16"; break;
+    case dnnl::cpu_isa::avx512_core_amx: isa = "avx512_core_amx"; break;
+    default: isa = "isa code " + std::to_string(static_cast<int>(dnnl::get_effective_cpu_isa())); break;
+  }
+  // Native bfloat16 arithmetic needs AVX512-BF16 or AMX; plain AVX-512
+  // converts to float32 inside oneDNN's kernels.
+  const bool native = dnnl::get_effective_cpu_isa() == dnnl::cpu_isa::avx512_core_bf16 ||
+                      dnnl::get_effective_cpu_isa() == dnnl::cpu_isa::avx512_core_amx;
+  const char* bf16 = !onednn::has_bf16() ? "no bfloat16 kernels" : native ? "bfloat16 native" : "bfloat16 emulated";
+  return isa + "; " + bf16;
+}
 
 std::string detail::onednn_library_version() {
   const dnnl_version_t* v = dnnl::version();

@@ -64,6 +64,10 @@ const Prepared& cached(const std::string& key, const std::function<Prepared()>& 
 // the workspace instead of oneDNN allocating it per call).
 dnnl::primitive_attr user_scratchpad();
 
+// Whether oneDNN runs bfloat16 convolutions and matmuls on this CPU (AVX-512
+// and up; natively with AVX512-BF16 or AMX). Asked of oneDNN once.
+bool has_bf16();
+
 // Runs `body`, turning a dnnl::error into a redes::Error that names `op`.
 void translate_errors(const char* op, const std::function<void()>& body);
 

@@ -114,7 +114,9 @@ TYPED_TEST(LowPrecisionTest, EveryMidpointRoundsToEven) {
       // (which lands on the midpoint) -> 16 bits (which would tie to even).
       const double just_below = (low + high) / 2 - std::ldexp(std::fabs(low + high), -45);
       const double just_above = (low + high) / 2 + std::ldexp(std::fabs(low + high), -45);
-      if (just_below > low) ASSERT_EQ(T(sign * just_below).bits, low_bits | sign_bit) << std::hex << pattern;
+      if (just_below > low) {
+        ASSERT_EQ(T(sign * just_below).bits, low_bits | sign_bit) << std::hex << pattern;
+      }
       ASSERT_EQ(T(sign * just_above).bits, high_bits | sign_bit) << std::hex << pattern;
     }
   }

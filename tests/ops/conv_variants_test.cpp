@@ -447,7 +447,7 @@ TEST_P(ConvVariantsTest, ConvTranspose2dArgumentErrors) {
   expect_error([&] { conv_transpose2d(x, zeros({4, 3, 3, 3}, {kFloat64, GetParam()})); },
                "conv_transpose2d: the weight is float64, the input float32");
   expect_error([&] { conv_transpose2d(zeros({2, 4, 5, 5}, {kInt64, GetParam()}), w); },
-               "conv_transpose2d: expected a float32 or float64 input, got int64");
+               "conv_transpose2d: expected a floating-point input, got int64");
   expect_error([&] { conv_transpose2d(Tensor(), w); }, "conv_transpose2d: the input is an undefined tensor");
 }
 
@@ -564,7 +564,7 @@ TEST_P(ConvVariantsTest, AdaptiveMaxPool2dArgumentErrors) {
   expect_error([&] { adaptive_max_pool2d(f32({2, 5, 5}), {2, 2}); },
                "adaptive_max_pool2d: expected a 4-D input (N, C, H, W), got shape (2, 5, 5)");
   expect_error([&] { adaptive_max_pool2d(zeros({1, 1, 4, 4}, {kInt64, GetParam()}), {2, 2}); },
-               "adaptive_max_pool2d: expected a float32 or float64 input, got int64");
+               "adaptive_max_pool2d: expected a floating-point input, got int64");
   expect_error([&] { adaptive_max_pool2d(f32({1, 1, 0, 4}), {1, 1}); },
                "adaptive_max_pool2d: expected non-empty (H, W) planes");
   expect_error([&] { adaptive_max_pool2d(Tensor(), {2, 2}); }, "adaptive_max_pool2d: the input is an undefined tensor");

@@ -173,6 +173,14 @@ TEST_P(LowPrecisionOpsTest, SumsAccumulateInFloat) {
   expect_matches_float32([](const auto& in) { return mean(in[0].t(), {0}); }, {x});
 }
 
+TEST_P(LowPrecisionOpsTest, SoftmaxSumsInDouble) {
+  REDES_REQUIRE_DEVICE(device());
+  const Tensor x = random({5, 300}, 32, -8, 8);
+  expect_matches_float32([](const auto& in) { return softmax(in[0], 1); }, {x});
+  expect_matches_float32([](const auto& in) { return log_softmax(in[0], 1); }, {x});
+  expect_matches_float32([](const auto& in) { return softmax(in[0], 0); }, {x});
+}
+
 TEST_P(LowPrecisionOpsTest, MaxAndArgmax) {
   REDES_REQUIRE_DEVICE(device());
   const Tensor x = random({9, 301}, 10);
@@ -180,6 +188,77 @@ TEST_P(LowPrecisionOpsTest, MaxAndArgmax) {
   expect_matches_float32([](const auto& in) { return max(in[0], 1).values; }, {x}, 0);
   EXPECT_EQ(host_values(argmax(x, 1)), host_values(argmax(x.to(kFloat32), 1)));
   EXPECT_EQ(host_values(argmax(x, 0)), host_values(argmax(x.to(kFloat32), 0)));
+}
+
+TEST_P(LowPrecisionOpsTest, MatrixProductsSumInFloat) {
+  REDES_REQUIRE_DEVICE(device());
+  expect_matches_float32([](const auto& in) { return matmul(in[0], in[1]); }, {random({7, 33}, 13), random({33, 5}, 14)});
+  // Batched, a transposed operand, a broadcast one, batch 1.
+  expect_matches_float32([](const auto& in) { return matmul(in[0], in[1].transpose(1, 2)); },
+                         {random({3, 4, 17}, 15), random({3, 6, 17}, 16)});
+  expect_matches_float32([](const auto& in) { return matmul(in[0], in[1]); }, {random({2, 5, 9}, 17), random({9, 3}, 18)});
+  expect_matches_float32([](const auto& in) { return matmul(in[0], in[1]); }, {random({1, 1, 64}, 19), random({64, 1}, 20)});
+  expect_matches_float32([](const auto& in) { return addmm(in[0], in[1], in[2]); },
+                         {random({6}, 21), random({4, 11}, 22), random({11, 6}, 23)});
+  // 512 products of ones: 512 exactly, which 16-bit sums could not reach by
+  // adding ones one at a time in bfloat16 (they stop at 256).
+  const Tensor row = ones({1, 512}, {dtype(), device()}), column = ones({512, 1}, {dtype(), device()});
+  EXPECT_EQ(matmul(row, column).item(), 512.0);
+}
+
+TEST_P(LowPrecisionOpsTest, ConvolutionMatchesFloat32) {
+  REDES_REQUIRE_DEVICE(device());
+  expect_matches_float32([](const auto& in) { return conv2d(in[0], in[1], in[2], {.padding = {1, 1}}); },
+                         {random({2, 3, 9, 7}, 24), random({4, 3, 3, 3}, 25), random({4}, 26)});
+  expect_matches_float32([](const auto& in) { return conv2d(in[0], in[1], Tensor(), {.stride = {2, 2}}); },
+                         {random({1, 2, 8, 8}, 27), random({3, 2, 2, 2}, 28)});
+  // Gradients of both operands for one output gradient (representable in
+  // 16 bits), through the backward kernels.
+  const auto gradients = [](const Tensor& input, const Tensor& weight, const Tensor& grad_output) {
+    const Tensor x = input.detach().requires_grad_(true), w = weight.detach().requires_grad_(true);
+    conv2d(x, w, Tensor(), {.padding = {1, 1}}).backward(grad_output);
+    return std::vector<Tensor>{x.grad(), w.grad()};
+  };
+  const Tensor input = random({2, 3, 6, 5}, 29), weight = random({2, 3, 3, 3}, 30);
+  const Tensor grad_output = random({2, 2, 6, 5}, 31);
+  const std::vector<Tensor> narrow = gradients(input, weight, grad_output);
+  const std::vector<Tensor> wide = gradients(input.to(kFloat32), weight.to(kFloat32), grad_output.to(kFloat32));
+  for (std::size_t i = 0; i < narrow.size(); ++i) {
+    ASSERT_EQ(narrow[i].dtype(), dtype());
+    EXPECT_TRUE(all_close(host_values(narrow[i]), host_values(wide[i].to(dtype())), 1e-6, ulp())) << i;
+  }
+}
+
+TEST_P(LowPrecisionOpsTest, PoolingMatchesFloat32) {
+  REDES_REQUIRE_DEVICE(device());
+  const Tensor x = random({2, 3, 9, 8}, 33);
+  expect_matches_float32([](const auto& in) { return max_pool2d(in[0], {2, 2}); }, {x}, 0);
+  expect_matches_float32([](const auto& in) { return max_pool2d(in[0], {3, 3}, {.stride = Size2d{2, 2}}); }, {x}, 0);
+  expect_matches_float32([](const auto& in) { return avg_pool2d(in[0], {2, 3}); }, {x});
+  // Backward: each gradient routed (max) or spread (average) from one output gradient.
+  const Tensor grad_output = random({2, 3, 4, 4}, 34);
+  for (const bool average : {false, true}) {
+    const auto input_gradient = [&](const Tensor& input, const Tensor& g) {
+      const Tensor leaf = input.detach().requires_grad_(true);
+      (average ? avg_pool2d(leaf, {2, 2}) : max_pool2d(leaf, {2, 2})).backward(g);
+      return leaf.grad();
+    };
+    const Tensor narrow = input_gradient(x, grad_output);
+    ASSERT_EQ(narrow.dtype(), dtype());
+    const Tensor wide = input_gradient(x.to(kFloat32), grad_output.to(kFloat32)).to(dtype());
+    EXPECT_TRUE(all_close(host_values(narrow), host_values(wide), 0, ulp())) << average;
+  }
+}
+
+TEST_P(LowPrecisionOpsTest, DropoutKeepsTheFloat32Mask) {
+  REDES_REQUIRE_DEVICE(device());
+  const Tensor x = random({7, 33}, 35);
+  expect_matches_float32(
+      [](const auto& in) {
+        Generator generator(5);
+        return dropout(in[0], 0.3, true, &generator);
+      },
+      {x}, 0);
 }
 
 TEST_P(LowPrecisionOpsTest, GradientsFlowInTheTensorsOwnTypes) {

@@ -94,6 +94,45 @@ TEST_F(TrainerTest, LearnsEvaluatesAndWritesMetricsAndCurves) {
   EXPECT_NE(picture.find("<polyline"), std::string::npos);
 }
 
+// Mixed precision: float32 parameters, a float32 loss, and the same learning
+// as float32 on this easy problem.
+TEST_F(TrainerTest, MixedPrecisionFitsLearn) {
+  for (const DType precision : {kBFloat16, kFloat16}) {
+    manual_seed(0);
+    nn::Sequential model = classifier();
+    optim::Adam adam(model.parameters(), {.lr = 0.01});
+    train::Trainer trainer(model, adam, bce(), train::Task::BinaryClassification);
+    const std::vector<train::EpochRecord> history =
+        trainer.fit(blobs(256, 1), {.epochs = 5, .batch_size = 32, .eval = blobs(64, 2), .precision = precision});
+    EXPECT_LT(history.back().train.loss, history.front().train.loss) << dtype_name(precision);
+    EXPECT_GT(*history.back().eval->accuracy, 0.85) << dtype_name(precision);
+    EXPECT_EQ(history.back().skipped, 0) << dtype_name(precision);
+    for (const Tensor& parameter : model.parameters()) EXPECT_EQ(parameter.dtype(), kFloat32);
+  }
+  nn::Sequential model = classifier();
+  optim::Adam adam(model.parameters(), {.lr = 0.01});
+  train::Trainer trainer(model, adam, bce(), train::Task::BinaryClassification);
+  testing::expect_error([&] { trainer.fit(blobs(32, 1), {.epochs = 1, .precision = kFloat64}); },
+                        "precision must be bfloat16 or float16");
+}
+
+// float16: a step whose gradients overflow is skipped, and the fit goes on.
+TEST_F(TrainerTest, AnOverflowingFloat16StepIsSkipped) {
+  manual_seed(0);
+  nn::Sequential model = classifier();
+  optim::SGD sgd(model.parameters(), {.lr = 0.1});
+  train::Trainer trainer(model, sgd, bce(), train::Task::BinaryClassification);
+  // The first backward's gradient of the last bias is infinite.
+  int calls = 0;
+  model.parameters().back().register_hook([&calls](const Tensor& g) {
+    return ++calls == 1 ? g * std::numeric_limits<double>::infinity() : g;
+  });
+  const std::vector<train::EpochRecord> history =
+      trainer.fit(blobs(64, 1), {.epochs = 1, .batch_size = 16, .shuffle = false, .precision = kFloat16});
+  EXPECT_EQ(history.back().skipped, 1);
+  EXPECT_EQ(history.back().steps, 3);
+}
+
 TEST_F(TrainerTest, ResumingContinuesBitIdentically) {
   const auto train_set = blobs(96, 3);
   const auto run = [&](std::int64_t epochs, bool resume, const std::string& checkpoint) {
