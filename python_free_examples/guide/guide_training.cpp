@@ -113,9 +113,47 @@ void with_trainer() {
 
 }  // namespace
 
+void mixed_precision() {
+  const Data sets = make_data();
+  const std::shared_ptr<data::TensorDataset> train_set = sets.train;
+  manual_seed(0);
+  // [guide:training_mixed_precision]
+  nn::Sequential model(nn::Linear(2, 16), nn::ReLU(), nn::Linear(16, 1));
+  optim::Adam adam(model.parameters(), {.lr = 1e-2});
+  optim::GradScaler scaler;  // float16 only: bfloat16 has float32's range
+  data::DataLoader loader(train_set, {.batch_size = 32, .shuffle = true, .seed = 1});
+  std::int64_t skipped = 0;
+  Tensor logits, loss;  // the last batch's, read below
+  for (std::uint64_t epoch = 0; epoch < 20; ++epoch) {
+    for (data::Batch& batch : loader.epoch(epoch)) {
+      adam.zero_grad();
+      {
+        autocast scope(kFloat16);                  // the Linear layers' products in float16
+        logits = model(batch[0]);                  // float16
+        loss = nn::bce_with_logits(logits, batch[1]);  // float32: losses leave the 16-bit types
+      }
+      scaler.scale(loss).backward();               // float32 gradients of the float32 parameters
+      if (scaler.unscale_(adam.parameters())) {
+        adam.step();
+      } else {
+        ++skipped;                                 // an overflow: no step, and a smaller scale
+      }
+      scaler.update();
+    }
+  }
+  // [guide:end]
+  check(logits.dtype() == kFloat16, "the logits are float16");
+  check(loss.dtype() == kFloat32, "the loss is float32");
+  check(model.parameters().front().dtype() == kFloat32, "the parameters stay float32");
+  check(model.parameters().front().grad().dtype() == kFloat32, "their gradients are float32");
+  check(skipped == 0 && scaler.get_scale() == 65536.0, "no overflow on this problem: the scale stays 2^16");
+  check(accuracy(model, *sets.test) > 0.9, "the model learned the line");
+}
+
 int main() {
   return guide::run("guide_training", [] {
     plain_loop();
     with_trainer();
+    mixed_precision();
   });
 }
