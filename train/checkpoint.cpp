@@ -69,6 +69,8 @@ void save_checkpoint(const std::string& path, const nn::Module& model, const opt
       {"partial_samples", std::to_string(position.partial_sums.samples)},
       {"partial_elements", std::to_string(position.partial_sums.elements)},
       {"partial_seconds", exact_text(position.partial_seconds)},
+      {"loss_scale", exact_text(position.loss_scale)},
+      {"loss_scale_growth", std::to_string(position.loss_scale_growth)},
   };
   save_safetensors(tensors, path, metadata);
 }
@@ -119,6 +121,8 @@ LoadedCheckpoint load_checkpoint(const std::string& path, nn::Module& model, opt
   position.partial_sums.samples = optional_number("partial_samples");
   position.partial_sums.elements = optional_number("partial_elements");
   position.partial_seconds = metadata_real(metadata, "partial_seconds", path);
+  position.loss_scale = metadata_real(metadata, "loss_scale", path);
+  position.loss_scale_growth = optional_number("loss_scale_growth");
   if (schedule != nullptr) schedule->set_step(static_cast<std::int64_t>(metadata_number(metadata, "schedule_step", path)));
   return loaded;
 }

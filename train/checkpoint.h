@@ -31,6 +31,10 @@ struct TrainingPosition {
   // of that epoch's first batch_in_epoch batches.
   MetricSums partial_sums{};
   double partial_seconds = 0;
+  // A float16 run's GradScaler: its scale and good steps since the last
+  // change (0: no scaler).
+  double loss_scale = 0;
+  std::int64_t loss_scale_growth = 0;
 };
 
 struct LoadedCheckpoint {

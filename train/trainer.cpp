@@ -234,11 +234,19 @@ std::vector<EpochRecord> Trainer::fit(std::shared_ptr<const data::Dataset> train
   }
   // Temporaries of a run killed while saving would otherwise pile up.
   if (!options.checkpoint_path.empty() && rank == 0) remove_stale_temporaries(options.checkpoint_path);
+  REDES_CHECK(!options.precision || is_low_precision(*options.precision), "Trainer::fit: precision must be bfloat16 "
+              "or float16 (unset for float32), got ", dtype_name(*options.precision));
+  precision_ = options.precision;
+  const ResetOnExit<std::optional<DType>> end_precision{precision_};
+  if (options.precision == kFloat16) scaler_.emplace();
+  const ResetOnExit<std::optional<optim::GradScaler>> end_scaler{scaler_};
   TrainingPosition position{
       .loader_seed = options.seed, .rng_seed = default_generator().seed(), .rng_offset = default_generator().offset()};
   if (resuming) {
     const LoadedCheckpoint loaded = load_checkpoint(options.checkpoint_path, model_, optimizer_, options.schedule);
     position = loaded.position;
+    // A float16 run continues with the loss scale it had reached.
+    if (scaler_ && position.loss_scale > 0) scaler_->load_state(position.loss_scale, position.loss_scale_growth);
     for (const std::string& name : loaded.non_finite) {
       warnings(run) << "warning: " << options.checkpoint_path << ": " << name
                         << " holds NaN or infinity; training continues from it as it is\n";
@@ -285,6 +293,10 @@ std::vector<EpochRecord> Trainer::fit(std::shared_ptr<const data::Dataset> train
   const auto save_position = [&] {
     position.rng_seed = default_generator().seed();
     position.rng_offset = default_generator().offset();
+    if (scaler_) {
+      position.loss_scale = scaler_->get_scale();
+      position.loss_scale_growth = scaler_->growth_tracker();
+    }
     if (!options.checkpoint_path.empty() && rank == 0) {
       save_checkpoint(options.checkpoint_path, model_, optimizer_, options.schedule, position);
     }
@@ -294,12 +306,7 @@ std::vector<EpochRecord> Trainer::fit(std::shared_ptr<const data::Dataset> train
   // different initial draws), and averages gradients from here on.
   if (parallel) replicas_ = std::make_unique<dist::DataParallel>(model_, dist::DataParallelOptions{options.bucket_bytes});
   const ResetOnExit<std::unique_ptr<dist::DataParallel>> end_replicas{replicas_};
-  REDES_CHECK(!options.precision || is_low_precision(*options.precision), "Trainer::fit: precision must be bfloat16 "
-              "or float16 (unset for float32), got ", dtype_name(*options.precision));
-  precision_ = options.precision;
-  const ResetOnExit<std::optional<DType>> end_precision{precision_};
-  if (options.precision == kFloat16) scaler_.emplace();
-  const ResetOnExit<std::optional<optim::GradScaler>> end_scaler{scaler_};
+
   // Samples of the epoch's order one step takes, all ranks together.
   const std::int64_t samples_per_step = options.batch_size * world;
 

@@ -1,6 +1,7 @@
 // fill and copy on the CPU, for every implemented dtype.
 #include <cstdint>
 
+#include "kernels/cpu/convert_16bit.h"
 #include "kernels/cpu/strided_loop.h"
 #include "kernels/params.h"
 #include "kernels/registry.h"
@@ -19,6 +20,12 @@ template <class Out, class In>
 void copy_typed(const TensorArg* args) {
   Out* out = static_cast<Out*>(args[0].data);
   const In* in = static_cast<const In*>(args[1].data);
+  if constexpr (cpu::is_widening_pair_v<Out, In>) {
+    if (has_contiguous_strides(args[0]) && has_contiguous_strides(args[1])) {
+      cpu::convert_dense(in, out, args[0].numel());
+      return;
+    }
+  }
   cpu::strided_for_each<2>(args, [&](const auto& offsets) {
     out[offsets[0]] = static_cast<Out>(in[offsets[1]]);
   });

@@ -2,6 +2,7 @@
 // conversions done by the strided CPU walk.
 #pragma once
 
+#include "kernels/cpu/convert_16bit.h"
 #include "kernels/cpu/strided_loop.h"
 #include "kernels/widened.h"
 
@@ -9,9 +10,10 @@ namespace redes::cpu {
 
 inline void convert_widening(const TensorArg& to, const TensorArg& from, const ExecContext&) {
   visit_widening(to.dtype, from.dtype, [&]<class To, class From>(To, From) {
-    const TensorArg pair[2] = {to, from};
     To* out = static_cast<To*>(to.data);
     const From* in = static_cast<const From*>(from.data);
+    if (has_contiguous_strides(to) && has_contiguous_strides(from)) return convert_dense(in, out, to.numel());
+    const TensorArg pair[2] = {to, from};
     strided_for_each<2>(pair, [&](const auto& offsets) { out[offsets[0]] = static_cast<To>(in[offsets[1]]); });
   });
 }

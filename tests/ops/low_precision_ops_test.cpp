@@ -96,6 +96,54 @@ TEST_P(LowPrecisionOpsTest, ConversionsMatchTheHostTypes) {
   EXPECT_EQ(host_values(small.to(other)), host_values(small.to(kFloat32).to(other)));
 }
 
+// Whole tensors convert as the scalar types do (the CPU's dense conversions
+// are vectorised loops): every 16-bit pattern, and the float32 values just
+// around each midpoint between neighbours.
+TEST_P(LowPrecisionOpsTest, TensorConversionsMatchTheScalarOnes) {
+  REDES_REQUIRE_DEVICE(device());
+  const auto check = [&]<class T>(T) {
+    std::vector<T> patterns;
+    std::vector<float> values;
+    for (std::uint32_t bits = 0; bits <= 0xffff; ++bits) {
+      patterns.push_back(T::from_bits(static_cast<std::uint16_t>(bits)));
+      const float value = static_cast<float>(patterns.back());
+      const float next = static_cast<float>(T::from_bits(static_cast<std::uint16_t>(bits + 1)));
+      values.push_back(value);
+      if (std::isfinite(value) && std::isfinite(next) && (bits & 0x7fff) != 0x7fff) {
+        const float midpoint = value + (next - value) / 2;
+        values.insert(values.end(), {midpoint, std::nextafter(midpoint, value), std::nextafter(midpoint, next)});
+      }
+    }
+    const auto count = static_cast<std::int64_t>(values.size());
+    const std::vector<T> narrowed =
+        from_vector(values, {count}, {kFloat32, device()}).to(dtype()).template to_vector<T>();
+    for (std::size_t i = 0; i < values.size(); ++i) {
+      const T expected(values[i]);
+      if (std::isnan(values[i])) {
+        ASSERT_TRUE(std::isnan(static_cast<float>(narrowed[i]))) << i;
+      } else {
+        ASSERT_EQ(narrowed[i].bits, expected.bits) << values[i];
+      }
+    }
+    const auto pattern_count = static_cast<std::int64_t>(patterns.size());
+    const std::vector<float> widened =
+        from_vector(patterns, {pattern_count}, {std::nullopt, device()}).to(kFloat32).template to_vector<float>();
+    for (std::size_t i = 0; i < patterns.size(); ++i) {
+      const float expected = static_cast<float>(patterns[i]);
+      if (std::isnan(expected)) {
+        ASSERT_TRUE(std::isnan(widened[i])) << i;
+      } else {
+        ASSERT_EQ(widened[i], expected) << i;
+      }
+    }
+  };
+  if (dtype() == kBFloat16) {
+    check(BFloat16{});
+  } else {
+    check(Float16{});
+  }
+}
+
 TEST_P(LowPrecisionOpsTest, HostValuesFactoriesAndPrinting) {
   REDES_REQUIRE_DEVICE(device());
   const Tensor filled = full({2, 2}, 0.1, {dtype(), device()});

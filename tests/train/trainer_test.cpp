@@ -133,6 +133,32 @@ TEST_F(TrainerTest, AnOverflowingFloat16StepIsSkipped) {
   EXPECT_EQ(history.back().steps, 3);
 }
 
+// The loss scale a float16 run reached goes into its checkpoint, and a
+// resumed run continues from it instead of the initial 2^16.
+TEST_F(TrainerTest, AFloat16RunResumesWithItsLossScale) {
+  const auto train_set = blobs(64, 1);
+  const std::string checkpoint = file("half.safetensors");
+  const auto fit = [&](std::int64_t epochs, bool resume, bool overflow_once) {
+    manual_seed(0);
+    nn::Sequential model = classifier();
+    optim::SGD sgd(model.parameters(), {.lr = 0.1});
+    train::Trainer trainer(model, sgd, bce(), train::Task::BinaryClassification);
+    auto calls = std::make_shared<int>(0);
+    if (overflow_once) {
+      model.parameters().back().register_hook([calls](const Tensor& g) {
+        return ++*calls == 1 ? g * std::numeric_limits<double>::infinity() : g;
+      });
+    }
+    trainer.fit(train_set, {.epochs = epochs, .batch_size = 16, .checkpoint_path = checkpoint, .resume = resume,
+                            .precision = kFloat16});
+  };
+  fit(1, false, true);
+  EXPECT_EQ(load_safetensors_metadata(checkpoint).at("loss_scale"), "32768");
+  fit(2, true, false);
+  EXPECT_EQ(load_safetensors_metadata(checkpoint).at("loss_scale"), "32768");
+  EXPECT_EQ(load_safetensors_metadata(checkpoint).at("loss_scale_growth"), "7");  // 3 + 4 good steps
+}
+
 TEST_F(TrainerTest, ResumingContinuesBitIdentically) {
   const auto train_set = blobs(96, 3);
   const auto run = [&](std::int64_t epochs, bool resume, const std::string& checkpoint) {

@@ -1,0 +1,38 @@
+// Dense conversions between float32 and the 16-bit types, vectorised for the
+// running CPU (the rounding of core/low_precision.h in SIMD lanes): the
+// autocast copies and the float32 copies of kernels/cpu/widened.h are these.
+#pragma once
+
+#include <cstdint>
+#include <type_traits>
+
+#include "core/low_precision.h"
+#include "kernels/cpu/parallel.h"
+#include "kernels/cpu/strided_loop.h"
+
+namespace redes::cpu {
+
+void bfloat16_from_float(const float* in, BFloat16* out, std::int64_t n);
+void float_from_bfloat16(const BFloat16* in, float* out, std::int64_t n);
+void float16_from_float(const float* in, Float16* out, std::int64_t n);
+void float_from_float16(const Float16* in, float* out, std::int64_t n);
+
+// Whether (To, From) is float32 with a 16-bit type, either way round.
+template <class To, class From>
+inline constexpr bool is_widening_pair_v = (std::is_same_v<To, float> && is_low_precision_v<From>) ||
+                                           (is_low_precision_v<To> && std::is_same_v<From, float>);
+
+// n dense elements from `in` to `out`, split over threads like any
+// elementwise walk.
+template <class To, class From>
+void convert_dense(const From* in, To* out, std::int64_t n) {
+  static_assert(is_widening_pair_v<To, From>);
+  parallel_for(0, n, kElementwiseGrain, [&](std::int64_t lo, std::int64_t hi) {
+    if constexpr (std::is_same_v<To, BFloat16>) bfloat16_from_float(in + lo, out + lo, hi - lo);
+    if constexpr (std::is_same_v<To, Float16>) float16_from_float(in + lo, out + lo, hi - lo);
+    if constexpr (std::is_same_v<From, BFloat16>) float_from_bfloat16(in + lo, out + lo, hi - lo);
+    if constexpr (std::is_same_v<From, Float16>) float_from_float16(in + lo, out + lo, hi - lo);
+  });
+}
+
+}  // namespace redes::cpu
