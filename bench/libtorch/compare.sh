@@ -15,6 +15,7 @@
 #   LIBTORCH_OMP_WAIT_POLICY
 #                   libtorch's, if it should differ (same values); default: redes' policy
 #   CXX             the compiler (default g++)
+#   PRECISION       redes' --precision: fp32 (default), bf16 or fp16 (libtorch stays float32)
 #
 # libtorch is never a dependency of the redes build: this script compiles its
 # one program with a single g++ command, and nothing in CMake refers to it.
@@ -27,6 +28,7 @@ redes_bin=${REDES_BIN:-$root/build/cli/redes}
 rounds=${ROUNDS:-3}
 threads=${THREADS:-2}
 cxx=${CXX:-g++}
+precision=${PRECISION:-fp32}
 
 die() {
   echo "compare.sh: $*" >&2
@@ -35,6 +37,7 @@ die() {
 
 [[ $rounds =~ ^[1-9][0-9]*$ ]] || die "ROUNDS must be a positive whole number, got '$rounds'"
 [[ $threads =~ ^[1-9][0-9]*$ ]] || die "THREADS must be a positive whole number, got '$threads'"
+[[ $precision =~ ^(fp32|bf16|fp16)$ ]] || die "PRECISION must be fp32, bf16 or fp16, got '$precision'"
 redes_policy=${OMP_WAIT_POLICY:-passive}
 libtorch_policy=${LIBTORCH_OMP_WAIT_POLICY:-$redes_policy}
 for policy in "$redes_policy" "$libtorch_policy"; do
@@ -96,7 +99,7 @@ step_ms() {
 run_redes() {
   local w=$1 out
   out=$($(with_policy "$redes_policy") REDES_NUM_THREADS="$threads" "$redes_bin" bench "$w" --device cpu \
-    --max-batches "${batches[$w]}" --epochs $((1 + measured_epochs)) 2>&1) || die "redes bench $w failed:"$'\n'"$out"
+    --max-batches "${batches[$w]}" --epochs $((1 + measured_epochs)) --precision "$precision" 2>&1) || die "redes bench $w failed:"$'\n'"$out"
   local value
   value=$(step_ms "$out")
   [[ -n $value ]] || die "redes bench $w printed no step_milliseconds line:"$'\n'"$out"
@@ -122,7 +125,7 @@ run_libtorch() {
 
 median() { tr ' ' '\n' | sort -g | awk '{v[NR] = $1} END {print (NR % 2 ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2)}'; }
 
-echo "redes: $redes_bin; libtorch: $program; $threads threads; OMP_WAIT_POLICY redes $redes_policy," \
+echo "redes: $redes_bin ($precision); libtorch: $program (float32); $threads threads; OMP_WAIT_POLICY redes $redes_policy," \
   "libtorch $libtorch_policy; rounds: $rounds;" \
   "load average before: $(cut -d ' ' -f 1-3 /proc/loadavg)" >&2
 declare -A redes_runs libtorch_runs
@@ -163,5 +166,5 @@ for w in "${workloads[@]}"; do sizes+="${sizes:+, }${json_name[$w]} ${batches[$w
 echo "A step: batch gather + forward + loss + zero_grad + backward (+ gradient clipping in fashion-seq-lstm) +" \
   "optimizer step. Each run: a warm-up epoch, then the median over $measured_epochs timed epochs of the mean step" \
   "(batches per epoch: $sizes); each column: the median over $rounds round(s); $threads threads;" \
-  "OMP_WAIT_POLICY redes $redes_policy, libtorch $libtorch_policy." \
+  "OMP_WAIT_POLICY redes $redes_policy, libtorch $libtorch_policy; redes --precision $precision, libtorch float32." \
   "Relative speed = libtorch ms / redes ms (above 1x: redes is faster)."

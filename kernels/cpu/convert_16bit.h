@@ -17,6 +17,10 @@ void float_from_bfloat16(const BFloat16* in, float* out, std::int64_t n);
 void float16_from_float(const float* in, Float16* out, std::int64_t n);
 void float_from_float16(const Float16* in, float* out, std::int64_t n);
 
+// One thread's dense conversion of n elements from a 16-bit type to float32.
+inline void widen_dense(const BFloat16* in, float* out, std::int64_t n) { float_from_bfloat16(in, out, n); }
+inline void widen_dense(const Float16* in, float* out, std::int64_t n) { float_from_float16(in, out, n); }
+
 // Whether (To, From) is float32 with a 16-bit type, either way round.
 template <class To, class From>
 inline constexpr bool is_widening_pair_v = (std::is_same_v<To, float> && is_low_precision_v<From>) ||

@@ -4,6 +4,7 @@
 #include <cstdint>
 #include <type_traits>
 
+#include "kernels/cpu/convert_16bit.h"
 #include "kernels/cpu/parallel.h"
 #include "kernels/cpu/strided_loop.h"
 #include "kernels/params.h"
@@ -24,6 +25,21 @@ Acc sum_reduced(const T* base, const TensorArg& reduced, std::int64_t lo, std::i
   cpu::for_each_run<1>(&reduced, lo, hi, [&](const cpu::Offsets<1>& first, const cpu::Offsets<1>& step,
                                              std::int64_t count) {
     const T* run = base + first[0];
+    if constexpr (is_low_precision_v<T>) {
+      if (step[0] == 1) {
+        // Widened a block at a time by the vectorised conversion, so the
+        // sum below runs in SIMD lanes as float32's does.
+        constexpr std::int64_t kBlock = 256;
+        float block[kBlock];
+        for (std::int64_t done = 0; done < count; done += kBlock) {
+          const std::int64_t size = std::min(kBlock, count - done);
+          cpu::widen_dense(run + done, block, size);
+#pragma omp simd reduction(+ : acc)
+          for (std::int64_t j = 0; j < size; ++j) acc += static_cast<Acc>(block[j]);
+        }
+        return;
+      }
+    }
     if (step[0] == 1) {
       // Vector lanes keep their own partial sums: a fixed order for a given
       // build, and memory bandwidth instead of one add's latency per element.
