@@ -5,6 +5,7 @@
 // Where a CUDA device exists, conv2d_forward_backward_cuda runs the same
 // step on cuda:0 (whichever conv2d implementation redes selects there),
 // after comparing its output and three gradients with the CPU's.
+// conv2d_forward_backward_bf16 runs the CPU step on bfloat16 tensors.
 #include <benchmark/benchmark.h>
 
 #include <algorithm>
@@ -41,18 +42,21 @@ void set_flops_and_label(benchmark::State& state, const ConvShape& s, const Tens
                  std::to_string(s.w));
 }
 
-void conv2d_forward_backward(benchmark::State& state) {
+// The step on the CPU in `dtype`: float32, or bfloat16 (oneDNN's bfloat16
+// convolutions where the CPU has them, else float32 copies).
+void forward_backward_in(benchmark::State& state, redes::DType dtype) {
   const ConvShape& s = kShapes[state.range(0)];
   redes::Generator generator(1);
-  Tensor input = redes::rand({s.n, s.c, s.h, s.w}, {}, &generator).requires_grad_();
-  Tensor weight = redes::rand({s.k, s.c, s.kernel, s.kernel}, {}, &generator).requires_grad_();
-  Tensor bias = redes::rand({s.k}, {}, &generator).requires_grad_();
+  Tensor input = redes::rand({s.n, s.c, s.h, s.w}, {}, &generator).to(dtype).requires_grad_();
+  Tensor weight = redes::rand({s.k, s.c, s.kernel, s.kernel}, {}, &generator).to(dtype).requires_grad_();
+  Tensor bias = redes::rand({s.k}, {}, &generator).to(dtype).requires_grad_();
   const redes::Conv2dOptions options{.padding = {s.padding, s.padding}};
-  // Correctness first: the bias gradient of sum(conv) is N * OH * OW per channel.
+  // Correctness first: the bias gradient of sum(conv) is N * OH * OW per
+  // channel (a power-of-two multiple of a few bits here: exact in bfloat16).
   const Tensor probe = redes::conv2d(input, weight, bias, options);
   probe.sum().backward();
   const double expected = static_cast<double>(s.n * probe.size(2) * probe.size(3));
-  if (std::abs(static_cast<double>(bias.grad().to_vector<float>()[0]) - expected) > 1e-3 * expected) {
+  if (std::abs(bias.grad().to(redes::kFloat64).to_vector<double>()[0] - expected) > 1e-3 * expected) {
     state.SkipWithError("conv2d bias gradient is wrong");
     return;
   }
@@ -65,6 +69,9 @@ void conv2d_forward_backward(benchmark::State& state) {
   }
   set_flops_and_label(state, s, probe);
 }
+
+void conv2d_forward_backward(benchmark::State& state) { forward_backward_in(state, redes::kFloat32); }
+void conv2d_forward_backward_bf16(benchmark::State& state) { forward_backward_in(state, redes::kBFloat16); }
 
 // The values of a tensor on any device, as float64 on the host.
 std::vector<double> host_values(const Tensor& tensor) {
@@ -138,6 +145,12 @@ void conv2d_forward_backward_cuda(benchmark::State& state) {
 }  // namespace
 
 BENCHMARK(conv2d_forward_backward)
+    ->DenseRange(0, 3)
+    ->Unit(benchmark::kMillisecond)
+    ->Repetitions(5)
+    ->ReportAggregatesOnly(true)
+    ->UseRealTime();
+BENCHMARK(conv2d_forward_backward_bf16)
     ->DenseRange(0, 3)
     ->Unit(benchmark::kMillisecond)
     ->Repetitions(5)

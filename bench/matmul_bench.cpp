@@ -1,5 +1,5 @@
 // Matrix products: redes::matmul next to a direct cblas_sgemm on the same
-// input buffers, in GFLOP/s. redes calls the same OpenBLAS, so the ratio
+// input buffers, in GFLOP/s, and redes::matmul on bfloat16 copies. redes calls the same OpenBLAS, so the ratio
 // redes/cblas is what dispatch, checks and output allocation cost; it is
 // printed after the runs. Each case compares the two outputs before timing.
 // Where a CUDA device exists, matmul_redes_cuda times redes::matmul on cuda:0
@@ -85,6 +85,30 @@ void matmul_redes(benchmark::State& state) {
   set_flops(state);
 }
 
+// redes::matmul on bfloat16 copies of the operands (oneDNN's bfloat16 matmul
+// where the CPU has it, else sgemm on float32 copies), checked against cblas
+// within bfloat16's rounding of the inputs and the result.
+void matmul_redes_bf16(benchmark::State& state) {
+  Operands x = make_operands(state);
+  const int m = static_cast<int>(state.range(0)), k = static_cast<int>(state.range(1)),
+            n = static_cast<int>(state.range(2));
+  run_cblas(x, m, k, n);
+  const Tensor a = x.a.to(redes::kBFloat16), b = x.b.to(redes::kBFloat16);
+  const std::vector<float> ours = redes::matmul(a, b).to(redes::kFloat32).to_vector<float>();
+  double worst = 0, largest = 0;
+  for (std::size_t i = 0; i < ours.size(); ++i) {
+    worst = std::max(worst, std::abs(static_cast<double>(ours[i]) - static_cast<double>(x.c[i])));
+    largest = std::max(largest, std::abs(static_cast<double>(x.c[i])));
+  }
+  // Each input off by up to 2^-9 relative, the result by 2^-9 of itself.
+  if (worst > 4e-3 * k + 4e-3 * largest) {
+    state.SkipWithError(("redes bfloat16 and cblas differ by " + std::to_string(worst)).c_str());
+    return;
+  }
+  for (auto _ : state) benchmark::DoNotOptimize(redes::matmul(a, b));
+  set_flops(state);
+}
+
 void matmul_cblas(benchmark::State& state) {
   Operands x = make_operands(state);
   const int m = static_cast<int>(state.range(0)), k = static_cast<int>(state.range(1)),
@@ -141,6 +165,7 @@ void shapes(benchmark::internal::Benchmark* bench) {
 }
 
 BENCHMARK(matmul_redes)->Apply(shapes);
+BENCHMARK(matmul_redes_bf16)->Apply(shapes);
 BENCHMARK(matmul_cblas)->Apply(shapes);
 
 // The console table, then the median GFLOP/s of redes over cblas per shape.
@@ -157,12 +182,14 @@ class RatioReporter : public benchmark::ConsoleReporter {
 
   void print_ratios() const {
     if (medians_.empty()) return;  // a --benchmark_filter left out every matmul
-    std::printf("\nmedian GFLOP/s            redes    cblas  redes/cblas\n");
+    std::printf("\nmedian GFLOP/s            redes    cblas  redes/cblas  redes bf16  bf16/fp32\n");
     for (const auto& [args, by_function] : medians_) {
       const auto ours = by_function.find("matmul_redes"), theirs = by_function.find("matmul_cblas");
       if (ours == by_function.end() || theirs == by_function.end()) continue;
-      std::printf("%-22s %9.2f %8.2f %11.2f\n", args.c_str(), ours->second, theirs->second,
-                  ours->second / theirs->second);
+      const auto bf16 = by_function.find("matmul_redes_bf16");
+      const double half = bf16 == by_function.end() ? 0.0 : bf16->second;
+      std::printf("%-22s %9.2f %8.2f %11.2f %11.2f %10.2f\n", args.c_str(), ours->second, theirs->second,
+                  ours->second / theirs->second, half, half / ours->second);
     }
   }
 
