@@ -510,6 +510,8 @@ TEST(Cli, UsageErrorsAndHelp) {
   EXPECT_EQ(run_cli("train cars --batch-size 0"), 2);
   EXPECT_EQ(run_cli("train cars --epochs 99999999999999999999"), 2);
   EXPECT_EQ(run_cli("bench cars --impl"), 2);
+  EXPECT_EQ(run_cli("train cars --precision fp8"), 2);
+  EXPECT_EQ(run_cli("train cars --precision"), 2);
   EXPECT_EQ(run_cli("train --help"), 0);
   EXPECT_EQ(run_cli("train cars --help"), 0);
   EXPECT_EQ(run_cli("bench seattle --help"), 0);
@@ -544,6 +546,21 @@ TEST(Cli, DeterministicAndTf32FlagsReachTheSettings) {
   ASSERT_EQ(plain_status, 0) << plain;
   EXPECT_EQ(last_line(plain)["deterministic"], false) << plain;
   EXPECT_EQ(last_line(plain)["tf32"], false) << plain;
+  EXPECT_EQ(last_line(plain)["precision"], "float32") << plain;
+}
+
+// --precision reaches the Trainer: `redes bench` reports it, and the run
+// trains (W3's conv, pooling, dropout and linear layers in 16 bits).
+TEST(Cli, PrecisionFlagReachesTheRun) {
+  for (const auto& [flag, name] : {std::pair{"bf16", "bfloat16"}, std::pair{"fp16", "float16"}}) {
+    const auto [output, status] =
+        cli_output(std::string("bench cifar --device cpu --batch-size 4 --max-batches 2 --precision ") + flag, "");
+    ASSERT_EQ(status, 0) << output;
+    const std::size_t end = output.find_last_not_of('\n');
+    const std::size_t start = output.rfind('\n', end);
+    EXPECT_EQ(nlohmann::json::parse(output.substr(start == std::string::npos ? 0 : start + 1))["precision"], name)
+        << output;
+  }
 }
 
 // A second run into a folder another run holds fails at once, naming it.
