@@ -1,3 +1,4 @@
+// The autocast setting (one per thread) and the casts the front-ends ask for.
 #include "core/autocast.h"
 
 #include "core/error.h"

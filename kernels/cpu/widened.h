@@ -1,5 +1,6 @@
 // The CPU's 16-bit fallback: run_widened (kernels/widened.h) with the
-// conversions done by the strided CPU walk.
+// conversions of kernels/cpu/convert_16bit.h for dense tensors and the
+// strided CPU walk otherwise.
 #pragma once
 
 #include "kernels/cpu/convert_16bit.h"
