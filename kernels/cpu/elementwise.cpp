@@ -2,6 +2,7 @@
 #include <cstdint>
 #include <type_traits>
 
+#include "kernels/cpu/convert_16bit.h"
 #include "kernels/cpu/strided_loop.h"
 #include "kernels/elementwise_math.h"
 #include "kernels/registry.h"
@@ -10,11 +11,25 @@ namespace redes {
 namespace {
 
 // out, in: same sizes; in may be strided.
+// Dense 16-bit operands widen a block at a time (kernels/cpu/convert_16bit.h)
+// so that the float32 math runs in SIMD lanes; the results are those of
+// unary_element / binary_element, which the strided walks use.
 template <class T>
 void unary_cpu(const UnaryParams& params, const TensorArg* args, int, const ExecContext&) {
   T* out = static_cast<T*>(args[0].data);
   const T* in = static_cast<const T*>(args[1].data);
   dispatch_unary_kind(params.kind, [&]<UnaryKind Kind>() {
+    if constexpr (is_low_precision_v<T>) {
+      if (has_contiguous_strides(args[0]) && has_contiguous_strides(args[1])) {
+        cpu::for_widen_blocks(args[0].numel(), [&](std::int64_t first, std::int64_t size) {
+          float x[cpu::kWidenBlock];
+          cpu::widen_dense(in + first, x, size);
+          for (std::int64_t j = 0; j < size; ++j) x[j] = unary_op<Kind>(x[j]);
+          cpu::narrow_dense(x, out + first, size);
+        });
+        return;
+      }
+    }
     if constexpr (is_floating_element_v<T> || unary_defined_for_integers(Kind)) {
       cpu::strided_for_each<2>(args, [&](const auto& offsets) {
         out[offsets[0]] = unary_element<Kind>(in[offsets[1]]);
@@ -31,6 +46,26 @@ void binary_cpu(const BinaryParams& params, const TensorArg* args, int, const Ex
   const T* a = static_cast<const T*>(args[1].data);
   const C alpha = static_cast<C>(params.alpha);
   dispatch_binary_kind(params.kind, [&]<BinaryKind Kind>() {
+    if constexpr (is_low_precision_v<T>) {
+      const bool dense = has_contiguous_strides(args[0]) && has_contiguous_strides(args[1]) &&
+                         (params.scalar_b || has_contiguous_strides(args[2]));
+      if (dense) {
+        const T* b = params.scalar_b ? nullptr : static_cast<const T*>(args[2].data);
+        const float number = static_cast<float>(params.b);
+        cpu::for_widen_blocks(args[0].numel(), [&](std::int64_t first, std::int64_t size) {
+          float x[cpu::kWidenBlock], y[cpu::kWidenBlock];
+          cpu::widen_dense(a + first, x, size);
+          if (b != nullptr) {
+            cpu::widen_dense(b + first, y, size);
+            for (std::int64_t j = 0; j < size; ++j) x[j] = binary_op<Kind>(x[j], y[j], alpha);
+          } else {
+            for (std::int64_t j = 0; j < size; ++j) x[j] = binary_op<Kind>(x[j], number, alpha);
+          }
+          cpu::narrow_dense(x, out + first, size);
+        });
+        return;
+      }
+    }
     if constexpr (is_floating_element_v<T> || binary_defined_for_integers(Kind)) {
       if (params.scalar_b) {
         // The number enters in the compute type, as PyTorch's does: a 16-bit

@@ -186,6 +186,12 @@ TEST_P(LowPrecisionOpsTest, BinaryOpsMatchFloat32WithBroadcasting) {
   expect_matches_float32([](const auto& in) { return in[0] / in[1]; }, {a, c});
   expect_matches_float32([](const auto& in) { return maximum(in[0], in[1]); }, {a, b});
   expect_matches_float32([](const auto& in) { return add(in[0], in[1], 0.3); }, {a, b});
+  // Dense operands of one shape (the CPU widens them a block at a time), longer than a block.
+  const Tensor d = random({3, 301}, 36), e = random({3, 301}, 37);
+  expect_matches_float32([](const auto& in) { return add(in[0], in[1], 0.3); }, {d, e});
+  expect_matches_float32([](const auto& in) { return in[0] / in[1]; }, {d, e.abs() + 0.5});
+  expect_matches_float32([](const auto& in) { return maximum(in[0], in[1]); }, {d, e});
+  expect_matches_float32([](const auto& in) { return relu(in[0]); }, {d});
   // Numbers enter in float32, not rounded to 16 bits first.
   expect_matches_float32([](const auto& in) { return in[0] * 0.1; }, {a});
   expect_matches_float32([](const auto& in) { return in[0] + 1e-3; }, {a});
