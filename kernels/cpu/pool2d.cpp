@@ -84,19 +84,6 @@ void max_pool_2x2_rows(const double* top, const double* bottom, std::int64_t out
   max_pool_2x2_row(top, bottom, out_width, in_width, row_start, out, indices);
 }
 
-// The 16-bit types compare as float32 and move no wider data.
-REDES_VECTOR_CLONES
-void max_pool_2x2_rows(const BFloat16* top, const BFloat16* bottom, std::int64_t out_width, std::int64_t in_width,
-                       std::int64_t row_start, BFloat16* out, std::int64_t* indices) {
-  max_pool_2x2_row(top, bottom, out_width, in_width, row_start, out, indices);
-}
-
-REDES_VECTOR_CLONES
-void max_pool_2x2_rows(const Float16* top, const Float16* bottom, std::int64_t out_width, std::int64_t in_width,
-                       std::int64_t row_start, Float16* out, std::int64_t* indices) {
-  max_pool_2x2_row(top, bottom, out_width, in_width, row_start, out, indices);
-}
-
 template <class T>
 void max_pool2d_2x2(const Pool2dShape& s, const T* input, T* out, std::int64_t* indices) {
   const std::int64_t in_plane = s.in_height * s.in_width, out_plane = s.out_height * s.out_width;
@@ -203,10 +190,8 @@ void register_for(KernelRegistry& registry) {
 
 }  // namespace
 
-// The 16-bit types' max pooling forward runs on them directly (a max needs
-// no arithmetic); the rest pools float32 copies (kernels/cpu/widened.h), so
-// averages and the gradients that several windows add into one input sum in
-// float32.
+// The 16-bit types pool float32 copies (kernels/cpu/widened.h): max is exact
+// either way, and averages sum in float32.
 template <class Params, void (*Kernel)(const Params&, const TensorArg*, int, const ExecContext&)>
 void add_widened(KernelRegistry& registry) {
   for (DType dtype : {kFloat16, kBFloat16}) {
@@ -217,8 +202,7 @@ void add_widened(KernelRegistry& registry) {
 void register_cpu_pool2d(KernelRegistry& registry) {
   register_for<float>(registry);
   register_for<double>(registry);
-  registry.add(make_kernel<MaxPool2dParams, &max_pool2d_cpu<Float16>>(DeviceType::CPU, kFloat16, "cpu"));
-  registry.add(make_kernel<MaxPool2dParams, &max_pool2d_cpu<BFloat16>>(DeviceType::CPU, kBFloat16, "cpu"));
+  add_widened<MaxPool2dParams, &max_pool2d_cpu<float>>(registry);
   add_widened<MaxPool2dBackwardParams, &max_pool2d_backward_cpu<float>>(registry);
   add_widened<AvgPool2dParams, &avg_pool2d_cpu<float>>(registry);
   add_widened<AvgPool2dBackwardParams, &avg_pool2d_backward_cpu<float>>(registry);
