@@ -41,14 +41,4 @@ REDES_HD void block_at(T* out, const T* in, const TensorArg& in_arg, bool in_den
   }
 }
 
-// True when the tensor's elements are row-major with unit stride.
-REDES_HD bool dense(const TensorArg& arg) {
-  std::int64_t expected = 1;
-  for (int d = arg.ndim - 1; d >= 0; --d) {
-    if (arg.sizes[d] != 1 && arg.strides[d] != expected) return false;
-    expected *= arg.sizes[d];
-  }
-  return true;
-}
-
 }  // namespace redes::dropout_math

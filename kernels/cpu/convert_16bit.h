@@ -52,10 +52,11 @@ template <class To, class From>
 void convert_dense(const From* in, To* out, std::int64_t n) {
   static_assert(is_widening_pair_v<To, From>);
   parallel_for(0, n, kElementwiseGrain, [&](std::int64_t lo, std::int64_t hi) {
-    if constexpr (std::is_same_v<To, BFloat16>) bfloat16_from_float(in + lo, out + lo, hi - lo);
-    if constexpr (std::is_same_v<To, Float16>) float16_from_float(in + lo, out + lo, hi - lo);
-    if constexpr (std::is_same_v<From, BFloat16>) float_from_bfloat16(in + lo, out + lo, hi - lo);
-    if constexpr (std::is_same_v<From, Float16>) float_from_float16(in + lo, out + lo, hi - lo);
+    if constexpr (std::is_same_v<To, float>) {
+      widen_dense(in + lo, out + lo, hi - lo);
+    } else {
+      narrow_dense(in + lo, out + lo, hi - lo);
+    }
   });
 }
 

@@ -20,7 +20,7 @@ void dropout_cpu(const DropoutParams& p, const TensorArg* args, int, const ExecC
   const std::int64_t n = args[0].numel();
   T* out = static_cast<T*>(args[0].data);
   const T* in = static_cast<const T*>(args[1].data);
-  const bool in_dense = dropout_math::dense(args[1]);
+  const bool in_dense = has_contiguous_strides(args[1]);
   cpu::parallel_for(0, (n + 3) / 4, kDropoutGrain, [&](std::int64_t lo, std::int64_t hi) {
     for (std::int64_t block = lo; block < hi; ++block) dropout_math::block_at(out, in, args[1], in_dense, block, n, p);
   });

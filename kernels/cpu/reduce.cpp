@@ -29,10 +29,9 @@ Acc sum_reduced(const T* base, const TensorArg& reduced, std::int64_t lo, std::i
       if (step[0] == 1) {
         // Widened a block at a time by the vectorised conversion, so the
         // sum below runs in SIMD lanes as float32's does.
-        constexpr std::int64_t kBlock = 256;
-        float block[kBlock];
-        for (std::int64_t done = 0; done < count; done += kBlock) {
-          const std::int64_t size = std::min(kBlock, count - done);
+        float block[cpu::kWidenBlock];
+        for (std::int64_t done = 0; done < count; done += cpu::kWidenBlock) {
+          const std::int64_t size = std::min(cpu::kWidenBlock, count - done);
           cpu::widen_dense(run + done, block, size);
 #pragma omp simd reduction(+ : acc)
           for (std::int64_t j = 0; j < size; ++j) acc += static_cast<Acc>(block[j]);

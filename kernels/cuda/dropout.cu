@@ -30,7 +30,7 @@ void dropout_cuda(const DropoutParams& p, const TensorArg* args, int, const Exec
   if (n == 0) return;
   REDES_CUDA_CHECK(cuda::launch(dropout_kernel<T>, cuda::grid_size((n + 3) / 4), cuda::kBlockSize, 0,
                                 cuda::stream_of(ctx), p, static_cast<T*>(args[0].data),
-                                static_cast<const T*>(args[1].data), args[1], dropout_math::dense(args[1]), n),
+                                static_cast<const T*>(args[1].data), args[1], has_contiguous_strides(args[1]), n),
                    DropoutParams::op);
 }
 

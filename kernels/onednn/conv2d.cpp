@@ -150,17 +150,13 @@ void backward_weights(const Conv2dBackwardWeightParams& p, const TensorArg* args
              [&] { return prepare_backward_weights(p.geometry, args[0].dtype); });
 }
 
-// oneDNN refuses empty tensors; the hand kernels handle them.
+// oneDNN refuses empty tensors; the hand kernels handle them. bfloat16 also
+// needs a CPU that oneDNN has bfloat16 kernels for.
 template <class Params>
-bool supports_nonempty(const void* params, const TensorArg*, int) {
+bool supports(const void* params, const TensorArg* args, int) {
   const Conv2dGeometry& g = static_cast<const Params*>(params)->geometry;
-  return g.batch > 0 && g.in_channels > 0 && g.out_channels > 0 && g.out_height > 0 && g.out_width > 0;
-}
-
-// bfloat16 additionally needs a CPU that oneDNN has bfloat16 kernels for.
-template <class Params>
-bool supports_bf16(const void* params, const TensorArg* args, int nargs) {
-  return onednn::has_bf16() && supports_nonempty<Params>(params, args, nargs);
+  const bool nonempty = g.batch > 0 && g.in_channels > 0 && g.out_channels > 0 && g.out_height > 0 && g.out_width > 0;
+  return nonempty && (args[0].dtype != kBFloat16 || onednn::has_bf16());
 }
 
 }  // namespace
@@ -168,18 +164,14 @@ bool supports_bf16(const void* params, const TensorArg* args, int nargs) {
 // Priority 1: above the hand kernels, so `auto` on the CPU (which is not
 // timed) takes oneDNN; `hand` still picks the hand kernels.
 void register_onednn_conv2d(KernelRegistry& registry) {
-  registry.add(make_kernel<Conv2dForwardParams, &forward>(DeviceType::CPU, kFloat32, "onednn", 1,
-                                                          &supports_nonempty<Conv2dForwardParams>));
-  registry.add(make_kernel<Conv2dBackwardInputParams, &backward_data>(
-      DeviceType::CPU, kFloat32, "onednn", 1, &supports_nonempty<Conv2dBackwardInputParams>));
-  registry.add(make_kernel<Conv2dBackwardWeightParams, &backward_weights>(
-      DeviceType::CPU, kFloat32, "onednn", 1, &supports_nonempty<Conv2dBackwardWeightParams>));
-  registry.add(make_kernel<Conv2dForwardParams, &forward>(DeviceType::CPU, kBFloat16, "onednn", 1,
-                                                          &supports_bf16<Conv2dForwardParams>));
-  registry.add(make_kernel<Conv2dBackwardInputParams, &backward_data>(
-      DeviceType::CPU, kBFloat16, "onednn", 1, &supports_bf16<Conv2dBackwardInputParams>));
-  registry.add(make_kernel<Conv2dBackwardWeightParams, &backward_weights>(
-      DeviceType::CPU, kBFloat16, "onednn", 1, &supports_bf16<Conv2dBackwardWeightParams>));
+  for (DType dtype : {kFloat32, kBFloat16}) {
+    registry.add(make_kernel<Conv2dForwardParams, &forward>(DeviceType::CPU, dtype, "onednn", 1,
+                                                            &supports<Conv2dForwardParams>));
+    registry.add(make_kernel<Conv2dBackwardInputParams, &backward_data>(DeviceType::CPU, dtype, "onednn", 1,
+                                                                        &supports<Conv2dBackwardInputParams>));
+    registry.add(make_kernel<Conv2dBackwardWeightParams, &backward_weights>(DeviceType::CPU, dtype, "onednn", 1,
+                                                                            &supports<Conv2dBackwardWeightParams>));
+  }
 }
 
 }  // namespace redes
