@@ -11,29 +11,7 @@ namespace {
 using testing::all_close;
 using testing::host_values;
 
-struct AutocastCase {
-  Device device;
-  DType dtype;
-};
-
-std::vector<AutocastCase> all_cases() {
-  std::vector<AutocastCase> cases;
-  for (const Device& device : testing::compiled_devices()) {
-    cases.push_back({device, kBFloat16});
-    cases.push_back({device, kFloat16});
-  }
-  return cases;
-}
-
-std::string case_name(const ::testing::TestParamInfo<AutocastCase>& info) {
-  std::string device = info.param.device.str();
-  for (char& c : device) {
-    if (c == ':') c = '_';
-  }
-  return device + "_" + dtype_name(info.param.dtype);
-}
-
-class AutocastTest : public ::testing::TestWithParam<AutocastCase> {
+class AutocastTest : public ::testing::TestWithParam<testing::LowPrecisionCase> {
  protected:
   Device device() const { return GetParam().device; }
   DType dtype() const { return GetParam().dtype; }
@@ -130,7 +108,8 @@ TEST(Autocast, ScopesNestAndRestore) {
   testing::expect_error([] { const autocast bad(kFloat32); }, "autocast: expected bfloat16 or float16, got float32");
 }
 
-INSTANTIATE_TEST_SUITE_P(Devices, AutocastTest, ::testing::ValuesIn(all_cases()), case_name);
+INSTANTIATE_TEST_SUITE_P(Devices, AutocastTest, ::testing::ValuesIn(testing::low_precision_cases()),
+                         testing::low_precision_case_name);
 
 }  // namespace
 }  // namespace redes

@@ -16,29 +16,7 @@ namespace {
 using testing::all_close;
 using testing::host_values;
 
-struct LowPrecisionCase {
-  Device device;
-  DType dtype;
-};
-
-std::string case_name(const ::testing::TestParamInfo<LowPrecisionCase>& info) {
-  std::string device = info.param.device.str();
-  for (char& c : device) {
-    if (c == ':') c = '_';
-  }
-  return device + "_" + dtype_name(info.param.dtype);
-}
-
-std::vector<LowPrecisionCase> all_cases() {
-  std::vector<LowPrecisionCase> cases;
-  for (const Device& device : testing::compiled_devices()) {
-    cases.push_back({device, kBFloat16});
-    cases.push_back({device, kFloat16});
-  }
-  return cases;
-}
-
-class LowPrecisionOpsTest : public ::testing::TestWithParam<LowPrecisionCase> {
+class LowPrecisionOpsTest : public ::testing::TestWithParam<testing::LowPrecisionCase> {
  protected:
   Device device() const { return GetParam().device; }
   DType dtype() const { return GetParam().dtype; }
@@ -330,7 +308,8 @@ TEST_P(LowPrecisionOpsTest, GradientsFlowInTheTensorsOwnTypes) {
   EXPECT_EQ(host_values(master.grad()), std::vector<double>(4, 3.0));
 }
 
-INSTANTIATE_TEST_SUITE_P(Devices, LowPrecisionOpsTest, ::testing::ValuesIn(all_cases()), case_name);
+INSTANTIATE_TEST_SUITE_P(Devices, LowPrecisionOpsTest, ::testing::ValuesIn(testing::low_precision_cases()),
+                         testing::low_precision_case_name);
 
 }  // namespace
 }  // namespace redes

@@ -26,6 +26,19 @@ std::string device_test_name(const ::testing::TestParamInfo<Device>& info) {
   return info.param.is_cpu() ? "cpu" : "cuda" + std::to_string(info.param.index);
 }
 
+std::vector<LowPrecisionCase> low_precision_cases() {
+  std::vector<LowPrecisionCase> cases;
+  for (const Device& device : compiled_devices()) {
+    cases.push_back({device, kBFloat16});
+    cases.push_back({device, kFloat16});
+  }
+  return cases;
+}
+
+std::string low_precision_case_name(const ::testing::TestParamInfo<LowPrecisionCase>& info) {
+  return device_test_name({info.param.device, info.index}) + "_" + dtype_name(info.param.dtype);
+}
+
 void expect_error(const std::function<void()>& action, const std::vector<std::string>& fragments) {
   try {
     action();

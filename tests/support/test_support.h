@@ -27,6 +27,15 @@ std::optional<std::string> unusable_reason(Device device);
 bool cuda_required();
 std::string device_test_name(const ::testing::TestParamInfo<Device>& info);
 
+// The parameters of the 16-bit suites: every compiled device with bfloat16
+// and with float16, named like "cuda0_bfloat16".
+struct LowPrecisionCase {
+  Device device;
+  DType dtype;
+};
+std::vector<LowPrecisionCase> low_precision_cases();
+std::string low_precision_case_name(const ::testing::TestParamInfo<LowPrecisionCase>& info);
+
 // tests/fixtures/<name>, or <$REDES_FIXTURE_DIR>/<name> when that variable is
 // set (a copy of the tests that runs away from the source tree).
 std::string fixture_path(const std::string& name);
