@@ -310,7 +310,19 @@ Tensor& Tensor::mul_(const Tensor& other) {
   return *this;
 }
 
-Tensor& Tensor::mul_(double value) { return mul_(scalar_like(value, *this)); }
+Tensor& Tensor::mul_(double value) {
+  if (!is_floating(dtype())) return mul_(scalar_like(value, *this));
+  // The number goes to the kernel as a parameter, as in mul_scalar: a 16-bit
+  // tensor is scaled by its float32 value, not by the number rounded to 16 bits.
+  check_inplace(*this, nullptr, "mul_");
+  BinaryParams params{BinaryKind::Mul, 1.0};
+  params.scalar_b = true;
+  params.b = value;
+  const TensorArg out = detail::kernel_arg(*this, "mul_");
+  detail::launch(params, device(), dtype(), {out, out});
+  impl_->storage->bump_version();
+  return *this;
+}
 
 Tensor& Tensor::fill_(double value) {
   check_inplace(*this, nullptr, "fill_");

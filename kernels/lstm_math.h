@@ -1,10 +1,12 @@
 // The LSTM cell's per-element math (gate order i, f, g, o as in PyTorch),
-// shared by the CPU and CUDA kernels.
+// shared by the CPU and CUDA kernels. 16-bit buffers are read into float32,
+// computed there, and each result rounds once when it is stored.
 #pragma once
 
 #include <cmath>
 #include <cstdint>
 
+#include "core/low_precision.h"
 #include "kernels/hd.h"
 
 namespace redes::lstm {
@@ -63,15 +65,17 @@ REDES_HD CellBackward<T> cell_backward(T dh, T dc, T i, T f, T g, T o, T c_prev,
 template <class T>
 REDES_HD void cell_forward_at(T* hc, T* activated, const T* gates, const T* c_prev, std::int64_t n, std::int64_t u,
                               std::int64_t hidden) {
+  using C = compute_type_t<T>;
   const T* a = gates + n * 4 * hidden;
-  const CellForward<T> r = cell_forward(a[u], a[hidden + u], a[2 * hidden + u], a[3 * hidden + u], c_prev[n * hidden + u]);
+  const CellForward<C> r = cell_forward(C(a[u]), C(a[hidden + u]), C(a[2 * hidden + u]), C(a[3 * hidden + u]),
+                                        C(c_prev[n * hidden + u]));
   T* act = activated + n * 4 * hidden;
-  act[u] = r.i;
-  act[hidden + u] = r.f;
-  act[2 * hidden + u] = r.g;
-  act[3 * hidden + u] = r.o;
-  hc[n * 2 * hidden + u] = r.h;
-  hc[n * 2 * hidden + hidden + u] = r.c;
+  act[u] = T(r.i);
+  act[hidden + u] = T(r.f);
+  act[2 * hidden + u] = T(r.g);
+  act[3 * hidden + u] = T(r.o);
+  hc[n * 2 * hidden + u] = T(r.h);
+  hc[n * 2 * hidden + hidden + u] = T(r.c);
 }
 
 // The backward of unit u of row n: d_gates (N, 4H), dc_prev (N, H), d_hc
@@ -79,16 +83,18 @@ REDES_HD void cell_forward_at(T* hc, T* activated, const T* gates, const T* c_pr
 template <class T>
 REDES_HD void cell_backward_at(T* d_gates, T* dc_prev, const T* d_hc, const T* activated, const T* c_prev, const T* hc,
                                std::int64_t n, std::int64_t u, std::int64_t hidden) {
+  using C = compute_type_t<T>;
   const T* act = activated + n * 4 * hidden;
-  const CellBackward<T> r =
-      cell_backward(d_hc[n * 2 * hidden + u], d_hc[n * 2 * hidden + hidden + u], act[u], act[hidden + u],
-                    act[2 * hidden + u], act[3 * hidden + u], c_prev[n * hidden + u], hc[n * 2 * hidden + hidden + u]);
+  const CellBackward<C> r =
+      cell_backward(C(d_hc[n * 2 * hidden + u]), C(d_hc[n * 2 * hidden + hidden + u]), C(act[u]), C(act[hidden + u]),
+                    C(act[2 * hidden + u]), C(act[3 * hidden + u]), C(c_prev[n * hidden + u]),
+                    C(hc[n * 2 * hidden + hidden + u]));
   T* dg = d_gates + n * 4 * hidden;
-  dg[u] = r.d_i;
-  dg[hidden + u] = r.d_f;
-  dg[2 * hidden + u] = r.d_g;
-  dg[3 * hidden + u] = r.d_o;
-  dc_prev[n * hidden + u] = r.dc_prev;
+  dg[u] = T(r.d_i);
+  dg[hidden + u] = T(r.d_f);
+  dg[2 * hidden + u] = T(r.d_g);
+  dg[3 * hidden + u] = T(r.d_o);
+  dc_prev[n * hidden + u] = T(r.dc_prev);
 }
 
 }  // namespace redes::lstm

@@ -133,7 +133,7 @@ std::optional<RecurrentBase::StackResult> LSTM::run_whole_stack(const Tensor& se
                                                                 const std::vector<Tensor>& initial_states) const {
   LstmInputs in{sequence, initial_states[0], initial_states[1], {}};
   for (std::int64_t layer = 0; layer < options().num_layers; ++layer) {
-    const DirectionWeights w = direction_weights(layer, 0);
+    const DirectionWeights w = direction_weights(layer, 0, sequence.dtype());
     in.weights.insert(in.weights.end(), {w.w_ih, w.w_hh});
     if (options().bias) in.weights.insert(in.weights.end(), {w.b_ih, w.b_hh});
   }

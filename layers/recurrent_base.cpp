@@ -55,12 +55,16 @@ Tensor affine(const Tensor& x, const Tensor& weight, const Tensor& bias) {
 Tensor RecurrentBase::DirectionWeights::project_input(const Tensor& x) const { return affine(x, w_ih, b_ih); }
 Tensor RecurrentBase::DirectionWeights::project_hidden(const Tensor& h) const { return affine(h, w_hh, b_hh); }
 
-RecurrentBase::DirectionWeights RecurrentBase::direction_weights(std::int64_t layer, std::int64_t direction) const {
+RecurrentBase::DirectionWeights RecurrentBase::direction_weights(std::int64_t layer, std::int64_t direction,
+                                                                 DType dtype) const {
   const std::string names = suffix(layer, direction);
-  DirectionWeights weights{parameter("weight_ih" + names), parameter("weight_hh" + names), Tensor(), Tensor()};
+  // A recorded conversion where the layer computes in another dtype than its
+  // parameters (autocast): the gradients still reach the parameters in theirs.
+  const auto get = [&](const std::string& name) { return parameter(name + names).to(dtype); };
+  DirectionWeights weights{get("weight_ih"), get("weight_hh"), Tensor(), Tensor()};
   if (options_.bias) {
-    weights.b_ih = parameter("bias_ih" + names);
-    weights.b_hh = parameter("bias_hh" + names);
+    weights.b_ih = get("bias_ih");
+    weights.b_hh = get("bias_hh");
   }
   return weights;
 }
@@ -99,20 +103,26 @@ RecurrentBase::DirectionResult RecurrentBase::run_direction(const Tensor& x, std
 RecurrentBase::StackResult RecurrentBase::run_stack(const Tensor& input_in, std::vector<Tensor> initial_states,
                                                     const std::vector<const char*>& state_names,
                                                     const std::vector<std::int64_t>& lengths) {
-  // Under autocast the recurrent layers still run in float32 (their fused
-  // kernels take float32 and float64): a 16-bit input returns to float32,
-  // and the scope is off inside the layer.
-  const Tensor input = redes::detail::autocast_to_float32(input_in);
-  for (Tensor& state : initial_states) state = redes::detail::autocast_to_float32(state);
-  const autocast float32_inside(kBFloat16, false);
+  // Under autocast a float32 layer runs in the autocast dtype, as in
+  // PyTorch: the input, the initial states and the weights are cast (the
+  // weights by a recorded conversion, so their gradients come back float32),
+  // the kernels compute the gates in float32, and the outputs are 16-bit.
+  // The scope is off inside the layer, so that every op sees one dtype.
+  const Tensor& weight = parameter("weight_ih_l0");
+  const std::optional<DType> cast_to = weight.dtype() == kFloat32 ? autocast_dtype() : std::nullopt;
+  const DType dtype = cast_to.value_or(weight.dtype());
+  const auto cast = [&](const Tensor& t) { return cast_to ? redes::detail::autocast_to_low_precision(t) : t; };
+  const Tensor input = cast(input_in);
+  for (Tensor& state : initial_states) state = cast(state);
+  const autocast one_dtype_inside(kBFloat16, false);
   const std::string type = type_name();
   REDES_CHECK(input.defined() && input.dim() == 3 && input.size(2) == input_size_, type,
               ": expected input of shape ", options_.batch_first ? "(N, T, " : "(T, N, ", input_size_, "), got ",
               input.defined() ? shape_str(input.shape()) : std::string("(undefined)"));
-  const Tensor& weight = parameter("weight_ih_l0");
-  REDES_CHECK(input.dtype() == weight.dtype() && input.device() == weight.device(), type, ": expected input of ",
-              dtype_name(weight.dtype()), " on ", weight.device().str(), " (as the parameters), got ",
-              dtype_name(input.dtype()), " on ", input.device().str());
+  REDES_CHECK(input.dtype() == dtype && input.device() == weight.device(), type, ": expected input of ",
+              dtype_name(dtype), " on ", weight.device().str(),
+              cast_to ? " (the autocast dtype)" : " (as the parameters)", ", got ", dtype_name(input.dtype()), " on ",
+              input.device().str());
   const Tensor sequence = options_.batch_first ? input.transpose(0, 1) : input;  // (T, N, F)
   const std::int64_t steps = sequence.size(0), batch = sequence.size(1);
   const std::int64_t directions = num_directions();
@@ -154,7 +164,7 @@ RecurrentBase::StackResult RecurrentBase::run_stack(const Tensor& input_in, std:
       for (const Tensor& initial : initial_states) state.push_back(initial.select(0, layer * directions + direction));
       DirectionResult result =
           run_direction(backwards ? sequence_lengths.reverse(layer_input) : layer_input, std::move(state),
-                        direction_weights(layer, direction), sequence_lengths.valid());
+                        direction_weights(layer, direction, dtype), sequence_lengths.valid());
       outputs.push_back(backwards ? sequence_lengths.reverse(result.output) : result.output);
       for (std::size_t k = 0; k < finals.size(); ++k) finals[k].push_back(result.final_states[k]);
     }

@@ -128,7 +128,9 @@ class REDES_API RecurrentBase : public Module {
   virtual std::optional<StackResult> run_whole_stack(const Tensor& sequence,
                                                      const std::vector<Tensor>& initial_states) const;
 
-  DirectionWeights direction_weights(std::int64_t layer, std::int64_t direction) const;
+  // The weights converted to `dtype` (the input's: autocast may differ from
+  // the parameters').
+  DirectionWeights direction_weights(std::int64_t layer, std::int64_t direction, DType dtype) const;
   // Parameter name suffix: "_l1", "_l1_reverse".
   static std::string suffix(std::int64_t layer, std::int64_t direction);
 

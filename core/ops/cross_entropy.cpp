@@ -18,8 +18,7 @@ Tensor cross_entropy_per_sample(const Tensor& logits, const Tensor& targets) {
   check_defined(targets, op, "the targets");
   const Device device = common_device(op, {&logits, &targets});
   REDES_CHECK(logits.dim() == 2, op, ": expected logits of shape (N, C), got ", shape_str(logits.shape()));
-  REDES_CHECK(logits.dtype() == kFloat32 || logits.dtype() == kFloat64, op,
-              ": expected float32 or float64 logits, got ", dtype_name(logits.dtype()));
+  REDES_CHECK(is_floating(logits.dtype()), op, ": expected floating-point logits, got ", dtype_name(logits.dtype()));
   REDES_CHECK(targets.dtype() == kInt64 && targets.dim() == 1 && targets.size(0) == logits.size(0), op,
               ": expected int64 targets of shape (", logits.size(0), ",), got ", dtype_name(targets.dtype()), " ",
               shape_str(targets.shape()));

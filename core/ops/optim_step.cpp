@@ -69,7 +69,7 @@ bool fused_step_applies(const Tensor& param, const Tensor& grad, std::initialize
     return t.is_contiguous() && t.dtype() == param.dtype() && t.device() == param.device() &&
            t.shape() == param.shape();
   };
-  if (param.dtype() != kFloat32 && param.dtype() != kFloat64) return false;
+  if (!is_floating(param.dtype())) return false;
   if (!matches(param) || !matches(grad)) return false;
   for (const Tensor* t : state) {
     if (t->defined() && !matches(*t)) return false;

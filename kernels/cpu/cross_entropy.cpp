@@ -71,15 +71,21 @@ void cross_entropy_backward_cpu(const CrossEntropyBackwardParams&, const TensorA
   });
 }
 
+template <class T>
+void register_for(KernelRegistry& registry) {
+  registry.add(make_kernel<CrossEntropyParams, &cross_entropy_cpu<T>>(DeviceType::CPU, dtype_of_v<T>, "cpu"));
+  registry.add(
+      make_kernel<CrossEntropyBackwardParams, &cross_entropy_backward_cpu<T>>(DeviceType::CPU, dtype_of_v<T>, "cpu"));
+}
+
 }  // namespace
 
+// The 16-bit types read their logits into float32 and sum in double, as the others.
 void register_cpu_cross_entropy(KernelRegistry& registry) {
-  registry.add(make_kernel<CrossEntropyParams, &cross_entropy_cpu<float>>(DeviceType::CPU, kFloat32, "cpu"));
-  registry.add(make_kernel<CrossEntropyParams, &cross_entropy_cpu<double>>(DeviceType::CPU, kFloat64, "cpu"));
-  registry.add(make_kernel<CrossEntropyBackwardParams, &cross_entropy_backward_cpu<float>>(DeviceType::CPU, kFloat32,
-                                                                                           "cpu"));
-  registry.add(make_kernel<CrossEntropyBackwardParams, &cross_entropy_backward_cpu<double>>(DeviceType::CPU,
-                                                                                            kFloat64, "cpu"));
+  register_for<float>(registry);
+  register_for<double>(registry);
+  register_for<BFloat16>(registry);
+  register_for<Float16>(registry);
 }
 
 }  // namespace redes

@@ -2,6 +2,7 @@
 #include <cstdint>
 
 #include "core/error.h"
+#include "core/low_precision.h"
 #include "kernels/index_math.h"
 #include "kernels/params.h"
 #include "kernels/registry.h"
@@ -46,7 +47,9 @@ void scatter_add_cpu(const ScatterAddParams& p, const TensorArg* args, int, cons
   for (std::int64_t i = 0; i < n; ++i) {
     const std::int64_t j =
         checked_index(index_data[strided_offset(i, index)], out.sizes[p.dim], p.dim, "scatter_add");
-    out_data[strided_offset(i, target) + j * out.strides[p.dim]] += src_data[strided_offset(i, src)];
+    // 16-bit sums round after each addition, as they would in the type itself.
+    T& sum = out_data[strided_offset(i, target) + j * out.strides[p.dim]];
+    sum = static_cast<T>(static_cast<compute_type_t<T>>(sum) + static_cast<compute_type_t<T>>(src_data[strided_offset(i, src)]));
   }
 }
 
@@ -63,6 +66,8 @@ void register_cpu_gather_scatter(KernelRegistry& registry) {
   register_for<double>(registry);
   register_for<std::int64_t>(registry);
   register_for<std::int32_t>(registry);
+  register_for<BFloat16>(registry);
+  register_for<Float16>(registry);
 }
 
 }  // namespace redes

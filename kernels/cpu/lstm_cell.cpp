@@ -3,6 +3,7 @@
 #include <cstdint>
 
 #include "kernels/cpu/lstm_rows.h"
+#include "kernels/cpu/widened.h"
 #include "kernels/params.h"
 #include "kernels/registry.h"
 
@@ -50,6 +51,15 @@ void register_cpu_lstm_cell(KernelRegistry& registry) {
   registry.add(make_kernel<LstmCellParams, &lstm_cell_cpu<double>>(DeviceType::CPU, kFloat64, "cpu"));
   registry.add(make_kernel<LstmCellBackwardParams, &lstm_cell_backward_cpu<float>>(DeviceType::CPU, kFloat32, "cpu"));
   registry.add(make_kernel<LstmCellBackwardParams, &lstm_cell_backward_cpu<double>>(DeviceType::CPU, kFloat64, "cpu"));
+  // 16-bit cells run the float32 rows (vectorised) on float32 copies: the
+  // forward writes hc and activated, the backward d_gates and dc_prev.
+  for (DType dtype : {kBFloat16, kFloat16}) {
+    registry.add(make_kernel<LstmCellParams, &cpu::widened<LstmCellParams, &lstm_cell_cpu<float>, 2>>(
+        DeviceType::CPU, dtype, "cpu"));
+    registry.add(
+        make_kernel<LstmCellBackwardParams, &cpu::widened<LstmCellBackwardParams, &lstm_cell_backward_cpu<float>, 2>>(
+            DeviceType::CPU, dtype, "cpu"));
+  }
 }
 
 }  // namespace redes

@@ -18,6 +18,7 @@
 
 #include "kernels/cpu/blas.h"
 #include "kernels/cpu/lstm_rows.h"
+#include "kernels/cpu/widened.h"
 #include "kernels/lstm_sequence_params.h"
 #include "kernels/registry.h"
 
@@ -239,9 +240,27 @@ void lstm_sequence_backward_cpu(const LstmSequenceBackwardParams& p, const Tenso
   }
 }
 
+// 16-bit sequences run the float32 kernels on float32 copies
+// (kernels/cpu/widened.h); the reserve is the float32 kernel's. The forward
+// writes y, h_n and c_n; the backward dx, dh0, dc0 and every weight gradient.
+void lstm_sequence_widened(const LstmSequenceParams& p, const TensorArg* args, int nargs, const ExecContext& ctx) {
+  run_widened(&lstm_sequence_cpu<float>, p, args, nargs, 3, ctx, &cpu::convert_widening);
+}
+
+void lstm_sequence_backward_widened(const LstmSequenceBackwardParams& p, const TensorArg* args, int nargs,
+                                    const ExecContext& ctx) {
+  const int outputs = 3 + static_cast<int>(lstm_sequence_weight_count(p.shape));
+  run_widened(&lstm_sequence_backward_cpu<float>, p, args, nargs, outputs, ctx, &cpu::convert_widening);
+}
+
 }  // namespace
 
 void register_cpu_lstm_sequence(KernelRegistry& registry) {
+  for (DType dtype : {kBFloat16, kFloat16}) {
+    registry.add(make_kernel<LstmSequenceParams, &lstm_sequence_widened>(DeviceType::CPU, dtype, "cpu"));
+    registry.add(
+        make_kernel<LstmSequenceBackwardParams, &lstm_sequence_backward_widened>(DeviceType::CPU, dtype, "cpu"));
+  }
   registry.add(make_kernel<LstmSequenceParams, &lstm_sequence_cpu<float>>(DeviceType::CPU, kFloat32, "cpu"));
   registry.add(make_kernel<LstmSequenceParams, &lstm_sequence_cpu<double>>(DeviceType::CPU, kFloat64, "cpu"));
   registry.add(make_kernel<LstmSequenceBackwardParams, &lstm_sequence_backward_cpu<float>>(DeviceType::CPU, kFloat32,

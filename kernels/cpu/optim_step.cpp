@@ -23,7 +23,7 @@ void sgd_step_cpu(const SgdStepParams& p, const TensorArg* args, int nargs, cons
     T* buffer = static_cast<T*>(args[g + 2].data);
     cpu::parallel_for(0, args[g].numel(), kStepGrain, [&](std::int64_t lo, std::int64_t hi) {
       for (std::int64_t i = lo; i < hi; ++i) {
-        T unused = 0;  // the buffer slot when momentum is 0 (no buffer tensor exists)
+        T unused{};  // the buffer slot when momentum is 0 (no buffer tensor exists)
         optim_math::sgd_element(param[i], grad[i], p.momentum != 0 ? buffer[i] : unused, p);
       }
     });
@@ -44,13 +44,19 @@ void adam_step_cpu(const AdamStepParams& p, const TensorArg* args, int nargs, co
   }
 }
 
+template <class T>
+void register_for(KernelRegistry& registry) {
+  registry.add(make_kernel<SgdStepParams, &sgd_step_cpu<T>>(DeviceType::CPU, dtype_of_v<T>, "cpu"));
+  registry.add(make_kernel<AdamStepParams, &adam_step_cpu<T>>(DeviceType::CPU, dtype_of_v<T>, "cpu"));
+}
+
 }  // namespace
 
 void register_cpu_optim_step(KernelRegistry& registry) {
-  registry.add(make_kernel<SgdStepParams, &sgd_step_cpu<float>>(DeviceType::CPU, kFloat32, "cpu"));
-  registry.add(make_kernel<SgdStepParams, &sgd_step_cpu<double>>(DeviceType::CPU, kFloat64, "cpu"));
-  registry.add(make_kernel<AdamStepParams, &adam_step_cpu<float>>(DeviceType::CPU, kFloat32, "cpu"));
-  registry.add(make_kernel<AdamStepParams, &adam_step_cpu<double>>(DeviceType::CPU, kFloat64, "cpu"));
+  register_for<float>(registry);
+  register_for<double>(registry);
+  register_for<BFloat16>(registry);
+  register_for<Float16>(registry);
 }
 
 }  // namespace redes

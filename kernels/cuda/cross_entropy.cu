@@ -108,17 +108,21 @@ void cross_entropy_backward_cuda(const CrossEntropyBackwardParams&, const Tensor
                    CrossEntropyBackwardParams::op);
 }
 
+template <class T>
+void register_for(KernelRegistry& registry) {
+  registry.add(make_kernel<CrossEntropyParams, &cross_entropy_cuda<T>>(DeviceType::CUDA, dtype_of_v<T>, "cuda.hand"));
+  registry.add(make_kernel<CrossEntropyBackwardParams, &cross_entropy_backward_cuda<T>>(DeviceType::CUDA,
+                                                                                        dtype_of_v<T>, "cuda.hand"));
+}
+
 }  // namespace
 
+// The 16-bit types read their logits into float32 and sum in double, as the others.
 void register_cuda_cross_entropy(KernelRegistry& registry) {
-  registry.add(
-      make_kernel<CrossEntropyParams, &cross_entropy_cuda<float>>(DeviceType::CUDA, kFloat32, "cuda.hand"));
-  registry.add(
-      make_kernel<CrossEntropyParams, &cross_entropy_cuda<double>>(DeviceType::CUDA, kFloat64, "cuda.hand"));
-  registry.add(make_kernel<CrossEntropyBackwardParams, &cross_entropy_backward_cuda<float>>(DeviceType::CUDA,
-                                                                                            kFloat32, "cuda.hand"));
-  registry.add(make_kernel<CrossEntropyBackwardParams, &cross_entropy_backward_cuda<double>>(DeviceType::CUDA,
-                                                                                             kFloat64, "cuda.hand"));
+  register_for<float>(registry);
+  register_for<double>(registry);
+  register_for<BFloat16>(registry);
+  register_for<Float16>(registry);
 }
 
 }  // namespace redes

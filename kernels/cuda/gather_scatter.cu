@@ -18,6 +18,7 @@
 #include <type_traits>
 
 #include "core/cuda/check.h"
+#include "core/low_precision.h"
 #include "kernels/cuda/launch.cuh"
 #include "kernels/index_math.h"
 #include "kernels/params.h"
@@ -52,12 +53,33 @@ __global__ void gather_kernel(TensorArg out, TensorArg source, TensorArg index, 
   }
 }
 
+// A 16-bit atomic add: compare-and-swap on the aligned 32-bit word that holds
+// the element, replacing only its half (the sum computed in float32, rounded
+// once, as CUDA's own 16-bit atomicAdd does).
+template <class T>
+__device__ __forceinline__ void atomic_add_16bit(T* address, T value) {
+  const auto at = reinterpret_cast<std::uintptr_t>(address);
+  auto* word = reinterpret_cast<unsigned int*>(at & ~std::uintptr_t{3});
+  const unsigned int shift = (at & 2) != 0 ? 16u : 0u;
+  unsigned int old = *word;
+  unsigned int assumed = 0;
+  do {
+    assumed = old;
+    const T current = T::from_bits(static_cast<std::uint16_t>(assumed >> shift));
+    const T sum(static_cast<float>(current) + static_cast<float>(value));
+    const unsigned int replaced = (assumed & ~(0xffffu << shift)) | (static_cast<unsigned int>(sum.bits) << shift);
+    old = atomicCAS(word, assumed, replaced);
+  } while (old != assumed);
+}
+
 // atomicAdd for the registered dtypes. int64 goes through the unsigned 64-bit
 // overload: two's-complement addition is the same bit operation for signed
 // and unsigned operands, so the wrapped sum is the signed sum.
 template <class T>
 __device__ __forceinline__ void atomic_add(T* address, T value) {
-  if constexpr (std::is_same_v<T, std::int64_t>) {
+  if constexpr (is_low_precision_v<T>) {
+    atomic_add_16bit(address, value);
+  } else if constexpr (std::is_same_v<T, std::int64_t>) {
     static_assert(sizeof(std::int64_t) == sizeof(unsigned long long));
     atomicAdd(reinterpret_cast<unsigned long long*>(address), static_cast<unsigned long long>(value));
   } else {
@@ -161,6 +183,8 @@ void register_cuda_gather_scatter(KernelRegistry& registry) {
   register_for<double>(registry);
   register_for<std::int64_t>(registry);
   register_for<std::int32_t>(registry);
+  register_for<BFloat16>(registry);
+  register_for<Float16>(registry);
 }
 
 }  // namespace redes

@@ -53,15 +53,20 @@ void lstm_cell_backward_cuda(const LstmCellBackwardParams&, const TensorArg* arg
                    LstmCellBackwardParams::op);
 }
 
+template <class T>
+void register_for(KernelRegistry& registry) {
+  registry.add(make_kernel<LstmCellParams, &lstm_cell_cuda<T>>(DeviceType::CUDA, dtype_of_v<T>, "cuda.hand"));
+  registry.add(
+      make_kernel<LstmCellBackwardParams, &lstm_cell_backward_cuda<T>>(DeviceType::CUDA, dtype_of_v<T>, "cuda.hand"));
+}
+
 }  // namespace
 
 void register_cuda_lstm_cell(KernelRegistry& registry) {
-  registry.add(make_kernel<LstmCellParams, &lstm_cell_cuda<float>>(DeviceType::CUDA, kFloat32, "cuda.hand"));
-  registry.add(make_kernel<LstmCellParams, &lstm_cell_cuda<double>>(DeviceType::CUDA, kFloat64, "cuda.hand"));
-  registry.add(
-      make_kernel<LstmCellBackwardParams, &lstm_cell_backward_cuda<float>>(DeviceType::CUDA, kFloat32, "cuda.hand"));
-  registry.add(
-      make_kernel<LstmCellBackwardParams, &lstm_cell_backward_cuda<double>>(DeviceType::CUDA, kFloat64, "cuda.hand"));
+  register_for<float>(registry);
+  register_for<double>(registry);
+  register_for<BFloat16>(registry);
+  register_for<Float16>(registry);
 }
 
 }  // namespace redes

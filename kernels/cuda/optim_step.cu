@@ -48,7 +48,7 @@ __global__ void sgd_step_kernel(SgdStepParams p, TensorTable<T, 3> table) {
   for (std::int64_t i = cuda::first_index(); i < total; i += cuda::grid_stride()) {
     const int g = group_of(table, i);
     const std::int64_t k = i - (g == 0 ? 0 : table.end[g - 1]);
-    T unused = 0;
+    T unused{};
     T* buffer = table.data[g][2];
     optim_math::sgd_element(table.data[g][0][k], table.data[g][1][k], buffer != nullptr ? buffer[k] : unused, p);
   }
@@ -101,13 +101,19 @@ void adam_step_cuda(const AdamStepParams& p, const TensorArg* args, int nargs, c
   launch_groups<T, 4>(adam_step_kernel<T>, p, args, nargs, ctx);
 }
 
+template <class T>
+void register_for(KernelRegistry& registry) {
+  registry.add(make_kernel<SgdStepParams, &sgd_step_cuda<T>>(DeviceType::CUDA, dtype_of_v<T>, "cuda.hand"));
+  registry.add(make_kernel<AdamStepParams, &adam_step_cuda<T>>(DeviceType::CUDA, dtype_of_v<T>, "cuda.hand"));
+}
+
 }  // namespace
 
 void register_cuda_optim_step(KernelRegistry& registry) {
-  registry.add(make_kernel<SgdStepParams, &sgd_step_cuda<float>>(DeviceType::CUDA, kFloat32, "cuda.hand"));
-  registry.add(make_kernel<SgdStepParams, &sgd_step_cuda<double>>(DeviceType::CUDA, kFloat64, "cuda.hand"));
-  registry.add(make_kernel<AdamStepParams, &adam_step_cuda<float>>(DeviceType::CUDA, kFloat32, "cuda.hand"));
-  registry.add(make_kernel<AdamStepParams, &adam_step_cuda<double>>(DeviceType::CUDA, kFloat64, "cuda.hand"));
+  register_for<float>(registry);
+  register_for<double>(registry);
+  register_for<BFloat16>(registry);
+  register_for<Float16>(registry);
 }
 
 }  // namespace redes

@@ -35,6 +35,12 @@ struct Algorithm {
   std::size_t workspace = 0;
 };
 
+// The type a convolution accumulates in: float32 for the 16-bit types (as
+// PyTorch asks of cuDNN), the data type otherwise.
+cudnnDataType_t compute_type(cudnnDataType_t type) {
+  return type == CUDNN_DATA_HALF || type == CUDNN_DATA_BFLOAT16 ? CUDNN_DATA_FLOAT : type;
+}
+
 // Descriptors of one convolution: x (N, C, H, W), y (N, K, OH, OW),
 // w (K, C/groups, kh, kw), all NCHW contiguous.
 struct ConvDescriptors {
@@ -57,11 +63,14 @@ struct ConvDescriptors {
     REDES_CUDNN_CHECK(cudnn::api().cudnnSetConvolution2dDescriptor(conv.get(), int(win.pad_height), int(win.pad_width),
                                                                    int(win.stride_height), int(win.stride_width),
                                                                    int(win.dilation_height), int(win.dilation_width),
-                                                                   CUDNN_CROSS_CORRELATION, type),
+                                                                   CUDNN_CROSS_CORRELATION, compute_type(type)),
                       op);
     REDES_CUDNN_CHECK(cudnn::api().cudnnSetConvolutionGroupCount(conv.get(), int(g.groups)), op);
-    // TF32 only when asked for: float32 results otherwise stay exact to float32 rounding.
-    const bool tensor_ops = allow_tf32() && type == CUDNN_DATA_FLOAT;
+    // TF32 only when asked for: float32 results otherwise stay exact to
+    // float32 rounding. 16-bit operands take the tensor cores, which
+    // accumulate their products in float32.
+    const bool sixteen_bit = type == CUDNN_DATA_HALF || type == CUDNN_DATA_BFLOAT16;
+    const bool tensor_ops = sixteen_bit || (allow_tf32() && type == CUDNN_DATA_FLOAT);
     REDES_CUDNN_CHECK(
         cudnn::api().cudnnSetConvolutionMathType(conv.get(), tensor_ops ? CUDNN_TENSOR_OP_MATH : CUDNN_FMA_MATH), op);
   }
@@ -232,7 +241,7 @@ void forward(const Conv2dForwardParams& p, const TensorArg* args, int nargs, con
   const cudnnHandle_t handle = cudnn::handle(ctx, op);
   const Algorithm algo = algorithm_for(Pass::Forward, p.geometry, d, type, handle, args, ctx, op);
   void* scratch = algo.workspace > 0 ? ctx.workspace->request(algo.workspace) : nullptr;
-  const T one = 1, zero = 0;
+  const cudnn::scaling_type_t<T> one = 1, zero = 0;
   REDES_CUDNN_CHECK(
       cudnn::api().cudnnConvolutionForward(handle, &one, d.x.get(), args[1].data, d.w.get(), args[2].data, d.conv.get(),
                                            static_cast<cudnnConvolutionFwdAlgo_t>(algo.algo), scratch, algo.workspace,
@@ -257,7 +266,7 @@ void backward_input(const Conv2dBackwardInputParams& p, const TensorArg* args, i
   const cudnnHandle_t handle = cudnn::handle(ctx, op);
   const Algorithm algo = algorithm_for(Pass::BackwardData, p.geometry, d, type, handle, args, ctx, op);
   void* scratch = algo.workspace > 0 ? ctx.workspace->request(algo.workspace) : nullptr;
-  const T one = 1, zero = 0;
+  const cudnn::scaling_type_t<T> one = 1, zero = 0;
   REDES_CUDNN_CHECK(
       cudnn::api().cudnnConvolutionBackwardData(handle, &one, d.w.get(), args[2].data, d.y.get(), args[1].data,
                                                 d.conv.get(), static_cast<cudnnConvolutionBwdDataAlgo_t>(algo.algo),
@@ -274,7 +283,7 @@ void backward_weight(const Conv2dBackwardWeightParams& p, const TensorArg* args,
   const cudnnHandle_t handle = cudnn::handle(ctx, op);
   const Algorithm algo = algorithm_for(Pass::BackwardFilter, p.geometry, d, type, handle, args, ctx, op);
   void* scratch = algo.workspace > 0 ? ctx.workspace->request(algo.workspace) : nullptr;
-  const T one = 1, zero = 0;
+  const cudnn::scaling_type_t<T> one = 1, zero = 0;
   REDES_CUDNN_CHECK(
       cudnn::api().cudnnConvolutionBackwardFilter(handle, &one, d.x.get(), args[2].data, d.y.get(), args[1].data,
                                                   d.conv.get(), static_cast<cudnnConvolutionBwdFilterAlgo_t>(algo.algo),
@@ -297,6 +306,8 @@ void register_for(KernelRegistry& registry) {
 void register_cudnn_conv2d(KernelRegistry& registry) {
   register_for<float>(registry);
   register_for<double>(registry);
+  register_for<BFloat16>(registry);
+  register_for<Float16>(registry);
 }
 
 }  // namespace redes

@@ -6,7 +6,9 @@
 #include <cudnn.h>
 
 #include <cstdint>
+#include <type_traits>
 
+#include "core/low_precision.h"
 #include "kernels/cudnn/api.h"
 #include "kernels/cudnn/check.h"
 
@@ -37,9 +39,15 @@ using PoolingDescriptor =
 
 template <class T>
 constexpr cudnnDataType_t data_type() {
-  static_assert(sizeof(T) == 4 || sizeof(T) == 8, "cuDNN kernels here are float32 or float64");
+  if constexpr (std::is_same_v<T, BFloat16>) return CUDNN_DATA_BFLOAT16;
+  if constexpr (std::is_same_v<T, Float16>) return CUDNN_DATA_HALF;
+  static_assert(is_floating_element_v<T>, "cuDNN kernels here take floating types");
   return sizeof(T) == 4 ? CUDNN_DATA_FLOAT : CUDNN_DATA_DOUBLE;
 }
+
+// The type cuDNN's alpha and beta take: float for every type but double.
+template <class T>
+using scaling_type_t = compute_type_t<T>;
 
 // The legacy API takes int sizes and strides: the kernels' supports()
 // predicates refuse anything larger.

@@ -8,6 +8,7 @@
 #include <cmath>
 #include <functional>
 
+#include "layers/losses.h"
 #include "support/test_support.h"
 
 namespace redes {
@@ -291,6 +292,95 @@ TEST_P(LowPrecisionOpsTest, DropoutKeepsTheFloat32Mask) {
         return dropout(in[0], 0.3, true, &generator);
       },
       {x}, 0);
+}
+
+// A function's results and the gradients of its inputs for one output
+// gradient per result, in the 16-bit type, against the same in float32 on
+// the CPU rounded to it: results within one unit in the last place (`ulp`),
+// gradients also within `gradient_ulps` of the largest gradient (a backward
+// that reads 16-bit values its forward saved differs by their rounding).
+void expect_gradients_match_float32(const std::function<std::vector<Tensor>(const std::vector<Tensor>&)>& f,
+                                    const std::vector<Tensor>& inputs, const std::vector<Tensor>& grad_outputs,
+                                    DType dtype, double ulp, double gradient_ulps = 0) {
+  const auto run = [&](DType type, Device device) {
+    std::vector<Tensor> leaves;
+    for (const Tensor& input : inputs) leaves.push_back(input.to(device).to(type).detach().requires_grad_(true));
+    const std::vector<Tensor> results = f(leaves);
+    Tensor total;
+    for (std::size_t i = 0; i < results.size(); ++i) {
+      const Tensor term = (results[i] * grad_outputs[i].to(device).to(type)).sum();
+      total = total.defined() ? total + term : term;
+    }
+    total.backward();
+    std::vector<Tensor> out = results;
+    for (const Tensor& leaf : leaves) out.push_back(leaf.grad());
+    return out;
+  };
+  const std::vector<Tensor> narrow = run(dtype, inputs[0].device());
+  const std::vector<Tensor> wide = run(kFloat32, Device::cpu());
+  for (std::size_t i = 0; i < narrow.size(); ++i) {
+    ASSERT_EQ(narrow[i].dtype(), dtype) << i;
+    const std::vector<double> expected = host_values(wide[i].to(dtype));
+    double largest = 0;
+    for (double v : expected) largest = std::max(largest, std::abs(v));
+    const double atol = i < grad_outputs.size() ? 1e-6 : 1e-6 + gradient_ulps * ulp * largest;
+    EXPECT_TRUE(all_close(host_values(narrow[i]), expected, atol, ulp)) << i;
+  }
+}
+
+TEST_P(LowPrecisionOpsTest, LstmCellComputesInFloat32) {
+  REDES_REQUIRE_DEVICE(device());
+  // gates (N, 4H), c_prev (N, H): h and c, and the gradients of both inputs
+  // (from the activated gates and c the forward saved in 16 bits).
+  const auto cell = [](const std::vector<Tensor>& in) {
+    const LstmState s = lstm_cell_from_gates(in[0], in[1]);
+    return std::vector<Tensor>{s.h, s.c};
+  };
+  for (const std::int64_t rows : {1, 5}) {
+    SCOPED_TRACE(rows);
+    expect_gradients_match_float32(cell, {random({rows, 4 * 7}, 36, -3, 3), random({rows, 7}, 37)},
+                                   {random({rows, 7}, 38), random({rows, 7}, 39)}, dtype(), ulp(), 4);
+  }
+}
+
+TEST_P(LowPrecisionOpsTest, CrossEntropySumsInDouble) {
+  REDES_REQUIRE_DEVICE(device());
+  const Tensor logits = random({6, 301}, 40, -6, 6);
+  const Tensor targets =
+      from_vector(std::vector<std::int64_t>{0, 300, 7, 150, 299, 1}, {6}, {kInt64, device()});
+  expect_gradients_match_float32(
+      [&](const std::vector<Tensor>& in) {
+        return std::vector<Tensor>{nn::cross_entropy(in[0], targets.to(in[0].device()), nn::Reduction::None)};
+      },
+      {logits}, {random({6}, 41, 0.5, 2)}, dtype(), ulp());
+  // Strided logits (a transposed view), batch 1.
+  expect_matches_float32(
+      [&](const auto& in) { return nn::cross_entropy(in[0].t(), targets.slice(0, 0, 1).to(in[0].device()), nn::Reduction::None); },
+      {random({301, 1}, 42, -6, 6)});
+}
+
+TEST_P(LowPrecisionOpsTest, GatherAndScatterAdd) {
+  REDES_REQUIRE_DEVICE(device());
+  const Tensor x = random({5, 7}, 43);
+  const Tensor index = from_vector(std::vector<std::int64_t>{4, 0, 0, 3, 1, 2, 4, 4, 1, 0, 2, 3, 3, 0},
+                                   {2, 7}, {kInt64, device()});
+  expect_matches_float32([&](const auto& in) { return gather(in[0], 0, index.to(in[0].device())); }, {x}, 0);
+  // Small integers add exactly in both types, so every collision (several
+  // adds into one element, and into both halves of one 32-bit word at once
+  // on CUDA) must give the float32 sums.
+  std::vector<std::int64_t> slots;
+  std::vector<float> addends;
+  for (int i = 0; i < 4096; ++i) {
+    slots.push_back(i % 6);
+    addends.push_back(static_cast<float>(i % 5 - 2));
+  }
+  const Tensor many = from_vector(slots, {4096}, {kInt64, device()});
+  const Tensor small = from_vector(addends, {4096}, {kFloat32, device()}).to(dtype());
+  expect_matches_float32(
+      [&](const auto& in) { return scatter_add(in[0], 0, many.to(in[0].device()), in[1]); },
+      {zeros({6}, {dtype(), device()}), small}, 0);
+  expect_matches_float32([&](const auto& in) { return scatter_add(in[0], 1, index.t().contiguous().to(in[0].device()), in[1]); },
+                         {random({7, 5}, 44), random({7, 2}, 45)});
 }
 
 TEST_P(LowPrecisionOpsTest, GradientsFlowInTheTensorsOwnTypes) {

@@ -2,6 +2,7 @@
 // (kept below as the reference), over several steps, on every compiled device.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
 #include <memory>
 #include <string>
@@ -55,23 +56,37 @@ void reference_adam(Tensor& p, const Tensor& grad, Tensor& m, Tensor& v, const o
 // float64 close to exact. The absolute part covers elements near zero, where
 // one FMA contracted differently (CUDA) shifts the last bit of an O(1)
 // intermediate.
+// The 16-bit types round each op's float32 result, so a contraction there
+// moves a result by at most one unit in their last place (2^-7, 2^-10).
 // On an x86-64 CPU without FMA (the portable baseline redes builds for)
 // every rounding is the composite's, so there the tolerance is 0.
 double tolerance(DType dtype, Device device) {
 #if defined(__x86_64__) && !defined(__FMA__)
   if (device.is_cpu()) return 0;
 #endif
-  return dtype == kFloat32 ? 1e-6 : 1e-14;
+  switch (dtype) {
+    case kFloat32: return 1e-6;
+    case kBFloat16: return 0x1p-7;
+    case kFloat16: return 0x1p-10;
+    default: return 1e-14;
+  }
+}
+
+// Random values of `dtype` (drawn in float32 for the 16-bit types).
+Tensor random_values(const Shape& shape, std::uint64_t seed, DType dtype, Device device, double low = -1,
+                     double high = 1) {
+  const DType drawn = is_low_precision(dtype) ? kFloat32 : dtype;
+  return testing::random_tensor(shape, seed, {drawn, device}, low, high).to(dtype);
 }
 
 Tensor gradient(const Shape& shape, DType dtype, Device device, int step) {
-  return testing::random_tensor(shape, 100 + static_cast<std::uint64_t>(step), {dtype, device}, -2, 2);
+  return random_values(shape, 100 + static_cast<std::uint64_t>(step), dtype, device, -2, 2);
 }
 
 // A fresh leaf parameter of `shape`; strided: the transpose of a contiguous tensor.
 Tensor make_parameter(const Shape& shape, DType dtype, Device device, bool strided) {
-  if (!strided) return testing::random_tensor(shape, 7, {dtype, device}).requires_grad_();
-  return testing::random_tensor({shape[1], shape[0]}, 7, {dtype, device}).transpose(0, 1).requires_grad_();
+  if (!strided) return random_values(shape, 7, dtype, device).requires_grad_();
+  return random_values({shape[1], shape[0]}, 7, dtype, device).transpose(0, 1).requires_grad_();
 }
 
 class FusedOptimDevices : public ::testing::TestWithParam<Device> {};
@@ -85,7 +100,7 @@ TEST_P(FusedOptimDevices, SgdMatchesTheCompositeOverSeveralSteps) {
       {.lr = 0.02, .momentum = 0.8, .weight_decay = 0.1, .nesterov = true},
   };
   const Shape shape{13, 29};
-  for (const DType dtype : {kFloat32, kFloat64}) {
+  for (const DType dtype : {kFloat32, kFloat64, kBFloat16, kFloat16}) {
     for (const bool strided : {false, true}) {
       for (const optim::SGDOptions& o : configs) {
         SCOPED_TRACE(std::string(dtype_name(dtype)) + (strided ? " strided" : " dense") + " momentum " +
@@ -118,9 +133,13 @@ TEST_P(FusedOptimDevices, AdamAndAdamWMatchTheCompositeOverSeveralSteps) {
       {.lr = 0.01, .weight_decay = 0.1, .decoupled_weight_decay = true},
   };
   const Shape shape{17, 11};
-  for (const DType dtype : {kFloat32, kFloat64}) {
+  for (const DType dtype : {kFloat32, kFloat64, kBFloat16, kFloat16}) {
     for (const bool strided : {false, true}) {
-      for (const optim::AdamOptions& o : configs) {
+      for (optim::AdamOptions o : configs) {
+        // float16 rounds an eps of 1e-8 to zero (its smallest subnormal is
+        // 6e-8) and a small g * g underflows, so m / denominator would be
+        // infinite in both updates: a float16 Adam needs a larger eps.
+        if (dtype == kFloat16) o.eps = std::max(o.eps, 1e-4);
         SCOPED_TRACE(std::string(dtype_name(dtype)) + (strided ? " strided" : " dense") + " weight_decay " +
                      std::to_string(o.weight_decay) + (o.decoupled_weight_decay ? " decoupled" : ""));
         const double tol = tolerance(dtype, GetParam());
