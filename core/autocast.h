@@ -1,8 +1,9 @@
 // Automatic mixed precision for C++ programs, as torch.autocast: inside an
 // `autocast` scope, the ops that gain most from 16-bit math (matmul, addmm
-// and so linear, the convolutions) run on float16 or bfloat16 copies of their
-// float32 operands and return 16-bit results, while the ops that need range or
-// precision (softmax, log_softmax and the losses) take 16-bit inputs back to
+// and so linear, the convolutions, the recurrent layers) run on float16 or
+// bfloat16 copies of their float32 operands and return 16-bit results, while
+// the ops that need range or precision (softmax, log_softmax, sum, mean, var,
+// the losses and the normalisation layers) take 16-bit inputs back to
 // float32. Parameters stay float32: the copy is a recorded conversion, so their
 // gradients come back in float32 (the master weights). Backward passes run
 // without autocast: each op's backward keeps the dtypes of its forward.

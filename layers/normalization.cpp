@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <sstream>
 
+#include "core/autocast.h"
 #include "core/ops.h"
 #include "layers/init.h"
 
@@ -24,7 +25,10 @@ BatchNorm::BatchNorm(std::int64_t features, BatchNormOptions options, std::vecto
   }
 }
 
-Tensor BatchNorm::forward(const Tensor& input) {
+// Under autocast both normalisations run in float32 (their statistics need
+// its precision) and return float32, as PyTorch's layer_norm does.
+Tensor BatchNorm::forward(const Tensor& input_in) {
+  const Tensor input = redes::detail::autocast_to_float32(input_in);
   REDES_CHECK(input.defined() &&
                   std::find(allowed_dims_.begin(), allowed_dims_.end(), input.dim()) != allowed_dims_.end() &&
                   input.size(1) == features_,
@@ -82,7 +86,8 @@ LayerNorm::LayerNorm(Shape normalized_shape, double eps, bool affine)
   }
 }
 
-Tensor LayerNorm::forward(const Tensor& input) {
+Tensor LayerNorm::forward(const Tensor& input_in) {
+  const Tensor input = redes::detail::autocast_to_float32(input_in);
   const auto trailing = static_cast<std::int64_t>(normalized_shape_.size());
   REDES_CHECK(input.defined() && input.dim() >= trailing &&
                   Shape(input.shape().end() - trailing, input.shape().end()) == normalized_shape_,

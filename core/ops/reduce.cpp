@@ -1,6 +1,7 @@
 // Reduction front-ends: sum and mean over all or some dims, and sum_to.
 #include <algorithm>
 
+#include "core/autocast.h"
 #include "core/autograd.h"
 #include "core/ops.h"
 #include "core/ops/dispatch.h"
@@ -23,8 +24,12 @@ std::vector<bool> reduced_mask(const std::vector<std::int64_t>& dims, std::int64
 
 }  // namespace
 
-Tensor sum(const Tensor& x, const std::vector<std::int64_t>& dims, bool keepdim) {
-  detail::check_defined(x, "sum", "the input");
+Tensor sum(const Tensor& x_in, const std::vector<std::int64_t>& dims, bool keepdim) {
+  detail::check_defined(x_in, "sum", "the input");
+  // Under autocast a 16-bit sum returns float32 (as in PyTorch): it is
+  // accumulated in double either way, and rounding the result to 16 bits
+  // would lose what the wide accumulation kept.
+  const Tensor x = detail::autocast_to_float32(x_in);
   REDES_CHECK(x.dtype() != kBool && x.dtype() != kUInt8, "sum: expected a float or int32/int64 tensor, got ",
               dtype_name(x.dtype()), " (convert with .to(kInt64) first)");
   const std::vector<bool> mask = reduced_mask(dims, x.dim(), "sum");
@@ -137,8 +142,9 @@ Tensor argmin(const Tensor& x, std::int64_t dim, bool keepdim) {
   return arg_reduce(x, dim, keepdim, false).indices;
 }
 
-Tensor var(const Tensor& x, const std::vector<std::int64_t>& dims, std::int64_t correction, bool keepdim) {
-  detail::check_defined(x, "var", "the input");
+Tensor var(const Tensor& x_in, const std::vector<std::int64_t>& dims, std::int64_t correction, bool keepdim) {
+  detail::check_defined(x_in, "var", "the input");
+  const Tensor x = detail::autocast_to_float32(x_in);
   REDES_CHECK(is_floating(x.dtype()), "var: expected a floating-point tensor, got ", dtype_name(x.dtype()));
   REDES_CHECK(correction >= 0, "var: expected correction >= 0, got ", correction);
   const std::vector<bool> mask = reduced_mask(dims, x.dim(), "var");

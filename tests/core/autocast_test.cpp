@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include "layers/models.h"
+#include "layers/normalization.h"
 #include "support/test_support.h"
 
 namespace redes {
@@ -52,6 +53,32 @@ TEST_P(AutocastTest, ConvolutionRunsInSixteenBits) {
   const autocast scope(dtype());
   const Tensor out = conv2d(random({1, 2, 5, 5}, 4), random({3, 2, 3, 3}, 5), random({3}, 6));
   EXPECT_EQ(out.dtype(), dtype());
+}
+
+TEST_P(AutocastTest, ReductionsAndNormalisationRunInFloat32) {
+  REDES_REQUIRE_DEVICE(device());
+  const Tensor x = random({4, 3, 5, 5}, 8).to(dtype());
+  nn::BatchNorm2d batch_norm(3);
+  nn::LayerNorm layer_norm({5, 5});
+  batch_norm.to(device());
+  layer_norm.to(device());
+  const autocast scope(dtype());
+  // The values the 16-bit input holds, summed in float32 and not rounded back.
+  const Tensor total = sum(x);
+  EXPECT_EQ(total.dtype(), kFloat32);
+  EXPECT_DOUBLE_EQ(total.item(), sum(x.to(kFloat32)).item());
+  EXPECT_EQ(sum(x, {0, 2, 3}).dtype(), kFloat32);
+  EXPECT_EQ(mean(x, {1}).dtype(), kFloat32);
+  EXPECT_EQ(var(x, {0}).dtype(), kFloat32);
+  const Tensor normalised = batch_norm.forward(x);
+  EXPECT_EQ(normalised.dtype(), kFloat32);
+  EXPECT_EQ(layer_norm.forward(x).dtype(), kFloat32);
+  // The same as normalising the float32 values.
+  nn::BatchNorm2d reference(3);
+  EXPECT_TRUE(all_close(host_values(normalised), host_values(reference.forward(x.to(Device::cpu()).to(kFloat32))),
+                        1e-5, 1e-5));
+  // float64 is left alone.
+  EXPECT_EQ(sum(x.to(kFloat64)).dtype(), kFloat64);
 }
 
 // A float32 model trained one step under autocast: its gradients are float32
