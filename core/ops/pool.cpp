@@ -169,8 +169,8 @@ ValuesIndices max_pool2d_indexed(const Tensor& input, const Pool2dShape& s, cons
   return {values, indices};
 }
 
-// max_pool2d through max_pool2d_values (cuDNN): no indices; the backward
-// reads the forward's input and output instead.
+// max_pool2d through max_pool2d_values (cuDNN, oneDNN): no indices; the
+// backward reads the forward's input and output instead.
 Tensor max_pool2d_values(const Tensor& input, const Pool2dShape& s, const Window2d& win) {
   const char* op = "max_pool2d";
   Tensor out = empty(output_shape(s), {input.dtype(), input.device()});
@@ -193,12 +193,15 @@ Tensor max_pool2d_values(const Tensor& input, const Pool2dShape& s, const Window
 }
 
 // Whether max_pool2d should take max_pool2d_values: an implementation
-// supports the call (cuDNN usable, no padding, dilation 1, floor size) and
-// the setting is cudnn, or auto found it the faster (the indices kernel is
-// the reference it is checked against).
+// supports the call (cuDNN usable, no padding, dilation 1, floor size; on
+// the CPU oneDNN for contiguous float32 and bfloat16) and the setting is
+// vendor, or auto on the CPU for bfloat16 (oneDNN pools it without float32
+// copies; in float32 it measured no faster than the indices kernel), or
+// auto on CUDA found it the faster (the indices kernel is the reference it
+// is checked against).
 bool use_max_pool2d_values(const Tensor& input, const Pool2dShape& s, const Window2d& win) {
   const KernelImpl impl = kernel_impl();
-  if (input.device().is_cpu() || impl == KernelImpl::Hand) return false;
+  if (impl == KernelImpl::Hand) return false;
   const Shape out_shape = output_shape(s);
   TensorArg args[2] = {TensorArg{}, detail::kernel_arg(input, "max_pool2d")};
   args[0].dtype = input.dtype();
@@ -213,7 +216,8 @@ bool use_max_pool2d_values(const Tensor& input, const Pool2dShape& s, const Wind
                                            2)) {
     return false;
   }
-  if (impl == KernelImpl::Cudnn) return true;
+  if (impl == KernelImpl::Vendor) return true;
+  if (input.device().is_cpu()) return input.dtype() == kBFloat16;
   std::ostringstream key;
   key << "input=" << shape_str(input.shape()) << " contiguous=" << input.is_contiguous()
       << " kernel=" << win.kernel_height << "x" << win.kernel_width << " stride=" << win.stride_height << "x"

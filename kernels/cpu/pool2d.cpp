@@ -7,6 +7,8 @@
 #include <algorithm>
 #include <cstdint>
 
+#include "kernels/cpu/pool2d.h"
+
 #include "kernels/conv_math.h"
 #include "kernels/cpu/strided_loop.h"
 #include "kernels/cpu/vector_math.h"
@@ -196,6 +198,20 @@ template <class Params, void (*Kernel)(const Params&, const TensorArg*, int, con
 void add_widened(KernelRegistry& registry) {
   for (DType dtype : {kFloat16, kBFloat16}) {
     registry.add(make_kernel<Params, &cpu::widened<Params, Kernel>>(DeviceType::CPU, dtype, "cpu"));
+  }
+}
+
+void cpu::max_pool2d_values(const Pool2dShape& shape, const Window2d& window, const TensorArg& out,
+                            const TensorArg& input, const ExecContext& ctx) {
+  TensorArg args[3] = {out, out, input};
+  TensorArg& indices = args[1];
+  indices.dtype = DType::Int64;
+  indices.data = ctx.workspace->request(static_cast<std::size_t>(out.numel()) * sizeof(std::int64_t));
+  const MaxPool2dParams params{shape, window};
+  if (out.dtype == DType::Float32) {
+    max_pool2d_cpu<float>(params, args, 3, ctx);
+  } else {
+    cpu::widened<MaxPool2dParams, &max_pool2d_cpu<float>>(params, args, 3, ctx);
   }
 }
 

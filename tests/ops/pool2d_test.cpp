@@ -12,6 +12,7 @@
 
 #include "kernels/backend_status.h"
 #include "kernels/conv_math.h"
+#include "kernels/registry.h"
 #include "support/forced_impl.h"
 #include "support/test_support.h"
 
@@ -457,6 +458,120 @@ TEST(Pool2dImplementations, EachCudaAvgPoolMatchesTheCpuAndTheOthers) {
       }
     }
   }
+}
+
+// oneDNN's pooling (the vendor and auto settings on the CPU) against the
+// hand kernels, forward and backward, in float32 and, where oneDNN runs it,
+// bfloat16: odd sizes, batch 1, overlapping windows, padding with and without
+// counting it, ceil_mode, dilation (max only). Max pooling is exact (random
+// inputs have no ties); averages agree to rounding.
+TEST(Pool2dImplementations, OnednnPoolingMatchesTheHandKernels) {
+  if (!build_info().onednn) GTEST_SKIP() << "this build has no oneDNN";
+  std::vector<DType> dtypes{kFloat32};
+  if (build_info().onednn_cpu.find("no bfloat16") == std::string::npos) dtypes.push_back(kBFloat16);
+  const std::vector<std::pair<Shape, Geometry>> cases = {
+      {{2, 3, 7, 9}, {{3, 3}, {2, 2}, {1, 1}, {1, 1}, false}},
+      {{1, 1, 5, 7}, {{2, 3}, {1, 2}, {0, 1}, {1, 1}, false}},
+      {{2, 2, 9, 8}, {{4, 2}, {3, 1}, {2, 1}, {1, 1}, false}},
+      {{8, 16, 28, 28}, {{2, 2}, {2, 2}, {0, 0}, {1, 1}, false}},
+      {{1, 2, 7, 7}, {{3, 3}, {2, 2}, {1, 1}, {1, 1}, true}},
+      {{2, 3, 9, 9}, {{2, 2}, {2, 2}, {0, 0}, {1, 1}, true}},  // ceil_mode adds a partial last window
+      {{1, 2, 9, 9}, {{2, 2}, {1, 1}, {0, 0}, {2, 2}, false}},  // dilation
+  };
+  // Where the build has CUDA kernels, the indices ops are forced onto them,
+  // so a CPU max pooling that took the indices path would fail: passing
+  // proves oneDNN's values-only pooling ran.
+  std::vector<const char*> indices_ops;
+  if (build_info().cuda) indices_ops = {"max_pool2d", "max_pool2d_backward"};
+  std::uint64_t seed = 900;
+  for (const auto& [shape, g] : cases) {
+    for (DType dtype : dtypes) {
+      SCOPED_TRACE(shape_str(shape) + " " + dtype_name(dtype) + (g.ceil_mode ? " ceil_mode" : ""));
+      const Tensor x = testing::random_tensor(shape, seed, {kFloat32}).to(dtype);
+      const auto results = [&](const std::function<Tensor(const Tensor&)>& pool) {
+        Tensor leaf = x.clone().requires_grad_(true);
+        const Tensor out = pool(leaf);
+        (out * testing::random_tensor(out.shape(), seed + 1, {kFloat32}).to(dtype)).sum().backward();
+        return std::vector<Tensor>{out, leaf.grad()};
+      };
+      seed += 2;
+      const MaxPool2dOptions max_options{.stride = g.stride, .padding = g.padding, .dilation = g.dilation,
+                                         .ceil_mode = g.ceil_mode};
+      const auto max_pool = [&](const Tensor& t) { return max_pool2d(t, g.kernel, max_options); };
+      std::vector<Tensor> hand, vendor;
+      {
+        testing::ImplScope scope(KernelImpl::Hand);
+        hand = results(max_pool);
+      }
+      {
+        testing::ImplScope scope(KernelImpl::Vendor);
+        for (const char* op : indices_ops) KernelRegistry::instance().force(op, "cuda.hand");
+        vendor = results(max_pool);
+        for (const char* op : indices_ops) KernelRegistry::instance().force(op, "");
+      }
+      for (std::size_t i = 0; i < hand.size(); ++i) {
+        EXPECT_TRUE(all_close(vendor[i], host_values(hand[i]), 0, 0)) << "max pooling result " << i;
+      }
+      if (g.dilation != Pair{1, 1}) continue;
+      const double tolerance = dtype == kBFloat16 ? 0x1p-7 : 1e-6;
+      for (bool include_pad : {true, false}) {
+        SCOPED_TRACE(include_pad ? "count_include_pad" : "padding not counted");
+        const AvgPool2dOptions options{.stride = g.stride, .padding = g.padding, .ceil_mode = g.ceil_mode,
+                                       .count_include_pad = include_pad};
+        const auto avg_pool = [&](const Tensor& t) { return avg_pool2d(t, g.kernel, options); };
+        // oneDNN divides by the whole kernel where PyTorch clips a window
+        // that ceil_mode pushed past the right padding: it refuses those.
+        const auto past_padding = [&](std::size_t d) {
+          const std::int64_t in = shape[d + 2], out = expected_size(in, g.kernel[d], g.stride[d], g.padding[d], 1,
+                                                                   g.ceil_mode);
+          return (out - 1) * g.stride[d] - g.padding[d] + g.kernel[d] > in + g.padding[d];
+        };
+        const bool onednn_serves = !include_pad || !(past_padding(0) || past_padding(1));
+        std::vector<std::vector<Tensor>> per_impl;
+        for (const char* impl : {"cpu", "onednn", ""}) {
+          if (std::string(impl) == "onednn" && !onednn_serves) continue;
+          testing::ForcedImpl forced({"avg_pool2d", "avg_pool2d_backward"}, impl);  // "": the default choice
+          per_impl.push_back(results(avg_pool));
+        }
+        for (std::size_t k = 1; k < per_impl.size(); ++k) {
+          for (std::size_t i = 0; i < per_impl[0].size(); ++i) {
+            EXPECT_TRUE(all_close(per_impl[k][i], host_values(per_impl[0][i]), tolerance, tolerance))
+                << "average pooling result " << i << " of run " << k;
+          }
+        }
+      }
+    }
+  }
+}
+
+// oneDNN's max pooling keeps NaN (a diverged value must not vanish in a
+// pooling layer), sends each window's gradient to one position when maxima
+// tie, and leaves a strided input to the indices kernel.
+TEST(Pool2dImplementations, OnednnMaxPoolingWithNaNTiesAndStridedInputs) {
+  if (!build_info().onednn) GTEST_SKIP() << "this build has no oneDNN";
+  testing::ImplScope scope(KernelImpl::Vendor);
+  const float nan = std::numeric_limits<float>::quiet_NaN();
+  for (DType dtype : {kFloat32, kBFloat16}) {
+    SCOPED_TRACE(dtype_name(dtype));
+    const Tensor with_nan = from_vector(std::vector<float>{1, nan, 2, 3, 4, 5, 6, 7, 8}, {1, 1, 3, 3}).to(dtype);
+    const std::vector<double> v = host_values(max_pool2d(with_nan, {2, 2}, {.stride = Pair{1, 1}}));
+    EXPECT_TRUE(std::isnan(v[0]) && std::isnan(v[1])) << v[0] << " " << v[1];
+    EXPECT_EQ(v[2], 7);
+    EXPECT_EQ(v[3], 8);
+  }
+
+  Tensor ties = zeros({2, 3, 8, 8}, {kFloat32}).requires_grad_(true);
+  const Tensor out = max_pool2d(ties, {2, 2}, {});
+  const Tensor grad_out = testing::random_tensor(out.shape(), 950, {kFloat32});
+  (out * grad_out).sum().backward();
+  EXPECT_NEAR(ties.grad().sum().item(), grad_out.sum().item(), 1e-4);
+  std::size_t nonzero = 0;
+  for (double g : host_values(ties.grad())) nonzero += g != 0.0 ? 1 : 0;
+  EXPECT_EQ(nonzero, static_cast<std::size_t>(out.numel())) << "one position per (non-overlapping) window";
+
+  const Tensor strided = testing::random_tensor({2, 5, 6, 3}, 951, {kFloat32}).permute({0, 3, 1, 2});
+  const Tensor expected = max_pool2d(strided.contiguous(), {2, 2}, {});
+  EXPECT_TRUE(all_close(max_pool2d(strided, {2, 2}, {}), host_values(expected), 0, 0));
 }
 
 // cuDNN has no ceil_mode: a call whose last window needs it is refused, and
