@@ -6,6 +6,9 @@
 #include <algorithm>
 #include <array>
 #include <string>
+#include <tuple>
+#include <utility>
+#include <vector>
 
 #include "core/autocast.h"
 #include "core/autograd.h"
@@ -173,6 +176,31 @@ Tensor conv2d_backward_weight(const Tensor& grad_output, const Tensor& input, co
   return grad_weight;
 }
 
+// The weight gradient, and with `with_bias` the bias gradient (the output
+// gradient summed over N, OH and OW). Where the implementation the registry
+// selects for the weight gradient is oneDNN's, one primitive computes both
+// and reads the output gradient once; otherwise the bias gradient is a sum.
+std::pair<Tensor, Tensor> conv2d_backward_weight_and_bias(const Tensor& grad_output, const Tensor& input,
+                                                          const Conv2dGeometry& g, bool with_bias, const char* op) {
+  if (with_bias && input.device().is_cpu()) {
+    Tensor grad_weight = empty(
+        {g.out_channels, g.in_channels / g.groups, g.window.kernel_height, g.window.kernel_width},
+        {input.dtype(), input.device()});
+    const Conv2dBackwardWeightParams params{g};
+    std::vector<TensorArg> args{detail::kernel_arg(grad_weight, op), detail::kernel_arg(grad_output, op),
+                                detail::kernel_arg(input, op)};
+    const KernelEntry& chosen = KernelRegistry::instance().select(Conv2dBackwardWeightParams::op, input.device(),
+                                                                  input.dtype(), &params, args.data(), 3);
+    if (chosen.name == "onednn") {
+      Tensor grad_bias = empty({g.out_channels}, {input.dtype(), input.device()});
+      args.push_back(detail::kernel_arg(grad_bias, op));
+      detail::run_kernel_named("onednn", Conv2dBackwardWeightParams::op, &params, input.device(), input.dtype(), args);
+      return {grad_weight, grad_bias};
+    }
+  }
+  return {conv2d_backward_weight(grad_output, input, g, op), with_bias ? grad_output.sum({0, 2, 3}) : Tensor()};
+}
+
 // The options of the convolution a geometry describes, and of the transposed
 // convolution that maps its output back onto its input's size.
 Conv2dOptions conv2d_options(const Conv2dGeometry& g) {
@@ -243,16 +271,23 @@ Tensor conv2d_checked(const ConvNames& names, const Tensor& input, const Tensor&
     record_op(op, out, {&input, &weight, &bias}, {grad_weight ? input : Tensor(), grad_input ? weight : Tensor()},
               [g, op, grad_input, grad_weight, grad_bias](const Tensor& grad, const std::vector<Tensor>& saved) {
                 const Tensor g_out = grad.contiguous();
-                const Tensor bias_grad = grad_bias ? g_out.sum({0, 2, 3}) : Tensor();
                 if (is_grad_enabled()) {
                   // create_graph: the same gradients through recorded ops.
                   return std::vector<Tensor>{
                       grad_input ? conv_transpose2d(g_out, saved[1], Tensor(), conv2d_adjoint_options(g)) : Tensor(),
-                      grad_weight ? conv2d_weight_gradient(g_out, saved[0], g, op) : Tensor(), bias_grad};
+                      grad_weight ? conv2d_weight_gradient(g_out, saved[0], g, op) : Tensor(),
+                      grad_bias ? g_out.sum({0, 2, 3}) : Tensor()};
+                }
+                Tensor weight_grad, bias_grad;
+                if (grad_weight) {
+                  std::tie(weight_grad, bias_grad) =
+                      conv2d_backward_weight_and_bias(g_out, saved[0].contiguous(), g, grad_bias, op);
+                } else if (grad_bias) {
+                  bias_grad = g_out.sum({0, 2, 3});
                 }
                 return std::vector<Tensor>{
-                    grad_input ? conv2d_backward_input(g_out, saved[1].contiguous(), g, op) : Tensor(),
-                    grad_weight ? conv2d_backward_weight(g_out, saved[0].contiguous(), g, op) : Tensor(), bias_grad};
+                    grad_input ? conv2d_backward_input(g_out, saved[1].contiguous(), g, op) : Tensor(), weight_grad,
+                    bias_grad};
               });
   }
   return out;

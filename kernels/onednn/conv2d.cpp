@@ -104,17 +104,25 @@ onednn::Prepared prepare_backward_data(const Conv2dGeometry& g, DType dtype) {
            onednn::input(DNNL_ARG_WEIGHTS, s.plain(s.weights, s.weights_tag), pd.weights_desc())}};
 }
 
-onednn::Prepared prepare_backward_weights(const Conv2dGeometry& g, DType dtype) {
+// With `bias`, the primitive also sums the output gradient into the bias
+// gradient (a fourth operand), reading it once for both.
+onednn::Prepared prepare_backward_weights(const Conv2dGeometry& g, bool bias, DType dtype) {
   const ConvShapes s(g, dtype);
-  const dnnl::convolution_backward_weights::desc desc(dnnl::algorithm::convolution_direct, s.any(s.src),
-                                                      s.any(s.weights), s.any(s.dst), s.strides, s.dilates,
-                                                      s.padding, s.padding);
-  const dnnl::convolution_backward_weights::primitive_desc pd(desc, onednn::user_scratchpad(), onednn::engine(),
-                                                              forward_pd(g, false, dtype));
-  return {dnnl::convolution_backward_weights(pd), pd.scratchpad_desc(),
-          {onednn::output(DNNL_ARG_DIFF_WEIGHTS, s.plain(s.weights, s.weights_tag), pd.diff_weights_desc()),
-           onednn::input(DNNL_ARG_DIFF_DST, s.plain(s.dst, Tag::nchw), pd.diff_dst_desc()),
-           onednn::input(DNNL_ARG_SRC, s.plain(s.src, Tag::nchw), pd.src_desc())}};
+  using dnnl::convolution_backward_weights;
+  const auto desc =
+      bias ? convolution_backward_weights::desc(dnnl::algorithm::convolution_direct, s.any(s.src), s.any(s.weights),
+                                                s.plain(s.bias, Tag::x), s.any(s.dst), s.strides, s.dilates,
+                                                s.padding, s.padding)
+           : convolution_backward_weights::desc(dnnl::algorithm::convolution_direct, s.any(s.src), s.any(s.weights),
+                                                s.any(s.dst), s.strides, s.dilates, s.padding, s.padding);
+  const convolution_backward_weights::primitive_desc pd(desc, onednn::user_scratchpad(), onednn::engine(),
+                                                        forward_pd(g, bias, dtype));
+  onednn::Prepared p{convolution_backward_weights(pd), pd.scratchpad_desc(),
+                     {onednn::output(DNNL_ARG_DIFF_WEIGHTS, s.plain(s.weights, s.weights_tag), pd.diff_weights_desc()),
+                      onednn::input(DNNL_ARG_DIFF_DST, s.plain(s.dst, Tag::nchw), pd.diff_dst_desc()),
+                      onednn::input(DNNL_ARG_SRC, s.plain(s.src, Tag::nchw), pd.src_desc())}};
+  if (bias) p.operands.push_back(onednn::output(DNNL_ARG_DIFF_BIAS, s.plain(s.bias, Tag::x), pd.diff_bias_desc()));
+  return p;
 }
 
 std::vector<void*> buffers(const TensorArg* args, int nargs) {
@@ -145,9 +153,13 @@ void backward_data(const Conv2dBackwardInputParams& p, const TensorArg* args, in
              [&] { return prepare_backward_data(p.geometry, args[0].dtype); });
 }
 
+// args: grad_weight, grad_output, input[, grad_bias]: the op passes the
+// bias gradient only to this implementation (conv2d_backward_weight_and_bias
+// in core/ops/conv.cpp), which computes it in the same primitive.
 void backward_weights(const Conv2dBackwardWeightParams& p, const TensorArg* args, int nargs, const ExecContext& ctx) {
-  run_cached(Conv2dBackwardWeightParams::op, p.geometry, false, args, nargs, ctx,
-             [&] { return prepare_backward_weights(p.geometry, args[0].dtype); });
+  const bool bias = nargs > 3;
+  run_cached(Conv2dBackwardWeightParams::op, p.geometry, bias, args, nargs, ctx,
+             [&] { return prepare_backward_weights(p.geometry, bias, args[0].dtype); });
 }
 
 // oneDNN refuses empty tensors; the hand kernels handle them. bfloat16 also
