@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # Side-by-side CPU training-step times of redes and libtorch 1.13 (Debian's
-# libtorch-dev) on the reference workloads W2-W5; see README.md here.
+# libtorch-dev) on the reference workloads W1-W5; see README.md here.
 #
-#   bench/libtorch/compare.sh [workload ...]     (fashion, cifar, seattle, fashion-seq; default: all four)
+#   bench/libtorch/compare.sh [workload ...]
+#     (cars, cars-dropout, fashion, cifar, seattle, fashion-seq; default: all six;
+#      cars-dropout is W1 with dropout 0.3, cars W1 without)
 #
 # Environment:
 #   REDES_BIN       the redes command (default: build/cli/redes)
@@ -71,35 +73,50 @@ if [[ ! -x $program || $source_file -nt $program ]]; then
   mv "$program.tmp" "$program"
 fi
 
-# Per workload: redes' name, the JSON name, the batch, the batches per epoch
-# (kept small so that one round of all four takes about a minute on 2 cores),
-# and the parameter count of the model (from the layer shapes; redes has the
-# same, see README.md).
-declare -A json_name=([fashion]=fashion-lenet [cifar]=cifar-cnn [seattle]=seattle-lstm [fashion-seq]=fashion-seq-lstm)
-declare -A batch=([fashion]=64 [cifar]=128 [seattle]=64 [fashion-seq]=128)
-declare -A batches=([fashion]=40 [cifar]=8 [seattle]=40 [fashion-seq]=10)
-declare -A parameters=([fashion]=61706 [cifar]=964516 [seattle]=17217 [fashion-seq]=82186)
-# redes bench: a warm-up epoch, then these timed epochs; it reports the median
+# Per workload: the JSON name, the redes bench arguments, the batch, the
+# batches per epoch (kept small so that one round of all six takes about a
+# minute on 2 cores; W1's data has 10 batches), the timed epochs, and the
+# parameter count of the model (from the layer shapes; redes has the same,
+# see README.md).
+declare -A json_name=([cars]=cars-mlp [cars-dropout]=cars-mlp-dropout [fashion]=fashion-lenet [cifar]=cifar-cnn
+  [seattle]=seattle-lstm [fashion-seq]=fashion-seq-lstm)
+declare -A redes_args=([cars]="cars --dropout 0" [cars-dropout]="cars --dropout 0.3" [fashion]=fashion [cifar]=cifar
+  [seattle]=seattle [fashion-seq]=fashion-seq)
+declare -A batch=([cars]=32 [cars-dropout]=32 [fashion]=64 [cifar]=128 [seattle]=64 [fashion-seq]=128)
+declare -A batches=([cars]=10 [cars-dropout]=10 [fashion]=40 [cifar]=8 [seattle]=40 [fashion-seq]=10)
+declare -A parameters=([cars]=4865 [cars-dropout]=4865 [fashion]=61706 [cifar]=964516 [seattle]=17217
+  [fashion-seq]=82186)
+# redes bench: a warm-up epoch, then the timed epochs; it reports the median
 # over the timed epochs of (epoch seconds / steps). libtorch does the same:
-# `batches` warm-up steps, then measured_epochs * batches timed steps cut into
-# measured_epochs epochs.
-measured_epochs=2
+# `batches` warm-up steps, then timed_epochs * batches timed steps cut into
+# timed_epochs epochs. W1's steps take a fraction of a millisecond, so it
+# times more epochs.
+declare -A timed_epochs=([cars]=20 [cars-dropout]=20 [fashion]=2 [cifar]=2 [seattle]=2 [fashion-seq]=2)
 
 workloads=("$@")
-[[ ${#workloads[@]} -gt 0 ]] || workloads=(fashion cifar seattle fashion-seq)
+[[ ${#workloads[@]} -gt 0 ]] || workloads=(cars cars-dropout fashion cifar seattle fashion-seq)
 for w in "${workloads[@]}"; do
-  [[ -n ${json_name[$w]:-} ]] || die "unknown workload '$w' (fashion, cifar, seattle, fashion-seq)"
+  [[ -n ${json_name[$w]:-} ]] || die "unknown workload '$w' (cars, cars-dropout, fashion, cifar, seattle, fashion-seq)"
 done
 
-# The value of the step_milliseconds line of a run's output.
+# The step time of a run's output in milliseconds: its step_milliseconds line,
+# or its step_microseconds line (redes reports W1's steps in microseconds).
 step_ms() {
-  sed -n 's/.*"metric": *"step_milliseconds", *"value": *\([-0-9.eE+]*\).*/\1/p' <<<"$1" | head -n 1
+  local ms us
+  ms=$(sed -n 's/.*"metric": *"step_milliseconds", *"value": *\([-0-9.eE+]*\).*/\1/p' <<<"$1" | head -n 1)
+  if [[ -n $ms ]]; then
+    echo "$ms"
+    return
+  fi
+  us=$(sed -n 's/.*"metric": *"step_microseconds", *"value": *\([-0-9.eE+]*\).*/\1/p' <<<"$1" | head -n 1)
+  [[ -n $us ]] && awk -v us="$us" 'BEGIN {printf "%.6g\n", us / 1000}'
 }
 
 run_redes() {
   local w=$1 out
-  out=$($(with_policy "$redes_policy") REDES_NUM_THREADS="$threads" "$redes_bin" bench "$w" --device cpu \
-    --max-batches "${batches[$w]}" --epochs $((1 + measured_epochs)) --precision "$precision" 2>&1) || die "redes bench $w failed:"$'\n'"$out"
+  # shellcheck disable=SC2086 # redes_args holds the workload and its options, split on purpose
+  out=$($(with_policy "$redes_policy") REDES_NUM_THREADS="$threads" "$redes_bin" bench ${redes_args[$w]} --device cpu \
+    --max-batches "${batches[$w]}" --epochs $((1 + timed_epochs[$w])) --precision "$precision" 2>&1) || die "redes bench $w failed:"$'\n'"$out"
   local value
   value=$(step_ms "$out")
   [[ -n $value ]] || die "redes bench $w printed no step_milliseconds line:"$'\n'"$out"
@@ -110,7 +127,7 @@ run_libtorch() {
   local w=$1 out err
   err=$(mktemp)
   if ! out=$($(with_policy "$libtorch_policy") "$program" "${json_name[$w]}" --threads "$threads" \
-    --warmup "${batches[$w]}" --steps $((measured_epochs * batches[$w])) --epochs "$measured_epochs" 2>"$err"); then
+    --warmup "${batches[$w]}" --steps $((timed_epochs[$w] * batches[$w])) --epochs "${timed_epochs[$w]}" 2>"$err"); then
     local message
     message=$(cat "$err")
     rm -f "$err"
@@ -162,9 +179,9 @@ for w in "${workloads[@]}"; do
 done
 echo
 sizes=""
-for w in "${workloads[@]}"; do sizes+="${sizes:+, }${json_name[$w]} ${batches[$w]}"; done
+for w in "${workloads[@]}"; do sizes+="${sizes:+, }${json_name[$w]} ${batches[$w]} x ${timed_epochs[$w]}"; done
 echo "A step: batch gather + forward + loss + zero_grad + backward (+ gradient clipping in fashion-seq-lstm) +" \
-  "optimizer step. Each run: a warm-up epoch, then the median over $measured_epochs timed epochs of the mean step" \
-  "(batches per epoch: $sizes); each column: the median over $rounds round(s); $threads threads;" \
+  "optimizer step. Each run: a warm-up epoch, then the median over the timed epochs of the mean step" \
+  "(batches per epoch x timed epochs: $sizes); each column: the median over $rounds round(s); $threads threads;" \
   "OMP_WAIT_POLICY redes $redes_policy, libtorch $libtorch_policy; redes --precision $precision, libtorch float32." \
   "Relative speed = libtorch ms / redes ms (above 1x: redes is faster)."

@@ -1,4 +1,4 @@
-// The training steps of the reference workloads W2-W5 (../shared/WORKLOADS.md)
+// The training steps of the reference workloads W1-W5 (../shared/WORKLOADS.md)
 // in libtorch, for a side-by-side speed comparison with `redes bench`.
 // Standalone: built by compare.sh with g++ against Debian's libtorch-dev,
 // never part of the redes build.
@@ -52,6 +52,19 @@ struct LastStepLSTMImpl : torch::nn::Module {
 };
 TORCH_MODULE(LastStepLSTM);
 
+// W1: 9 -> 64 ReLU -> 64 ReLU -> 1 logit, dropout p after each hidden layer
+// when p > 0 (python_free_examples/cars_mlp.cpp).
+torch::nn::Sequential cars_mlp(double dropout) {
+  using namespace torch::nn;
+  Sequential model(Linear(9, 64), ReLU());
+  if (dropout > 0) model->push_back(Dropout(dropout));
+  model->push_back(Linear(64, 64));
+  model->push_back(ReLU());
+  if (dropout > 0) model->push_back(Dropout(dropout));
+  model->push_back(Linear(64, 1));
+  return model;
+}
+
 // W2: conv 1->6 5x5 pad 2, ReLU, maxpool 2 -> conv 6->16 5x5, ReLU, maxpool 2
 // -> 400 -> 120 ReLU -> 84 ReLU -> 10.
 torch::nn::Sequential lenet5() {
@@ -80,7 +93,7 @@ torch::nn::Sequential cifar_cnn(std::int64_t classes) {
   return model;
 }
 
-enum class Task { Classification, Regression };
+enum class Task { Classification, BinaryClassification, Regression };
 
 struct Workload {
   std::string name;  // as redes reports it
@@ -104,7 +117,21 @@ std::int64_t parameter_count(const torch::nn::Module& module) {
 // workload's real data.
 Workload make_workload(const std::string& which, std::int64_t pool_batches) {
   Workload w;
-  if (which == "fashion" || which == "fashion-lenet") {
+  if (which == "cars" || which == "cars-mlp" || which == "cars-dropout" || which == "cars-mlp-dropout") {
+    const bool dropout = which == "cars-dropout" || which == "cars-mlp-dropout";
+    w.name = dropout ? "cars-mlp-dropout" : "cars-mlp";
+    w.batch = 32;
+    auto model = cars_mlp(dropout ? 0.3 : 0.0);
+    w.module = model.ptr();
+    w.forward = [model](const torch::Tensor& x) mutable { return model->forward(x); };
+    w.optimizer = std::make_unique<torch::optim::Adam>(model->parameters(), torch::optim::AdamOptions(1e-3));
+    w.task = Task::BinaryClassification;
+    const std::int64_t n = w.batch * pool_batches;
+    w.inputs = torch::randn({n, 9});  // standardised features
+    w.targets = torch::randint(0, 2, {n, 1}).to(torch::kFloat);
+    w.description = std::string("MLP 9-64-64-1") + (dropout ? " with dropout 0.3" : "") +
+                    ", batch 32, BCE with logits, Adam lr 1e-3";
+  } else if (which == "fashion" || which == "fashion-lenet") {
     w.name = "fashion-lenet";
     w.batch = 64;
     auto model = lenet5();
@@ -162,8 +189,9 @@ Workload make_workload(const std::string& which, std::int64_t pool_batches) {
         "gradient clipping at norm 1";
   } else {
     throw std::invalid_argument("unknown workload \"" + which +
-                                "\" (fashion-lenet, cifar-cnn, seattle-lstm, fashion-seq-lstm; or redes' names "
-                                "fashion, cifar, seattle, fashion-seq)");
+                                "\" (cars-mlp, cars-mlp-dropout, fashion-lenet, cifar-cnn, seattle-lstm, "
+                                "fashion-seq-lstm; or redes' names cars, cars-dropout, fashion, cifar, seattle, "
+                                "fashion-seq)");
   }
   return w;
 }
@@ -190,7 +218,8 @@ std::int64_t parse_count(const std::string& flag, const std::string& text, std::
 }
 
 const char* kUsage =
-    "usage: libtorch_workloads <fashion-lenet|cifar-cnn|seattle-lstm|fashion-seq-lstm> [options]\n"
+    "usage: libtorch_workloads <cars-mlp|cars-mlp-dropout|fashion-lenet|cifar-cnn|seattle-lstm|fashion-seq-lstm> "
+    "[options]\n"
     "  --threads N   torch::set_num_threads (default 2)\n"
     "  --steps N     timed training steps (default 40; cifar-cnn 10)\n"
     "  --warmup N    untimed steps first (default 10; cifar-cnn 3)\n"
@@ -262,8 +291,10 @@ int main(int argc, char** argv) {
       const torch::Tensor targets = w.targets.index_select(0, indices);
       w.optimizer->zero_grad();
       const torch::Tensor output = w.forward(inputs);
-      const torch::Tensor loss = w.task == Task::Regression ? torch::mse_loss(output, targets)
-                                                            : torch::nn::functional::cross_entropy(output, targets);
+      const torch::Tensor loss =
+          w.task == Task::Regression               ? torch::mse_loss(output, targets)
+          : w.task == Task::BinaryClassification ? torch::binary_cross_entropy_with_logits(output, targets)
+                                                   : torch::nn::functional::cross_entropy(output, targets);
       loss.backward();
       if (w.clip_grad_norm > 0) torch::nn::utils::clip_grad_norm_(parameters, w.clip_grad_norm);
       w.optimizer->step();
@@ -272,6 +303,8 @@ int main(int argc, char** argv) {
       if (w.task == Task::Regression) {
         const torch::Tensor error = output.detach().to(torch::kDouble) - targets.to(torch::kDouble);
         squared_sum += (error * error).sum();
+      } else if (w.task == Task::BinaryClassification) {
+        hit_sum += output.detach().gt(0).eq(targets.gt(0.5)).sum();
       } else {
         hit_sum += output.detach().argmax(1).eq(targets).sum();
       }
