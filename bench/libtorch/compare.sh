@@ -175,7 +175,7 @@ for w in "${workloads[@]}"; do
   t=$(median <<<"${libtorch_runs[$w]% }")
   r=$(median <<<"${redes_runs[$w]% }")
   awk -v w="${json_name[$w]}" -v b="${batch[$w]}" -v n="$n" -v t="$t" -v r="$r" \
-    'BEGIN {printf "| %s | %d | %d | %.2f | %.2f | %.2fx |\n", w, b, n, t, r, t / r}'
+    'BEGIN {printf "| %s | %d | %d | %.4g | %.4g | %.2fx |\n", w, b, n, t, r, t / r}'
 done
 echo
 sizes=""
