@@ -37,27 +37,44 @@ REDES_HD void sgd_element(T& param, T grad, T& buffer, const SgdStepParams& p) {
   param = static_cast<T>(param + static_cast<S>(-p.lr) * g);
 }
 
+// The numbers of one Adam step in S, each rounded from the double the
+// composite computes: computed once per call, not per element (a square root
+// of a double per element cost more than the rest of the update).
+template <class S>
+struct AdamNumbers {
+  S decay, weight_decay, beta1, one_minus_beta1, beta2, one_minus_beta2, root_correction2, eps, step;
+};
+
+template <class S>
+REDES_HD AdamNumbers<S> adam_numbers(const AdamStepParams& p) {
+  using std::sqrt;
+  return {static_cast<S>(1.0 - p.lr * p.weight_decay), static_cast<S>(p.weight_decay), static_cast<S>(p.beta1),
+          static_cast<S>(1.0 - p.beta1),              static_cast<S>(p.beta2),        static_cast<S>(1.0 - p.beta2),
+          static_cast<S>(sqrt(p.correction2)),        static_cast<S>(p.eps),          static_cast<S>(-p.lr / p.correction1)};
+}
+
 template <class T>
-REDES_HD void adam_element(T& param, T grad, T& m, T& v, const AdamStepParams& p) {
+REDES_HD void adam_element(T& param, T grad, T& m, T& v, const AdamStepParams& p,
+                           const AdamNumbers<compute_type_t<T>>& n) {
   using std::sqrt;
   using S = compute_type_t<T>;
   T g = grad;
   if (p.weight_decay != 0) {
     if (p.decoupled_weight_decay) {
-      param = static_cast<T>(param * static_cast<S>(1.0 - p.lr * p.weight_decay));
+      param = static_cast<T>(param * n.decay);
     } else {
-      g = static_cast<T>(g + static_cast<S>(p.weight_decay) * param);
+      g = static_cast<T>(g + n.weight_decay * param);
     }
   }
-  m = static_cast<T>(m * static_cast<S>(p.beta1));
-  m = static_cast<T>(m + static_cast<S>(1.0 - p.beta1) * g);
+  m = static_cast<T>(m * n.beta1);
+  m = static_cast<T>(m + n.one_minus_beta1 * g);
   const T g2 = static_cast<T>(g * g);
-  v = static_cast<T>(v * static_cast<S>(p.beta2));
-  v = static_cast<T>(v + static_cast<S>(1.0 - p.beta2) * g2);
+  v = static_cast<T>(v * n.beta2);
+  v = static_cast<T>(v + n.one_minus_beta2 * g2);
   const T root = static_cast<T>(sqrt(static_cast<S>(v)));
-  T denominator = static_cast<T>(root / static_cast<S>(sqrt(p.correction2)));
-  denominator = static_cast<T>(denominator + static_cast<S>(p.eps));
-  param = static_cast<T>(param + static_cast<S>(-p.lr / p.correction1) * static_cast<T>(m / denominator));
+  T denominator = static_cast<T>(root / n.root_correction2);
+  denominator = static_cast<T>(denominator + n.eps);
+  param = static_cast<T>(param + n.step * static_cast<T>(m / denominator));
 }
 
 }  // namespace redes::optim_math

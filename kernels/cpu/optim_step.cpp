@@ -38,8 +38,9 @@ void adam_step_cpu(const AdamStepParams& p, const TensorArg* args, int nargs, co
     const T* grad = static_cast<const T*>(args[g + 1].data);
     T* m = static_cast<T*>(args[g + 2].data);
     T* v = static_cast<T*>(args[g + 3].data);
+    const auto numbers = optim_math::adam_numbers<compute_type_t<T>>(p);
     cpu::parallel_for(0, args[g].numel(), kStepGrain, [&](std::int64_t lo, std::int64_t hi) {
-      for (std::int64_t i = lo; i < hi; ++i) optim_math::adam_element(param[i], grad[i], m[i], v[i], p);
+      for (std::int64_t i = lo; i < hi; ++i) optim_math::adam_element(param[i], grad[i], m[i], v[i], p, numbers);
     });
   }
 }

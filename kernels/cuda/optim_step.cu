@@ -58,10 +58,12 @@ __global__ void sgd_step_kernel(SgdStepParams p, TensorTable<T, 3> table) {
 template <class T>
 __global__ void adam_step_kernel(AdamStepParams p, TensorTable<T, 4> table) {
   const std::int64_t total = table.end[table.count - 1];
+  const auto numbers = optim_math::adam_numbers<compute_type_t<T>>(p);
   for (std::int64_t i = cuda::first_index(); i < total; i += cuda::grid_stride()) {
     const int g = group_of(table, i);
     const std::int64_t k = i - (g == 0 ? 0 : table.end[g - 1]);
-    optim_math::adam_element(table.data[g][0][k], table.data[g][1][k], table.data[g][2][k], table.data[g][3][k], p);
+    optim_math::adam_element(table.data[g][0][k], table.data[g][1][k], table.data[g][2][k], table.data[g][3][k], p,
+                             numbers);
   }
 }
 
