@@ -53,19 +53,22 @@ REDES_HD AdamNumbers<S> adam_numbers(const AdamStepParams& p) {
           static_cast<S>(sqrt(p.correction2)),        static_cast<S>(p.eps),          static_cast<S>(-p.lr / p.correction1)};
 }
 
-template <class T>
-REDES_HD void adam_element(T& param, T grad, T& m, T& v, const AdamStepParams& p,
-                           const AdamNumbers<compute_type_t<T>>& n) {
+// Which weight decay a step applies. A template argument of adam_element, so
+// that the CPU's loop over elements has no branch in it and vectorises.
+enum class AdamDecay { None, L2, Decoupled };
+
+REDES_HD AdamDecay adam_decay(const AdamStepParams& p) {
+  if (p.weight_decay == 0) return AdamDecay::None;
+  return p.decoupled_weight_decay ? AdamDecay::Decoupled : AdamDecay::L2;
+}
+
+template <AdamDecay Decay, class T>
+REDES_HD void adam_element(T& param, T grad, T& m, T& v, const AdamNumbers<compute_type_t<T>>& n) {
   using std::sqrt;
   using S = compute_type_t<T>;
   T g = grad;
-  if (p.weight_decay != 0) {
-    if (p.decoupled_weight_decay) {
-      param = static_cast<T>(param * n.decay);
-    } else {
-      g = static_cast<T>(g + n.weight_decay * param);
-    }
-  }
+  if constexpr (Decay == AdamDecay::Decoupled) param = static_cast<T>(param * n.decay);
+  if constexpr (Decay == AdamDecay::L2) g = static_cast<T>(g + n.weight_decay * param);
   m = static_cast<T>(m * n.beta1);
   m = static_cast<T>(m + n.one_minus_beta1 * g);
   const T g2 = static_cast<T>(g * g);
