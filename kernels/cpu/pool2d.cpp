@@ -137,6 +137,77 @@ void max_pool2d_backward_cpu(const MaxPool2dBackwardParams& p, const TensorArg* 
   });
 }
 
+// Calls body(plane) for every (n, c) plane, split over threads in chunks of
+// about kElementwiseGrain input elements.
+template <class Body>
+void for_each_plane(const Pool2dShape& s, Body&& body) {
+  const std::int64_t in_plane = s.in_height * s.in_width;
+  const std::int64_t grain = std::max<std::int64_t>(1, cpu::kElementwiseGrain / std::max<std::int64_t>(1, in_plane));
+  cpu::parallel_for(0, s.batch * s.channels, grain, [&](std::int64_t first, std::int64_t last) {
+    for (std::int64_t nc = first; nc < last; ++nc) body(nc);
+  });
+}
+
+// The plain 2x2 window (is_plain_2x2) averaged a row at a time: four taps
+// inside the input, summed in avg_pool2d_element's order and divided by 4,
+// so the result is the general body's bit for bit.
+template <class T>
+void avg_pool2d_2x2(const Pool2dShape& s, const T* input, T* out) {
+  const std::int64_t in_plane = s.in_height * s.in_width, out_plane = s.out_height * s.out_width;
+  for_each_plane(s, [&](std::int64_t nc) {
+    for (std::int64_t oh = 0; oh < s.out_height; ++oh) {
+      const T* top = input + nc * in_plane + 2 * oh * s.in_width;
+      const T* bottom = top + s.in_width;
+      T* row = out + nc * out_plane + oh * s.out_width;
+      for (std::int64_t ow = 0; ow < s.out_width; ++ow) {
+        row[ow] = (((T(0) + top[2 * ow]) + top[2 * ow + 1]) + bottom[2 * ow]) + bottom[2 * ow + 1];
+        row[ow] = row[ow] / static_cast<T>(4);
+      }
+    }
+  });
+}
+
+// Its gradient for a contiguous output gradient: each input position of a
+// window gets a quarter of that window's gradient (as
+// avg_pool2d_input_grad_element computes it), positions past the last
+// window nothing.
+template <class T>
+void avg_pool2d_2x2_backward(const Pool2dShape& s, const T* grad_output, T* grad_input) {
+  const std::int64_t in_plane = s.in_height * s.in_width, out_plane = s.out_height * s.out_width;
+  for_each_plane(s, [&](std::int64_t nc) {
+    T* plane = grad_input + nc * in_plane;
+    std::fill(plane, plane + in_plane, T(0));
+    for (std::int64_t oh = 0; oh < s.out_height; ++oh) {
+      const T* grads = grad_output + nc * out_plane + oh * s.out_width;
+      T* top = plane + 2 * oh * s.in_width;
+      T* bottom = top + s.in_width;
+      for (std::int64_t ow = 0; ow < s.out_width; ++ow) {
+        const T share = T(0) + grads[ow] / static_cast<T>(4);
+        top[2 * ow] = top[2 * ow + 1] = bottom[2 * ow] = bottom[2 * ow + 1] = share;
+      }
+    }
+  });
+}
+
+// "cpu.2x2": the two above as kernels, for calls that plain_2x2 accepts.
+template <class T>
+void avg_pool2d_2x2_cpu(const AvgPool2dParams& p, const TensorArg* args, int, const ExecContext&) {
+  avg_pool2d_2x2(p.shape, static_cast<const T*>(args[1].data), static_cast<T*>(args[0].data));
+}
+
+template <class T>
+void avg_pool2d_2x2_backward_cpu(const AvgPool2dBackwardParams& p, const TensorArg* args, int, const ExecContext&) {
+  avg_pool2d_2x2_backward(p.shape, static_cast<const T*>(args[1].data), static_cast<T*>(args[0].data));
+}
+
+// Whether a call is the plain 2x2 window on a contiguous input (forward) or
+// output gradient (backward).
+template <class Params>
+bool plain_2x2(const void* params, const TensorArg* args, int) {
+  const auto& p = *static_cast<const Params*>(params);
+  return is_plain_2x2(p.shape, p.window, args[1]);
+}
+
 // args: out (N, C, OH, OW) contiguous, input any strides.
 template <class T>
 void avg_pool2d_cpu(const AvgPool2dParams& p, const TensorArg* args, int, const ExecContext&) {
@@ -190,6 +261,17 @@ void register_for(KernelRegistry& registry) {
                                                                                                    dtype, "cpu"));
 }
 
+// Priority 2, above oneDNN's average pooling (1): on the plain 2x2 window the
+// row-at-a-time loops measured faster (bench/pool2d_bench.cpp), and oneDNN
+// keeps every other window.
+template <void (*Forward)(const AvgPool2dParams&, const TensorArg*, int, const ExecContext&),
+          void (*Backward)(const AvgPool2dBackwardParams&, const TensorArg*, int, const ExecContext&)>
+void add_plain_2x2_average(KernelRegistry& registry, DType dtype) {
+  registry.add(make_kernel<AvgPool2dParams, Forward>(DeviceType::CPU, dtype, "cpu.2x2", 2, &plain_2x2<AvgPool2dParams>));
+  registry.add(make_kernel<AvgPool2dBackwardParams, Backward>(DeviceType::CPU, dtype, "cpu.2x2", 2,
+                                                              &plain_2x2<AvgPool2dBackwardParams>));
+}
+
 }  // namespace
 
 // The 16-bit types pool float32 copies (kernels/cpu/widened.h): max is exact
@@ -218,6 +300,12 @@ void cpu::max_pool2d_values(const Pool2dShape& shape, const Window2d& window, co
 void register_cpu_pool2d(KernelRegistry& registry) {
   register_for<float>(registry);
   register_for<double>(registry);
+  add_plain_2x2_average<&avg_pool2d_2x2_cpu<float>, &avg_pool2d_2x2_backward_cpu<float>>(registry, kFloat32);
+  add_plain_2x2_average<&avg_pool2d_2x2_cpu<double>, &avg_pool2d_2x2_backward_cpu<double>>(registry, kFloat64);
+  for (DType dtype : {kFloat16, kBFloat16}) {
+    add_plain_2x2_average<&cpu::widened<AvgPool2dParams, &avg_pool2d_2x2_cpu<float>>,
+                          &cpu::widened<AvgPool2dBackwardParams, &avg_pool2d_2x2_backward_cpu<float>>>(registry, dtype);
+  }
   add_widened<MaxPool2dParams, &max_pool2d_cpu<float>>(registry);
   add_widened<MaxPool2dBackwardParams, &max_pool2d_backward_cpu<float>>(registry);
   add_widened<AvgPool2dParams, &avg_pool2d_cpu<float>>(registry);

@@ -228,6 +228,36 @@ TEST_P(Pool2dTest, MaxPoolTwoByTwoMatchesTheGeneralPathWithTiesAndNaN) {
   }
 }
 
+// The plain 2x2 stride-2 average (the CPU's row-at-a-time path, forward and
+// backward) against the same values through non-contiguous views (the
+// general path), bit for bit: odd sizes that leave the last row and column
+// out, both divisor rules.
+TEST_P(Pool2dTest, AvgPoolTwoByTwoMatchesTheGeneralPath) {
+  REDES_REQUIRE_DEVICE(GetParam());
+  testing::ImplScope hand(KernelImpl::Hand);  // not oneDNN's or cuDNN's pooling
+  for (DType dtype : {kFloat32, kFloat64}) {
+    for (bool include_pad : {true, false}) {
+      SCOPED_TRACE(std::string(dtype_name(dtype)) + (include_pad ? " count_include_pad" : ""));
+      const Tensor x = random({2, 3, 7, 9}, 21).to(dtype);
+      const Tensor strided = x.transpose(2, 3).contiguous().transpose(2, 3);
+      const Tensor weights = random({2, 3, 3, 4}, 22).to(dtype);
+      const Tensor strided_weights = weights.transpose(2, 3).contiguous().transpose(2, 3);
+      ASSERT_FALSE(strided.is_contiguous());
+      const AvgPool2dOptions options{.count_include_pad = include_pad};
+      const auto run = [&](const Tensor& input, const Tensor& w) {
+        Tensor leaf = input.detach().requires_grad_(true);
+        const Tensor out = avg_pool2d(leaf, {2, 2}, options);
+        (out * w).sum().backward();  // the output gradient is w, with w's strides
+        return std::vector<Tensor>{out, leaf.grad()};
+      };
+      const std::vector<Tensor> fast = run(x, weights), general = run(strided, strided_weights);
+      for (std::size_t i = 0; i < fast.size(); ++i) {
+        EXPECT_TRUE(all_close(fast[i], host_values(general[i]), 0, 0)) << "result " << i;
+      }
+    }
+  }
+}
+
 TEST_P(Pool2dTest, MaxPoolWindowWhollyInPadding) {
   REDES_REQUIRE_DEVICE(GetParam());
   // One input, kernel 2 with dilation 2 and padding 1: the only window's taps
