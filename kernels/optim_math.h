@@ -12,6 +12,7 @@
 
 #include <cmath>
 #include <cstdint>
+#include <type_traits>
 
 #include "core/low_precision.h"
 #include "kernels/hd.h"
@@ -60,6 +61,16 @@ enum class AdamDecay { None, L2, Decoupled };
 REDES_HD AdamDecay adam_decay(const AdamStepParams& p) {
   if (p.weight_decay == 0) return AdamDecay::None;
   return p.decoupled_weight_decay ? AdamDecay::Decoupled : AdamDecay::L2;
+}
+
+// Calls body(std::integral_constant<AdamDecay, D>{}) for the decay D of `p`.
+template <class Body>
+REDES_HD void visit_adam_decay(const AdamStepParams& p, Body&& body) {
+  switch (adam_decay(p)) {
+    case AdamDecay::None: return body(std::integral_constant<AdamDecay, AdamDecay::None>{});
+    case AdamDecay::L2: return body(std::integral_constant<AdamDecay, AdamDecay::L2>{});
+    case AdamDecay::Decoupled: return body(std::integral_constant<AdamDecay, AdamDecay::Decoupled>{});
+  }
 }
 
 template <AdamDecay Decay, class T>

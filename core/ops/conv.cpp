@@ -165,40 +165,34 @@ Tensor conv2d_backward_input(const Tensor& grad_output, const Tensor& weight, co
 }
 
 // d loss / d weight from the output gradient (contiguous) and the input,
-// summed over the batch (zero for an empty batch).
-Tensor conv2d_backward_weight(const Tensor& grad_output, const Tensor& input, const Conv2dGeometry& g,
-                              const char* op) {
-  Tensor grad_weight = empty({g.out_channels, g.in_channels / g.groups, g.window.kernel_height, g.window.kernel_width},
-                             {input.dtype(), input.device()});
-  detail::launch(Conv2dBackwardWeightParams{g}, input.device(), input.dtype(),
-                 {detail::kernel_arg(grad_weight, op), detail::kernel_arg(grad_output, op),
-                  detail::kernel_arg(input, op)});
-  return grad_weight;
-}
-
-// The weight gradient, and with `with_bias` the bias gradient (the output
-// gradient summed over N, OH and OW). Where the implementation the registry
-// selects for the weight gradient is oneDNN's, one primitive computes both
-// and reads the output gradient once; otherwise the bias gradient is a sum.
+// summed over the batch (zero for an empty batch), and with `with_bias` the
+// bias gradient (the output gradient summed over N, OH and OW). Where the
+// implementation the registry selects for the weight gradient is oneDNN's,
+// one primitive computes both and reads the output gradient once; otherwise
+// the bias gradient is a sum.
 std::pair<Tensor, Tensor> conv2d_backward_weight_and_bias(const Tensor& grad_output, const Tensor& input,
                                                           const Conv2dGeometry& g, bool with_bias, const char* op) {
-  if (with_bias && input.device().is_cpu()) {
-    Tensor grad_weight = empty(
-        {g.out_channels, g.in_channels / g.groups, g.window.kernel_height, g.window.kernel_width},
-        {input.dtype(), input.device()});
-    const Conv2dBackwardWeightParams params{g};
-    std::vector<TensorArg> args{detail::kernel_arg(grad_weight, op), detail::kernel_arg(grad_output, op),
-                                detail::kernel_arg(input, op)};
-    const KernelEntry& chosen = KernelRegistry::instance().select(Conv2dBackwardWeightParams::op, input.device(),
-                                                                  input.dtype(), &params, args.data(), 3);
-    if (chosen.name == "onednn") {
-      Tensor grad_bias = empty({g.out_channels}, {input.dtype(), input.device()});
-      args.push_back(detail::kernel_arg(grad_bias, op));
-      detail::run_kernel_named("onednn", Conv2dBackwardWeightParams::op, &params, input.device(), input.dtype(), args);
-      return {grad_weight, grad_bias};
-    }
+  Tensor grad_weight = empty({g.out_channels, g.in_channels / g.groups, g.window.kernel_height, g.window.kernel_width},
+                             {input.dtype(), input.device()});
+  const Conv2dBackwardWeightParams params{g};
+  std::vector<TensorArg> args{detail::kernel_arg(grad_weight, op), detail::kernel_arg(grad_output, op),
+                              detail::kernel_arg(input, op)};
+  if (with_bias && input.device().is_cpu() &&
+      KernelRegistry::instance()
+              .select(Conv2dBackwardWeightParams::op, input.device(), input.dtype(), &params, args.data(), 3)
+              .name == "onednn") {
+    Tensor grad_bias = empty({g.out_channels}, {input.dtype(), input.device()});
+    args.push_back(detail::kernel_arg(grad_bias, op));
+    detail::run_kernel_named("onednn", Conv2dBackwardWeightParams::op, &params, input.device(), input.dtype(), args);
+    return {grad_weight, grad_bias};
   }
-  return {conv2d_backward_weight(grad_output, input, g, op), with_bias ? grad_output.sum({0, 2, 3}) : Tensor()};
+  detail::run_kernel(Conv2dBackwardWeightParams::op, &params, input.device(), input.dtype(), args);
+  return {grad_weight, with_bias ? grad_output.sum({0, 2, 3}) : Tensor()};
+}
+
+Tensor conv2d_backward_weight(const Tensor& grad_output, const Tensor& input, const Conv2dGeometry& g,
+                              const char* op) {
+  return conv2d_backward_weight_and_bias(grad_output, input, g, false, op).first;
 }
 
 // The options of the convolution a geometry describes, and of the transposed

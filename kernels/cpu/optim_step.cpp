@@ -47,14 +47,9 @@ void adam_group(const TensorArg* group, const optim_math::AdamNumbers<compute_ty
 // Groups of (param, grad, exp_avg, exp_avg_sq): contiguous, one size per group.
 template <class T>
 void adam_step_cpu(const AdamStepParams& p, const TensorArg* args, int nargs, const ExecContext&) {
-  using optim_math::AdamDecay;
   const auto numbers = optim_math::adam_numbers<compute_type_t<T>>(p);
   for (int g = 0; g + 3 < nargs; g += 4) {
-    switch (optim_math::adam_decay(p)) {
-      case AdamDecay::None: adam_group<AdamDecay::None, T>(args + g, numbers); break;
-      case AdamDecay::L2: adam_group<AdamDecay::L2, T>(args + g, numbers); break;
-      case AdamDecay::Decoupled: adam_group<AdamDecay::Decoupled, T>(args + g, numbers); break;
-    }
+    optim_math::visit_adam_decay(p, [&](auto decay) { adam_group<decltype(decay)::value, T>(args + g, numbers); });
   }
 }
 

@@ -86,17 +86,25 @@ void max_pool_2x2_rows(const double* top, const double* bottom, std::int64_t out
   max_pool_2x2_row(top, bottom, out_width, in_width, row_start, out, indices);
 }
 
+// Calls body(plane) for every (n, c) plane, split over threads in chunks of
+// about kElementwiseGrain input elements.
+template <class Body>
+void for_each_plane(const Pool2dShape& s, Body&& body) {
+  const std::int64_t in_plane = s.in_height * s.in_width;
+  const std::int64_t grain = std::max<std::int64_t>(1, cpu::kElementwiseGrain / std::max<std::int64_t>(1, in_plane));
+  cpu::parallel_for(0, s.batch * s.channels, grain, [&](std::int64_t first, std::int64_t last) {
+    for (std::int64_t nc = first; nc < last; ++nc) body(nc);
+  });
+}
+
 template <class T>
 void max_pool2d_2x2(const Pool2dShape& s, const T* input, T* out, std::int64_t* indices) {
   const std::int64_t in_plane = s.in_height * s.in_width, out_plane = s.out_height * s.out_width;
-  const std::int64_t grain = std::max<std::int64_t>(1, cpu::kElementwiseGrain / std::max<std::int64_t>(1, in_plane));
-  cpu::parallel_for(0, s.batch * s.channels, grain, [&](std::int64_t first, std::int64_t last) {
-    for (std::int64_t nc = first; nc < last; ++nc) {
-      for (std::int64_t oh = 0; oh < s.out_height; ++oh) {
-        const T* top = input + nc * in_plane + 2 * oh * s.in_width;
-        max_pool_2x2_rows(top, top + s.in_width, s.out_width, s.in_width, 2 * oh * s.in_width,
-                          out + nc * out_plane + oh * s.out_width, indices + nc * out_plane + oh * s.out_width);
-      }
+  for_each_plane(s, [&](std::int64_t nc) {
+    for (std::int64_t oh = 0; oh < s.out_height; ++oh) {
+      const T* top = input + nc * in_plane + 2 * oh * s.in_width;
+      max_pool_2x2_rows(top, top + s.in_width, s.out_width, s.in_width, 2 * oh * s.in_width,
+                        out + nc * out_plane + oh * s.out_width, indices + nc * out_plane + oh * s.out_width);
     }
   });
 }
@@ -134,17 +142,6 @@ void max_pool2d_backward_cpu(const MaxPool2dBackwardParams& p, const TensorArg* 
     if (index < 0) return;
     grad_input[(o.n * s.channels + o.c) * s.in_height * s.in_width + index] +=
         grads[nchw_offset(grad_output, o.n, o.c, o.h, o.w)];
-  });
-}
-
-// Calls body(plane) for every (n, c) plane, split over threads in chunks of
-// about kElementwiseGrain input elements.
-template <class Body>
-void for_each_plane(const Pool2dShape& s, Body&& body) {
-  const std::int64_t in_plane = s.in_height * s.in_width;
-  const std::int64_t grain = std::max<std::int64_t>(1, cpu::kElementwiseGrain / std::max<std::int64_t>(1, in_plane));
-  cpu::parallel_for(0, s.batch * s.channels, grain, [&](std::int64_t first, std::int64_t last) {
-    for (std::int64_t nc = first; nc < last; ++nc) body(nc);
   });
 }
 

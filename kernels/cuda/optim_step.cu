@@ -58,22 +58,16 @@ __global__ void sgd_step_kernel(SgdStepParams p, TensorTable<T, 3> table) {
 template <class T>
 __global__ void adam_step_kernel(AdamStepParams p, TensorTable<T, 4> table) {
   const std::int64_t total = table.end[table.count - 1];
-  using optim_math::AdamDecay;
   const auto numbers = optim_math::adam_numbers<compute_type_t<T>>(p);
-  const AdamDecay decay = optim_math::adam_decay(p);
-  for (std::int64_t i = cuda::first_index(); i < total; i += cuda::grid_stride()) {
-    const int g = group_of(table, i);
-    const std::int64_t k = i - (g == 0 ? 0 : table.end[g - 1]);
-    T* const* data = table.data[g];
-    // The same branch in every thread of the launch.
-    switch (decay) {
-      case AdamDecay::None: optim_math::adam_element<AdamDecay::None>(data[0][k], data[1][k], data[2][k], data[3][k], numbers); break;
-      case AdamDecay::L2: optim_math::adam_element<AdamDecay::L2>(data[0][k], data[1][k], data[2][k], data[3][k], numbers); break;
-      case AdamDecay::Decoupled:
-        optim_math::adam_element<AdamDecay::Decoupled>(data[0][k], data[1][k], data[2][k], data[3][k], numbers);
-        break;
+  // The same decay, so the same branch, in every thread of the launch.
+  optim_math::visit_adam_decay(p, [&](auto decay) {
+    for (std::int64_t i = cuda::first_index(); i < total; i += cuda::grid_stride()) {
+      const int g = group_of(table, i);
+      const std::int64_t k = i - (g == 0 ? 0 : table.end[g - 1]);
+      T* const* data = table.data[g];
+      optim_math::adam_element<decltype(decay)::value>(data[0][k], data[1][k], data[2][k], data[3][k], numbers);
     }
-  }
+  });
 }
 
 // Launches `kernel` over the groups of `args` (Arity tensors each), up to

@@ -82,61 +82,60 @@ dnnl::lstm_forward::primitive_desc forward_pd(const LayerDescs& d, bool training
   return {desc, onednn::user_scratchpad(), onednn::engine()};
 }
 
-// Operands: src_layer, src_iter, src_iter_c, weights_layer, weights_iter,
-// bias, then the outputs dst_layer, dst_iter, dst_iter_c[, workspace].
+// The operands both primitives take first: src_layer, src_iter, src_iter_c,
+// weights_layer, weights_iter, bias.
+template <class PrimitiveDesc>
+std::vector<onednn::Operand> source_operands(const LayerDescs& d, const PrimitiveDesc& pd) {
+  return {onednn::input(DNNL_ARG_SRC_LAYER, d.sequence_in, pd.src_layer_desc()),
+          onednn::input(DNNL_ARG_SRC_ITER, d.state, pd.src_iter_desc()),
+          onednn::input(DNNL_ARG_SRC_ITER_C, d.cell, pd.src_iter_c_desc()),
+          onednn::input(DNNL_ARG_WEIGHTS_LAYER, d.weights_layer, pd.weights_layer_desc()),
+          onednn::input(DNNL_ARG_WEIGHTS_ITER, d.weights_iter, pd.weights_iter_desc()),
+          onednn::input(DNNL_ARG_BIAS, d.bias, pd.bias_desc())};
+}
+
+// Operands: the source operands, then the outputs dst_layer, dst_iter,
+// dst_iter_c[, workspace].
 onednn::Prepared prepare_forward(const LayerDescs& d, bool training) {
   const auto pd = forward_pd(d, training);
-  onednn::Prepared p{dnnl::lstm_forward(pd), pd.scratchpad_desc(),
-                     {onednn::input(DNNL_ARG_SRC_LAYER, d.sequence_in, pd.src_layer_desc()),
-                      onednn::input(DNNL_ARG_SRC_ITER, d.state, pd.src_iter_desc()),
-                      onednn::input(DNNL_ARG_SRC_ITER_C, d.cell, pd.src_iter_c_desc()),
-                      onednn::input(DNNL_ARG_WEIGHTS_LAYER, d.weights_layer, pd.weights_layer_desc()),
-                      onednn::input(DNNL_ARG_WEIGHTS_ITER, d.weights_iter, pd.weights_iter_desc()),
-                      onednn::input(DNNL_ARG_BIAS, d.bias, pd.bias_desc()),
-                      onednn::output(DNNL_ARG_DST_LAYER, d.sequence_out, pd.dst_layer_desc()),
-                      onednn::output(DNNL_ARG_DST_ITER, d.state, pd.dst_iter_desc()),
-                      onednn::output(DNNL_ARG_DST_ITER_C, d.cell, pd.dst_iter_c_desc())}};
+  onednn::Prepared p{dnnl::lstm_forward(pd), pd.scratchpad_desc(), source_operands(d, pd)};
+  p.operands.insert(p.operands.end(), {onednn::output(DNNL_ARG_DST_LAYER, d.sequence_out, pd.dst_layer_desc()),
+                                       onednn::output(DNNL_ARG_DST_ITER, d.state, pd.dst_iter_desc()),
+                                       onednn::output(DNNL_ARG_DST_ITER_C, d.cell, pd.dst_iter_c_desc())});
   if (training) {
     p.operands.push_back(onednn::output(DNNL_ARG_WORKSPACE, pd.workspace_desc(), pd.workspace_desc()));
   }
   return p;
 }
 
-// Operands: src_layer, src_iter, src_iter_c, weights_layer, weights_iter,
-// bias, dst_layer, dst_iter, dst_iter_c, workspace, diff_dst_layer,
-// diff_dst_iter, diff_dst_iter_c, then the outputs diff_src_layer,
+// Operands: the source operands, dst_layer, dst_iter, dst_iter_c, workspace,
+// diff_dst_layer, diff_dst_iter, diff_dst_iter_c, then the outputs diff_src_layer,
 // diff_src_iter, diff_src_iter_c, diff_weights_layer, diff_weights_iter,
 // diff_bias.
 onednn::Prepared prepare_backward(const LayerDescs& d) {
-  const dnnl::lstm_backward::desc desc(
-      dnnl::prop_kind::backward, dnnl::rnn_direction::unidirectional_left2right, d.sequence_in, d.state, d.cell,
-      any(d.weights_layer), any(d.weights_iter), any(d.bias), d.sequence_out, d.state, d.cell, d.diff_sequence_in,
-      d.diff_state, d.diff_state, any(d.diff_weights_layer), any(d.diff_weights_iter), any(d.bias),
-      d.diff_sequence_out, d.diff_state, d.diff_state);
-  const dnnl::lstm_backward::primitive_desc pd(desc, onednn::user_scratchpad(), onednn::engine(),
-                                               forward_pd(d, true));
-  return {dnnl::lstm_backward(pd),
-          pd.scratchpad_desc(),
-          {onednn::input(DNNL_ARG_SRC_LAYER, d.sequence_in, pd.src_layer_desc()),
-           onednn::input(DNNL_ARG_SRC_ITER, d.state, pd.src_iter_desc()),
-           onednn::input(DNNL_ARG_SRC_ITER_C, d.cell, pd.src_iter_c_desc()),
-           onednn::input(DNNL_ARG_WEIGHTS_LAYER, d.weights_layer, pd.weights_layer_desc()),
-           onednn::input(DNNL_ARG_WEIGHTS_ITER, d.weights_iter, pd.weights_iter_desc()),
-           onednn::input(DNNL_ARG_BIAS, d.bias, pd.bias_desc()),
-           onednn::input(DNNL_ARG_DST_LAYER, d.sequence_out, pd.dst_layer_desc()),
-           onednn::input(DNNL_ARG_DST_ITER, d.state, pd.dst_iter_desc()),
-           onednn::input(DNNL_ARG_DST_ITER_C, d.cell, pd.dst_iter_c_desc()),
-           onednn::input(DNNL_ARG_WORKSPACE, pd.workspace_desc(), pd.workspace_desc()),
-           onednn::input(DNNL_ARG_DIFF_DST_LAYER, d.diff_sequence_out, pd.diff_dst_layer_desc()),
-           onednn::input(DNNL_ARG_DIFF_DST_ITER, d.diff_state, pd.diff_dst_iter_desc()),
-           onednn::input(DNNL_ARG_DIFF_DST_ITER_C, d.diff_state, pd.diff_dst_iter_c_desc()),
-           onednn::output(DNNL_ARG_DIFF_SRC_LAYER, d.diff_sequence_in, pd.diff_src_layer_desc()),
-           onednn::output(DNNL_ARG_DIFF_SRC_ITER, d.diff_state, pd.diff_src_iter_desc()),
-           onednn::output(DNNL_ARG_DIFF_SRC_ITER_C, d.diff_state, pd.diff_src_iter_c_desc()),
-           onednn::accumulated_output(DNNL_ARG_DIFF_WEIGHTS_LAYER, d.diff_weights_layer,
-                                      pd.diff_weights_layer_desc()),
-           onednn::accumulated_output(DNNL_ARG_DIFF_WEIGHTS_ITER, d.diff_weights_iter, pd.diff_weights_iter_desc()),
-           onednn::accumulated_output(DNNL_ARG_DIFF_BIAS, d.bias, pd.diff_bias_desc())}};
+  const dnnl::lstm_backward::desc desc(dnnl::prop_kind::backward, dnnl::rnn_direction::unidirectional_left2right,
+                                       d.sequence_in, d.state, d.cell, any(d.weights_layer), any(d.weights_iter),
+                                       any(d.bias), d.sequence_out, d.state, d.cell, d.diff_sequence_in, d.diff_state,
+                                       d.diff_state, any(d.diff_weights_layer), any(d.diff_weights_iter), any(d.bias),
+                                       d.diff_sequence_out, d.diff_state, d.diff_state);
+  const dnnl::lstm_backward::primitive_desc pd(desc, onednn::user_scratchpad(), onednn::engine(), forward_pd(d, true));
+  onednn::Prepared p{dnnl::lstm_backward(pd), pd.scratchpad_desc(), source_operands(d, pd)};
+  p.operands.insert(
+      p.operands.end(),
+      {onednn::input(DNNL_ARG_DST_LAYER, d.sequence_out, pd.dst_layer_desc()),
+       onednn::input(DNNL_ARG_DST_ITER, d.state, pd.dst_iter_desc()),
+       onednn::input(DNNL_ARG_DST_ITER_C, d.cell, pd.dst_iter_c_desc()),
+       onednn::input(DNNL_ARG_WORKSPACE, pd.workspace_desc(), pd.workspace_desc()),
+       onednn::input(DNNL_ARG_DIFF_DST_LAYER, d.diff_sequence_out, pd.diff_dst_layer_desc()),
+       onednn::input(DNNL_ARG_DIFF_DST_ITER, d.diff_state, pd.diff_dst_iter_desc()),
+       onednn::input(DNNL_ARG_DIFF_DST_ITER_C, d.diff_state, pd.diff_dst_iter_c_desc()),
+       onednn::output(DNNL_ARG_DIFF_SRC_LAYER, d.diff_sequence_in, pd.diff_src_layer_desc()),
+       onednn::output(DNNL_ARG_DIFF_SRC_ITER, d.diff_state, pd.diff_src_iter_desc()),
+       onednn::output(DNNL_ARG_DIFF_SRC_ITER_C, d.diff_state, pd.diff_src_iter_c_desc()),
+       onednn::accumulated_output(DNNL_ARG_DIFF_WEIGHTS_LAYER, d.diff_weights_layer, pd.diff_weights_layer_desc()),
+       onednn::accumulated_output(DNNL_ARG_DIFF_WEIGHTS_ITER, d.diff_weights_iter, pd.diff_weights_iter_desc()),
+       onednn::accumulated_output(DNNL_ARG_DIFF_BIAS, d.bias, pd.diff_bias_desc())});
+  return p;
 }
 
 std::int64_t layer_input_size(const LstmSequenceShape& s, std::int64_t layer) {
