@@ -85,32 +85,25 @@ void run(benchmark::State& state, Kind kind, redes::DType dtype, redes::KernelIm
                  std::to_string(s.w));
 }
 
-void max_pool_hand(benchmark::State& state) { run(state, Kind::Max, redes::kFloat32, redes::KernelImpl::Hand); }
-void max_pool_onednn(benchmark::State& state) { run(state, Kind::Max, redes::kFloat32, redes::KernelImpl::Vendor); }
-void max_pool_hand_bf16(benchmark::State& state) { run(state, Kind::Max, redes::kBFloat16, redes::KernelImpl::Hand); }
-void max_pool_onednn_bf16(benchmark::State& state) {
-  run(state, Kind::Max, redes::kBFloat16, redes::KernelImpl::Vendor);
-}
-void avg_pool_hand(benchmark::State& state) { run(state, Kind::Average, redes::kFloat32, redes::KernelImpl::Hand); }
-void avg_pool_onednn(benchmark::State& state) {
-  run(state, Kind::Average, redes::kFloat32, redes::KernelImpl::Vendor);
-}
-void avg_pool_hand_bf16(benchmark::State& state) {
-  run(state, Kind::Average, redes::kBFloat16, redes::KernelImpl::Hand);
-}
-void avg_pool_onednn_bf16(benchmark::State& state) {
-  run(state, Kind::Average, redes::kBFloat16, redes::KernelImpl::Vendor);
-}
-
 }  // namespace
 
-BENCHMARK(max_pool_hand)->DenseRange(0, 3)->Unit(benchmark::kMicrosecond);
-BENCHMARK(max_pool_onednn)->DenseRange(0, 3)->Unit(benchmark::kMicrosecond);
-BENCHMARK(max_pool_hand_bf16)->DenseRange(0, 3)->Unit(benchmark::kMicrosecond);
-BENCHMARK(max_pool_onednn_bf16)->DenseRange(0, 3)->Unit(benchmark::kMicrosecond);
-BENCHMARK(avg_pool_hand)->DenseRange(0, 3)->Unit(benchmark::kMicrosecond);
-BENCHMARK(avg_pool_onednn)->DenseRange(0, 3)->Unit(benchmark::kMicrosecond);
-BENCHMARK(avg_pool_hand_bf16)->DenseRange(0, 3)->Unit(benchmark::kMicrosecond);
-BENCHMARK(avg_pool_onednn_bf16)->DenseRange(0, 3)->Unit(benchmark::kMicrosecond);
-
-BENCHMARK_MAIN();
+// max_pool_hand, max_pool_onednn, max_pool_hand_bf16, ..., avg_pool_onednn_bf16.
+int main(int argc, char** argv) {
+  for (const Kind kind : {Kind::Max, Kind::Average}) {
+    for (const redes::DType dtype : {redes::kFloat32, redes::kBFloat16}) {
+      for (const redes::KernelImpl impl : {redes::KernelImpl::Hand, redes::KernelImpl::Vendor}) {
+        const std::string name = std::string(kind == Kind::Max ? "max_pool" : "avg_pool") +
+                                 (impl == redes::KernelImpl::Hand ? "_hand" : "_onednn") +
+                                 (dtype == redes::kBFloat16 ? "_bf16" : "");
+        benchmark::RegisterBenchmark(name.c_str(), [=](benchmark::State& state) { run(state, kind, dtype, impl); })
+            ->DenseRange(0, 3)
+            ->Unit(benchmark::kMicrosecond);
+      }
+    }
+  }
+  benchmark::Initialize(&argc, argv);
+  if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 1;
+  benchmark::RunSpecifiedBenchmarks();
+  benchmark::Shutdown();
+  return 0;
+}

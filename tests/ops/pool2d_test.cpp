@@ -424,11 +424,13 @@ TEST_P(Pool2dTest, ArgumentErrors) {
 
 REDES_INSTANTIATE_FOR_DEVICES(Pool2dTest);
 
-// Output and input gradient of one pooling call, for a random output gradient.
+// Output and input gradient of one pooling call, for a random output gradient
+// (drawn in float32 and rounded for a 16-bit input).
 std::vector<Tensor> pool_results(const Tensor& x, std::uint64_t seed, const std::function<Tensor(const Tensor&)>& pool) {
   Tensor xg = x.clone().requires_grad_(true);
   const Tensor out = pool(xg);
-  const Tensor grad_out = testing::random_tensor(out.shape(), seed, {x.dtype(), x.device()});
+  const DType drawn = is_low_precision(x.dtype()) ? kFloat32 : x.dtype();
+  const Tensor grad_out = testing::random_tensor(out.shape(), seed, {drawn, x.device()}).to(x.dtype());
   (out * grad_out).sum().backward();
   return {out, xg.grad()};
 }
@@ -437,6 +439,12 @@ std::vector<Tensor> avg_pool_results(const Tensor& x, const Geometry& g, bool in
   const AvgPool2dOptions options{.stride = g.stride, .padding = g.padding, .ceil_mode = g.ceil_mode,
                                  .count_include_pad = include_pad};
   return pool_results(x, seed, [&](const Tensor& xg) { return avg_pool2d(xg, g.kernel, options); });
+}
+
+std::vector<Tensor> max_pool_results(const Tensor& x, const Geometry& g, std::uint64_t seed) {
+  const MaxPool2dOptions options{
+      .stride = g.stride, .padding = g.padding, .dilation = g.dilation, .ceil_mode = g.ceil_mode};
+  return pool_results(x, seed, [&](const Tensor& xg) { return max_pool2d(xg, g.kernel, options); });
 }
 
 // avg_pool2d through each CUDA implementation (hand-written, cuDNN), forced in
@@ -518,25 +526,17 @@ TEST(Pool2dImplementations, OnednnPoolingMatchesTheHandKernels) {
     for (DType dtype : dtypes) {
       SCOPED_TRACE(shape_str(shape) + " " + dtype_name(dtype) + (g.ceil_mode ? " ceil_mode" : ""));
       const Tensor x = testing::random_tensor(shape, seed, {kFloat32}).to(dtype);
-      const auto results = [&](const std::function<Tensor(const Tensor&)>& pool) {
-        Tensor leaf = x.clone().requires_grad_(true);
-        const Tensor out = pool(leaf);
-        (out * testing::random_tensor(out.shape(), seed + 1, {kFloat32}).to(dtype)).sum().backward();
-        return std::vector<Tensor>{out, leaf.grad()};
-      };
       seed += 2;
-      const MaxPool2dOptions max_options{.stride = g.stride, .padding = g.padding, .dilation = g.dilation,
-                                         .ceil_mode = g.ceil_mode};
-      const auto max_pool = [&](const Tensor& t) { return max_pool2d(t, g.kernel, max_options); };
+      const std::uint64_t grad_seed = seed + 1;
       std::vector<Tensor> hand, vendor;
       {
         testing::ImplScope scope(KernelImpl::Hand);
-        hand = results(max_pool);
+        hand = max_pool_results(x, g, grad_seed);
       }
       {
         testing::ImplScope scope(KernelImpl::Vendor);
         for (const char* op : indices_ops) KernelRegistry::instance().force(op, "cuda.hand");
-        vendor = results(max_pool);
+        vendor = max_pool_results(x, g, grad_seed);
         for (const char* op : indices_ops) KernelRegistry::instance().force(op, "");
       }
       for (std::size_t i = 0; i < hand.size(); ++i) {
@@ -546,9 +546,6 @@ TEST(Pool2dImplementations, OnednnPoolingMatchesTheHandKernels) {
       const double tolerance = dtype == kBFloat16 ? 0x1p-7 : 1e-6;
       for (bool include_pad : {true, false}) {
         SCOPED_TRACE(include_pad ? "count_include_pad" : "padding not counted");
-        const AvgPool2dOptions options{.stride = g.stride, .padding = g.padding, .ceil_mode = g.ceil_mode,
-                                       .count_include_pad = include_pad};
-        const auto avg_pool = [&](const Tensor& t) { return avg_pool2d(t, g.kernel, options); };
         // oneDNN divides by the whole kernel where PyTorch clips a window
         // that ceil_mode pushed past the right padding: it refuses those.
         const auto past_padding = [&](std::size_t d) {
@@ -561,7 +558,7 @@ TEST(Pool2dImplementations, OnednnPoolingMatchesTheHandKernels) {
         for (const char* impl : {"cpu", "onednn", ""}) {
           if (std::string(impl) == "onednn" && !onednn_serves) continue;
           testing::ForcedImpl forced({"avg_pool2d", "avg_pool2d_backward"}, impl);  // "": the default choice
-          per_impl.push_back(results(avg_pool));
+          per_impl.push_back(avg_pool_results(x, g, include_pad, grad_seed));
         }
         for (std::size_t k = 1; k < per_impl.size(); ++k) {
           for (std::size_t i = 0; i < per_impl[0].size(); ++i) {
@@ -628,12 +625,6 @@ TEST(Pool2dImplementations, CudnnRefusesCeilModeWindowsAndHasNoMaxPoolWithIndice
 }
 
 // Output and input gradient of one max_pool2d (values only) call.
-std::vector<Tensor> max_pool_results(const Tensor& x, const Geometry& g, std::uint64_t seed) {
-  const MaxPool2dOptions options{
-      .stride = g.stride, .padding = g.padding, .dilation = g.dilation, .ceil_mode = g.ceil_mode};
-  return pool_results(x, seed, [&](const Tensor& xg) { return max_pool2d(xg, g.kernel, options); });
-}
-
 // Under the cudnn setting, max_pool2d on CUDA runs cuDNN's values-only max
 // pooling where it applies (no padding, dilation 1, floor size): forcing the
 // indices kernel onto the CPU implementation makes that path fail, so
