@@ -2,9 +2,9 @@
 // shapes (W2 LeNet-5 at batch 64, W3's CNN at batch 128, W4's and W5's LSTMs).
 // Each implementation is chosen in turn: conv forced per op (the implicit
 // GEMM, cuDNN), average pool forced per op, max pool and LSTM by the setting
-// (the indices kernel and the per-step fused cell under hand, cuDNN's
-// values-only pooling and the whole sequence through cuDNN's RNN under
-// cudnn). Their forward outputs and gradients are checked against each other
+// (the indices kernel and the hand whole-sequence LSTM kernel under hand,
+// cuDNN's values-only pooling and the whole sequence through cuDNN's RNN
+// under cudnn). Their forward outputs and gradients are checked against each other
 // first, then forward and forward + backward are timed (median of 20 after 5
 // warm-up runs, each bracketed by CUDA events after a device
 // synchronisation). Conv and pool backward passes start from a dense random
@@ -12,8 +12,9 @@
 // layer sees, and cuDNN's pooling refuses it.
 //
 // Prints one JSON line per shape and pass with GFLOP/s (conv, LSTM) or GB/s
-// (pool) and the hand/cuDNN time ratio; conv lines add the implicit GEMM's
-// cost model (FLOPs, the bytes its tiles move, the roofline time on an H100).
+// (pool) and the hand/cuDNN time ratio; conv and LSTM lines add the hand
+// kernels' cost model (FLOPs, the bytes they move, the roofline time on an
+// H100; for the LSTM also the steps that must run one after another).
 //
 // Without a GPU or without cuDNN it says why and exits 0.
 #include <cuda_runtime.h>
@@ -30,6 +31,7 @@
 #include "kernels/backend_status.h"
 #include "kernels/conv2d_igemm_plan.h"
 #include "kernels/kernel_settings.h"
+#include "kernels/lstm_sequence_plan.h"
 #include "kernels/registry.h"
 
 namespace {
@@ -140,6 +142,22 @@ const LstmShape kLstmShapes[] = {
     {"W4 lstm", 64, 24, 1, 64},
     {"W5 lstm", 128, 28, 28, 128},
 };
+
+// The hand whole-sequence LSTM's cost model (kernels/lstm_sequence_plan.h)
+// as planned for an H100 (132 SMs, 227 KiB of shared memory per block), as
+// JSON fields like igemm_model's.
+std::string lstm_model(const LstmShape& s, bool with_backward) {
+  const redes::LstmSequenceShape shape{.steps = s.t, .batch = s.n, .input_size = s.f, .hidden_size = s.h};
+  const redes::LstmRecurrencePlan plan = redes::plan_lstm_recurrence(s.n, s.h, sizeof(float), 132, 227 << 10);
+  const redes::KernelCost cost = redes::lstm_sequence_cost(shape, plan, sizeof(float), with_backward);
+  char fields[224];
+  std::snprintf(fields, sizeof fields,
+                ", \"lstm_gflop\": %.3f, \"lstm_mbytes\": %.1f, \"h100_roofline_ms\": %.4f, \"dependent_steps\": %lld, "
+                "\"weights_in_shared\": %s",
+                cost.flops * 1e-9, cost.bytes * 1e-6, 1e3 * redes::roofline_seconds(cost, 67e12, 3.35e12),
+                static_cast<long long>(s.t * (with_backward ? 2 : 1)), plan.weights_in_shared ? "true" : "false");
+  return fields;
+}
 
 // The largest difference between a and b over the largest magnitude in b
 // (at least 1): a weight gradient sums N*OH*OW products into values of 10^4,
@@ -297,7 +315,9 @@ int main() {
     };
     // The gate GEMMs: 2 * 4H * (F + H) per step and sequence.
     const double flops = 2.0 * 4.0 * double(s.h * (s.f + s.h) * s.t * s.n);
-    ok = compare(s.name, impl_setting(), results, forward, forward_backward, flops, 3.0, "GFLOP/s") && ok;
+    ok = compare(s.name, impl_setting(), results, forward, forward_backward, flops, 3.0, "GFLOP/s", "cuda.hand",
+                 [&s](int pass) { return lstm_model(s, pass == 1); }) &&
+         ok;
   }
   return ok ? 0 : 1;
 }

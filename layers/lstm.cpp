@@ -1,10 +1,13 @@
 #include "layers/lstm.h"
 
+#include <algorithm>
 #include <sstream>
+#include <string>
 
 #include "core/ops/lstm_sequence.h"
 #include "core/ops/path_choice.h"
 #include "kernels/kernel_settings.h"
+#include "kernels/select.h"
 
 namespace redes::nn {
 
@@ -20,9 +23,12 @@ struct LstmInputs {
   std::vector<Tensor> weights;
 };
 
-// All layers and steps in one call (cuDNN's RNN).
-LSTM::Result run_sequence(const LstmInputs& in, std::int64_t layers, bool bias) {
-  const detail::LstmSequenceResult r = detail::lstm_sequence(in.x, in.h0, in.c0, in.weights, layers, bias);
+// All layers and steps in one call (lstm_sequence), by `implementation`
+// ("": the registry's choice).
+LSTM::Result run_sequence(const LstmInputs& in, std::int64_t layers, bool bias,
+                          const std::string& implementation = "") {
+  const detail::LstmSequenceResult r =
+      detail::lstm_sequence(in.x, in.h0, in.c0, in.weights, layers, bias, implementation);
   return {r.output, r.h_n, r.c_n};
 }
 
@@ -60,45 +66,50 @@ LSTM::Result run_steps(const LstmInputs& in, std::int64_t layers, bool bias) {
   return {layer_input, stack(final_h, 0), stack(final_c, 0)};
 }
 
-// Under auto: which of the two paths is faster for this shape
-// (detail::choose_path times both once per shape; the per-step path is the
-// reference the sequence op is checked against).
-bool sequence_is_faster(const LstmInputs& in, std::int64_t layers, bool bias) {
+// The name of the per-step path among the ways auto times.
+constexpr const char* kStepsPath = "cuda.hand.cells";
+
+// Under auto on CUDA: the fastest way for this shape among the per-step
+// cells and each implementation of the sequence op (detail::choose_path
+// times them once per shape; the per-step path is the reference the others
+// are checked against).
+std::string fastest_path(const LstmInputs& in, std::int64_t layers, bool bias,
+                         const std::vector<std::string>& sequence_implementations) {
   std::vector<Tensor> inputs{in.x, in.h0, in.c0};
   inputs.insert(inputs.end(), in.weights.begin(), in.weights.end());
-  const auto as_path = [layers, bias](LSTM::Result (*path)(const LstmInputs&, std::int64_t, bool)) {
-    return [path, layers, bias](const std::vector<Tensor>& v) {
-      const LSTM::Result r = path({v[0], v[1], v[2], std::vector<Tensor>(v.begin() + 3, v.end())}, layers, bias);
-      return std::vector<Tensor>{r.output, r.h_n, r.c_n};
-    };
+  const auto unpack = [](const std::vector<Tensor>& v) {
+    return LstmInputs{v[0], v[1], v[2], std::vector<Tensor>(v.begin() + 3, v.end())};
   };
+  const auto pack = [](const LSTM::Result& r) { return std::vector<Tensor>{r.output, r.h_n, r.c_n}; };
+  std::vector<detail::ComputePath> paths{
+      {kStepsPath, [=](const std::vector<Tensor>& v) { return pack(run_steps(unpack(v), layers, bias)); }}};
+  for (const std::string& name : sequence_implementations) {
+    paths.push_back(
+        {name, [=](const std::vector<Tensor>& v) { return pack(run_sequence(unpack(v), layers, bias, name)); }});
+  }
   std::ostringstream key;
   key << "steps=" << in.x.size(0) << " batch=" << in.x.size(1) << " input=" << in.x.size(2)
       << " hidden=" << in.h0.size(2) << " layers=" << layers << " bias=" << bias;
-  return detail::choose_path("lstm", key.str(), inputs,
-                             {{"cuda.hand", as_path(&run_steps)}, {"cudnn", as_path(&run_sequence)}}) == "cudnn";
+  return detail::choose_path("lstm", key.str(), inputs, paths);
 }
 
-bool use_sequence(const LstmInputs& in, std::int64_t layers, bool bias) {
-  if (!detail::lstm_sequence_available(in.x.device(), in.x.dtype())) return false;
-  // On the CPU the sequence op is a hand kernel, faster than the steps
-  // under every setting (one GEMM per layer for the weight gradients
-  // instead of one per step, one autograd node instead of dozens).
-  if (in.x.device().is_cpu()) return true;
-  switch (kernel_impl()) {
-    case KernelImpl::Vendor:
-      return true;
-    case KernelImpl::Auto:
-      return sequence_is_faster(in, layers, bias);
-    case KernelImpl::Hand:
-      break;
-  }
-  return false;
-}
-
-// Layers of one direction on sequence-major inputs, by the faster path.
+// Layers of one direction on sequence-major inputs. On the CPU the sequence
+// op always serves: faster than the steps under every setting (one GEMM per
+// layer for the weight gradients instead of one per step, one autograd node
+// instead of dozens). On CUDA, hand and vendor take the sequence op (the
+// registry picks the hand kernel or cuDNN's RNN; hand keeps to the hand
+// cells where only cuDNN serves), and auto the fastest way.
 LSTM::Result run_layers(const LstmInputs& in, std::int64_t layers, bool bias) {
-  return use_sequence(in, layers, bias) ? run_sequence(in, layers, bias) : run_steps(in, layers, bias);
+  const std::vector<std::string> implementations =
+      detail::lstm_sequence_implementations(in.x.device(), in.x.dtype(), in.h0.size(2));
+  const bool hand_sequence = std::any_of(implementations.begin(), implementations.end(),
+                                         [](const std::string& name) { return !is_vendor_implementation(name); });
+  if (implementations.empty() || (kernel_impl() == KernelImpl::Hand && !hand_sequence)) {
+    return run_steps(in, layers, bias);
+  }
+  if (in.x.device().is_cpu() || kernel_impl() != KernelImpl::Auto) return run_sequence(in, layers, bias);
+  const std::string path = fastest_path(in, layers, bias, implementations);
+  return path == kStepsPath ? run_steps(in, layers, bias) : run_sequence(in, layers, bias, path);
 }
 
 }  // namespace

@@ -197,6 +197,21 @@ cudaError_t cudaGetDeviceProperties(cudaDeviceProp* prop, int device) {
   return cudaSuccess;
 }
 
+cudaError_t cudaDeviceGetAttribute(int* value, cudaDeviceAttr attribute, int device) {
+  if (value == nullptr) return record_error(cudaErrorInvalidValue);
+  if (!valid_device(device)) return record_error(cudaErrorInvalidDevice);
+  const cudaDeviceProp& prop = device_properties(device);
+  switch (attribute) {
+    case cudaDevAttrMultiProcessorCount:
+      *value = prop.multiProcessorCount;
+      return cudaSuccess;
+    case cudaDevAttrMaxSharedMemoryPerBlockOptin:
+      *value = static_cast<int>(prop.sharedMemPerBlockOptin);
+      return cudaSuccess;
+  }
+  return record_error(cudaErrorInvalidValue);
+}
+
 cudaError_t cudaDeviceSynchronize() {
   synchronize_device(current);
   return record_error(sticky_error(current));

@@ -8,6 +8,8 @@
 #include "core/ops/dispatch.h"
 #include "kernels/backend_status.h"
 #include "kernels/lstm_sequence_params.h"
+#include "kernels/registry.h"
+#include "kernels/select.h"
 
 namespace redes::detail {
 
@@ -38,14 +40,31 @@ void expect_shape(const Tensor& t, const Shape& shape, const char* what) {
 
 }  // namespace
 
-bool lstm_sequence_available(Device device, DType dtype) {
-  // On CUDA only cuDNN implements the op; on the CPU the hand kernel does.
-  if (device.is_cuda() && !cudnn_unusable_reason().empty()) return false;
-  return !KernelRegistry::instance().candidates(kOp, device.type, dtype).empty();
+std::vector<std::string> lstm_sequence_implementations(Device device, DType dtype, std::int64_t hidden_size) {
+  LstmSequenceParams params;
+  params.shape = {.steps = 1, .batch = 1, .input_size = hidden_size, .hidden_size = hidden_size};
+  TensorArg first;  // what the checks read of the call's tensors: their dtype
+  first.dtype = dtype;
+  std::vector<std::string> names;
+  for (const KernelEntry* entry : KernelRegistry::instance().candidates(kOp, device.type, dtype)) {
+    // cuDNN's check needs the whole call; what it depends on here is whether
+    // cuDNN loads. The other implementations' checks read only the hidden
+    // size and the first tensor's dtype.
+    const bool serves = is_cudnn_implementation(entry->name)
+                            ? cudnn_unusable_reason().empty()
+                            : entry->supports == nullptr || entry->supports(&params, &first, 1);
+    if (serves) names.push_back(entry->name);
+  }
+  return names;
+}
+
+bool lstm_sequence_available(Device device, DType dtype, std::int64_t hidden_size) {
+  return !lstm_sequence_implementations(device, dtype, hidden_size).empty();
 }
 
 LstmSequenceResult lstm_sequence(const Tensor& x, const Tensor& h0, const Tensor& c0,
-                                 const std::vector<Tensor>& weights, std::int64_t layers, bool bias) {
+                                 const std::vector<Tensor>& weights, std::int64_t layers, bool bias,
+                                 const std::string& implementation) {
   check_defined(x, kOp, "the input");
   REDES_CHECK(x.dim() == 3, kOp, ": expected an input of shape (T, N, F), got ", shape_str(x.shape()));
   REDES_CHECK(layers > 0 && !weights.empty() && weights[0].defined() && weights[0].dim() == 2, kOp,
@@ -95,7 +114,12 @@ LstmSequenceResult lstm_sequence(const Tensor& x, const Tensor& h0, const Tensor
   std::vector<TensorArg> args{kernel_arg(y, kOp), kernel_arg(h_n, kOp), kernel_arg(c_n, kOp)};
   for (const Tensor& t : dense) args.push_back(kernel_arg(t, kOp));
   // The backward runs the implementation that ran here: the reserve is in its layout.
-  const std::string implementation = run_kernel(kOp, &params, x.device(), x.dtype(), args);
+  std::string ran = implementation;
+  if (ran.empty()) {
+    ran = run_kernel(kOp, &params, x.device(), x.dtype(), args);
+  } else {
+    run_kernel_named(ran, kOp, &params, x.device(), x.dtype(), args);
+  }
   if (!training) return {y, h_n, c_n};
 
   // cuDNN may need no reserve at all; the backward call still takes an argument.
@@ -106,7 +130,7 @@ LstmSequenceResult lstm_sequence(const Tensor& x, const Tensor& h0, const Tensor
   const Tensor y_data = y.detach();
   record_multi_output_op(
       kOp, results, inputs,
-      [s, dense, y_data, reserve_data = reserve_tensor, implementation](const std::vector<Tensor>& grads) {
+      [s, dense, y_data, reserve_data = reserve_tensor, implementation = ran](const std::vector<Tensor>& grads) {
         const TensorOptions options{y_data.dtype(), y_data.device()};
         const auto grad_or_zeros = [&](std::size_t i, const Shape& shape) {
           return grads[i].defined() ? grads[i].contiguous() : zeros(shape, options);

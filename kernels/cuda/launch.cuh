@@ -53,6 +53,17 @@ __device__ __forceinline__ T device_min(T a, T b) {
   return b < a ? b : a;
 }
 
+// The block's dynamic shared memory (the launch's shared_bytes), as T.
+template <class T>
+__device__ __forceinline__ T* dynamic_shared() {
+#if defined(__CUDACC__)
+  extern __shared__ __align__(16) unsigned char dynamic_shared_bytes[];
+  return reinterpret_cast<T*>(dynamic_shared_bytes);
+#else  // the emulated CUDA build, compiled as C++
+  return static_cast<T*>(redes::cuda_emulation::dynamic_shared_memory());
+#endif
+}
+
 __device__ __forceinline__ std::int64_t grid_stride() { return static_cast<std::int64_t>(gridDim.x) * blockDim.x; }
 
 }  // namespace redes::cuda

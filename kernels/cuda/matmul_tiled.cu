@@ -20,9 +20,8 @@
 #include <limits>
 
 #include "core/cuda/check.h"
-#include "kernels/conv2d_igemm_plan.h"
 #include "kernels/cuda/launch.cuh"
-#include "kernels/cuda/tiled_gemm.cuh"
+#include "kernels/cuda/strided_gemm.cuh"
 #include "kernels/params.h"
 #include "kernels/registry.h"
 
@@ -33,10 +32,7 @@ constexpr int kTile = 16;
 // Grid limits: y (row tiles) and z (batch elements) are at most 65535.
 constexpr std::int64_t kMaxGridYZ = 65535;
 
-// An operand's element strides: batch, row, column.
-struct OperandStrides {
-  std::int64_t batch, row, col;
-};
+using cuda::OperandStrides;
 
 // out: (batch, m, n) contiguous; a: (batch, m, k) and b: (batch, k, n) by
 // their strides. Block (x, y, z) computes columns 16x.., rows 16y.. of batch
@@ -92,68 +88,17 @@ void matmul_tiled_cuda(const MatmulParams& p, const TensorArg* args, int, const 
 
 // ---- register tiling --------------------------------------------------------
 
-// The product of one batch element as a problem of the tiled GEMM core
-// (kernels/cuda/tiled_gemm.cuh): group = batch element - first_batch. A's k
-// (B's n) index is the contiguous one when its column stride is 1; the other
-// layouts load along m (k).
-template <class T, bool AKFastest, bool BKFastest>
-struct MatmulProblem {
-  static constexpr bool a_k_fastest = AKFastest;
-  static constexpr bool b_k_fastest = BKFastest;
-  T* out;
-  const T* a_data;
-  const T* b_data;
-  OperandStrides as, bs;
-  std::int64_t m, n, first_batch;
-  int batches;
-  bool accumulate;
-  __device__ int group_count() const { return batches; }
-  // A's line is its row (or column when k is the fixed index), B's likewise;
-  // the _at functions step along the other index.
-  __device__ const T* a_line(int group, int fixed) const {
-    return a_data + (first_batch + group) * as.batch + fixed * (AKFastest ? as.col : as.row);
-  }
-  __device__ T a_at(const T* line, int varying) const { return line[varying * (AKFastest ? as.row : as.col)]; }
-  __device__ const T* b_line(int group, int fixed) const {
-    return b_data + (first_batch + group) * bs.batch + fixed * (BKFastest ? bs.row : bs.col);
-  }
-  __device__ T b_at(const T* line, int varying) const { return line[varying * (BKFastest ? bs.col : bs.row)]; }
-  __device__ void store(int group, int row, int col, T value) const {
-    T& result = out[((first_batch + group) * m + row) * n + col];
-    result = accumulate ? result + value : value;
-  }
-};
-
-template <class T, bool AKFastest, bool BKFastest>
-void run_register_tiles(const MatmulParams& p, const TensorArg* args, cudaStream_t stream) {
-  using Problem = MatmulProblem<T, AKFastest, BKFastest>;
-  const IgemmTile tile = choose_tile(p.m, p.n);
-  for (std::int64_t first = 0; first < p.batch; first += kMaxGridYZ) {
-    const Problem problem{static_cast<T*>(args[0].data),
-                          static_cast<const T*>(args[1].data),
-                          static_cast<const T*>(args[2].data),
-                          {args[1].strides[0], args[1].strides[1], args[1].strides[2]},
-                          {args[2].strides[0], args[2].strides[1], args[2].strides[2]},
-                          p.m,
-                          p.n,
-                          first,
-                          static_cast<int>(std::min(p.batch - first, kMaxGridYZ)),
-                          p.accumulate};
-    const IgemmPlan plan{.m = p.m, .n = p.n, .k = p.k, .groups = problem.batches, .tile = tile, .k_per_split = p.k};
-    REDES_CUDA_CHECK(cuda::launch_tiled_gemm<T>(problem, plan, stream), MatmulParams::op);
-  }
-}
-
 // args as matmul_tiled_cuda's.
 template <class T>
 void matmul_register_tiled_cuda(const MatmulParams& p, const TensorArg* args, int, const ExecContext& ctx) {
-  if (p.batch == 0 || p.m == 0 || p.n == 0) return;
-  const bool a_k_fastest = args[1].strides[2] == 1, b_n_fastest = args[2].strides[2] == 1;
-  const cudaStream_t stream = cuda::stream_of(ctx);
-  if (a_k_fastest && b_n_fastest) run_register_tiles<T, true, false>(p, args, stream);
-  if (a_k_fastest && !b_n_fastest) run_register_tiles<T, true, true>(p, args, stream);
-  if (!a_k_fastest && b_n_fastest) run_register_tiles<T, false, false>(p, args, stream);
-  if (!a_k_fastest && !b_n_fastest) run_register_tiles<T, false, true>(p, args, stream);
+  const cuda::StridedGemm gemm{.batch = p.batch, .m = p.m, .n = p.n, .k = p.k, .accumulate = p.accumulate};
+  REDES_CUDA_CHECK(cuda::launch_strided_gemm<T>(gemm, static_cast<T*>(args[0].data),
+                                                static_cast<const T*>(args[1].data),
+                                                {args[1].strides[0], args[1].strides[1], args[1].strides[2]},
+                                                static_cast<const T*>(args[2].data),
+                                                {args[2].strides[0], args[2].strides[1], args[2].strides[2]},
+                                                cuda::stream_of(ctx)),
+                   MatmulParams::op);
 }
 
 // Sizes and offsets the register-tiled kernel indexes with 32-bit ints (the

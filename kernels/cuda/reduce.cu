@@ -20,6 +20,7 @@
 #include "core/cuda/check.h"
 #include "kernels/cuda/block_reduce.cuh"
 #include "kernels/cuda/launch.cuh"
+#include "kernels/cuda/sum_into.h"
 #include "kernels/params.h"
 #include "kernels/reduction_split.h"
 #include "kernels/registry.h"
@@ -112,17 +113,20 @@ bool columns_layout(const ReductionSplit& split, std::int64_t kept_count) {
          kept.strides[kept.ndim - 1] == 1;
 }
 
-// args: out (in's sizes with 1 on reduced dims, any strides), in (any strides).
+}  // namespace
+
+namespace cuda {
+
 template <class T>
-void sum_cuda(const SumParams&, const TensorArg* args, int, const ExecContext& ctx) {
+void sum_into(const TensorArg& out_arg, const TensorArg& in_arg, const ExecContext& ctx) {
   using Acc = SumAccumulator<T>;
-  ReductionSplit split = split_reduction(args[0], args[1]);
+  ReductionSplit split = split_reduction(out_arg, in_arg);
   split.reduced = merge_dims(split.reduced);
   const std::int64_t kept_count = split.kept.numel();
   const std::int64_t reduced_count = split.reduced.numel();
   if (kept_count == 0) return;
-  T* out = static_cast<T*>(args[0].data);
-  const T* in = static_cast<const T*>(args[1].data);
+  T* out = static_cast<T*>(out_arg.data);
+  const T* in = static_cast<const T*>(in_arg.data);
   const cudaStream_t stream = cuda::stream_of(ctx);
 
   if (columns_layout(split, kept_count)) {
@@ -151,6 +155,19 @@ void sum_cuda(const SumParams&, const TensorArg* args, int, const ExecContext& c
   REDES_CUDA_CHECK(cuda::launch(sum_partials_kernel<T>, cuda::grid_size(kept_count), cuda::kBlockSize, 0, stream, split,
                                 out, partials, kept_count, parts),
                    SumParams::op);
+}
+
+template void sum_into<float>(const TensorArg&, const TensorArg&, const ExecContext&);
+template void sum_into<double>(const TensorArg&, const TensorArg&, const ExecContext&);
+
+}  // namespace cuda
+
+namespace {
+
+// args: out (in's sizes with 1 on reduced dims, any strides), in (any strides).
+template <class T>
+void sum_cuda(const SumParams&, const TensorArg* args, int, const ExecContext& ctx) {
+  cuda::sum_into<T>(args[0], args[1], ctx);
 }
 
 }  // namespace

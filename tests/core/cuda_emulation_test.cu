@@ -150,6 +150,17 @@ TEST(CudaEmulation, LaunchLimitsAreRefusedWithTheDriversErrors) {
   EXPECT_EQ(cudaFuncSetAttribute(empty_kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, (227 << 10) + 4),
             cudaErrorInvalidValue);
   cudaGetLastError();
+  // The attributes kernels size themselves by agree with the properties.
+  cudaDeviceProp prop{};
+  ASSERT_EQ(cudaGetDeviceProperties(&prop, 0), cudaSuccess);
+  int value = 0;
+  ASSERT_EQ(cudaDeviceGetAttribute(&value, cudaDevAttrMaxSharedMemoryPerBlockOptin, 0), cudaSuccess);
+  EXPECT_EQ(value, 227 << 10);
+  EXPECT_EQ(static_cast<std::size_t>(value), prop.sharedMemPerBlockOptin);
+  ASSERT_EQ(cudaDeviceGetAttribute(&value, cudaDevAttrMultiProcessorCount, 0), cudaSuccess);
+  EXPECT_EQ(value, prop.multiProcessorCount);
+  EXPECT_EQ(cudaDeviceGetAttribute(&value, cudaDevAttrMultiProcessorCount, 99), cudaErrorInvalidDevice);
+  cudaGetLastError();
   ASSERT_EQ(cudaDeviceSynchronize(), cudaSuccess);
   // Through the library's check, the error names the op, the call and CUDA's error.
   try {

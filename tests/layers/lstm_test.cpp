@@ -2,11 +2,14 @@
 // float64 gradchecks, and PyTorch fixtures.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <map>
+#include <string>
 
 #include "core/ops/lstm_sequence.h"
 #include "kernels/backend_status.h"
 #include "kernels/kernel_settings.h"
+#include "kernels/lstm_sequence_plan.h"
 #include "kernels/registry.h"
 #include "support/forced_impl.h"
 #include "support/test_support.h"
@@ -196,7 +199,7 @@ TEST(LstmSequence, CpuSequenceMatchesTheUnrolledCells) {
       for (const Shape& shape : {x_shape, state, state, y_shape, state, state}) {
         values.push_back(testing::random_tensor(shape, seed++, {dtype}));
       }
-      ASSERT_TRUE(detail::lstm_sequence_available(Device::cpu(), dtype));
+      ASSERT_TRUE(detail::lstm_sequence_available(Device::cpu(), dtype, c.hidden));
       // The hand kernel, and oneDNN's LSTM where the build has it (float32 only).
       std::vector<std::string> implementations{"cpu"};
       if (build_info().onednn && dtype == kFloat32) implementations.push_back("onednn");
@@ -234,39 +237,55 @@ TEST(LstmSequence, CpuSequenceMatchesTheUnrolledCells) {
   }
 }
 
-// The whole-sequence op's gradients, two layers, checked numerically.
-TEST(LstmSequence, CpuSequenceGradcheck) {
-  const auto random = [](const Shape& shape, std::uint64_t seed) {
-    return testing::random_tensor(shape, seed, {kFloat64});
-  };
-  std::vector<Tensor> inputs{random({3, 2, 3}, 1), random({2, 2, 2}, 2), random({2, 2, 2}, 3)};
-  for (std::uint64_t layer = 0; layer < 2; ++layer) {
-    const std::int64_t in = layer == 0 ? 3 : 2;
-    for (const Shape& shape : {Shape{8, in}, Shape{8, 2}, Shape{8}, Shape{8}}) inputs.push_back(random(shape, 10 + inputs.size()));
+// The whole-sequence op's gradients, two layers, checked numerically: the
+// CPU's hand kernel, and the CUDA one where a device can run (oneDNN's LSTM
+// has no float64).
+TEST(LstmSequence, SequenceGradcheck) {
+  std::vector<std::pair<Device, std::string>> runs{{Device::cpu(), "cpu"}};
+  if (!testing::unusable_reason(Device::cuda(0))) runs.emplace_back(Device::cuda(0), "cuda.hand");
+  for (const auto& [device, implementation] : runs) {
+    SCOPED_TRACE(device.str() + " " + implementation);
+    const auto random = [device = device](const Shape& shape, std::uint64_t seed) {
+      return testing::random_tensor(shape, seed, {kFloat64, device});
+    };
+    std::vector<Tensor> inputs{random({3, 2, 3}, 1), random({2, 2, 2}, 2), random({2, 2, 2}, 3)};
+    for (std::uint64_t layer = 0; layer < 2; ++layer) {
+      const std::int64_t in = layer == 0 ? 3 : 2;
+      for (const Shape& shape : {Shape{8, in}, Shape{8, 2}, Shape{8}, Shape{8}}) {
+        inputs.push_back(random(shape, 10 + inputs.size()));
+      }
+    }
+    EXPECT_TRUE(testing::gradcheck(
+        [implementation = implementation](const std::vector<Tensor>& in) {
+          const detail::LstmSequenceResult r = detail::lstm_sequence(
+              in[0], in[1], in[2], std::vector<Tensor>(in.begin() + 3, in.end()), 2, true, implementation);
+          return cat({r.output.reshape({-1}), r.h_n.reshape({-1}), (r.c_n * 0.5).reshape({-1})}, 0);
+        },
+        inputs));
   }
-  EXPECT_TRUE(testing::gradcheck(
-      [](const std::vector<Tensor>& in) {
-        const detail::LstmSequenceResult r =
-            detail::lstm_sequence(in[0], in[1], in[2], std::vector<Tensor>(in.begin() + 3, in.end()), 2, true);
-        return cat({r.output.reshape({-1}), r.h_n.reshape({-1}), (r.c_n * 0.5).reshape({-1})}, 0);
-      },
-      inputs));
 }
 
-// With the cuDNN implementation selected, nn::LSTM on CUDA runs the whole
-// sequence through cuDNN's RNN (lstm_sequence); it must match the per-step
-// CPU layer in every output and gradient.
-TEST(LstmSequence, CudnnSequenceMatchesThePerStepCpuLayer) {
-  if (!build_info().cudnn) GTEST_SKIP() << "this build has no cuDNN";
+// nn::LSTM on CUDA runs the whole sequence through each implementation of
+// lstm_sequence (the hand kernel, cuDNN's RNN where the build has it); each
+// must match the CPU layer in every output and gradient. The shapes cover
+// several layers, batch 1, no bias, a batch larger than the GPU has SMs
+// (several sequences per block, the last block partly filled) and hidden
+// sizes whose recurrent weights do not fit a block's shared memory.
+TEST(LstmSequence, CudaSequenceMatchesTheCpuLayer) {
   REDES_REQUIRE_DEVICE(Device::cuda(0));
-  ASSERT_EQ(cudnn_unusable_reason(), "") << "a GPU is present, so cuDNN should run";
+  std::vector<std::string> implementations{"cuda.hand"};
+  if (build_info().cudnn) {
+    ASSERT_EQ(cudnn_unusable_reason(), "") << "a GPU is present, so cuDNN should run";
+    implementations.push_back("cudnn");
+  }
   struct Case {
     std::int64_t input, hidden, layers, batch, steps;
     bool batch_first, bias;
   };
   std::uint64_t seed = 900;
   for (const Case& c : {Case{5, 7, 2, 3, 4, true, true}, Case{3, 4, 1, 1, 6, false, false},
-                        Case{9, 16, 3, 5, 11, false, true}}) {
+                        Case{9, 16, 3, 5, 11, false, true}, Case{4, 5, 2, 270, 3, false, true},
+                        Case{3, 128, 1, 2, 3, true, true}}) {
     for (DType dtype : {kFloat64, kFloat32}) {
       SCOPED_TRACE(std::to_string(c.layers) + " layers, hidden " + std::to_string(c.hidden) + " " + dtype_name(dtype));
       nn::LSTM cpu_lstm(c.input, c.hidden, {.num_layers = c.layers, .batch_first = c.batch_first, .bias = c.bias});
@@ -283,30 +302,88 @@ TEST(LstmSequence, CudnnSequenceMatchesThePerStepCpuLayer) {
         values.push_back(testing::random_tensor(shape, seed++, {dtype}));
       }
       const std::vector<Tensor> expected = lstm_results(cpu_lstm, values, Device::cpu());
-      std::vector<Tensor> actual;
-      {
-        testing::ImplScope scope(KernelImpl::Cudnn);
-        // The per-step path would need lstm_cell on CUDA: forcing the CPU
-        // kernel for it makes that path fail, so passing proves the sequence ran.
-        testing::ForcedImpl per_step_off({"lstm_cell"}, "cpu");
-        actual = lstm_results(cuda_lstm, values, Device::cuda(0));
-      }
-      ASSERT_EQ(actual.size(), expected.size());
-      const double tolerance = dtype == kFloat64 ? 1e-11 : 1e-4;
-      for (std::size_t i = 0; i < expected.size(); ++i) {
-        EXPECT_TRUE(all_close(actual[i], expected[i], tolerance, tolerance)) << "result " << i;
+      for (const std::string& implementation : implementations) {
+        SCOPED_TRACE(implementation);
+        std::vector<Tensor> actual;
+        {
+          testing::ImplScope scope(KernelImpl::Hand);
+          testing::ForcedImpl forced({"lstm_sequence", "lstm_sequence_backward"}, implementation);
+          // The per-step path would need lstm_cell on CUDA: forcing the CPU
+          // kernel for it makes that path fail, so passing proves the sequence ran.
+          testing::ForcedImpl per_step_off({"lstm_cell"}, "cpu");
+          cuda_lstm.zero_grad();
+          actual = lstm_results(cuda_lstm, values, Device::cuda(0));
+        }
+        ASSERT_EQ(actual.size(), expected.size());
+        const double tolerance = dtype == kFloat64 ? 1e-11 : 1e-4;
+        for (std::size_t i = 0; i < expected.size(); ++i) {
+          EXPECT_TRUE(all_close(actual[i], expected[i], tolerance, tolerance)) << "result " << i;
+        }
       }
     }
   }
 }
 
-// Under auto, nn::LSTM times its per-step path against cuDNN's sequence once
-// per shape (on copies, so the module's gradients see one backward only),
-// caches the choice like kernel choices, and whichever runs matches the CPU.
-TEST(LstmSequence, AutoTimesBothPathsOncePerShapeAndMatchesTheCpu) {
-  if (!build_info().cudnn) GTEST_SKIP() << "this build has no cuDNN";
+// The hand CUDA LSTM's plan on an H100 (132 SMs, 227 KiB per block) for the
+// workloads' shapes, and its cost model.
+TEST(LstmSequencePlan, LaysOutTheWorkloadRecurrences) {
+  constexpr std::size_t kShared = 227 << 10;
+  // W4: hidden 64, W_hh is 64 KiB: in shared memory, one sequence per block.
+  const LstmRecurrencePlan w4 = plan_lstm_recurrence(64, 64, sizeof(float), 132, kShared);
+  EXPECT_TRUE(w4.weights_in_shared);
+  EXPECT_EQ(w4.rows_per_block, 1);
+  EXPECT_EQ(w4.blocks, 64);
+  EXPECT_EQ(w4.threads, 256);
+  EXPECT_EQ(w4.shared_bytes, (4 * 64 * 64 + 6 * 64) * sizeof(float));
+  // More sequences than SMs: two per block.
+  EXPECT_EQ(plan_lstm_recurrence(200, 64, sizeof(float), 132, kShared).rows_per_block, 2);
+  // W5: hidden 128, W_hh is 256 KiB: read every step, so eight sequences per
+  // block share each read.
+  const LstmRecurrencePlan w5 = plan_lstm_recurrence(128, 128, sizeof(float), 132, kShared);
+  EXPECT_FALSE(w5.weights_in_shared);
+  EXPECT_EQ(w5.rows_per_block, 8);
+  EXPECT_EQ(w5.blocks, 16);
+  EXPECT_EQ(w5.threads, kLstmMaxThreads);
+  EXPECT_EQ(w5.shared_bytes, 8 * 6 * 128 * sizeof(float));
+  EXPECT_EQ(plan_lstm_recurrence(3, 128, sizeof(float), 132, kShared).rows_per_block, 4) << "a batch of 3";
+  // Tiles beyond 48 KiB take fewer sequences per block.
+  EXPECT_EQ(plan_lstm_recurrence(1000, 1024, sizeof(float), 132, kShared).rows_per_block, 2);
+  EXPECT_EQ(plan_lstm_recurrence(1000, 1500, sizeof(float), 132, kShared).rows_per_block, 1);
+
+  const LstmSequenceShape shape{.steps = 28, .batch = 128, .input_size = 28, .hidden_size = 128};
+  const KernelCost forward = lstm_sequence_cost(shape, w5, sizeof(float), false);
+  const KernelCost both = lstm_sequence_cost(shape, w5, sizeof(float), true);
+  const double gate_flops = 2.0 * 28 * 128 * 4 * 128 * (28 + 128);
+  EXPECT_DOUBLE_EQ(forward.flops, gate_flops) << "the input projection and the recurrent products";
+  EXPECT_DOUBLE_EQ(both.flops, 3 * gate_flops) << "forward, and the same products twice more in the backward";
+  // W_hh read by 16 blocks at each of 28 steps is the bulk of the forward's bytes.
+  EXPECT_GT(forward.bytes, 16.0 * 28 * 4 * 128 * 128 * sizeof(float));
+  EXPECT_GT(both.bytes, 2 * forward.bytes);
+}
+
+// Hidden sizes whose per-sequence tiles do not fit the shared memory every
+// block has leave the hand sequence kernel out of the implementations
+// nn::LSTM chooses from (it then runs the per-step cells under hand).
+TEST(LstmSequence, HandSequenceKernelStatesTheHiddenSizesItServes) {
   REDES_REQUIRE_DEVICE(Device::cuda(0));
-  ASSERT_EQ(cudnn_unusable_reason(), "") << "a GPU is present, so cuDNN should run";
+  const auto has_hand = [](DType dtype, std::int64_t hidden) {
+    const std::vector<std::string> names = detail::lstm_sequence_implementations(Device::cuda(0), dtype, hidden);
+    return std::find(names.begin(), names.end(), "cuda.hand") != names.end();
+  };
+  EXPECT_TRUE(has_hand(kFloat32, 1));
+  EXPECT_TRUE(has_hand(kFloat32, 2048));
+  EXPECT_FALSE(has_hand(kFloat32, 2049));
+  EXPECT_TRUE(has_hand(kFloat64, 1024));
+  EXPECT_FALSE(has_hand(kFloat64, 1025));
+  EXPECT_FALSE(has_hand(kBFloat16, 16)) << "16-bit LSTMs on CUDA run the per-step cells";
+}
+
+// Under auto, nn::LSTM times its per-step path against each implementation
+// of the sequence op once per shape (on copies, so the module's gradients
+// see one backward only), caches the choice like kernel choices, and
+// whichever runs matches the CPU.
+TEST(LstmSequence, AutoTimesEveryPathOncePerShapeAndMatchesTheCpu) {
+  REDES_REQUIRE_DEVICE(Device::cuda(0));
   const auto lstm_choices = [] {
     std::vector<std::pair<std::string, std::string>> found;
     for (const auto& choice : KernelRegistry::instance().tuned()) {
@@ -348,7 +425,7 @@ TEST(LstmSequence, AutoTimesBothPathsOncePerShapeAndMatchesTheCpu) {
   for (const auto& [key, name] : choices) {
     if (key.find("steps=7 batch=3 input=6 hidden=10 layers=2 bias=1 forward+backward") == std::string::npos) continue;
     found = true;
-    EXPECT_TRUE(name == "cuda.hand" || name == "cudnn") << name;
+    EXPECT_TRUE(name == "cuda.hand.cells" || name == "cuda.hand" || (name == "cudnn" && build_info().cudnn)) << name;
   }
   EXPECT_TRUE(found) << "no choice recorded for this shape";
 }

@@ -83,6 +83,12 @@ enum cudaMemcpyKind {
   cudaMemcpyDefault = 4,
 };
 
+// The device attributes redes reads (the runtime's values).
+enum cudaDeviceAttr {
+  cudaDevAttrMultiProcessorCount = 16,
+  cudaDevAttrMaxSharedMemoryPerBlockOptin = 97,
+};
+
 enum cudaFuncAttribute {
   cudaFuncAttributeMaxDynamicSharedMemorySize = 8,
 };
@@ -133,6 +139,7 @@ REDES_CUDA_EMULATION_API cudaError_t cudaGetDeviceCount(int* count);
 REDES_CUDA_EMULATION_API cudaError_t cudaSetDevice(int device);
 REDES_CUDA_EMULATION_API cudaError_t cudaGetDevice(int* device);
 REDES_CUDA_EMULATION_API cudaError_t cudaGetDeviceProperties(cudaDeviceProp* prop, int device);
+REDES_CUDA_EMULATION_API cudaError_t cudaDeviceGetAttribute(int* value, cudaDeviceAttr attribute, int device);
 REDES_CUDA_EMULATION_API cudaError_t cudaDeviceSynchronize();
 
 REDES_CUDA_EMULATION_API cudaError_t cudaMalloc(void** ptr, std::size_t bytes);
