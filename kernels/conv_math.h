@@ -241,6 +241,29 @@ REDES_HD T avg_pool2d_element(const Pool2dShape& s, const Window2d& win, bool co
 // grad_input[n, c, h, w] of avg_pool2d: each window containing (h, w) passes
 // on its gradient over its divisor. Gathering per input element (rather than
 // scattering per window) needs no atomics and sums in a fixed order.
+// Whether no input element lies in two windows (dilation 1, stride at least
+// the kernel): max pooling's backward can then gather.
+REDES_HD bool windows_disjoint(const Window2d& win) {
+  return win.dilation_height == 1 && win.dilation_width == 1 && win.stride_height >= win.kernel_height &&
+         win.stride_width >= win.kernel_width;
+}
+
+// grad_input[n, c, h, w] of max_pool2d with disjoint windows: the gradient
+// of the one window containing (h, w) where its maximum was taken there,
+// else 0. Gathering per input element needs no atomics and sums nothing, so
+// it is the same on every run.
+template <class T>
+REDES_HD T max_pool2d_disjoint_input_grad_element(const Pool2dShape& s, const Window2d& win,
+                                                  const TensorArg& grad_output, const TensorArg& indices,
+                                                  std::int64_t n, std::int64_t c, std::int64_t h, std::int64_t w) {
+  const IndexRange rows = covering_outputs(h, win.kernel_height, win.stride_height, win.pad_height, s.out_height);
+  const IndexRange cols = covering_outputs(w, win.kernel_width, win.stride_width, win.pad_width, s.out_width);
+  if (rows.begin >= rows.end || cols.begin >= cols.end) return T(0);
+  const auto* positions = static_cast<const std::int64_t*>(indices.data);
+  if (positions[nchw_offset(indices, n, c, rows.begin, cols.begin)] != h * s.in_width + w) return T(0);
+  return static_cast<const T*>(grad_output.data)[nchw_offset(grad_output, n, c, rows.begin, cols.begin)];
+}
+
 template <class T>
 REDES_HD T avg_pool2d_input_grad_element(const Pool2dShape& s, const Window2d& win, bool count_include_pad,
                                          const TensorArg& grad_output, std::int64_t n, std::int64_t c, std::int64_t h,

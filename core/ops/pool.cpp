@@ -69,10 +69,10 @@ Shape output_shape(const Pool2dShape& s) { return {s.batch, s.channels, s.out_he
 // adjoint of a forward kernel: recorded (in a pass with create_graph) with
 // that forward as their own backward, they differentiate to any order.
 
-Tensor max_pool2d_backward(const Tensor& grad, const Tensor& indices, const Pool2dShape& s) {
+Tensor max_pool2d_backward(const Tensor& grad, const Tensor& indices, const Pool2dShape& s, const Window2d& win) {
   Tensor grad_input = zeros(input_shape(s), {grad.dtype(), grad.device()});
   if (grad.numel() > 0) {
-    detail::launch(MaxPool2dBackwardParams{s}, grad.device(), grad.dtype(),
+    detail::launch(MaxPool2dBackwardParams{s, win}, grad.device(), grad.dtype(),
                    {detail::kernel_arg(grad_input, "max_pool2d"), detail::kernel_arg(grad, "max_pool2d"),
                     detail::kernel_arg(indices, "max_pool2d")});
   }
@@ -162,8 +162,8 @@ ValuesIndices max_pool2d_indexed(const Tensor& input, const Pool2dShape& s, cons
                    {detail::kernel_arg(values, op), detail::kernel_arg(indices, op), detail::kernel_arg(input, op)});
   }
   if (needs_grad({&input})) {
-    record_op(op, values, {&input}, {indices}, [s](const Tensor& grad, const std::vector<Tensor>& saved) {
-      return std::vector<Tensor>{max_pool2d_backward(grad, saved[0], s)};
+    record_op(op, values, {&input}, {indices}, [s, win](const Tensor& grad, const std::vector<Tensor>& saved) {
+      return std::vector<Tensor>{max_pool2d_backward(grad, saved[0], s, win)};
     });
   }
   return {values, indices};

@@ -3,12 +3,15 @@
 // (and each average-pool input gradient) is the kernels/conv_math.h body the
 // CPU kernels call, one thread per element.
 //
-// max_pool2d_backward scatters through the saved indices with atomicAdd:
-// overlapping windows (stride < kernel) can share an argmax, so two threads
-// may add into one input element. Their order varies from run to run, so
-// float and double gradients are not bitwise deterministic (they can differ
-// from the CPU's serial sum in the last bits). The average pools gather per
-// input element instead and are deterministic.
+// max_pool2d_backward gathers per input element where windows do not overlap
+// (the common 2x2 stride-2 pool): each input reads the index of the one
+// window it lies in, coalesced, with no atomics. Overlapping windows
+// (stride < kernel) can share an argmax, so there it scatters through the
+// saved indices with atomicAdd, two threads possibly adding into one input
+// element; their order varies from run to run, so float and double
+// gradients are not bitwise deterministic (they can differ from the CPU's
+// serial sum in the last bits). The average pools gather per input element
+// and are deterministic.
 #include <cstdint>
 
 #include "core/cuda/check.h"
@@ -46,6 +49,17 @@ __global__ void max_pool2d_backward_kernel(Pool2dShape s, T* grad_input, TensorA
     if (index < 0) continue;
     atomicAdd(grad_input + (o.n * s.channels + o.c) * s.in_height * s.in_width + index,
               grads[nchw_offset(grad_output, o.n, o.c, o.h, o.w)]);
+  }
+}
+
+// grad_input: (N, C, H, W) contiguous; grad_output, indices: (N, C, OH, OW)
+// any strides; windows disjoint. One thread per input element.
+template <class T>
+__global__ void max_pool2d_disjoint_backward_kernel(Pool2dShape s, Window2d win, T* grad_input, TensorArg grad_output,
+                                                    TensorArg indices, std::int64_t count) {
+  for (std::int64_t i = cuda::first_index(); i < count; i += cuda::grid_stride()) {
+    const Nchw x = nchw_position(i, s.channels, s.in_height, s.in_width);
+    grad_input[i] = max_pool2d_disjoint_input_grad_element<T>(s, win, grad_output, indices, x.n, x.c, x.h, x.w);
   }
 }
 
@@ -106,6 +120,14 @@ template <class T>
 void max_pool2d_backward_cuda(const MaxPool2dBackwardParams& p, const TensorArg* args, int, const ExecContext& ctx) {
   const std::int64_t count = args[1].numel();
   if (count == 0) return;
+  if (windows_disjoint(p.window)) {
+    const std::int64_t inputs = args[0].numel();
+    REDES_CUDA_CHECK(cuda::launch(max_pool2d_disjoint_backward_kernel<T>, cuda::grid_size(inputs), cuda::kBlockSize, 0,
+                                  cuda::stream_of(ctx), p.shape, p.window, static_cast<T*>(args[0].data), args[1],
+                                  args[2], inputs),
+                     MaxPool2dBackwardParams::op);
+    return;
+  }
   REDES_CUDA_CHECK(cuda::launch(max_pool2d_backward_kernel<T>, cuda::grid_size(count), cuda::kBlockSize, 0,
                                 cuda::stream_of(ctx), p.shape, static_cast<T*>(args[0].data), args[1], args[2], count),
                    MaxPool2dBackwardParams::op);

@@ -289,6 +289,13 @@ TEST_P(Pool2dTest, MaxPoolGradients) {
   EXPECT_TRUE(gradcheck(
       [](const std::vector<Tensor>& in) { return max_pool2d(in[0], {2, 2}, {.stride = Pair{1, 1}, .dilation = {2, 2}}); },
       {input}));
+  // Disjoint windows with gaps between them, padding and a ceil_mode window
+  // cut by the edge (the gathering backward on CUDA).
+  EXPECT_TRUE(gradcheck(
+      [](const std::vector<Tensor>& in) {
+        return max_pool2d(in[0], {2, 2}, {.stride = Pair{3, 2}, .padding = {1, 1}, .ceil_mode = true});
+      },
+      {input}));
 }
 
 TEST_P(Pool2dTest, AvgPoolKnownValues) {
