@@ -132,6 +132,22 @@ REDES_API Tensor scatter_add(const Tensor& x, std::int64_t dim, const Tensor& in
 // int64 tensor of index's shape plus a last dim of `classes`.
 REDES_API Tensor one_hot(const Tensor& index, std::int64_t classes);
 
+// Sorting and selection.
+// x sorted along dim, stably (equal values keep their order), NaN greater
+// than every number (last ascending, first descending); indices (int64) give
+// each value's position along dim in x. The gradient flows back to those
+// positions.
+REDES_API ValuesIndices sort(const Tensor& x, std::int64_t dim = -1, bool descending = false);
+// sort's indices alone.
+REDES_API Tensor argsort(const Tensor& x, std::int64_t dim = -1, bool descending = false);
+// The coordinates of x's non-zero elements (NaN counts), (count, x.dim())
+// int64, in row-major order. Waits for the device: the count sizes the result.
+REDES_API Tensor nonzero(const Tensor& x);
+// The elements of x where the bool mask is true (the two broadcast
+// together), as a 1-D tensor in row-major order; the gradient flows back to
+// those elements. Waits for the device, as nonzero.
+REDES_API Tensor masked_select(const Tensor& x, const Tensor& mask);
+
 // A scalar operand becomes a 0-d tensor of the other operand's dtype (float32
 // when that is an integer type and the scalar is not a whole number).
 REDES_API Tensor scalar_like(double value, const Tensor& other);

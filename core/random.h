@@ -45,6 +45,10 @@ REDES_API Tensor bernoulli(const Shape& shape, double p, const TensorOptions& op
 // by 1/(1-p); outside training, or with p = 0, returns x unchanged.
 REDES_API Tensor dropout(const Tensor& x, double p, bool training = true, Generator* generator = nullptr);
 
+// A random permutation of 0..n-1 (int64, the only dtype it takes, on
+// options.device), the same on every device for one generator state.
+REDES_API Tensor randperm(std::int64_t n, const TensorOptions& options = {}, Generator* generator = nullptr);
+
 // Raw 32-bit Philox outputs in an int64 tensor.
 REDES_API Tensor random_bits(const Shape& shape, const Device& device = Device::cpu(),
                              Generator* generator = nullptr);

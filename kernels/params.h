@@ -119,6 +119,25 @@ struct ScatterAddParams {
   std::int64_t dim = 0;
 };
 
+// args: values (rows, length), indices (int64, rows x length), input (rows,
+// length); all contiguous. Each row of input sorted stably (equal values keep
+// their order) into values, ascending or descending, NaN greater than every
+// number; indices[r][i] is the position in row r of values[r][i].
+struct SortParams {
+  static constexpr const char* op = "sort";
+  std::int64_t rows = 0, length = 0;
+  bool descending = false;
+};
+
+// args: out (int64, (n, ndim) contiguous), input (n elements, contiguous, with
+// its sizes). Writes the coordinates of input's non-zero elements in
+// row-major order into the first rows of out, and their number to *count
+// (host memory; the caller sizes its result by it).
+struct NonzeroParams {
+  static constexpr const char* op = "nonzero";
+  std::int64_t* count = nullptr;
+};
+
 enum class Distribution : std::uint8_t { Bits, Uniform, Normal, Bernoulli };
 
 // args: out (contiguous). Draws by the Philox contract of kernels/philox.h:
