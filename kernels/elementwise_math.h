@@ -74,6 +74,27 @@ REDES_HD T unary_element(T x) {
   return static_cast<T>(unary_op<Kind>(static_cast<compute_type_t<T>>(x)));
 }
 
+// A fused kernel's activation: the unary op's own math, so fused and
+// composite results agree.
+template <Activation A, class T>
+REDES_HD T activate(T x) {
+  if constexpr (A == Activation::Relu) return unary_element<UnaryKind::Relu>(x);
+  if constexpr (A == Activation::Sigmoid) return unary_element<UnaryKind::Sigmoid>(x);
+  if constexpr (A == Activation::Tanh) return unary_element<UnaryKind::Tanh>(x);
+  if constexpr (A == Activation::None) return x;
+}
+
+// Calls body.template operator()<A>() for the activation `a`.
+template <class Body>
+void visit_activation(Activation a, Body&& body) {
+  switch (a) {
+    case Activation::None: body.template operator()<Activation::None>(); return;
+    case Activation::Relu: body.template operator()<Activation::Relu>(); return;
+    case Activation::Sigmoid: body.template operator()<Activation::Sigmoid>(); return;
+    case Activation::Tanh: body.template operator()<Activation::Tanh>(); return;
+  }
+}
+
 template <BinaryKind Kind, class T>
 REDES_HD T binary_element(T a, compute_type_t<T> b, compute_type_t<T> alpha) {
   return static_cast<T>(binary_op<Kind>(static_cast<compute_type_t<T>>(a), b, alpha));

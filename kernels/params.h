@@ -70,6 +70,22 @@ struct MatmulParams {
   bool accumulate = false;
 };
 
+// The activation a fused kernel applies to its results (the unary ops'
+// per-element math).
+enum class Activation : std::uint8_t { None, Relu, Sigmoid, Tanh };
+
+// args: out (m, n) contiguous; x (1, m, k) and weight_t (1, k, n) in GEMM
+// layouts (kernels/gemm_layout.h); with `bias`, bias (n) contiguous.
+// out = activation(x @ weight_t + bias): a linear layer and the activation
+// after it in one kernel, which applies the bias and activation as it stores
+// each result.
+struct LinearParams {
+  static constexpr const char* op = "linear";
+  std::int64_t m = 0, n = 0, k = 0;
+  Activation activation = Activation::None;
+  bool bias = false;
+};
+
 // LogicalAnd/LogicalOr treat non-zero as true.
 enum class CompareKind : std::uint8_t { Eq, Ne, Lt, Le, Gt, Ge, LogicalAnd, LogicalOr };
 

@@ -4,6 +4,7 @@
 
 #include "core/autograd.h"
 #include "core/ops.h"
+#include "core/ops/activation_backward.h"
 #include "core/ops/dispatch.h"
 #include "kernels/elementwise_math.h"
 
@@ -214,7 +215,7 @@ Tensor log(const Tensor& x) {
   return out;
 }
 
-namespace {
+namespace detail {
 
 // g where relu's output is positive, else 0: linear in g, so its own
 // gradient (for create_graph) is the same masking; the mask has none.
@@ -228,13 +229,13 @@ Tensor relu_backward(const Tensor& g, const Tensor& out) {
   return grad;
 }
 
-}  // namespace
+}  // namespace detail
 
 Tensor relu(const Tensor& x) {
   Tensor out = unary_kernel(UnaryKind::Relu, "relu", x);
   if (needs_grad({&x})) {
     record_op("relu", out, {&x}, {out}, [](const Tensor& g, const std::vector<Tensor>& saved) {
-      return std::vector<Tensor>{relu_backward(g, saved[0].detach())};
+      return std::vector<Tensor>{detail::relu_backward(g, saved[0].detach())};
     });
   }
   return out;
@@ -262,7 +263,7 @@ Tensor abs(const Tensor& x) {
   return out;
 }
 
-namespace {
+namespace detail {
 
 // g * s * (1 - s) for sigmoid's output s, in one kernel. Differentiable in
 // both (create_graph): d/dg = s (1 - s), d/ds = g (1 - 2 s).
@@ -287,13 +288,13 @@ Tensor tanh_backward(const Tensor& g, const Tensor& t) {
   return grad;
 }
 
-}  // namespace
+}  // namespace detail
 
 Tensor sigmoid(const Tensor& x) {
   Tensor out = unary_kernel(UnaryKind::Sigmoid, "sigmoid", x);
   if (needs_grad({&x})) {
     record_op("sigmoid", out, {&x}, {out}, [](const Tensor& g, const std::vector<Tensor>& saved) {
-      return std::vector<Tensor>{sigmoid_backward(g, saved[0])};
+      return std::vector<Tensor>{detail::sigmoid_backward(g, saved[0])};
     });
   }
   return out;
@@ -303,7 +304,7 @@ Tensor tanh(const Tensor& x) {
   Tensor out = unary_kernel(UnaryKind::Tanh, "tanh", x);
   if (needs_grad({&x})) {
     record_op("tanh", out, {&x}, {out}, [](const Tensor& g, const std::vector<Tensor>& saved) {
-      return std::vector<Tensor>{tanh_backward(g, saved[0])};
+      return std::vector<Tensor>{detail::tanh_backward(g, saved[0])};
     });
   }
   return out;

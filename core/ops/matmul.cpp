@@ -1,8 +1,16 @@
-// Matrix products: matmul (NumPy semantics, batched, broadcast) and addmm.
+// Matrix products: matmul (NumPy semantics, batched, broadcast), addmm, and
+// the fused linear op (core/ops/linear.h).
+#include <sstream>
+#include <string>
+
 #include "core/autocast.h"
 #include "core/autograd.h"
 #include "core/ops.h"
+#include "core/ops/activation_backward.h"
 #include "core/ops/dispatch.h"
+#include "core/ops/linear.h"
+#include "core/ops/path_choice.h"
+#include "kernels/kernel_settings.h"
 #include "kernels/gemm_layout.h"
 #include "kernels/params.h"
 
@@ -108,5 +116,121 @@ Tensor addmm(const Tensor& bias_in, const Tensor& a_in, const Tensor& b_in) {
   }
   return out;
 }
+
+namespace detail {
+namespace {
+
+Tensor activation_op(const Tensor& x, Activation activation) {
+  switch (activation) {
+    case Activation::Relu:
+      return relu(x);
+    case Activation::Sigmoid:
+      return sigmoid(x);
+    case Activation::Tanh:
+      return tanh(x);
+    case Activation::None:
+      break;
+  }
+  return x;
+}
+
+// The gradient before the activation, from the activation's output.
+Tensor activation_backward(const Tensor& g, const Tensor& out, Activation activation) {
+  switch (activation) {
+    case Activation::Relu:
+      return relu_backward(g, out.detach());
+    case Activation::Sigmoid:
+      return sigmoid_backward(g, out);
+    case Activation::Tanh:
+      return tanh_backward(g, out);
+    case Activation::None:
+      break;
+  }
+  return g;
+}
+
+Tensor composite_linear(const Tensor& x, const Tensor& w, const Tensor& b, Activation activation) {
+  return activation_op(b.defined() ? addmm(b, x, w.t()) : matmul(x, w.t()), activation);
+}
+
+// One "linear" kernel call, and a backward rule with the composite's products
+// (so fused and composite gradients agree bit for bit on the CPU).
+Tensor fused_linear(const Tensor& x, const Tensor& w, const Tensor& b, Activation activation) {
+  const char* op = "linear";
+  const std::int64_t m = x.size(0), k = x.size(1), n = w.size(0);
+  Tensor out = empty({m, n}, {x.dtype(), x.device()});
+  {
+    NoGradGuard no_grad;  // the views below are the kernel's, not the graph's
+    const Tensor a3 = gemm_ready(x).unsqueeze(0), b3 = gemm_ready(w.t()).unsqueeze(0);
+    const Tensor bias = b.defined() ? b.contiguous() : Tensor();
+    const LinearParams params{m, n, k, activation, b.defined()};
+    if (b.defined()) {
+      launch(params, x.device(), x.dtype(), {kernel_arg(out, op), kernel_arg(a3, op), kernel_arg(b3, op), kernel_arg(bias, op)});
+    } else {
+      launch(params, x.device(), x.dtype(), {kernel_arg(out, op), kernel_arg(a3, op), kernel_arg(b3, op)});
+    }
+  }
+  std::vector<const Tensor*> inputs{&x, &w};
+  if (b.defined()) inputs.push_back(&b);
+  if (needs_grad({&x, &w}) || (b.defined() && needs_grad({&b}))) {
+    const bool grad_x = x.requires_grad(), grad_w = w.requires_grad(), with_bias = b.defined();
+    record_op(op, out, inputs, {x, w, out},
+              [activation, grad_x, grad_w, with_bias, n](const Tensor& g, const std::vector<Tensor>& saved) {
+                const Tensor pre = activation_backward(g, saved[2], activation);
+                std::vector<Tensor> grads{grad_x ? matmul(pre, saved[1]) : Tensor(),
+                                          grad_w ? matmul(saved[0].t(), pre).t() : Tensor()};
+                if (with_bias) grads.push_back(sum_to(pre, {n}));
+                return grads;
+              });
+  }
+  return out;
+}
+
+}  // namespace
+
+Tensor linear_activation(const Tensor& x_in, const Tensor& w_in, const Tensor& b_in, Activation activation) {
+  const char* op = "linear";
+  const Tensor x = autocast_to_low_precision(x_in), w = autocast_to_low_precision(w_in);
+  const Tensor b = b_in.defined() ? autocast_to_low_precision(b_in) : Tensor();
+  check_operands(x, w, op);
+  REDES_CHECK(x.dim() == 2, "linear: expected a 2-D input (rows, in_features), got shape ", shape_str(x.shape()));
+  REDES_CHECK(w.dim() == 2 && w.size(1) == x.size(1), "linear: expected a weight of shape (",
+              w.dim() > 0 ? w.size(0) : 0, ", ", x.size(1), ") for an input of shape ", shape_str(x.shape()),
+              ", got ", shape_str(w.shape()));
+  if (b.defined()) {
+    REDES_CHECK(b.dim() == 1 && b.size(0) == w.size(0), "linear: expected a bias of shape (", w.size(0), "), got ",
+                shape_str(b.shape()));
+    REDES_CHECK(b.dtype() == x.dtype(), "linear: expected a ", dtype_name(x.dtype()), " bias, got ",
+                dtype_name(b.dtype()));
+    common_device(op, {&x, &b});
+  }
+  if (KernelRegistry::instance().candidates(op, x.device().type, x.dtype()).empty()) {
+    return composite_linear(x, w, b, activation);
+  }
+  if (x.device().is_cpu()) return fused_linear(x, w, b, activation);
+  switch (kernel_impl()) {
+    case KernelImpl::Hand:
+      return fused_linear(x, w, b, activation);
+    case KernelImpl::Vendor:
+      return composite_linear(x, w, b, activation);
+    case KernelImpl::Auto:
+      break;
+  }
+  // Auto on CUDA: cuBLAS and the activation op (the reference), or the
+  // fused hand kernel, whichever is faster for this shape.
+  std::ostringstream key;
+  key << "m=" << x.size(0) << " k=" << x.size(1) << " n=" << w.size(0) << " bias=" << b.defined()
+      << " activation=" << static_cast<int>(activation);
+  std::vector<Tensor> inputs{x, w};
+  if (b.defined()) inputs.push_back(b);
+  const auto bias_of = [](const std::vector<Tensor>& v) { return v.size() > 2 ? v[2] : Tensor(); };
+  const std::string path = choose_path(
+      op, key.str(), inputs,
+      {{"cublas", [&](const std::vector<Tensor>& v) { return std::vector<Tensor>{composite_linear(v[0], v[1], bias_of(v), activation)}; }},
+       {"cuda.hand", [&](const std::vector<Tensor>& v) { return std::vector<Tensor>{fused_linear(v[0], v[1], bias_of(v), activation)}; }}});
+  return path == "cuda.hand" ? fused_linear(x, w, b, activation) : composite_linear(x, w, b, activation);
+}
+
+}  // namespace detail
 
 }  // namespace redes

@@ -6,6 +6,9 @@
 #include <cstdint>
 
 #include "core/error.h"
+#include "kernels/cpu/parallel.h"
+#include "kernels/cpu/strided_loop.h"
+#include "kernels/elementwise_math.h"
 #include "kernels/gemm_layout.h"
 #include "kernels/params.h"
 #include "kernels/cpu/widened.h"
@@ -58,9 +61,34 @@ void matmul_cpu(const MatmulParams& p, const TensorArg* args, int, const ExecCon
   }
 }
 
+// args: see LinearParams. The composite's steps in one call: the bias copied
+// into every row, the GEMM adding onto it (beta = 1, as addmm), then the
+// activation in place; the same roundings as addmm and the activation op.
+template <class T>
+void linear_cpu(const LinearParams& p, const TensorArg* args, int, const ExecContext&) {
+  T* out = static_cast<T*>(args[0].data);
+  if (p.m == 0 || p.n == 0) return;
+  if (p.bias) {
+    const T* bias = static_cast<const T*>(args[3].data);
+    for (std::int64_t row = 0; row < p.m; ++row) std::copy(bias, bias + p.n, out + row * p.n);
+  }
+  const MatmulParams product{1, p.m, p.n, p.k, p.bias};
+  const TensorArg product_args[] = {args[0], args[1], args[2]};
+  matmul_cpu<T>(product, product_args, 3, ExecContext{});
+  visit_activation(p.activation, [&]<Activation A>() {
+    if constexpr (A != Activation::None) {
+      cpu::parallel_for(0, p.m * p.n, cpu::kElementwiseGrain, [&](std::int64_t lo, std::int64_t hi) {
+        for (std::int64_t i = lo; i < hi; ++i) out[i] = activate<A>(out[i]);
+      });
+    }
+  });
+}
+
 }  // namespace
 
 void register_cpu_matmul(KernelRegistry& registry) {
+  registry.add(make_kernel<LinearParams, &linear_cpu<float>>(DeviceType::CPU, kFloat32, "cpu.blas"));
+  registry.add(make_kernel<LinearParams, &linear_cpu<double>>(DeviceType::CPU, kFloat64, "cpu.blas"));
   registry.add(make_kernel<MatmulParams, &matmul_cpu<float>>(DeviceType::CPU, kFloat32, "cpu.blas"));
   registry.add(make_kernel<MatmulParams, &matmul_cpu<double>>(DeviceType::CPU, kFloat64, "cpu.blas"));
   // out may be added into (MatmulParams::accumulate): run_widened reads it too.

@@ -22,6 +22,7 @@
 #include "core/cuda/check.h"
 #include "kernels/cuda/launch.cuh"
 #include "kernels/cuda/strided_gemm.cuh"
+#include "kernels/elementwise_math.h"
 #include "kernels/params.h"
 #include "kernels/registry.h"
 
@@ -101,6 +102,39 @@ void matmul_register_tiled_cuda(const MatmulParams& p, const TensorArg* args, in
                    MatmulParams::op);
 }
 
+// The fused linear layer's epilogue: the bias added to each result, then the
+// activation, as the result is stored.
+template <class T, Activation A>
+struct BiasActivationStore {
+  const T* bias;  // null without bias
+  __device__ void operator()(T& result, T value, std::int64_t col) const {
+    result = activate<A>(bias != nullptr ? static_cast<T>(bias[col] + value) : value);
+  }
+};
+
+// args: see LinearParams. One register-tiled GEMM whose stores apply the
+// bias and the activation: no bias copy before it, no activation pass after.
+template <class T>
+void linear_register_tiled_cuda(const LinearParams& p, const TensorArg* args, int, const ExecContext& ctx) {
+  const cuda::StridedGemm gemm{.batch = 1, .m = p.m, .n = p.n, .k = p.k};
+  const T* bias = p.bias ? static_cast<const T*>(args[3].data) : nullptr;
+  visit_activation(p.activation, [&]<Activation A>() {
+    REDES_CUDA_CHECK(cuda::launch_strided_gemm<T>(gemm, static_cast<T*>(args[0].data),
+                                                  static_cast<const T*>(args[1].data),
+                                                  {args[1].strides[0], args[1].strides[1], args[1].strides[2]},
+                                                  static_cast<const T*>(args[2].data),
+                                                  {args[2].strides[0], args[2].strides[1], args[2].strides[2]},
+                                                  cuda::stream_of(ctx), BiasActivationStore<T, A>{bias}),
+                     LinearParams::op);
+  });
+}
+
+bool linear_supports_int32(const void* params, const TensorArg*, int) {
+  const auto& p = *static_cast<const LinearParams*>(params);
+  constexpr std::int64_t limit = std::numeric_limits<int>::max();
+  return p.m <= limit && p.n <= limit && p.k <= limit;
+}
+
 // Sizes and offsets the register-tiled kernel indexes with 32-bit ints (the
 // batch offset stays 64-bit).
 bool supports_int32(const void* params, const TensorArg*, int) {
@@ -113,6 +147,10 @@ bool supports_int32(const void* params, const TensorArg*, int) {
 
 // Below cuBLAS (priority 0): the register-tiled kernel, then the 16 x 16 one.
 void register_cuda_matmul_tiled(KernelRegistry& registry) {
+  registry.add(make_kernel<LinearParams, &linear_register_tiled_cuda<float>>(DeviceType::CUDA, kFloat32, "cuda.hand",
+                                                                             0, &linear_supports_int32));
+  registry.add(make_kernel<LinearParams, &linear_register_tiled_cuda<double>>(
+      DeviceType::CUDA, kFloat64, "cuda.hand", 0, &linear_supports_int32));
   registry.add(make_kernel<MatmulParams, &matmul_register_tiled_cuda<float>>(DeviceType::CUDA, kFloat32,
                                                                              "cuda.hand.regtile", -1, &supports_int32));
   registry.add(make_kernel<MatmulParams, &matmul_register_tiled_cuda<double>>(

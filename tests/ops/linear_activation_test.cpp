@@ -1,0 +1,170 @@
+// The fused linear op (a GEMM with the bias and activation applied as its
+// results are stored) against the composite addmm + activation, on every
+// device and implementation; gradients checked numerically; nn::Sequential's
+// fusion of Linear with the activation after it.
+#include <gtest/gtest.h>
+
+#include <string>
+#include <vector>
+
+#include "core/autograd.h"
+#include "core/ops/linear.h"
+#include "kernels/kernel_settings.h"
+#include "support/forced_impl.h"
+#include "support/test_support.h"
+
+namespace redes {
+namespace {
+
+using testing::all_close;
+using testing::gradcheck;
+
+class LinearActivationTest : public ::testing::TestWithParam<Device> {};
+
+constexpr Activation kActivations[] = {Activation::None, Activation::Relu, Activation::Sigmoid, Activation::Tanh};
+
+std::string activation_label(Activation a) {
+  switch (a) {
+    case Activation::None:
+      return "none";
+    case Activation::Relu:
+      return "relu";
+    case Activation::Sigmoid:
+      return "sigmoid";
+    case Activation::Tanh:
+      return "tanh";
+  }
+  return "?";
+}
+
+// What the fused op must equal: addmm (or matmul) and the activation op.
+Tensor composite(const Tensor& x, const Tensor& w, const Tensor& b, Activation a) {
+  const Tensor pre = b.defined() ? addmm(b, x, w.t()) : matmul(x, w.t());
+  switch (a) {
+    case Activation::Relu:
+      return relu(pre);
+    case Activation::Sigmoid:
+      return sigmoid(pre);
+    case Activation::Tanh:
+      return tanh(pre);
+    case Activation::None:
+      break;
+  }
+  return pre;
+}
+
+// Odd sizes, batch 1, sizes past one tile, no bias, strided inputs and
+// weights; outputs and every gradient against the composite. The CPU kernel
+// computes the composite's roundings exactly; the CUDA kernel sums in its
+// own order (float32 within 1e-5 of the result's scale).
+TEST_P(LinearActivationTest, MatchesAddmmAndTheActivation) {
+  REDES_REQUIRE_DEVICE(GetParam());
+  struct Case {
+    std::int64_t m, k, n;
+    bool bias, strided;
+  };
+  std::uint64_t seed = 300;
+  for (const Case& c : {Case{1, 9, 64, true, false}, Case{32, 9, 64, true, false}, Case{7, 13, 5, false, false},
+                        Case{70, 33, 129, true, true}, Case{3, 1, 2, true, true}}) {
+    for (DType dtype : {kFloat32, kFloat64}) {
+      for (Activation a : kActivations) {
+        SCOPED_TRACE(std::to_string(c.m) + "x" + std::to_string(c.k) + "x" + std::to_string(c.n) + " " +
+                     dtype_name(dtype) + " " + activation_label(a) + (c.bias ? "" : " no bias") +
+                     (c.strided ? " strided" : ""));
+        const TensorOptions options{dtype, GetParam()};
+        Tensor x = testing::random_tensor({c.m, c.k}, seed++, options);
+        Tensor w = testing::random_tensor({c.n, c.k}, seed++, options);
+        if (c.strided) {
+          x = x.t().contiguous().t();
+          w = w.t().contiguous().t();
+        }
+        const Tensor b = c.bias ? testing::random_tensor({c.n}, seed++, options) : Tensor();
+        const Tensor g = testing::random_tensor({c.m, c.n}, seed++, options);
+        const auto run = [&](bool fused) {
+          Tensor xl = x.detach().clone().requires_grad_(true), wl = w.detach().clone().requires_grad_(true);
+          Tensor bl = c.bias ? b.detach().clone().requires_grad_(true) : Tensor();
+          const Tensor out = fused ? detail::linear_activation(xl, wl, bl, a) : composite(xl, wl, bl, a);
+          (out * g).sum().backward();
+          std::vector<Tensor> r{out, xl.grad(), wl.grad()};
+          if (c.bias) r.push_back(bl.grad());
+          return r;
+        };
+        const std::vector<Tensor> expected = run(false);
+        std::vector<Tensor> actual;
+        {
+          const testing::ImplScope hand(KernelImpl::Hand);  // on CUDA, the fused hand kernel
+          actual = run(true);
+        }
+        const double tolerance = GetParam().is_cpu() ? 0.0 : dtype == kFloat64 ? 1e-12 : 1e-5;
+        ASSERT_EQ(actual.size(), expected.size());
+        for (std::size_t i = 0; i < expected.size(); ++i) {
+          EXPECT_TRUE(all_close(actual[i], expected[i], tolerance, tolerance)) << "result " << i;
+        }
+      }
+    }
+  }
+}
+
+TEST_P(LinearActivationTest, Gradcheck) {
+  REDES_REQUIRE_DEVICE(GetParam());
+  const TensorOptions options{kFloat64, GetParam()};
+  const testing::ImplScope hand(KernelImpl::Hand);
+  for (Activation a : kActivations) {
+    SCOPED_TRACE(activation_label(a));
+    EXPECT_TRUE(gradcheck(
+        [a](const std::vector<Tensor>& in) { return detail::linear_activation(in[0], in[1], in[2], a); },
+        {testing::random_tensor({4, 3}, 1, options), testing::random_tensor({5, 3}, 2, options),
+         testing::random_tensor({5}, 3, options)}));
+  }
+}
+
+TEST_P(LinearActivationTest, ErrorsNameWhatWasExpected) {
+  REDES_REQUIRE_DEVICE(GetParam());
+  const TensorOptions options{kFloat32, GetParam()};
+  const Tensor x = zeros({2, 3}, options), w = zeros({4, 3}, options);
+  try {
+    detail::linear_activation(x, zeros({4, 2}, options), Tensor(), Activation::Relu);
+    FAIL() << "mismatched inner sizes were accepted";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("linear: expected a weight of shape (4, 3)"), std::string::npos) << e.what();
+  }
+  EXPECT_THROW(detail::linear_activation(x, w, zeros({3}, options), Activation::Relu), Error);
+  EXPECT_THROW(detail::linear_activation(x, w.to(kFloat64), Tensor(), Activation::Relu), Error);
+}
+
+// nn::Sequential runs a Linear followed by ReLU, Sigmoid or Tanh as one fused
+// op; its outputs and parameter gradients equal the layers run one by one.
+TEST_P(LinearActivationTest, SequentialFusesLinearWithTheNextActivation) {
+  REDES_REQUIRE_DEVICE(GetParam());
+  nn::Sequential fused;
+  fused.push_back(std::make_shared<nn::Linear>(9, 16));
+  fused.push_back(std::make_shared<nn::ReLU>());
+  fused.push_back(std::make_shared<nn::Linear>(16, 8));
+  fused.push_back(std::make_shared<nn::Tanh>());
+  fused.push_back(std::make_shared<nn::Linear>(8, 1));
+  fused.push_back(std::make_shared<nn::Sigmoid>());
+  fused.to(GetParam());
+  const Tensor x = testing::random_tensor({5, 9}, 11, {kFloat32, GetParam()});
+  const testing::ImplScope hand(KernelImpl::Hand);
+  const Tensor out = fused.forward(x);
+  ASSERT_TRUE(out.grad_fn() != nullptr);
+  EXPECT_STREQ(out.grad_fn()->name(), "linear") << "the last Linear and Sigmoid ran as one op";
+  out.sum().backward();
+  Tensor by_layers = x;
+  for (std::size_t i = 0; i < fused.size(); ++i) by_layers = fused.ptr(i)->forward(by_layers);
+  const double tolerance = GetParam().is_cpu() ? 0.0 : 1e-5;
+  EXPECT_TRUE(all_close(out, by_layers, tolerance, tolerance));
+  std::vector<Tensor> fused_grads;
+  for (const Tensor& p : fused.parameters()) fused_grads.push_back(p.grad().clone());
+  fused.zero_grad();
+  by_layers.sum().backward();
+  const std::vector<Tensor> params = fused.parameters();
+  for (std::size_t i = 0; i < params.size(); ++i) {
+    EXPECT_TRUE(all_close(fused_grads[i], params[i].grad(), tolerance, tolerance)) << "parameter " << i;
+  }
+}
+
+REDES_INSTANTIATE_FOR_DEVICES(LinearActivationTest);
+
+}  // namespace
+}  // namespace redes
