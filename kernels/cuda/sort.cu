@@ -1,7 +1,16 @@
 // sort and nonzero on CUDA devices. Thrust (kernels/cuda/thrust_algorithms.h)
-// sorts the rows and compacts the non-zero positions; a hand kernel turns
-// those positions into coordinates.
+// sorts and compacts; hand kernels around it turn each dtype into the few
+// key types Thrust is instantiated for, gather the sorted values, and turn
+// non-zero positions into coordinates.
+//
+// sort: keys = the input widened to its key type (exact: 16-bit floats to
+// float32, uint8 to int32), sorted with their global positions; for several
+// rows the positions are then grouped by row, stably; values[i] =
+// input[position], indices[i] = position % length.
+// nonzero: a flag per element, Thrust's copy_if of the flagged positions,
+// then the coordinates.
 #include <cstdint>
+#include <type_traits>
 
 #include "core/cuda/check.h"
 #include "core/low_precision.h"
@@ -9,9 +18,16 @@
 #include "kernels/cuda/thrust_algorithms.h"
 #include "kernels/params.h"
 #include "kernels/registry.h"
+#include "kernels/sort_order.h"
 
 namespace redes {
 namespace {
+
+// The key type a dtype sorts by: itself, or the wider type that holds every
+// value exactly and orders them alike.
+template <class T>
+using SortKey = std::conditional_t<is_low_precision_v<T>, float,
+                                   std::conditional_t<std::is_same_v<T, std::uint8_t>, std::int32_t, T>>;
 
 // In the emulated build Thrust runs on the calling thread, so the stream's
 // earlier work must be done first; on a GPU Thrust runs on the stream.
@@ -23,25 +39,50 @@ void wait_before_thrust([[maybe_unused]] cudaStream_t stream, [[maybe_unused]] c
 
 template <class T>
 T* scratch(const ExecContext& ctx, std::int64_t elements, const char* op) {
-  REDES_CHECK(ctx.workspace != nullptr, op, ": the CUDA kernel needs a workspace for its scratch buffer");
-  return static_cast<T*>(
-      ctx.workspace->request(static_cast<std::size_t>(elements > 0 ? elements : 1) * sizeof(T)));
+  REDES_CHECK(ctx.workspace != nullptr, op, ": the CUDA kernel needs a workspace for its scratch buffers");
+  return static_cast<T*>(ctx.workspace->request(static_cast<std::size_t>(elements > 0 ? elements : 1) * sizeof(T)));
+}
+
+template <class T>
+__global__ void widen_kernel(SortKey<T>* keys, const T* input, std::int64_t n) {
+  for (std::int64_t i = cuda::first_index(); i < n; i += cuda::grid_stride()) keys[i] = SortKey<T>(input[i]);
+}
+
+// values and indices from the sorted global positions.
+template <class T>
+__global__ void gather_sorted_kernel(T* values, std::int64_t* indices, const T* input, const std::int64_t* positions,
+                                     std::int64_t n, std::int64_t length) {
+  for (std::int64_t i = cuda::first_index(); i < n; i += cuda::grid_stride()) {
+    const std::int64_t position = positions[i];
+    values[i] = input[position];
+    indices[i] = position % length;
+  }
 }
 
 // args: values, indices, input — see SortParams.
 template <class T>
 void sort_cuda(const SortParams& p, const TensorArg* args, int, const ExecContext& ctx) {
+  const char* op = SortParams::op;
   const std::int64_t n = p.rows * p.length;
   if (n == 0) return;
   const cudaStream_t stream = cuda::stream_of(ctx);
-  auto* values = static_cast<T*>(args[0].data);
-  REDES_CUDA_CHECK(cudaMemcpyAsync(values, args[2].data, static_cast<std::size_t>(n) * sizeof(T),
-                                   cudaMemcpyDeviceToDevice, stream),
-                   SortParams::op);
-  std::int64_t* rows = p.rows > 1 ? scratch<std::int64_t>(ctx, n, SortParams::op) : nullptr;
-  wait_before_thrust(stream, SortParams::op);
-  cuda::thrust_algorithms::sort_rows<T>(values, static_cast<std::int64_t*>(args[1].data), rows, p.rows, p.length,
-                                        p.descending, stream);
+  const auto* input = static_cast<const T*>(args[2].data);
+  auto* keys = scratch<SortKey<T>>(ctx, n, op);
+  auto* positions = scratch<std::int64_t>(ctx, n, op);
+  std::int64_t* rows = p.rows > 1 ? scratch<std::int64_t>(ctx, n, op) : nullptr;
+  REDES_CUDA_CHECK(cuda::launch(widen_kernel<T>, cuda::grid_size(n), cuda::kBlockSize, 0, stream, keys, input, n), op);
+  wait_before_thrust(stream, op);
+  cuda::thrust_algorithms::sort_with_positions(keys, positions, n, p.descending, stream);
+  if (rows != nullptr) cuda::thrust_algorithms::group_by_row(positions, rows, n, p.length, stream);
+  REDES_CUDA_CHECK(cuda::launch(gather_sorted_kernel<T>, cuda::grid_size(n), cuda::kBlockSize, 0, stream,
+                                static_cast<T*>(args[0].data), static_cast<std::int64_t*>(args[1].data), input,
+                                positions, n, p.length),
+                   op);
+}
+
+template <class T>
+__global__ void flag_nonzero_kernel(std::uint8_t* flags, const T* input, std::int64_t n) {
+  for (std::int64_t i = cuda::first_index(); i < n; i += cuda::grid_stride()) flags[i] = is_nonzero_element(input[i]);
 }
 
 // out (count, ndim) contiguous: the coordinates of positions[0..count) in a
@@ -59,20 +100,24 @@ __global__ void unravel_kernel(std::int64_t* out, const std::int64_t* positions,
 // args: out, input — see NonzeroParams.
 template <class T>
 void nonzero_cuda(const NonzeroParams& p, const TensorArg* args, int, const ExecContext& ctx) {
+  const char* op = NonzeroParams::op;
   const TensorArg& input = args[1];
   const std::int64_t n = input.numel();
   *p.count = 0;
   if (n == 0) return;
   const cudaStream_t stream = cuda::stream_of(ctx);
-  std::int64_t* positions = scratch<std::int64_t>(ctx, n, NonzeroParams::op);
-  wait_before_thrust(stream, NonzeroParams::op);
-  const std::int64_t count =
-      cuda::thrust_algorithms::nonzero_positions<T>(static_cast<const T*>(input.data), n, positions, stream);
+  auto* flags = scratch<std::uint8_t>(ctx, n, op);
+  auto* positions = scratch<std::int64_t>(ctx, n, op);
+  REDES_CUDA_CHECK(cuda::launch(flag_nonzero_kernel<T>, cuda::grid_size(n), cuda::kBlockSize, 0, stream, flags,
+                                static_cast<const T*>(input.data), n),
+                   op);
+  wait_before_thrust(stream, op);
+  const std::int64_t count = cuda::thrust_algorithms::flagged_positions(flags, n, positions, stream);
   *p.count = count;
   if (count == 0) return;
   REDES_CUDA_CHECK(cuda::launch(unravel_kernel, cuda::grid_size(count), cuda::kBlockSize, 0, stream,
                                 static_cast<std::int64_t*>(args[0].data), positions, count, input),
-                   NonzeroParams::op);
+                   op);
 }
 
 template <class T>

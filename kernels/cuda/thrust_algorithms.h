@@ -6,24 +6,28 @@
 // earlier work. This header names no CUDA type, so that file compiles in the
 // emulated build without the emulated runtime (Thrust's headers bring the
 // toolkit's own declarations).
+//
+// Few instantiations on purpose (each Thrust sort is a large piece of device
+// code): keys of four types, and int64 positions; sort.cu widens the other
+// dtypes into these keys and gathers the values itself.
 #pragma once
 
 #include <cstdint>
 
 namespace redes::cuda::thrust_algorithms {
 
-// Sorts each of `rows` rows of `length` elements of `values` in place,
-// stably, by SortBefore (kernels/sort_order.h); indices[i] becomes the
-// position in its row that values[i] had before. `scratch` holds rows *
-// length int64 (unused for one row). Instantiated for the sortable dtypes.
-template <class T>
-void sort_rows(T* values, std::int64_t* indices, std::int64_t* scratch, std::int64_t rows, std::int64_t length,
-               bool descending, void* stream);
+// Sorts keys[0..n) stably by SortBefore (kernels/sort_order.h), carrying
+// positions along: positions[i] becomes the index keys[i] had before.
+// Instantiated for float, double, int32 and int64 keys.
+template <class Key>
+void sort_with_positions(Key* keys, std::int64_t* positions, std::int64_t n, bool descending, void* stream);
 
-// Writes the positions i < n where input[i] is non-zero (is_nonzero_element)
-// to `positions` in ascending order and returns their number, once they are
-// written.
-template <class T>
-std::int64_t nonzero_positions(const T* input, std::int64_t n, std::int64_t* positions, void* stream);
+// Sorts positions[0..n) stably by position / length (their row), keeping
+// the order within each row; scratch holds n int64.
+void group_by_row(std::int64_t* positions, std::int64_t* scratch, std::int64_t n, std::int64_t length, void* stream);
+
+// Writes the i < n with flags[i] != 0 to `positions` in ascending order and
+// returns their number, once they are written.
+std::int64_t flagged_positions(const std::uint8_t* flags, std::int64_t n, std::int64_t* positions, void* stream);
 
 }  // namespace redes::cuda::thrust_algorithms
