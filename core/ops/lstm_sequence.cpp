@@ -1,11 +1,17 @@
 // lstm_sequence: checks, the forward kernel with the reserve memory its
 // backward needs, and a backward rule that returns gradients for the input,
-// both initial states and every weight and bias.
+// both initial states and every weight and bias. lstm_layers: the choice
+// between it and the per-step cells.
 #include "core/ops/lstm_sequence.h"
+
+#include <algorithm>
+#include <sstream>
 
 #include "core/autograd.h"
 #include "core/ops.h"
 #include "core/ops/dispatch.h"
+#include "core/ops/path_choice.h"
+#include "kernels/kernel_settings.h"
 #include "kernels/backend_status.h"
 #include "kernels/lstm_sequence_params.h"
 #include "kernels/registry.h"
@@ -120,7 +126,7 @@ LstmSequenceResult lstm_sequence(const Tensor& x, const Tensor& h0, const Tensor
   } else {
     run_kernel_named(ran, kOp, &params, x.device(), x.dtype(), args);
   }
-  if (!training) return {y, h_n, c_n};
+  if (!training) return {y, h_n, c_n, ran};
 
   // cuDNN may need no reserve at all; the backward call still takes an argument.
   const Tensor reserve_tensor = reserve.tensor.defined() ? reserve.tensor : empty({0}, {kUInt8, x.device()});
@@ -157,7 +163,89 @@ LstmSequenceResult lstm_sequence(const Tensor& x, const Tensor& h0, const Tensor
         }
         return out;
       });
-  return {results[0], results[1], results[2]};
+  return {results[0], results[1], results[2], ran};
+}
+
+namespace {
+
+// The name of the per-step path among the ways auto times.
+constexpr const char* kStepsPath = "cuda.hand.cells";
+
+// Layer by layer: one GEMM for every step's input projection, then per step
+// the recurrent GEMM and the fused cell.
+LstmSequenceResult run_steps(const Tensor& x, const Tensor& h0, const Tensor& c0, const std::vector<Tensor>& weights,
+                             std::int64_t layers, bool bias) {
+  const std::int64_t steps = x.size(0), batch = x.size(1), hidden = h0.size(2);
+  const std::size_t per_layer = bias ? 4 : 2;
+  Tensor layer_input = x;
+  std::vector<Tensor> final_h, final_c;
+  for (std::int64_t layer = 0; layer < layers; ++layer) {
+    const Tensor* w = &weights[static_cast<std::size_t>(layer) * per_layer];
+    const Tensor& w_ih = w[0];
+    const Tensor& w_hh = w[1];
+    const Tensor b_ih = bias ? w[2] : Tensor();
+    const Tensor b_hh = bias ? w[3] : Tensor();
+    // The input projection of all steps is one GEMM: (T*N, F) @ (F, 4H).
+    const std::int64_t features = layer_input.size(2);
+    Tensor projected = matmul(layer_input.reshape({steps * batch, features}), w_ih.t());
+    if (b_ih.defined()) projected = projected + b_ih;
+    const std::vector<Tensor> projected_steps = unbind(projected.reshape({steps, batch, 4 * hidden}), 0);
+
+    LstmState state{h0.select(0, layer), c0.select(0, layer)};
+    std::vector<Tensor> outputs;
+    outputs.reserve(static_cast<std::size_t>(steps));
+    for (std::int64_t t = 0; t < steps; ++t) {
+      const Tensor recurrent = b_hh.defined() ? addmm(b_hh, state.h, w_hh.t()) : matmul(state.h, w_hh.t());
+      state = lstm_cell_from_gates(projected_steps[static_cast<std::size_t>(t)] + recurrent, state.c);
+      outputs.push_back(state.h);
+    }
+    final_h.push_back(state.h);
+    final_c.push_back(state.c);
+    layer_input = stack(outputs, 0);
+  }
+  return {layer_input, stack(final_h, 0), stack(final_c, 0), kStepsPath};
+}
+
+// Auto on CUDA: the fastest way for this shape among the per-step cells and
+// each implementation of lstm_sequence.
+std::string fastest_path(const Tensor& x, const Tensor& h0, const Tensor& c0, const std::vector<Tensor>& weights,
+                         std::int64_t layers, bool bias, const std::vector<std::string>& implementations) {
+  std::vector<Tensor> inputs{x, h0, c0};
+  inputs.insert(inputs.end(), weights.begin(), weights.end());
+  const auto pack = [](const LstmSequenceResult& r) { return std::vector<Tensor>{r.output, r.h_n, r.c_n}; };
+  const auto weights_of = [](const std::vector<Tensor>& v) { return std::vector<Tensor>(v.begin() + 3, v.end()); };
+  std::vector<ComputePath> paths{{kStepsPath, [=](const std::vector<Tensor>& v) {
+                                    return pack(run_steps(v[0], v[1], v[2], weights_of(v), layers, bias));
+                                  }}};
+  for (const std::string& name : implementations) {
+    paths.push_back({name, [=](const std::vector<Tensor>& v) {
+                       return pack(lstm_sequence(v[0], v[1], v[2], weights_of(v), layers, bias, name));
+                     }});
+  }
+  std::ostringstream key;
+  key << "steps=" << x.size(0) << " batch=" << x.size(1) << " input=" << x.size(2) << " hidden=" << h0.size(2)
+      << " layers=" << layers << " bias=" << bias;
+  return choose_path("lstm", key.str(), inputs, paths);
+}
+
+}  // namespace
+
+LstmSequenceResult lstm_layers(const Tensor& x, const Tensor& h0, const Tensor& c0, const std::vector<Tensor>& weights,
+                               std::int64_t layers, bool bias) {
+  check_defined(x, "lstm", "the input");
+  check_defined(h0, "lstm", "h0");
+  REDES_CHECK(x.dim() == 3 && h0.dim() == 3, "lstm: expected an input (T, N, F) and states (L, N, H), got shapes ",
+              shape_str(x.shape()), " and ", shape_str(h0.shape()));
+  const std::vector<std::string> implementations = lstm_sequence_implementations(x.device(), x.dtype(), h0.size(2));
+  const bool hand_sequence = std::any_of(implementations.begin(), implementations.end(),
+                                         [](const std::string& name) { return !is_vendor_implementation(name); });
+  if (implementations.empty() || (kernel_impl() == KernelImpl::Hand && !hand_sequence)) {
+    return run_steps(x, h0, c0, weights, layers, bias);
+  }
+  if (x.device().is_cpu() || kernel_impl() != KernelImpl::Auto) return lstm_sequence(x, h0, c0, weights, layers, bias);
+  const std::string path = fastest_path(x, h0, c0, weights, layers, bias, implementations);
+  return path == kStepsPath ? run_steps(x, h0, c0, weights, layers, bias)
+                            : lstm_sequence(x, h0, c0, weights, layers, bias, path);
 }
 
 }  // namespace redes::detail

@@ -324,6 +324,33 @@ TEST(LstmSequence, CudaSequenceMatchesTheCpuLayer) {
   }
 }
 
+// lstm_layers, the op nn::LSTM calls, says what computed its result.
+TEST(LstmSequence, LstmLayersNamesWhatRan) {
+  const auto run = [](Device device, DType dtype) {
+    const TensorOptions options{dtype, device};
+    // Drawn in float32 (random_tensor has no 16-bit dtypes), then converted.
+    const auto random = [&](const Shape& shape, std::uint64_t seed) {
+      return testing::random_tensor(shape, seed, {kFloat32, device}).to(dtype);
+    };
+    std::vector<Tensor> weights{random({12, 2}, 1), random({12, 3}, 2)};
+    return detail::lstm_layers(random({4, 2, 2}, 3), zeros({1, 2, 3}, options), zeros({1, 2, 3}, options), weights, 1,
+                               false)
+        .implementation;
+  };
+  {
+    const testing::ForcedImpl forced({"lstm_sequence"}, "cpu");
+    EXPECT_EQ(run(Device::cpu(), kFloat32), "cpu");
+  }
+  if (build_info().onednn) {
+    const testing::ImplScope vendor(KernelImpl::Vendor);
+    EXPECT_EQ(run(Device::cpu(), kFloat32), "onednn");
+  }
+  if (testing::unusable_reason(Device::cuda(0))) return;
+  const testing::ImplScope hand(KernelImpl::Hand);
+  EXPECT_EQ(run(Device::cuda(0), kFloat32), "cuda.hand");
+  EXPECT_EQ(run(Device::cuda(0), kBFloat16), "cuda.hand.cells") << "16-bit CUDA LSTMs run the cells";
+}
+
 // The hand CUDA LSTM's plan on an H100 (132 SMs, 227 KiB per block) for the
 // workloads' shapes, and its cost model.
 TEST(LstmSequencePlan, LaysOutTheWorkloadRecurrences) {
