@@ -213,6 +213,15 @@ struct Conv2dForwardParams {
   Conv2dGeometry geometry;
 };
 
+// conv2d forward and a ReLU in one kernel: the args of Conv2dForwardParams,
+// out = relu(conv2d + bias). Implemented where a library fuses it (oneDNN's
+// eltwise post-op); the front-end uses it only with the implementation
+// conv2d_forward itself would run.
+struct Conv2dReluForwardParams {
+  static constexpr const char* op = "conv2d_relu_forward";
+  Conv2dGeometry geometry;
+};
+
 // args: grad_input (N, C, H, W), grad_output (N, K, OH, OW), weight
 // (K, C/groups, kh, kw) — all contiguous. Overwrites grad_input with the
 // gradient of conv2d_forward's out with respect to its input.

@@ -19,6 +19,9 @@ class REDES_API Conv2d : public Module {
   std::string type_name() const override { return "Conv2d"; }
   std::string extra_repr() const override;
   const Tensor& weight() const { return parameter("weight"); }
+  const Tensor& bias() const { return parameter("bias"); }
+  bool has_bias() const { return has_bias_; }
+  const Conv2dOptions& options() const { return options_; }
 
  private:
   std::int64_t in_channels_;

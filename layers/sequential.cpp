@@ -4,8 +4,9 @@
 #include <typeinfo>
 
 #include "core/error.h"
-#include "core/ops/linear.h"
+#include "core/ops/fused.h"
 #include "layers/activations.h"
+#include "layers/conv.h"
 #include "layers/linear.h"
 
 namespace redes::nn {
@@ -25,22 +26,30 @@ std::optional<Activation> fusable_activation(const Module& module) {
 
 void Sequential::push_back(std::shared_ptr<Module> module) { add_child(std::to_string(size()), std::move(module)); }
 
-// A Linear followed by ReLU, Sigmoid or Tanh, on a 2-D input it accepts, runs
-// as one fused op (core/ops/linear.h): one kernel call and one autograd node
-// instead of two of each, with the same results.
+// A Linear followed by ReLU, Sigmoid or Tanh on a 2-D input it accepts, and
+// a Conv2d followed by ReLU on a 4-D input, run as one fused op
+// (core/ops/fused.h): one kernel call and one autograd node instead of two
+// of each, with the same results.
 Tensor Sequential::forward(const Tensor& input) {
   const auto& children = named_children();
   Tensor x = input;
   for (std::size_t i = 0; i < children.size(); ++i) {
     Module& module = *children[i].second;
-    if (i + 1 < children.size() && typeid(module) == typeid(Linear) && x.defined() && x.dim() == 2) {
+    const std::optional<Activation> next =
+        i + 1 < children.size() ? fusable_activation(*children[i + 1].second) : std::nullopt;
+    if (next && x.defined() && typeid(module) == typeid(Linear) && x.dim() == 2) {
       const auto& linear = static_cast<const Linear&>(module);
-      const std::optional<Activation> activation = fusable_activation(*children[i + 1].second);
-      if (activation && x.size(1) == linear.weight().size(1)) {
-        x = detail::linear_activation(x, linear.weight(), linear.has_bias() ? linear.bias() : Tensor(), *activation);
+      if (x.size(1) == linear.weight().size(1)) {
+        x = detail::linear_activation(x, linear.weight(), linear.has_bias() ? linear.bias() : Tensor(), *next);
         ++i;
         continue;
       }
+    }
+    if (next == Activation::Relu && x.defined() && typeid(module) == typeid(Conv2d) && x.dim() == 4) {
+      const auto& conv = static_cast<const Conv2d&>(module);
+      x = detail::conv2d_relu(x, conv.weight(), conv.has_bias() ? conv.bias() : Tensor(), conv.options());
+      ++i;
+      continue;
     }
     x = module.forward(x);
   }

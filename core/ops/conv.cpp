@@ -13,7 +13,9 @@
 #include "core/autocast.h"
 #include "core/autograd.h"
 #include "core/ops.h"
+#include "core/ops/activation_backward.h"
 #include "core/ops/dispatch.h"
+#include "core/ops/fused.h"
 #include "core/ops/window.h"
 #include "kernels/params.h"
 
@@ -242,19 +244,56 @@ Tensor conv2d_weight_gradient(const Tensor& grad_output, const Tensor& input, co
   return grad_weight;
 }
 
-// conv2d on checked 4-D operands; conv1d comes here with its views.
+// relu(conv2d) in one kernel call where the implementation conv2d_forward
+// would run for this call also implements conv2d_relu_forward (oneDNN's
+// post-op); an undefined tensor where none does.
+Tensor conv2d_relu_forward(const Tensor& input, const Tensor& weight, const Tensor& bias, const Conv2dGeometry& g,
+                           const char* op) {
+  KernelRegistry& registry = KernelRegistry::instance();
+  const std::vector<const KernelEntry*> fused = registry.candidates(Conv2dReluForwardParams::op, input.device().type,
+                                                                    input.dtype());
+  if (fused.empty()) return Tensor();
+  Tensor out = empty({g.batch, g.out_channels, g.out_height, g.out_width}, {input.dtype(), input.device()});
+  const Tensor dense_bias = bias.defined() ? bias.contiguous() : Tensor();
+  std::vector<TensorArg> args{detail::kernel_arg(out, op), detail::kernel_arg(input, op),
+                              detail::kernel_arg(weight, op)};
+  if (bias.defined()) args.push_back(detail::kernel_arg(dense_bias, op));
+  const int nargs = static_cast<int>(args.size());
+  const Conv2dForwardParams plain{g};
+  const Conv2dReluForwardParams with_relu{g};
+  if (!registry.supports(Conv2dForwardParams::op, input.device(), input.dtype(), &plain, args.data(), nargs)) {
+    return Tensor();
+  }
+  const std::string name =
+      registry.select(Conv2dForwardParams::op, input.device(), input.dtype(), &plain, args.data(), nargs).name;
+  const bool implemented = std::any_of(fused.begin(), fused.end(), [&](const KernelEntry* entry) {
+    return entry->name == name &&
+           (entry->supports == nullptr || entry->supports(&with_relu, args.data(), nargs));
+  });
+  if (!implemented) return Tensor();
+  detail::run_kernel_named(name, Conv2dReluForwardParams::op, &with_relu, input.device(), input.dtype(), args);
+  return out;
+}
+
+// conv2d on checked 4-D operands, and the ReLU after it with `relu`;
+// conv1d comes here with its views.
 Tensor conv2d_checked(const ConvNames& names, const Tensor& input, const Tensor& weight, const Tensor& bias,
-                      const Conv2dOptions& options) {
+                      const Conv2dOptions& options, bool relu = false) {
   const char* op = names.op;
   const Conv2dGeometry g = conv2d_geometry(names, input, weight, bias, options);
   // The kernels want dense (N, C, H, W) planes; the copies are the kernel's,
   // not the graph's.
   Tensor x, w, out;
+  bool fused = false;
   {
     NoGradGuard no_grad;
     x = input.contiguous();
     w = weight.contiguous();
-    out = conv2d_forward(x, w, bias, g, op);
+    if (relu) {
+      out = conv2d_relu_forward(x, w, bias, g, op);
+      fused = out.defined();
+    }
+    if (!fused) out = conv2d_forward(x, w, bias, g, op);
   }
   if (needs_grad({&input, &weight, &bias})) {
     const bool grad_input = input.requires_grad(), grad_weight = weight.requires_grad();
@@ -262,9 +301,11 @@ Tensor conv2d_checked(const ConvNames& names, const Tensor& input, const Tensor&
     // The input gradient needs only the weight, the weight gradient only the
     // input; the operands are saved as given (with their history, for
     // create_graph) and made dense in backward when they are not.
-    record_op(op, out, {&input, &weight, &bias}, {grad_weight ? input : Tensor(), grad_input ? weight : Tensor()},
-              [g, op, grad_input, grad_weight, grad_bias](const Tensor& grad, const std::vector<Tensor>& saved) {
-                const Tensor g_out = grad.contiguous();
+    // Fused, the node's output is the ReLU's: its backward comes first.
+    record_op(op, out, {&input, &weight, &bias},
+              {grad_weight ? input : Tensor(), grad_input ? weight : Tensor(), fused ? out : Tensor()},
+              [g, op, grad_input, grad_weight, grad_bias, fused](const Tensor& grad, const std::vector<Tensor>& saved) {
+                const Tensor g_out = (fused ? detail::relu_backward(grad, saved[2].detach()) : grad).contiguous();
                 if (is_grad_enabled()) {
                   // create_graph: the same gradients through recorded ops.
                   return std::vector<Tensor>{
@@ -284,7 +325,7 @@ Tensor conv2d_checked(const ConvNames& names, const Tensor& input, const Tensor&
                     bias_grad};
               });
   }
-  return out;
+  return relu && !fused ? redes::relu(out) : out;
 }
 
 // conv_transpose2d as the input gradient of a convolution `conv` (input
@@ -366,6 +407,18 @@ Tensor conv2d(const Tensor& input_in, const Tensor& weight_in, const Tensor& bia
                       "(out_channels, in_channels/groups, kernel_h, kernel_w)");
   return conv2d_checked(kConv2d, input, weight, bias, options);
 }
+
+namespace detail {
+
+Tensor conv2d_relu(const Tensor& input_in, const Tensor& weight_in, const Tensor& bias_in, Conv2dOptions options) {
+  const Tensor input = autocast_to_low_precision(input_in), weight = autocast_to_low_precision(weight_in);
+  const Tensor bias = autocast_to_low_precision(bias_in);
+  check_conv_operands(kConv2d, input, weight, bias, 4, "(N, C, H, W)",
+                      "(out_channels, in_channels/groups, kernel_h, kernel_w)");
+  return conv2d_checked(kConv2d, input, weight, bias, options, true);
+}
+
+}  // namespace detail
 
 Tensor conv1d(const Tensor& input_in, const Tensor& weight_in, const Tensor& bias_in, Conv1dOptions options) {
   const Tensor input = detail::autocast_to_low_precision(input_in), weight = detail::autocast_to_low_precision(weight_in);

@@ -1,5 +1,5 @@
 // Matrix products: matmul (NumPy semantics, batched, broadcast), addmm, and
-// the fused linear op (core/ops/linear.h).
+// the fused linear op (core/ops/fused.h).
 #include <sstream>
 #include <string>
 
@@ -8,7 +8,7 @@
 #include "core/ops.h"
 #include "core/ops/activation_backward.h"
 #include "core/ops/dispatch.h"
-#include "core/ops/linear.h"
+#include "core/ops/fused.h"
 #include "core/ops/path_choice.h"
 #include "kernels/kernel_settings.h"
 #include "kernels/gemm_layout.h"

@@ -67,7 +67,10 @@ std::string shape_key(const char* op, const Conv2dGeometry& g, bool bias, DType 
   return bias ? key + " bias" : key;
 }
 
-dnnl::convolution_forward::primitive_desc forward_pd(const Conv2dGeometry& g, bool bias, DType dtype) {
+// With `relu`, the primitive applies a ReLU to each result as it stores it
+// (an eltwise post-op; NaN stays NaN, as redes's relu keeps it).
+dnnl::convolution_forward::primitive_desc forward_pd(const Conv2dGeometry& g, bool bias, DType dtype,
+                                                     bool relu = false) {
   const ConvShapes s(g, dtype);
   using dnnl::convolution_forward;
   const auto desc =
@@ -77,12 +80,18 @@ dnnl::convolution_forward::primitive_desc forward_pd(const Conv2dGeometry& g, bo
            : convolution_forward::desc(dnnl::prop_kind::forward_training, dnnl::algorithm::convolution_direct,
                                        s.any(s.src), s.any(s.weights), s.any(s.dst), s.strides, s.dilates,
                                        s.padding, s.padding);
-  return {desc, onednn::user_scratchpad(), onednn::engine()};
+  dnnl::primitive_attr attr = onednn::user_scratchpad();
+  if (relu) {
+    dnnl::post_ops ops;
+    ops.append_eltwise(1.0f, dnnl::algorithm::eltwise_relu, 0.0f, 0.0f);
+    attr.set_post_ops(ops);
+  }
+  return {desc, attr, onednn::engine()};
 }
 
-onednn::Prepared prepare_forward(const Conv2dGeometry& g, bool bias, DType dtype) {
+onednn::Prepared prepare_forward(const Conv2dGeometry& g, bool bias, DType dtype, bool relu) {
   const ConvShapes s(g, dtype);
-  const auto pd = forward_pd(g, bias, dtype);
+  const auto pd = forward_pd(g, bias, dtype, relu);
   onednn::Prepared p{dnnl::convolution_forward(pd), pd.scratchpad_desc(),
                      {onednn::output(DNNL_ARG_DST, s.plain(s.dst, Tag::nchw), pd.dst_desc()),
                       onednn::input(DNNL_ARG_SRC, s.plain(s.src, Tag::nchw), pd.src_desc()),
@@ -145,7 +154,13 @@ void run_cached(const char* op, const Conv2dGeometry& g, bool bias, const Tensor
 void forward(const Conv2dForwardParams& p, const TensorArg* args, int nargs, const ExecContext& ctx) {
   const bool bias = nargs > 3;
   run_cached(Conv2dForwardParams::op, p.geometry, bias, args, nargs, ctx,
-             [&] { return prepare_forward(p.geometry, bias, args[0].dtype); });
+             [&] { return prepare_forward(p.geometry, bias, args[0].dtype, false); });
+}
+
+void forward_relu(const Conv2dReluForwardParams& p, const TensorArg* args, int nargs, const ExecContext& ctx) {
+  const bool bias = nargs > 3;
+  run_cached(Conv2dReluForwardParams::op, p.geometry, bias, args, nargs, ctx,
+             [&] { return prepare_forward(p.geometry, bias, args[0].dtype, true); });
 }
 
 void backward_data(const Conv2dBackwardInputParams& p, const TensorArg* args, int nargs, const ExecContext& ctx) {
@@ -179,6 +194,8 @@ void register_onednn_conv2d(KernelRegistry& registry) {
   for (DType dtype : {kFloat32, kBFloat16}) {
     registry.add(make_kernel<Conv2dForwardParams, &forward>(DeviceType::CPU, dtype, "onednn", 1,
                                                             &supports<Conv2dForwardParams>));
+    registry.add(make_kernel<Conv2dReluForwardParams, &forward_relu>(DeviceType::CPU, dtype, "onednn", 1,
+                                                                     &supports<Conv2dReluForwardParams>));
     registry.add(make_kernel<Conv2dBackwardInputParams, &backward_data>(DeviceType::CPU, dtype, "onednn", 1,
                                                                         &supports<Conv2dBackwardInputParams>));
     registry.add(make_kernel<Conv2dBackwardWeightParams, &backward_weights>(DeviceType::CPU, dtype, "onednn", 1,

@@ -1,14 +1,15 @@
-// The fused linear op (a GEMM with the bias and activation applied as its
-// results are stored) against the composite addmm + activation, on every
-// device and implementation; gradients checked numerically; nn::Sequential's
-// fusion of Linear with the activation after it.
+// The fused layer ops against the layer and the activation run one after the
+// other: linear_activation (a GEMM with the bias and activation applied as
+// its results are stored) on every device, its gradients checked
+// numerically; conv2d_relu (oneDNN's ReLU post-op on the CPU); and
+// nn::Sequential's fusion of Linear and Conv2d with the activation after it.
 #include <gtest/gtest.h>
 
 #include <string>
 #include <vector>
 
 #include "core/autograd.h"
-#include "core/ops/linear.h"
+#include "core/ops/fused.h"
 #include "kernels/kernel_settings.h"
 #include "support/forced_impl.h"
 #include "support/test_support.h"
@@ -19,7 +20,7 @@ namespace {
 using testing::all_close;
 using testing::gradcheck;
 
-class LinearActivationTest : public ::testing::TestWithParam<Device> {};
+class FusedLayersTest : public ::testing::TestWithParam<Device> {};
 
 constexpr Activation kActivations[] = {Activation::None, Activation::Relu, Activation::Sigmoid, Activation::Tanh};
 
@@ -57,7 +58,7 @@ Tensor composite(const Tensor& x, const Tensor& w, const Tensor& b, Activation a
 // weights; outputs and every gradient against the composite. The CPU kernel
 // computes the composite's roundings exactly; the CUDA kernel sums in its
 // own order (float32 within 1e-5 of the result's scale).
-TEST_P(LinearActivationTest, MatchesAddmmAndTheActivation) {
+TEST_P(FusedLayersTest, MatchesAddmmAndTheActivation) {
   REDES_REQUIRE_DEVICE(GetParam());
   struct Case {
     std::int64_t m, k, n;
@@ -105,7 +106,7 @@ TEST_P(LinearActivationTest, MatchesAddmmAndTheActivation) {
   }
 }
 
-TEST_P(LinearActivationTest, Gradcheck) {
+TEST_P(FusedLayersTest, Gradcheck) {
   REDES_REQUIRE_DEVICE(GetParam());
   const TensorOptions options{kFloat64, GetParam()};
   const testing::ImplScope hand(KernelImpl::Hand);
@@ -118,7 +119,7 @@ TEST_P(LinearActivationTest, Gradcheck) {
   }
 }
 
-TEST_P(LinearActivationTest, ErrorsNameWhatWasExpected) {
+TEST_P(FusedLayersTest, ErrorsNameWhatWasExpected) {
   REDES_REQUIRE_DEVICE(GetParam());
   const TensorOptions options{kFloat32, GetParam()};
   const Tensor x = zeros({2, 3}, options), w = zeros({4, 3}, options);
@@ -134,7 +135,7 @@ TEST_P(LinearActivationTest, ErrorsNameWhatWasExpected) {
 
 // nn::Sequential runs a Linear followed by ReLU, Sigmoid or Tanh as one fused
 // op; its outputs and parameter gradients equal the layers run one by one.
-TEST_P(LinearActivationTest, SequentialFusesLinearWithTheNextActivation) {
+TEST_P(FusedLayersTest, SequentialFusesLinearWithTheNextActivation) {
   REDES_REQUIRE_DEVICE(GetParam());
   nn::Sequential fused;
   fused.push_back(std::make_shared<nn::Linear>(9, 16));
@@ -164,7 +165,70 @@ TEST_P(LinearActivationTest, SequentialFusesLinearWithTheNextActivation) {
   }
 }
 
-REDES_INSTANTIATE_FOR_DEVICES(LinearActivationTest);
+// conv2d_relu equals relu(conv2d) in outputs and gradients: odd sizes,
+// stride, padding, dilation, groups, batch 1, no bias. Where oneDNN serves
+// conv2d (the CPU under auto) the ReLU runs inside the convolution: one
+// autograd node, named conv2d; elsewhere the two ops run.
+TEST_P(FusedLayersTest, Conv2dReluMatchesConvThenRelu) {
+  REDES_REQUIRE_DEVICE(GetParam());
+  struct Case {
+    Shape input, weight;
+    Conv2dOptions options;
+    bool bias;
+  };
+  std::uint64_t seed = 700;
+  const Case cases[] = {{{3, 1, 28, 28}, {6, 1, 5, 5}, {.padding = {2, 2}}, true},
+                        {{1, 6, 14, 13}, {16, 6, 5, 5}, {}, true},
+                        {{2, 4, 9, 11}, {6, 2, 3, 3}, {.stride = {2, 1}, .padding = {1, 2}, .dilation = {1, 2}, .groups = 2},
+                         false}};
+  for (const Case& c : cases) {
+    SCOPED_TRACE(shape_str(c.input) + " " + shape_str(c.weight));
+    const TensorOptions options{kFloat32, GetParam()};
+    const Tensor x = testing::random_tensor(c.input, seed++, options);
+    const Tensor w = testing::random_tensor(c.weight, seed++, options);
+    const Tensor b = c.bias ? testing::random_tensor({c.weight[0]}, seed++, options) : Tensor();
+    const auto run = [&](bool fused) {
+      Tensor xl = x.detach().clone().requires_grad_(true), wl = w.detach().clone().requires_grad_(true);
+      Tensor bl = c.bias ? b.detach().clone().requires_grad_(true) : Tensor();
+      const Tensor out = fused ? detail::conv2d_relu(xl, wl, bl, c.options) : relu(conv2d(xl, wl, bl, c.options));
+      const std::string node = out.grad_fn()->name();
+      (out * testing::random_tensor(out.shape(), 99, options)).sum().backward();
+      std::vector<Tensor> r{out, xl.grad(), wl.grad()};
+      if (c.bias) r.push_back(bl.grad());
+      return std::make_pair(r, node);
+    };
+    const auto [expected, composite_node] = run(false);
+    const auto [actual, fused_node] = run(true);
+    EXPECT_EQ(composite_node, "relu");
+    EXPECT_EQ(fused_node, GetParam().is_cpu() && build_info().onednn ? "conv2d" : "relu");
+    ASSERT_EQ(actual.size(), expected.size());
+    for (std::size_t i = 0; i < expected.size(); ++i) {
+      EXPECT_TRUE(all_close(actual[i], expected[i], 0, 0)) << "result " << i;
+    }
+  }
+}
+
+REDES_INSTANTIATE_FOR_DEVICES(FusedLayersTest);
+
+// LeNet-5 (conv-ReLU-pool twice, then Linear-ReLU twice and a Linear) through
+// nn::Sequential's fusions equals its layers run one by one, bit for bit.
+TEST(FusedLayers, LeNetThroughSequentialMatchesItsLayersOneByOne) {
+  nn::Sequential model = models::lenet5(10);
+  const Tensor x = testing::random_tensor({3, 1, 28, 28}, 5);
+  const Tensor out = model.forward(x);
+  out.sum().backward();
+  std::vector<Tensor> fused_grads;
+  for (const Tensor& p : model.parameters()) fused_grads.push_back(p.grad().clone());
+  model.zero_grad();
+  Tensor by_layers = x;
+  for (std::size_t i = 0; i < model.size(); ++i) by_layers = model.ptr(i)->forward(by_layers);
+  by_layers.sum().backward();
+  EXPECT_TRUE(all_close(out, by_layers, 0, 0));
+  const std::vector<Tensor> params = model.parameters();
+  for (std::size_t i = 0; i < params.size(); ++i) {
+    EXPECT_TRUE(all_close(fused_grads[i], params[i].grad(), 0, 0)) << "parameter " << i;
+  }
+}
 
 }  // namespace
 }  // namespace redes
