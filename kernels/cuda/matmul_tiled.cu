@@ -114,22 +114,28 @@ struct BiasActivationStore {
 
 // args: see LinearParams. One register-tiled GEMM whose stores apply the
 // bias and the activation: no bias copy before it, no activation pass after.
+// One load pattern is instantiated, the one that reads a layer's operands
+// coalesced (x row-major, the weight (n, k) row-major: both walk k
+// contiguously); other strides are read correctly, only less efficiently.
+// Each pattern would be another kernel per tile and activation.
 template <class T>
 void linear_register_tiled_cuda(const LinearParams& p, const TensorArg* args, int, const ExecContext& ctx) {
   const cuda::StridedGemm gemm{.batch = 1, .m = p.m, .n = p.n, .k = p.k};
   const T* bias = p.bias ? static_cast<const T*>(args[3].data) : nullptr;
+  if (p.m == 0 || p.n == 0) return;
   visit_activation(p.activation, [&]<Activation A>() {
-    REDES_CUDA_CHECK(cuda::launch_strided_gemm<T>(gemm, static_cast<T*>(args[0].data),
-                                                  static_cast<const T*>(args[1].data),
-                                                  {args[1].strides[0], args[1].strides[1], args[1].strides[2]},
-                                                  static_cast<const T*>(args[2].data),
-                                                  {args[2].strides[0], args[2].strides[1], args[2].strides[2]},
-                                                  cuda::stream_of(ctx), BiasActivationStore<T, A>{bias}),
+    REDES_CUDA_CHECK((cuda::launch_strided_gemm_layout<T, true, true>(
+                         gemm, static_cast<T*>(args[0].data), static_cast<const T*>(args[1].data),
+                         {args[1].strides[0], args[1].strides[1], args[1].strides[2]},
+                         static_cast<const T*>(args[2].data),
+                         {args[2].strides[0], args[2].strides[1], args[2].strides[2]}, cuda::stream_of(ctx),
+                         BiasActivationStore<T, A>{bias})),
                      LinearParams::op);
   });
 }
 
-bool linear_supports_int32(const void* params, const TensorArg*, int) {
+// Sizes the kernel indexes with 32-bit ints.
+bool linear_supports(const void* params, const TensorArg*, int) {
   const auto& p = *static_cast<const LinearParams*>(params);
   constexpr std::int64_t limit = std::numeric_limits<int>::max();
   return p.m <= limit && p.n <= limit && p.k <= limit;
@@ -148,9 +154,9 @@ bool supports_int32(const void* params, const TensorArg*, int) {
 // Below cuBLAS (priority 0): the register-tiled kernel, then the 16 x 16 one.
 void register_cuda_matmul_tiled(KernelRegistry& registry) {
   registry.add(make_kernel<LinearParams, &linear_register_tiled_cuda<float>>(DeviceType::CUDA, kFloat32, "cuda.hand",
-                                                                             0, &linear_supports_int32));
+                                                                             0, &linear_supports));
   registry.add(make_kernel<LinearParams, &linear_register_tiled_cuda<double>>(
-      DeviceType::CUDA, kFloat64, "cuda.hand", 0, &linear_supports_int32));
+      DeviceType::CUDA, kFloat64, "cuda.hand", 0, &linear_supports));
   registry.add(make_kernel<MatmulParams, &matmul_register_tiled_cuda<float>>(DeviceType::CUDA, kFloat32,
                                                                              "cuda.hand.regtile", -1, &supports_int32));
   registry.add(make_kernel<MatmulParams, &matmul_register_tiled_cuda<double>>(
