@@ -8,8 +8,8 @@
 #   bin/            redes, every test program, every *_bench (stripped; RUNPATH $ORIGIN/../lib),
 #                   and the tests' fake cuDNN libraries
 #   lib/            libredes and the other libraries the machine lacks
-#   lib/xz/         OpenBLAS and its Fortran runtime, xz-compressed (gpu-check.sh
-#                   unpacks them)
+#   lib/xz/         libredes, OpenBLAS and its Fortran runtime, xz-compressed
+#                   (gpu-check.sh unpacks them)
 #   lib/fallback/   libraries used only where the machine has none of that name
 #   data/           Fashion-MNIST (t10k and the first 10,000 training
 #                   images), cars.json, seattle-temps.csv: `--data` paths
@@ -77,6 +77,11 @@ if [ -n "$unresolved" ]; then
   echo "$unresolved" >&2
   exit 1
 fi
+# libredes is most of the bundle (its device code for every kernel); it
+# travels xz-compressed like OpenBLAS, and gpu-check.sh unpacks it into the
+# library path the programs run with.
+xz -9 -T1 -c "$bundle/lib/$soname" > "$bundle/lib/xz/$soname.xz"
+rm "$bundle/lib/$soname"
 echo "libraries: $(cd "$bundle/lib" && find . -type f | sed 's|^\./||' | sort | tr '\n' ' ')"
 
 # --- data -----------------------------------------------------------------------
