@@ -7,7 +7,7 @@
 // A step of one sequence depends only on that sequence's previous h and c,
 // so blocks never wait for each other and the recurrence needs no grid-wide
 // barrier. The recurrent weights (4H x H) stay in the block's shared memory
-// across the steps where they fit (float32 up to hidden size 118 with 227 KiB
+// across the steps where they fit (float32 up to hidden size 119 with 227 KiB
 // per block), else every step reads them from global memory, where they
 // stay in L2. Per step, each thread computes whole gate rows j, for all of
 // the block's sequences at once, so each weight is read once per step and

@@ -69,11 +69,10 @@ void sort_cuda(const SortParams& p, const TensorArg* args, int, const ExecContex
   const auto* input = static_cast<const T*>(args[2].data);
   auto* keys = scratch<SortKey<T>>(ctx, n, op);
   auto* positions = scratch<std::int64_t>(ctx, n, op);
-  std::int64_t* rows = p.rows > 1 ? scratch<std::int64_t>(ctx, n, op) : nullptr;
   REDES_CUDA_CHECK(cuda::launch(widen_kernel<T>, cuda::grid_size(n), cuda::kBlockSize, 0, stream, keys, input, n), op);
   wait_before_thrust(stream, op);
   cuda::thrust_algorithms::sort_with_positions(keys, positions, n, p.descending, stream);
-  if (rows != nullptr) cuda::thrust_algorithms::group_by_row(positions, rows, n, p.length, stream);
+  if (p.rows > 1) cuda::thrust_algorithms::group_by_row(positions, n, p.length, stream);
   REDES_CUDA_CHECK(cuda::launch(gather_sorted_kernel<T>, cuda::grid_size(n), cuda::kBlockSize, 0, stream,
                                 static_cast<T*>(args[0].data), static_cast<std::int64_t*>(args[1].data), input,
                                 positions, n, p.length),

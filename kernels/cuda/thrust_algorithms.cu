@@ -10,7 +10,6 @@
 #include <thrust/iterator/counting_iterator.h>
 #include <thrust/sequence.h>
 #include <thrust/sort.h>
-#include <thrust/transform.h>
 
 #include "kernels/sort_order.h"
 
@@ -25,9 +24,12 @@ auto policy(void* stream) { return thrust::cuda::par.on(static_cast<cudaStream_t
 auto policy(void*) { return thrust::cpp::par; }
 #endif
 
-struct RowOf {
+// Orders positions by their row alone. A comparator rather than row keys:
+// Thrust then merge-sorts, where row keys with the default order would take
+// its radix sort, whose C++ backend binds a null reference (UBSan reports it).
+struct RowBefore {
   std::int64_t length;
-  REDES_HD std::int64_t operator()(std::int64_t position) const { return position / length; }
+  REDES_HD bool operator()(std::int64_t a, std::int64_t b) const { return a / length < b / length; }
 };
 
 struct IsSet {
@@ -48,10 +50,8 @@ template void sort_with_positions<double>(double*, std::int64_t*, std::int64_t, 
 template void sort_with_positions<std::int32_t>(std::int32_t*, std::int64_t*, std::int64_t, bool, void*);
 template void sort_with_positions<std::int64_t>(std::int64_t*, std::int64_t*, std::int64_t, bool, void*);
 
-void group_by_row(std::int64_t* positions, std::int64_t* scratch, std::int64_t n, std::int64_t length, void* stream) {
-  const auto on = policy(stream);
-  thrust::transform(on, positions, positions + n, scratch, RowOf{length});
-  thrust::stable_sort_by_key(on, scratch, scratch + n, positions);
+void group_by_row(std::int64_t* positions, std::int64_t n, std::int64_t length, void* stream) {
+  thrust::stable_sort(policy(stream), positions, positions + n, RowBefore{length});
 }
 
 std::int64_t flagged_positions(const std::uint8_t* flags, std::int64_t n, std::int64_t* positions, void* stream) {

@@ -23,8 +23,8 @@ template <class Key>
 void sort_with_positions(Key* keys, std::int64_t* positions, std::int64_t n, bool descending, void* stream);
 
 // Sorts positions[0..n) stably by position / length (their row), keeping
-// the order within each row; scratch holds n int64.
-void group_by_row(std::int64_t* positions, std::int64_t* scratch, std::int64_t n, std::int64_t length, void* stream);
+// the order within each row.
+void group_by_row(std::int64_t* positions, std::int64_t n, std::int64_t length, void* stream);
 
 // Writes the i < n with flags[i] != 0 to `positions` in ascending order and
 // returns their number, once they are written.
