@@ -1,6 +1,8 @@
-// Auto selection between two ways of computing an op that are not one kernel
-// call each (nn::LSTM: cuDNN's whole sequence or per-step cells; max_pool2d:
-// cuDNN's values-only pooling or the kernel that also finds the indices).
+// Auto selection between ways of computing an op that are not one kernel
+// call each (lstm_layers: the per-step cells or an implementation of the
+// whole-sequence op; max_pool2d: cuDNN's values-only pooling or the kernel
+// that also finds the indices; linear_activation: the fused kernel or
+// cuBLAS and the activation op).
 // Internal.
 #pragma once
 
