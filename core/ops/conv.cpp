@@ -400,22 +400,28 @@ TransposedGeometry conv_transpose2d_geometry(const Tensor& input, const Tensor& 
 
 }  // namespace
 
-Tensor conv2d(const Tensor& input_in, const Tensor& weight_in, const Tensor& bias_in, Conv2dOptions options) {
+namespace {
+
+// conv2d and conv2d_relu: the operands in the autocast dtype, checked.
+Tensor conv2d_entry(const Tensor& input_in, const Tensor& weight_in, const Tensor& bias_in,
+                    const Conv2dOptions& options, bool relu) {
   const Tensor input = detail::autocast_to_low_precision(input_in), weight = detail::autocast_to_low_precision(weight_in);
   const Tensor bias = detail::autocast_to_low_precision(bias_in);
   check_conv_operands(kConv2d, input, weight, bias, 4, "(N, C, H, W)",
                       "(out_channels, in_channels/groups, kernel_h, kernel_w)");
-  return conv2d_checked(kConv2d, input, weight, bias, options);
+  return conv2d_checked(kConv2d, input, weight, bias, options, relu);
+}
+
+}  // namespace
+
+Tensor conv2d(const Tensor& input, const Tensor& weight, const Tensor& bias, Conv2dOptions options) {
+  return conv2d_entry(input, weight, bias, options, false);
 }
 
 namespace detail {
 
-Tensor conv2d_relu(const Tensor& input_in, const Tensor& weight_in, const Tensor& bias_in, Conv2dOptions options) {
-  const Tensor input = autocast_to_low_precision(input_in), weight = autocast_to_low_precision(weight_in);
-  const Tensor bias = autocast_to_low_precision(bias_in);
-  check_conv_operands(kConv2d, input, weight, bias, 4, "(N, C, H, W)",
-                      "(out_channels, in_channels/groups, kernel_h, kernel_w)");
-  return conv2d_checked(kConv2d, input, weight, bias, options, true);
+Tensor conv2d_relu(const Tensor& input, const Tensor& weight, const Tensor& bias, Conv2dOptions options) {
+  return conv2d_entry(input, weight, bias, options, true);
 }
 
 }  // namespace detail

@@ -107,8 +107,7 @@ std::int64_t image_grain(const Conv2dGeometry& g, const ConvMatrices& m) {
 // Scratch from the call's workspace: `count` blocks of `elements` each.
 template <class T>
 T* scratch(std::int64_t count, std::int64_t elements, const ExecContext& ctx, const char* op) {
-  REDES_CHECK(ctx.workspace != nullptr, op, ": the CPU kernel needs a workspace for its scratch buffers");
-  return static_cast<T*>(ctx.workspace->request(static_cast<std::size_t>(count * elements) * sizeof(T)));
+  return workspace_elements<T>(ctx, count * elements, op);
 }
 
 // Each chunk of images (kernels/cpu/parallel.h) gets its own columns matrix.

@@ -10,8 +10,8 @@
 // the next step's d_gates @ W_hh to dh; the weight gradients and the input
 // gradient are then one GEMM each over all steps, as cuDNN does.
 //
-// Reserve (training): per layer the activated gates (T, N, 4H), h and c
-// (T, N, H each), which the backward call reads.
+// Reserve (training): the hand kernels' layout (kernels/lstm_sequence_params.h),
+// which the backward call reads.
 #include <algorithm>
 #include <cstdint>
 #include <vector>
@@ -29,14 +29,6 @@ using cpu::gemm;
 
 constexpr const char* kOp = LstmSequenceParams::op;
 
-// One layer's part of the reserve.
-template <class T>
-struct LayerState {
-  T* activated;  // (T, N, 4H)
-  T* h;          // (T, N, H)
-  T* c;          // (T, N, H)
-};
-
 // The sizes every loop below uses, checked against the BLAS int limit once.
 struct Sizes {
   std::int64_t steps, batch, hidden, rows;  // rows = steps * batch
@@ -51,26 +43,11 @@ struct Sizes {
         h(cpu::blas_int(s.hidden_size, kOp)),
         gates(cpu::blas_int(4 * s.hidden_size, kOp)),
         all_rows(cpu::blas_int(s.steps * s.batch, kOp)) {}
-
-  std::int64_t layer_elements() const { return rows * 6 * hidden; }
-  template <class T>
-  LayerState<T> layer(T* reserve, std::int64_t l) const {
-    T* base = reserve + l * layer_elements();
-    return {base, base + rows * 4 * hidden, base + rows * 5 * hidden};
-  }
 };
 
 template <class T>
 T* scratch(const ExecContext& ctx, std::int64_t elements) {
-  REDES_CHECK(ctx.workspace != nullptr, kOp, ": the CPU kernel needs a workspace for its scratch buffers");
-  return static_cast<T*>(ctx.workspace->request(static_cast<std::size_t>(std::max<std::int64_t>(elements, 1)) *
-                                                sizeof(T)));
-}
-
-// Weight k (0 w_ih, 1 w_hh, 2 b_ih, 3 b_hh) of `layer`, from the first weight arg.
-template <class T>
-const T* weight(const TensorArg* weights, const LstmSequenceShape& s, std::int64_t layer, int k) {
-  return static_cast<const T*>(weights[layer * (s.bias ? 4 : 2) + k].data);
+  return workspace_elements<T>(ctx, elements, kOp);
 }
 
 // args: y (T, N, H), h_n, c_n (L, N, H), x (T, N, F), h0, c0, weights.
@@ -78,20 +55,14 @@ template <class T>
 void lstm_sequence_cpu(const LstmSequenceParams& p, const TensorArg* args, int, const ExecContext& ctx) {
   const LstmSequenceShape& s = p.shape;
   const Sizes z(s);
-  T* y = static_cast<T*>(args[0].data);
-  T* h_n = static_cast<T*>(args[1].data);
-  T* c_n = static_cast<T*>(args[2].data);
-  const T* x = static_cast<const T*>(args[3].data);
-  const T* h0 = static_cast<const T*>(args[4].data);
-  const T* c0 = static_cast<const T*>(args[5].data);
-  const TensorArg* weights = args + 6;
+  const auto [y, h_n, c_n, x, h0, c0, weights] = lstm_sequence_args<T>(args);
   const std::int64_t state = z.batch * z.hidden;
   if (z.rows == 0) {  // no steps or no sequences: the final state is the initial one
     std::copy(h0, h0 + s.layers * state, h_n);
     std::copy(c0, c0 + s.layers * state, c_n);
     return;
   }
-  const std::int64_t reserve_elements = s.layers * z.layer_elements();
+  const std::int64_t reserve_elements = s.layers * lstm_layer_reserve_elements(s);
   T* reserve = p.reserve != nullptr
                    ? static_cast<T*>(p.reserve->request(static_cast<std::size_t>(reserve_elements) * sizeof(T)))
                    : scratch<T>(ctx, reserve_elements);
@@ -101,14 +72,14 @@ void lstm_sequence_cpu(const LstmSequenceParams& p, const TensorArg* args, int, 
   const T* input = x;
   std::int64_t in = s.input_size;
   for (std::int64_t l = 0; l < s.layers; ++l) {
-    const LayerState<T> layer = z.layer(reserve, l);
-    const T* w_hh = weight<T>(weights, s, l, 1);
+    const LstmLayerState<T> layer = lstm_layer_state(reserve, s, l);
+    const T* w_hh = lstm_weight<T>(weights, s, l, 1);
     const int in_int = cpu::blas_int(in, kOp);
-    gemm<T>(CblasNoTrans, CblasTrans, z.all_rows, z.gates, in_int, input, in_int, weight<T>(weights, s, l, 0), in_int,
-            T(0), gates, z.gates);
+    gemm<T>(CblasNoTrans, CblasTrans, z.all_rows, z.gates, in_int, input, in_int, lstm_weight<T>(weights, s, l, 0),
+            in_int, T(0), gates, z.gates);
     if (s.bias) {
-      const T* b_ih = weight<T>(weights, s, l, 2);
-      const T* b_hh = weight<T>(weights, s, l, 3);
+      const T* b_ih = lstm_weight<T>(weights, s, l, 2);
+      const T* b_hh = lstm_weight<T>(weights, s, l, 3);
       for (std::int64_t j = 0; j < 4 * z.hidden; ++j) bias[static_cast<std::size_t>(j)] = b_ih[j] + b_hh[j];
       for (std::int64_t r = 0; r < z.rows; ++r) {
         T* row = gates + r * 4 * z.hidden;
@@ -145,19 +116,8 @@ void lstm_sequence_backward_cpu(const LstmSequenceBackwardParams& p, const Tenso
   const LstmSequenceShape& s = p.shape;
   const Sizes z(s);
   const std::int64_t weight_count = lstm_sequence_weight_count(s);
-  T* dx = static_cast<T*>(args[0].data);
-  T* dh0 = static_cast<T*>(args[1].data);
-  T* dc0 = static_cast<T*>(args[2].data);
-  const TensorArg* weight_grads = args + 3;
-  const TensorArg* after = args + 3 + weight_count;
-  const T* dy = static_cast<const T*>(after[1].data);
-  const T* dh_n = static_cast<const T*>(after[2].data);
-  const T* dc_n = static_cast<const T*>(after[3].data);
-  const T* x = static_cast<const T*>(after[4].data);
-  const T* h0 = static_cast<const T*>(after[5].data);
-  const T* c0 = static_cast<const T*>(after[6].data);
-  T* reserve = static_cast<T*>(after[7].data);
-  const TensorArg* weights = after + 8;
+  const auto [dx, dh0, dc0, weight_grads, dy, dh_n, dc_n, x, h0, c0, reserve, weights] =
+      lstm_sequence_backward_args<T>(s, args);
   const std::int64_t state = z.batch * z.hidden;
   if (z.rows == 0) {  // the final state is the initial one; nothing reaches the weights
     std::copy(dh_n, dh_n + s.layers * state, dh0);
@@ -177,12 +137,12 @@ void lstm_sequence_backward_cpu(const LstmSequenceBackwardParams& p, const Tenso
 
   const T* d_output = dy;  // the gradient of the current layer's h at every step
   for (std::int64_t l = s.layers - 1; l >= 0; --l) {
-    const LayerState<T> layer = z.layer(reserve, l);
-    const T* input = l == 0 ? x : z.layer(reserve, l - 1).h;
+    const LstmLayerState<T> layer = lstm_layer_state(reserve, s, l);
+    const T* input = l == 0 ? x : lstm_layer_state(reserve, s, l - 1).h;
     const std::int64_t in = l == 0 ? s.input_size : z.hidden;
     const int in_int = cpu::blas_int(in, kOp);
-    const T* w_ih = weight<T>(weights, s, l, 0);
-    const T* w_hh = weight<T>(weights, s, l, 1);
+    const T* w_ih = lstm_weight<T>(weights, s, l, 0);
+    const T* w_hh = lstm_weight<T>(weights, s, l, 1);
     std::copy(dc_n + l * state, dc_n + (l + 1) * state, dc);
     for (std::int64_t t = z.steps - 1; t >= 0; --t) {
       const T* d_step_output = d_output + t * state;

@@ -22,8 +22,8 @@
 // input gradient and the bias gradient are then one GEMM or one sum each
 // over all steps, as on the CPU.
 //
-// Reserve (training): per layer the activated gates (T, N, 4H), h and c
-// (T, N, H each), the CPU kernel's plan.
+// Reserve (training): the hand kernels' layout (kernels/lstm_sequence_params.h),
+// as on the CPU.
 #include <algorithm>
 #include <cstdint>
 #include <limits>
@@ -273,33 +273,7 @@ struct Sizes {
                 ": the CUDA kernel indexes with 32-bit ints; got ", steps, " steps of batch ", batch, ", input ", input,
                 ", hidden ", hidden);
   }
-  std::int64_t layer_elements() const { return rows * 6 * hidden; }
 };
-
-template <class T>
-struct LayerState {
-  T* activated;  // (T, N, 4H)
-  T* h;          // (T, N, H)
-  T* c;          // (T, N, H)
-};
-
-template <class T>
-LayerState<T> layer_state(T* reserve, const Sizes& z, std::int64_t layer) {
-  T* base = reserve + layer * z.layer_elements();
-  return {base, base + z.rows * 4 * z.hidden, base + z.rows * 5 * z.hidden};
-}
-
-template <class T>
-T* scratch(const ExecContext& ctx, std::int64_t elements, const char* op) {
-  REDES_CHECK(ctx.workspace != nullptr, op, ": the CUDA kernel needs a workspace for its scratch buffers");
-  return static_cast<T*>(
-      ctx.workspace->request(static_cast<std::size_t>(std::max<std::int64_t>(elements, 1)) * sizeof(T)));
-}
-
-template <class T>
-const T* weight(const TensorArg* weights, const LstmSequenceShape& s, std::int64_t layer, int k) {
-  return static_cast<const T*>(weights[layer * (s.bias ? 4 : 2) + k].data);
-}
 
 template <class T>
 void copy_device(T* to, const T* from, std::int64_t elements, cudaStream_t stream, const char* op) {
@@ -328,39 +302,33 @@ void lstm_sequence_cuda(const LstmSequenceParams& p, const TensorArg* args, int,
   const LstmSequenceShape& s = p.shape;
   const Sizes z(s, kOp);
   const cudaStream_t stream = cuda::stream_of(ctx);
-  T* y = static_cast<T*>(args[0].data);
-  T* h_n = static_cast<T*>(args[1].data);
-  T* c_n = static_cast<T*>(args[2].data);
-  const T* x = static_cast<const T*>(args[3].data);
-  const T* h0 = static_cast<const T*>(args[4].data);
-  const T* c0 = static_cast<const T*>(args[5].data);
-  const TensorArg* weights = args + 6;
+  const auto [y, h_n, c_n, x, h0, c0, weights] = lstm_sequence_args<T>(args);
   if (z.rows == 0) {  // no steps or no sequences: the final state is the initial one
     copy_device(h_n, h0, s.layers * z.state, stream, kOp);
     copy_device(c_n, c0, s.layers * z.state, stream, kOp);
     return;
   }
-  const std::int64_t reserve_elements = s.layers * z.layer_elements();
+  const std::int64_t reserve_elements = s.layers * lstm_layer_reserve_elements(s);
   T* reserve = p.reserve != nullptr
                    ? static_cast<T*>(p.reserve->request(static_cast<std::size_t>(reserve_elements) * sizeof(T)))
-                   : scratch<T>(ctx, reserve_elements, kOp);
-  T* projected = scratch<T>(ctx, z.rows * 4 * z.hidden, kOp);
-  T* w_hh_t = scratch<T>(ctx, 4 * z.hidden * z.hidden, kOp);
+                   : workspace_elements<T>(ctx, reserve_elements, kOp);
+  T* projected = workspace_elements<T>(ctx, z.rows * 4 * z.hidden, kOp);
+  T* w_hh_t = workspace_elements<T>(ctx, 4 * z.hidden * z.hidden, kOp);
   const LstmRecurrencePlan plan = recurrence_plan<T>(s, ctx, kOp);
 
   const T* input = x;
   std::int64_t in = z.input;
   for (std::int64_t l = 0; l < s.layers; ++l) {
-    const LayerState<T> layer = layer_state(reserve, z, l);
-    gemm(projected, input, row_major(in), weight<T>(weights, s, l, 0), transposed(in), z.rows, 4 * z.hidden, in,
+    const LstmLayerState<T> layer = lstm_layer_state(reserve, s, l);
+    gemm(projected, input, row_major(in), lstm_weight<T>(weights, s, l, 0), transposed(in), z.rows, 4 * z.hidden, in,
          false, stream, kOp);
     REDES_CUDA_CHECK(cuda::launch(transpose_kernel<T>, cuda::grid_size(4 * z.hidden * z.hidden), cuda::kBlockSize, 0,
-                                  stream, w_hh_t, weight<T>(weights, s, l, 1), 4 * z.hidden, z.hidden),
+                                  stream, w_hh_t, lstm_weight<T>(weights, s, l, 1), 4 * z.hidden, z.hidden),
                      kOp);
     const ForwardRecurrence<T> recurrence{projected,
                                           w_hh_t,
-                                          s.bias ? weight<T>(weights, s, l, 2) : nullptr,
-                                          s.bias ? weight<T>(weights, s, l, 3) : nullptr,
+                                          s.bias ? lstm_weight<T>(weights, s, l, 2) : nullptr,
+                                          s.bias ? lstm_weight<T>(weights, s, l, 3) : nullptr,
                                           h0 + l * z.state,
                                           c0 + l * z.state,
                                           layer.activated,
@@ -388,19 +356,8 @@ void lstm_sequence_backward_cuda(const LstmSequenceBackwardParams& p, const Tens
   const Sizes z(s, kBackwardOp);
   const cudaStream_t stream = cuda::stream_of(ctx);
   const std::int64_t weight_count = lstm_sequence_weight_count(s);
-  T* dx = static_cast<T*>(args[0].data);
-  T* dh0 = static_cast<T*>(args[1].data);
-  T* dc0 = static_cast<T*>(args[2].data);
-  const TensorArg* weight_grads = args + 3;
-  const TensorArg* after = args + 3 + weight_count;
-  const T* dy = static_cast<const T*>(after[1].data);
-  const T* dh_n = static_cast<const T*>(after[2].data);
-  const T* dc_n = static_cast<const T*>(after[3].data);
-  const T* x = static_cast<const T*>(after[4].data);
-  const T* h0 = static_cast<const T*>(after[5].data);
-  const T* c0 = static_cast<const T*>(after[6].data);
-  T* reserve = static_cast<T*>(after[7].data);
-  const TensorArg* weights = after + 8;
+  const auto [dx, dh0, dc0, weight_grads, dy, dh_n, dc_n, x, h0, c0, reserve, weights] =
+      lstm_sequence_backward_args<T>(s, args);
   if (z.rows == 0) {  // the final state is the initial one; nothing reaches the weights
     copy_device(dh0, dh_n, s.layers * z.state, stream, kBackwardOp);
     copy_device(dc0, dc_n, s.layers * z.state, stream, kBackwardOp);
@@ -412,16 +369,16 @@ void lstm_sequence_backward_cuda(const LstmSequenceBackwardParams& p, const Tens
     return;
   }
   const std::int64_t gates = 4 * z.hidden;
-  T* d_gates = scratch<T>(ctx, z.rows * gates, kBackwardOp);
-  T* d_below = s.layers > 1 ? scratch<T>(ctx, z.rows * z.hidden, kBackwardOp) : nullptr;
+  T* d_gates = workspace_elements<T>(ctx, z.rows * gates, kBackwardOp);
+  T* d_below = s.layers > 1 ? workspace_elements<T>(ctx, z.rows * z.hidden, kBackwardOp) : nullptr;
   const LstmRecurrencePlan plan = recurrence_plan<T>(s, ctx, kBackwardOp);
 
   const T* d_output = dy;  // the gradient of the current layer's h at every step
   for (std::int64_t l = s.layers - 1; l >= 0; --l) {
-    const LayerState<T> layer = layer_state(reserve, z, l);
-    const T* input = l == 0 ? x : layer_state(reserve, z, l - 1).h;
+    const LstmLayerState<T> layer = lstm_layer_state(reserve, s, l);
+    const T* input = l == 0 ? x : lstm_layer_state(reserve, s, l - 1).h;
     const std::int64_t in = l == 0 ? z.input : z.hidden;
-    const BackwardRecurrence<T> recurrence{weight<T>(weights, s, l, 1),
+    const BackwardRecurrence<T> recurrence{lstm_weight<T>(weights, s, l, 1),
                                            d_output,
                                            dh_n + l * z.state,
                                            dc_n + l * z.state,
@@ -459,7 +416,7 @@ void lstm_sequence_backward_cuda(const LstmSequenceBackwardParams& p, const Tens
     }
     // The input's gradient: dx for layer 0, else the layer below's output
     // gradient (d_below is read by this layer's recurrence above, then rewritten).
-    gemm(l == 0 ? dx : d_below, d_gates, row_major(gates), weight<T>(weights, s, l, 0), row_major(in), z.rows, in,
+    gemm(l == 0 ? dx : d_below, d_gates, row_major(gates), lstm_weight<T>(weights, s, l, 0), row_major(in), z.rows, in,
          gates, false, stream, kBackwardOp);
     d_output = d_below;
   }

@@ -38,12 +38,6 @@ void wait_before_thrust([[maybe_unused]] cudaStream_t stream, [[maybe_unused]] c
 }
 
 template <class T>
-T* scratch(const ExecContext& ctx, std::int64_t elements, const char* op) {
-  REDES_CHECK(ctx.workspace != nullptr, op, ": the CUDA kernel needs a workspace for its scratch buffers");
-  return static_cast<T*>(ctx.workspace->request(static_cast<std::size_t>(elements > 0 ? elements : 1) * sizeof(T)));
-}
-
-template <class T>
 __global__ void widen_kernel(SortKey<T>* keys, const T* input, std::int64_t n) {
   for (std::int64_t i = cuda::first_index(); i < n; i += cuda::grid_stride()) keys[i] = SortKey<T>(input[i]);
 }
@@ -67,8 +61,8 @@ void sort_cuda(const SortParams& p, const TensorArg* args, int, const ExecContex
   if (n == 0) return;
   const cudaStream_t stream = cuda::stream_of(ctx);
   const auto* input = static_cast<const T*>(args[2].data);
-  auto* keys = scratch<SortKey<T>>(ctx, n, op);
-  auto* positions = scratch<std::int64_t>(ctx, n, op);
+  auto* keys = workspace_elements<SortKey<T>>(ctx, n, op);
+  auto* positions = workspace_elements<std::int64_t>(ctx, n, op);
   REDES_CUDA_CHECK(cuda::launch(widen_kernel<T>, cuda::grid_size(n), cuda::kBlockSize, 0, stream, keys, input, n), op);
   wait_before_thrust(stream, op);
   cuda::thrust_algorithms::sort_with_positions(keys, positions, n, p.descending, stream);
@@ -105,8 +99,8 @@ void nonzero_cuda(const NonzeroParams& p, const TensorArg* args, int, const Exec
   *p.count = 0;
   if (n == 0) return;
   const cudaStream_t stream = cuda::stream_of(ctx);
-  auto* flags = scratch<std::uint8_t>(ctx, n, op);
-  auto* positions = scratch<std::int64_t>(ctx, n, op);
+  auto* flags = workspace_elements<std::uint8_t>(ctx, n, op);
+  auto* positions = workspace_elements<std::int64_t>(ctx, n, op);
   REDES_CUDA_CHECK(cuda::launch(flag_nonzero_kernel<T>, cuda::grid_size(n), cuda::kBlockSize, 0, stream, flags,
                                 static_cast<const T*>(input.data), n),
                    op);
