@@ -256,12 +256,13 @@ struct MaxPool2dParams {
   Window2d window;
 };
 
-// args: grad_input (N, C, H, W) contiguous, zeroed by the caller, grad_output
-// (N, C, OH, OW) any strides, indices (int64, grad_output's sizes, any
-// strides) from max_pool2d with `window`. grad_input[plane][indices[i]] +=
-// grad_output[i]; index -1 passes nothing on. Since each index lies in its
-// window, where windows do not overlap an implementation may gather per
-// input element instead of scattering.
+// args: grad_input (N, C, H, W) contiguous, which the kernel writes whole,
+// grad_output (N, C, OH, OW) any strides, indices (int64, grad_output's
+// sizes, any strides) from max_pool2d with `window`. grad_input is zero
+// except grad_input[plane][indices[i]] += grad_output[i]; index -1 passes
+// nothing on. Since each index lies in its window, where windows do not
+// overlap an implementation may gather per input element instead of
+// zeroing and scattering.
 struct MaxPool2dBackwardParams {
   static constexpr const char* op = "max_pool2d_backward";
   Pool2dShape shape;

@@ -70,8 +70,10 @@ Shape output_shape(const Pool2dShape& s) { return {s.batch, s.channels, s.out_he
 // that forward as their own backward, they differentiate to any order.
 
 Tensor max_pool2d_backward(const Tensor& grad, const Tensor& indices, const Pool2dShape& s, const Window2d& win) {
-  Tensor grad_input = zeros(input_shape(s), {grad.dtype(), grad.device()});
-  if (grad.numel() > 0) {
+  Tensor grad_input = empty(input_shape(s), {grad.dtype(), grad.device()});
+  if (grad.numel() == 0) {
+    grad_input.zero_();
+  } else {
     detail::launch(MaxPool2dBackwardParams{s, win}, grad.device(), grad.dtype(),
                    {detail::kernel_arg(grad_input, "max_pool2d"), detail::kernel_arg(grad, "max_pool2d"),
                     detail::kernel_arg(indices, "max_pool2d")});

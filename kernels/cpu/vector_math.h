@@ -77,3 +77,12 @@ inline float sigmoid(float x) { return 1.0f / (1.0f + exp(-x)); }
 #else
 #define REDES_VECTOR_CLONES
 #endif
+
+// Marks a helper of a REDES_VECTOR_CLONES function: inlined into every
+// clone, so that it is compiled for each clone's instruction set (a helper
+// left out of line is compiled once, for the baseline).
+#if defined(__GNUC__)
+#define REDES_INLINE_IN_CLONES inline __attribute__((always_inline))
+#else
+#define REDES_INLINE_IN_CLONES inline
+#endif

@@ -115,7 +115,7 @@ void max_pool2d_cuda(const MaxPool2dParams& p, const TensorArg* args, int, const
       MaxPool2dParams::op);
 }
 
-// args: grad_input (zeroed), grad_output, indices — see MaxPool2dBackwardParams.
+// args: grad_input (written whole), grad_output, indices — see MaxPool2dBackwardParams.
 template <class T>
 void max_pool2d_backward_cuda(const MaxPool2dBackwardParams& p, const TensorArg* args, int, const ExecContext& ctx) {
   const std::int64_t count = args[1].numel();
@@ -128,6 +128,8 @@ void max_pool2d_backward_cuda(const MaxPool2dBackwardParams& p, const TensorArg*
                      MaxPool2dBackwardParams::op);
     return;
   }
+  const std::size_t input_bytes = static_cast<std::size_t>(args[0].numel()) * sizeof(T);
+  REDES_CUDA_CHECK(cudaMemsetAsync(args[0].data, 0, input_bytes, cuda::stream_of(ctx)), MaxPool2dBackwardParams::op);
   REDES_CUDA_CHECK(cuda::launch(max_pool2d_backward_kernel<T>, cuda::grid_size(count), cuda::kBlockSize, 0,
                                 cuda::stream_of(ctx), p.shape, static_cast<T*>(args[0].data), args[1], args[2], count),
                    MaxPool2dBackwardParams::op);

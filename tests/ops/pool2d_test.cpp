@@ -204,27 +204,48 @@ TEST_P(Pool2dTest, MaxPoolNonContiguousInputAndNaN) {
   EXPECT_TRUE(all_close(result.indices, {1, 1, 7, 8}, 0, 0));
 }
 
-// The plain 2x2 stride-2 window on a contiguous input (the CPU's fast path)
-// against the same values through a non-contiguous view (the general path):
-// odd sizes that drop the last row and column, ties and NaNs.
+// The plain 2x2 stride-2 window on a contiguous input (the CPU's fast path,
+// forward and backward) against the same values through non-contiguous views
+// (the general path), bit for bit: rows narrower than the fast path's block
+// of 8 (the last row of the tensor among them), rows of exactly one block,
+// rows whose last block overlaps the one before, odd sizes that drop the last
+// row and column, ties and NaNs.
 TEST_P(Pool2dTest, MaxPoolTwoByTwoMatchesTheGeneralPathWithTiesAndNaN) {
   REDES_REQUIRE_DEVICE(GetParam());
   const double nan = std::numeric_limits<double>::quiet_NaN();
-  std::vector<double> data;
-  for (int i = 0; i < 2 * 3 * 7 * 9; ++i) data.push_back(i % 11 == 0 ? nan : static_cast<double>((i * 7) % 5));
-  for (DType dtype : {kFloat32, kFloat64}) {
-    SCOPED_TRACE(dtype_name(dtype));
-    const Tensor x = values(data, {2, 3, 7, 9}, dtype);
-    const Tensor strided = x.transpose(2, 3).contiguous().transpose(2, 3);
-    ASSERT_FALSE(strided.is_contiguous());
-    const ValuesIndices fast = max_pool2d_with_indices(x, {2, 2});
-    const ValuesIndices general = max_pool2d_with_indices(strided, {2, 2});
-    ASSERT_EQ(fast.values.shape(), (Shape{2, 3, 3, 4}));
-    const std::vector<double> a = host_values(fast.values), b = host_values(general.values);
-    for (std::size_t i = 0; i < a.size(); ++i) {
-      EXPECT_TRUE(a[i] == b[i] || (std::isnan(a[i]) && std::isnan(b[i]))) << i << ": " << a[i] << " vs " << b[i];
+  for (const Shape& shape : {Shape{2, 3, 7, 9}, Shape{3, 2, 10, 10}, Shape{1, 1, 3, 3}, Shape{1, 2, 5, 16},
+                             Shape{2, 1, 6, 29}, Shape{1, 1, 2, 35}}) {
+    std::vector<double> data;
+    for (std::int64_t i = 0; i < numel_of(shape); ++i) data.push_back(i % 11 == 0 ? nan : static_cast<double>((i * 7) % 5));
+    const Shape out_shape{shape[0], shape[1], shape[2] / 2, shape[3] / 2};
+    for (DType dtype : {kFloat32, kFloat64}) {
+      SCOPED_TRACE(shape_str(shape) + " " + dtype_name(dtype));
+      const Tensor x = values(data, shape, dtype);
+      const Tensor strided = x.transpose(2, 3).contiguous().transpose(2, 3);
+      const Tensor weights = random(out_shape, 5).to(dtype);
+      ASSERT_FALSE(strided.is_contiguous());
+      // The output gradient is `weights`: contiguous, or as the transpose of
+      // a contiguous gradient (so that the backward takes the general path).
+      const auto run = [&](const Tensor& input, bool transposed_gradient) {
+        Tensor leaf = input.detach().requires_grad_(true);
+        const ValuesIndices out = max_pool2d_with_indices(leaf, {2, 2});
+        if (transposed_gradient) {
+          (out.values.transpose(2, 3) * weights.transpose(2, 3)).sum().backward();
+        } else {
+          (out.values * weights).sum().backward();
+        }
+        return std::make_pair(out, leaf.grad());
+      };
+      const auto [fast, fast_grad] = run(x, false);
+      const auto [general, general_grad] = run(strided, true);
+      ASSERT_EQ(fast.values.shape(), out_shape);
+      const std::vector<double> a = host_values(fast.values), b = host_values(general.values);
+      for (std::size_t i = 0; i < a.size(); ++i) {
+        EXPECT_TRUE(a[i] == b[i] || (std::isnan(a[i]) && std::isnan(b[i]))) << i << ": " << a[i] << " vs " << b[i];
+      }
+      EXPECT_TRUE(all_close(fast.indices, host_values(general.indices), 0, 0));
+      EXPECT_TRUE(all_close(fast_grad, host_values(general_grad), 0, 0));
     }
-    EXPECT_TRUE(all_close(fast.indices, host_values(general.indices), 0, 0));
   }
 }
 
