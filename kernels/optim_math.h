@@ -20,22 +20,60 @@
 
 namespace redes::optim_math {
 
-template <class T>
-REDES_HD void sgd_element(T& param, T grad, T& buffer, const SgdStepParams& p) {
-  using S = compute_type_t<T>;
+// The numbers of one SGD step in S, rounded once per call.
+template <class S>
+struct SgdNumbers {
+  S weight_decay, momentum, one_minus_dampening, minus_lr;
+};
+
+template <class S>
+REDES_HD SgdNumbers<S> sgd_numbers(const SgdStepParams& p) {
+  return {static_cast<S>(p.weight_decay), static_cast<S>(p.momentum), static_cast<S>(1.0 - p.dampening),
+          static_cast<S>(-p.lr)};
+}
+
+// What an SGD step does besides the plain update, as bits of a template
+// argument of sgd_update, so that the CPU's loop over elements has no branch
+// in it and vectorises (as AdamDecay below).
+inline constexpr unsigned kSgdDecay = 1, kSgdMomentum = 2, kSgdFirstStep = 4, kSgdNesterov = 8, kSgdForms = 16;
+
+REDES_HD unsigned sgd_form(const SgdStepParams& p) {
+  return (p.weight_decay != 0 ? kSgdDecay : 0u) | (p.momentum != 0 ? kSgdMomentum : 0u) |
+         (p.first_step ? kSgdFirstStep : 0u) | (p.nesterov ? kSgdNesterov : 0u);
+}
+
+// Calls body(std::integral_constant<unsigned, F>{}) for the form F == form.
+template <unsigned F = 0, class Body>
+REDES_HD void visit_sgd_form(unsigned form, Body&& body) {
+  if constexpr (F < kSgdForms) {
+    if (form == F) return body(std::integral_constant<unsigned, F>{});
+    visit_sgd_form<F + 1>(form, body);
+  }
+}
+
+// `buffer` is read and written only with kSgdMomentum.
+template <unsigned Form, class T>
+REDES_HD void sgd_update(T& param, T grad, T& buffer, const SgdNumbers<compute_type_t<T>>& n) {
   T g = grad;
-  if (p.weight_decay != 0) g = static_cast<T>(g + static_cast<S>(p.weight_decay) * param);
-  if (p.momentum != 0) {
-    const S momentum = static_cast<S>(p.momentum);
+  if constexpr ((Form & kSgdDecay) != 0) g = static_cast<T>(g + n.weight_decay * param);
+  if constexpr ((Form & kSgdMomentum) != 0) {
     T b = g;
-    if (!p.first_step) {
-      b = static_cast<T>(buffer * momentum);
-      b = static_cast<T>(b + static_cast<S>(1.0 - p.dampening) * g);
+    if constexpr ((Form & kSgdFirstStep) == 0) {
+      b = static_cast<T>(buffer * n.momentum);
+      b = static_cast<T>(b + n.one_minus_dampening * g);
     }
     buffer = b;
-    g = p.nesterov ? static_cast<T>(g + momentum * b) : b;
+    g = (Form & kSgdNesterov) != 0 ? static_cast<T>(g + n.momentum * b) : b;
   }
-  param = static_cast<T>(param + static_cast<S>(-p.lr) * g);
+  param = static_cast<T>(param + n.minus_lr * g);
+}
+
+// One element with the form decided per call of it (the GPU's threads all
+// take the same branches).
+template <class T>
+REDES_HD void sgd_element(T& param, T grad, T& buffer, const SgdStepParams& p) {
+  const SgdNumbers<compute_type_t<T>> numbers = sgd_numbers<compute_type_t<T>>(p);
+  visit_sgd_form(sgd_form(p), [&](auto form) { sgd_update<decltype(form)::value>(param, grad, buffer, numbers); });
 }
 
 // The numbers of one Adam step in S, each rounded from the double the

@@ -14,19 +14,30 @@ namespace {
 // Elements below which a step stays on one thread.
 constexpr std::int64_t kStepGrain = 16384;
 
+// One group's elements with the form known at compile time: a loop without
+// branches, which the compiler vectorises.
+template <unsigned Form, class T>
+void sgd_group(const TensorArg* group, const optim_math::SgdNumbers<compute_type_t<T>>& numbers) {
+  T* param = static_cast<T*>(group[0].data);
+  const T* grad = static_cast<const T*>(group[1].data);
+  T* buffer = static_cast<T*>(group[2].data);  // null without momentum, and then never read
+  cpu::parallel_for(0, group[0].numel(), kStepGrain, [&](std::int64_t lo, std::int64_t hi) {
+    if constexpr ((Form & optim_math::kSgdMomentum) != 0) {
+      for (std::int64_t i = lo; i < hi; ++i) optim_math::sgd_update<Form>(param[i], grad[i], buffer[i], numbers);
+    } else {
+      T unused{};
+      for (std::int64_t i = lo; i < hi; ++i) optim_math::sgd_update<Form>(param[i], grad[i], unused, numbers);
+    }
+  });
+}
+
 // Groups of (param, grad, momentum_buffer): contiguous, one size per group.
 template <class T>
 void sgd_step_cpu(const SgdStepParams& p, const TensorArg* args, int nargs, const ExecContext&) {
+  const auto numbers = optim_math::sgd_numbers<compute_type_t<T>>(p);
   for (int g = 0; g + 2 < nargs; g += 3) {
-    T* param = static_cast<T*>(args[g].data);
-    const T* grad = static_cast<const T*>(args[g + 1].data);
-    T* buffer = static_cast<T*>(args[g + 2].data);
-    cpu::parallel_for(0, args[g].numel(), kStepGrain, [&](std::int64_t lo, std::int64_t hi) {
-      for (std::int64_t i = lo; i < hi; ++i) {
-        T unused{};  // the buffer slot when momentum is 0 (no buffer tensor exists)
-        optim_math::sgd_element(param[i], grad[i], p.momentum != 0 ? buffer[i] : unused, p);
-      }
-    });
+    optim_math::visit_sgd_form(optim_math::sgd_form(p),
+                               [&](auto form) { sgd_group<decltype(form)::value, T>(args + g, numbers); });
   }
 }
 
