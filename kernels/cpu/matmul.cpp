@@ -6,9 +6,7 @@
 #include <cstdint>
 
 #include "core/error.h"
-#include "kernels/cpu/parallel.h"
-#include "kernels/cpu/strided_loop.h"
-#include "kernels/elementwise_math.h"
+#include "kernels/cpu/linear.h"
 #include "kernels/gemm_layout.h"
 #include "kernels/params.h"
 #include "kernels/cpu/widened.h"
@@ -61,26 +59,11 @@ void matmul_cpu(const MatmulParams& p, const TensorArg* args, int, const ExecCon
   }
 }
 
-// args: see LinearParams. The composite's steps in one call: the bias copied
-// into every row, the GEMM adding onto it (beta = 1, as addmm), then the
-// activation in place; the same roundings as addmm and the activation op.
+// args: see LinearParams; the GEMM through OpenBLAS.
 template <class T>
-void linear_cpu(const LinearParams& p, const TensorArg* args, int, const ExecContext&) {
-  T* out = static_cast<T*>(args[0].data);
-  if (p.m == 0 || p.n == 0) return;
-  if (p.bias) {
-    const T* bias = static_cast<const T*>(args[3].data);
-    for (std::int64_t row = 0; row < p.m; ++row) std::copy(bias, bias + p.n, out + row * p.n);
-  }
-  const MatmulParams product{1, p.m, p.n, p.k, p.bias};
-  const TensorArg product_args[] = {args[0], args[1], args[2]};
-  matmul_cpu<T>(product, product_args, 3, ExecContext{});
-  visit_activation(p.activation, [&]<Activation A>() {
-    if constexpr (A != Activation::None) {
-      cpu::parallel_for(0, p.m * p.n, cpu::kElementwiseGrain, [&](std::int64_t lo, std::int64_t hi) {
-        for (std::int64_t i = lo; i < hi; ++i) out[i] = activate<A>(out[i]);
-      });
-    }
+void linear_cpu(const LinearParams& p, const TensorArg* args, int, const ExecContext& ctx) {
+  cpu::linear_through<T>(p, args, [&](const MatmulParams& product, const TensorArg* product_args) {
+    matmul_cpu<T>(product, product_args, 3, ctx);
   });
 }
 

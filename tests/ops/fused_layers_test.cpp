@@ -90,16 +90,26 @@ TEST_P(FusedLayersTest, MatchesAddmmAndTheActivation) {
           if (c.bias) r.push_back(bl.grad());
           return r;
         };
-        const std::vector<Tensor> expected = run(false);
-        std::vector<Tensor> actual;
-        {
-          const testing::ImplScope hand(KernelImpl::Hand);  // on CUDA, the fused hand kernel
-          actual = run(true);
-        }
-        const double tolerance = GetParam().is_cpu() ? 0.0 : dtype == kFloat64 ? 1e-12 : 1e-5;
-        ASSERT_EQ(actual.size(), expected.size());
-        for (std::size_t i = 0; i < expected.size(); ++i) {
-          EXPECT_TRUE(all_close(actual[i], expected[i], tolerance, tolerance)) << "result " << i;
+        // On CUDA the fused hand kernel against the default composite. On
+        // the CPU each setting's GEMMs (OpenBLAS under hand, oneDNN's for
+        // large products under auto) in both, which must then agree exactly.
+        for (KernelImpl setting : GetParam().is_cpu() ? std::vector<KernelImpl>{KernelImpl::Hand, KernelImpl::Auto}
+                                                      : std::vector<KernelImpl>{KernelImpl::Hand}) {
+          SCOPED_TRACE(kernel_impl_name(setting));
+          std::vector<Tensor> expected, actual;
+          {
+            const testing::ImplScope composite_setting(GetParam().is_cpu() ? setting : kernel_impl());
+            expected = run(false);
+          }
+          {
+            const testing::ImplScope fused_setting(setting);
+            actual = run(true);
+          }
+          const double tolerance = GetParam().is_cpu() ? 0.0 : dtype == kFloat64 ? 1e-12 : 1e-5;
+          ASSERT_EQ(actual.size(), expected.size());
+          for (std::size_t i = 0; i < expected.size(); ++i) {
+            EXPECT_TRUE(all_close(actual[i], expected[i], tolerance, tolerance)) << "result " << i;
+          }
         }
       }
     }

@@ -150,6 +150,8 @@ TEST_P(MatmulTest, EveryImplementationMatchesNaiveProduct) {
   }
   ASSERT_FALSE(names.empty());
   for (const std::string& name : names) {
+    // oneDNN serves large float32 products only: its own test below.
+    if (GetParam().is_cpu() && name == "onednn") continue;
     SCOPED_TRACE(name);
     const testing::ForcedImpl forced({"matmul"}, name);
     std::uint64_t seed = 200;
@@ -180,6 +182,41 @@ TEST_P(MatmulTest, EveryImplementationMatchesNaiveProduct) {
 }
 
 REDES_INSTANTIATE_FOR_DEVICES(MatmulTest);
+
+// oneDNN's float32 matmul, forced, on products of at least 2^18
+// multiply-adds (below that OpenBLAS runs): odd sizes, one row, transposed
+// and sliced operands, a batch against a shared matrix, addmm's accumulation;
+// and smaller products still served, by OpenBLAS.
+TEST(MatmulOnednn, LargeFloatProductsMatchTheNaiveProduct) {
+  if (KernelRegistry::instance().candidates("matmul", DeviceType::CPU, kFloat32).front()->name != "onednn") {
+    GTEST_SKIP() << "built without oneDNN";
+  }
+  const testing::ForcedImpl forced({"matmul"}, "onednn");
+  std::uint64_t seed = 400;
+  for (const auto& s : {std::array<std::int64_t, 3>{65, 65, 65}, {257, 33, 31}, {1, 600, 500}, {130, 70, 90}}) {
+    SCOPED_TRACE(std::to_string(s[0]) + "x" + std::to_string(s[1]) + "x" + std::to_string(s[2]));
+    const Tensor a = testing::random_tensor({s[0], s[1]}, seed++);
+    const Tensor b = testing::random_tensor({s[1], s[2]}, seed++);
+    EXPECT_TRUE(all_close(matmul(a, b), reference_matmul(a, b), 1e-4, 1e-4));
+    const Tensor at = testing::random_tensor({s[1], s[0]}, seed++).t();
+    const Tensor sliced = testing::random_tensor({s[1], 2 * s[2]}, seed++).slice(1, 0, 2 * s[2], 2);
+    EXPECT_TRUE(all_close(matmul(at, sliced), reference_matmul(at, sliced), 1e-4, 1e-4));
+  }
+  const Tensor batched = testing::random_tensor({3, 90, 70}, 1);
+  const Tensor shared = testing::random_tensor({70, 50}, 2);
+  const Tensor out = matmul(batched, shared);
+  for (std::int64_t i = 0; i < 3; ++i) {
+    EXPECT_TRUE(all_close(out.select(0, i), reference_matmul(batched.select(0, i), shared), 1e-4, 1e-4));
+  }
+  const Tensor bias = testing::random_tensor({50}, 3);
+  const Tensor plain = batched.select(0, 1);
+  EXPECT_TRUE(all_close(addmm(bias, plain, shared), host_values(matmul(plain, shared) + bias), 1e-6, 1e-6));
+  EXPECT_THROW(matmul(testing::random_tensor({8, 8}, 4), testing::random_tensor({8, 8}, 5)), Error)
+      << "forced oneDNN refuses a product below its size";
+  const testing::ForcedImpl unforced({"matmul"}, "");
+  const Tensor small_a = testing::random_tensor({8, 9}, 6), small_b = testing::random_tensor({9, 7}, 7);
+  EXPECT_TRUE(all_close(matmul(small_a, small_b), reference_matmul(small_a, small_b), 1e-5, 1e-5));
+}
 
 }  // namespace
 }  // namespace redes
