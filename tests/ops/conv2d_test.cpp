@@ -4,6 +4,7 @@
 
 #include <string>
 
+#include "core/ops/fused.h"
 #include "kernels/backend_status.h"
 #include "kernels/conv2d_igemm_plan.h"
 #include "kernels/conv_math.h"
@@ -390,6 +391,49 @@ TEST(Conv2dImplementations, ForcedCudnnGivesAnEmptyOutputForAnEmptyBatch) {
   const Tensor out = conv2d(x, zeros({4, 3, 3, 3}, {kFloat32, Device::cuda(0)}));
   EXPECT_EQ(out.shape(), (Shape{0, 4, 6, 6}));
   EXPECT_EQ(out.device(), Device::cuda(0));
+}
+
+// The hand CPU kernel's output pass adds the bias and, for conv2d_relu,
+// applies the ReLU: against the direct loops, and its gradients against
+// conv2d followed by relu, on one and two threads (two chunks of images).
+TEST(Conv2dCpuHand, OutputPassAddsTheBiasAndAppliesTheRelu) {
+  const int previous = get_num_threads();
+  const testing::ForcedImpl forced({"conv2d_forward", "conv2d_relu_forward", "conv2d_backward_input",
+                                    "conv2d_backward_weight"},
+                                   "cpu.blas");
+  struct Case {
+    Shape input, weight;
+    Conv2dOptions options;
+  };
+  std::uint64_t seed = 70;
+  for (const Case& c : {Case{{5, 8, 31, 31}, {8, 8, 3, 3}, {.padding = {1, 1}}},
+                        Case{{5, 8, 20, 23}, {6, 4, 3, 2}, {.stride = {2, 1}, .padding = {1, 0}, .groups = 2}},
+                        Case{{3, 4, 9, 9}, {5, 4, 1, 1}, {}}}) {
+    const Tensor x = testing::random_tensor(c.input, seed++, {kFloat64});
+    const Tensor w = testing::random_tensor(c.weight, seed++, {kFloat64});
+    const Tensor b = testing::random_tensor({c.weight[0]}, seed++, {kFloat64});
+    const std::vector<double> expected =
+        reference_conv2d(host_values(x), c.input, host_values(w), c.weight, host_values(b), c.options);
+    std::vector<double> relu_expected = expected;
+    for (double& v : relu_expected) v = std::max(v, 0.0);
+    const Tensor grad_out = testing::random_tensor(Shape(conv2d(x, w, b, c.options).shape()), seed++, {kFloat64});
+    for (int threads : {1, 2}) {
+      SCOPED_TRACE(shape_str(c.input) + ", " + std::to_string(threads) + " threads");
+      set_num_threads(threads);
+      EXPECT_TRUE(all_close(conv2d(x, w, b, c.options), expected, 1e-12, 1e-12));
+      std::vector<std::vector<Tensor>> grads;
+      for (bool fused : {true, false}) {
+        Tensor xg = x.clone().requires_grad_(true), wg = w.clone().requires_grad_(true);
+        Tensor bg = b.clone().requires_grad_(true);
+        const Tensor out = fused ? detail::conv2d_relu(xg, wg, bg, c.options) : relu(conv2d(xg, wg, bg, c.options));
+        EXPECT_TRUE(all_close(out, relu_expected, 1e-12, 1e-12)) << (fused ? "fused" : "composite");
+        (out * grad_out).sum().backward();
+        grads.push_back({xg.grad(), wg.grad(), bg.grad()});
+      }
+      for (int i = 0; i < 3; ++i) EXPECT_TRUE(all_close(grads[0][i], host_values(grads[1][i]), 0, 0)) << i;
+    }
+  }
+  set_num_threads(previous);
 }
 
 // The CPU kernels split the batch over threads (one columns buffer and one
