@@ -1,7 +1,14 @@
 // Matrix products: redes::matmul next to a direct cblas_sgemm on the same
-// input buffers, in GFLOP/s, and redes::matmul on bfloat16 copies. redes calls the same OpenBLAS, so the ratio
-// redes/cblas is what dispatch, checks and output allocation cost; it is
-// printed after the runs. Each case compares the two outputs before timing.
+// input buffers, in GFLOP/s, and redes::matmul on bfloat16 copies. By
+// default redes runs oneDNN's float32 matmul from 2^18 multiply-adds and
+// OpenBLAS below (kernels/onednn/matmul.cpp); matmul_redes_blas and
+// matmul_redes_onednn force one of the two (oneDNN where it serves the
+// shape), so the table printed after the runs gives, per shape, each
+// implementation's rate, redes' over cblas's (what dispatch, checks and
+// output allocation cost, or gain) and each as a fraction of the best
+// float32 rate of the run (the machine's measured sgemm peak, by whichever
+// library reached it). Each case compares
+// the outputs with cblas's before timing.
 // Where a CUDA device exists, matmul_redes_cuda times redes::matmul on cuda:0
 // (cuBLAS, exact FP32) on the same shapes, output allocation included,
 // checked against cblas first; matmul_regtile_cuda and matmul_hand_cuda do
@@ -148,6 +155,26 @@ void matmul_redes_cuda(benchmark::State& state) {
   set_flops(state);
 }
 
+// matmul_redes with one CPU implementation forced; skipped where it refuses
+// the shape (oneDNN below its size).
+void matmul_forced_cpu(benchmark::State& state, const char* implementation) {
+  const std::int64_t product = state.range(0) * state.range(1) * state.range(2);
+  const auto& candidates = redes::KernelRegistry::instance().candidates("matmul", redes::DeviceType::CPU,
+                                                                        redes::kFloat32);
+  const bool registered = std::any_of(candidates.begin(), candidates.end(),
+                                      [&](const redes::KernelEntry* entry) { return entry->name == implementation; });
+  if (!registered || (std::string(implementation) == "onednn" && product < (std::int64_t{1} << 18))) {
+    state.SkipWithError((std::string(implementation) + " does not serve this shape in this build").c_str());
+    return;
+  }
+  redes::KernelRegistry::instance().force("matmul", implementation);
+  matmul_redes(state);
+  redes::KernelRegistry::instance().force("matmul", "");
+}
+
+void matmul_redes_blas(benchmark::State& state) { matmul_forced_cpu(state, "cpu.blas"); }
+void matmul_redes_onednn(benchmark::State& state) { matmul_forced_cpu(state, "onednn"); }
+
 // matmul_redes_cuda with one implementation forced.
 void matmul_forced_cuda(benchmark::State& state, const char* implementation) {
   redes::KernelRegistry::instance().force("matmul", implementation);
@@ -165,6 +192,8 @@ void shapes(benchmark::internal::Benchmark* bench) {
 }
 
 BENCHMARK(matmul_redes)->Apply(shapes);
+BENCHMARK(matmul_redes_blas)->Apply(shapes);
+BENCHMARK(matmul_redes_onednn)->Apply(shapes);
 BENCHMARK(matmul_redes_bf16)->Apply(shapes);
 BENCHMARK(matmul_cblas)->Apply(shapes);
 
@@ -182,14 +211,26 @@ class RatioReporter : public benchmark::ConsoleReporter {
 
   void print_ratios() const {
     if (medians_.empty()) return;  // a --benchmark_filter left out every matmul
-    std::printf("\nmedian GFLOP/s            redes    cblas  redes/cblas  redes bf16  bf16/fp32\n");
+    double peak = 0;  // the best float32 rate of the run
     for (const auto& [args, by_function] : medians_) {
-      const auto ours = by_function.find("matmul_redes"), theirs = by_function.find("matmul_cblas");
-      if (ours == by_function.end() || theirs == by_function.end()) continue;
-      const auto bf16 = by_function.find("matmul_redes_bf16");
-      const double half = bf16 == by_function.end() ? 0.0 : bf16->second;
-      std::printf("%-22s %9.2f %8.2f %11.2f %11.2f %10.2f\n", args.c_str(), ours->second, theirs->second,
-                  ours->second / theirs->second, half, half / ours->second);
+      for (const auto& [function, value] : by_function) {
+        if (function != "matmul_redes_bf16") peak = std::max(peak, value);
+      }
+    }
+    const auto rate = [](const std::map<std::string, double>& by_function, const char* name) {
+      const auto found = by_function.find(name);
+      return found == by_function.end() ? 0.0 : found->second;
+    };
+    std::printf("\nmedian GFLOP/s (0: not run); of peak: over the best float32 rate of the run, %.1f GFLOP/s\n",
+                peak);
+    std::printf("%-22s %8s %8s %8s %8s %8s %11s %9s %9s\n", "shape", "redes", "blas", "onednn", "cblas", "bf16",
+                "redes/cblas", "blas/peak", "dnnl/peak");
+    for (const auto& [args, by_function] : medians_) {
+      const double ours = rate(by_function, "matmul_redes"), cblas = rate(by_function, "matmul_cblas");
+      if (ours == 0 || cblas == 0) continue;
+      const double blas = rate(by_function, "matmul_redes_blas"), onednn = rate(by_function, "matmul_redes_onednn");
+      std::printf("%-22s %8.2f %8.2f %8.2f %8.2f %8.2f %11.2f %9.2f %9.2f\n", args.c_str(), ours, blas, onednn, cblas,
+                  rate(by_function, "matmul_redes_bf16"), ours / cblas, blas / peak, onednn / peak);
     }
   }
 
