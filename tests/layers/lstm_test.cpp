@@ -265,65 +265,6 @@ TEST(LstmSequence, SequenceGradcheck) {
   }
 }
 
-// nn::LSTM on CUDA runs the whole sequence through each implementation of
-// lstm_sequence (the hand kernel, cuDNN's RNN where the build has it); each
-// must match the CPU layer in every output and gradient. The shapes cover
-// several layers, batch 1, no bias, a batch larger than the GPU has SMs
-// (several sequences per block, the last block partly filled) and hidden
-// sizes whose recurrent weights do not fit a block's shared memory.
-TEST(LstmSequence, CudaSequenceMatchesTheCpuLayer) {
-  REDES_REQUIRE_DEVICE(Device::cuda(0));
-  std::vector<std::string> implementations{"cuda.hand"};
-  if (build_info().cudnn) {
-    ASSERT_EQ(cudnn_unusable_reason(), "") << "a GPU is present, so cuDNN should run";
-    implementations.push_back("cudnn");
-  }
-  struct Case {
-    std::int64_t input, hidden, layers, batch, steps;
-    bool batch_first, bias;
-  };
-  std::uint64_t seed = 900;
-  for (const Case& c : {Case{5, 7, 2, 3, 4, true, true}, Case{3, 4, 1, 1, 6, false, false},
-                        Case{9, 16, 3, 5, 11, false, true}, Case{4, 5, 2, 270, 3, false, true},
-                        Case{3, 128, 1, 2, 3, true, true}}) {
-    for (DType dtype : {kFloat64, kFloat32}) {
-      SCOPED_TRACE(std::to_string(c.layers) + " layers, hidden " + std::to_string(c.hidden) + " " + dtype_name(dtype));
-      nn::LSTM cpu_lstm(c.input, c.hidden, {.num_layers = c.layers, .batch_first = c.batch_first, .bias = c.bias});
-      cpu_lstm.to(dtype);
-      nn::LSTM cuda_lstm(c.input, c.hidden, {.num_layers = c.layers, .batch_first = c.batch_first, .bias = c.bias});
-      cuda_lstm.to(dtype);
-      cuda_lstm.load_state_dict(cpu_lstm.state_dict());
-      cuda_lstm.to(Device::cuda(0));
-      const Shape x_shape = c.batch_first ? Shape{c.batch, c.steps, c.input} : Shape{c.steps, c.batch, c.input};
-      const Shape y_shape = c.batch_first ? Shape{c.batch, c.steps, c.hidden} : Shape{c.steps, c.batch, c.hidden};
-      const Shape state{c.layers, c.batch, c.hidden};
-      std::vector<Tensor> values;
-      for (const Shape& shape : {x_shape, state, state, y_shape, state, state}) {
-        values.push_back(testing::random_tensor(shape, seed++, {dtype}));
-      }
-      const std::vector<Tensor> expected = lstm_results(cpu_lstm, values, Device::cpu());
-      for (const std::string& implementation : implementations) {
-        SCOPED_TRACE(implementation);
-        std::vector<Tensor> actual;
-        {
-          testing::ImplScope scope(KernelImpl::Hand);
-          testing::ForcedImpl forced({"lstm_sequence", "lstm_sequence_backward"}, implementation);
-          // The per-step path would need lstm_cell on CUDA: forcing the CPU
-          // kernel for it makes that path fail, so passing proves the sequence ran.
-          testing::ForcedImpl per_step_off({"lstm_cell"}, "cpu");
-          cuda_lstm.zero_grad();
-          actual = lstm_results(cuda_lstm, values, Device::cuda(0));
-        }
-        ASSERT_EQ(actual.size(), expected.size());
-        const double tolerance = dtype == kFloat64 ? 1e-11 : 1e-4;
-        for (std::size_t i = 0; i < expected.size(); ++i) {
-          EXPECT_TRUE(all_close(actual[i], expected[i], tolerance, tolerance)) << "result " << i;
-        }
-      }
-    }
-  }
-}
-
 // lstm_layers, the op nn::LSTM calls, says what computed its result.
 TEST(LstmSequence, LstmLayersNamesWhatRan) {
   const auto run = [](Device device, DType dtype) {

@@ -475,57 +475,6 @@ std::vector<Tensor> max_pool_results(const Tensor& x, const Geometry& g, std::ui
   return pool_results(x, seed, [&](const Tensor& xg) { return max_pool2d(xg, g.kernel, options); });
 }
 
-// avg_pool2d through each CUDA implementation (hand-written, cuDNN), forced in
-// turn, against the CPU kernels and each other, forward and backward: odd
-// sizes, batch 1, padding with and without counting it, a strided input.
-TEST(Pool2dImplementations, EachCudaAvgPoolMatchesTheCpuAndTheOthers) {
-  if (!build_info().cuda) GTEST_SKIP() << "this build has no CUDA backend";
-  REDES_REQUIRE_DEVICE(Device::cuda(0));
-  if (build_info().cudnn) {
-    ASSERT_EQ(cudnn_unusable_reason(), "") << "a GPU is present, so cuDNN should run";
-  }
-  const std::vector<std::pair<Shape, Geometry>> cases = {
-      {{2, 3, 7, 9}, {{3, 3}, {2, 2}, {1, 1}, {1, 1}, false}},
-      {{1, 1, 5, 7}, {{2, 3}, {1, 2}, {0, 1}, {1, 1}, false}},
-      {{2, 2, 9, 8}, {{4, 2}, {3, 1}, {2, 1}, {1, 1}, false}},
-      {{16, 32, 32, 32}, {{2, 2}, {2, 2}, {0, 0}, {1, 1}, false}},
-      // ceil_mode whose output size is the floor formula's: still cuDNN's.
-      {{1, 2, 7, 7}, {{3, 3}, {2, 2}, {1, 1}, {1, 1}, true}},
-  };
-  const Device cuda = Device::cuda(0);
-  std::uint64_t seed = 700;
-  for (const auto& [shape, g] : cases) {
-    for (bool include_pad : {true, false}) {
-      for (bool strided : {false, true}) {
-        for (DType dtype : {kFloat32, kFloat64}) {
-          SCOPED_TRACE(shape_str(shape) + (include_pad ? " include_pad " : " ") + (strided ? "strided " : "") +
-                       dtype_name(dtype));
-          const Shape stored{shape[0], shape[2], shape[3], shape[1]};
-          const Tensor x = strided ? testing::random_tensor(stored, seed, {dtype}).permute({0, 3, 1, 2})
-                                   : testing::random_tensor(shape, seed, {dtype});
-          const std::vector<Tensor> cpu = avg_pool_results(x, g, include_pad, seed + 1);
-          seed += 2;
-          const double tolerance = dtype == kFloat32 ? 1e-6 : 1e-14;
-          std::vector<std::vector<Tensor>> per_impl;
-          for (const std::string& impl : testing::cuda_implementations()) {
-            SCOPED_TRACE(impl);
-            testing::ForcedImpl forced({"avg_pool2d", "avg_pool2d_backward"}, impl);
-            per_impl.push_back(avg_pool_results(x.to(cuda), g, include_pad, seed - 1));
-            for (std::size_t i = 0; i < cpu.size(); ++i) {
-              EXPECT_TRUE(all_close(per_impl.back()[i], cpu[i], tolerance, tolerance)) << "result " << i;
-            }
-          }
-          for (std::size_t k = 1; k < per_impl.size(); ++k) {
-            for (std::size_t i = 0; i < cpu.size(); ++i) {
-              EXPECT_TRUE(all_close(per_impl[k][i], per_impl[0][i], tolerance, tolerance)) << "result " << i;
-            }
-          }
-        }
-      }
-    }
-  }
-}
-
 // oneDNN's pooling (the vendor and auto settings on the CPU) against the
 // hand kernels, forward and backward, in float32 and, where oneDNN runs it,
 // bfloat16: odd sizes, batch 1, overlapping windows, padding with and without

@@ -41,13 +41,6 @@ class ImplScope {
   KernelImpl previous_;
 };
 
-// The CUDA implementations this build has: the hand kernels, and cuDNN.
-inline std::vector<std::string> cuda_implementations() {
-  std::vector<std::string> names{"cuda.hand"};
-  if (build_info().cudnn) names.push_back("cudnn");
-  return names;
-}
-
 // The CUDA implementations of conv2d: the implicit GEMM, the direct
 // one-thread-per-element kernels, and cuDNN.
 inline std::vector<std::string> cuda_conv2d_implementations() {
