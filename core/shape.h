@@ -1,16 +1,18 @@
-// Shapes and strides are small vectors of int64 sizes, counted in elements.
+// Shapes and strides are small vectors of int64 sizes, counted in elements,
+// held inline for up to six dims (core/dims.h).
 #pragma once
 
 #include <cstdint>
 #include <string>
 #include <vector>
 
+#include "core/dims.h"
 #include "core/export.h"
 
 namespace redes {
 
-using Shape = std::vector<std::int64_t>;
-using Strides = std::vector<std::int64_t>;
+using Shape = Dims;
+using Strides = Dims;
 
 REDES_API std::int64_t numel_of(const Shape& shape);
 // Row-major strides of a dense tensor of this shape.
