@@ -5,10 +5,16 @@
 // Where a CUDA device exists, conv2d_forward_backward_cuda runs the same
 // step on cuda:0 (whichever conv2d implementation redes selects there),
 // after comparing its output and three gradients with the CPU's.
-// conv2d_forward_backward_bf16 runs the CPU step on bfloat16 tensors.
+// conv2d_forward_backward_bf16 runs the CPU step on bfloat16 tensors;
+// conv2d_forward_backward_hand and _onednn force the hand kernels (im2col +
+// OpenBLAS) or oneDNN's. Each CPU case also reports its rate as a fraction
+// of the machine's float32 GEMM peak, measured once per run as the best of
+// five 1024^3 products through redes::matmul (the fastest GEMM the build
+// has: oneDNN's where present, else OpenBLAS's).
 #include <benchmark/benchmark.h>
 
 #include <algorithm>
+#include <chrono>
 #include <cmath>
 #include <string>
 #include <vector>
@@ -16,6 +22,7 @@
 #include <redes.h>
 
 #include "cuda_cases.h"
+#include "kernels/registry.h"
 
 namespace {
 
@@ -32,11 +39,33 @@ const ConvShape kShapes[] = {
     {128, 32, 16, 16, 64, 3, 1},  // W3 block 2
 };
 
-// GFLOP/s of one forward + backward step, and the shape as the label.
+// The float32 GEMM peak of this machine in GFLOP/s (see above), measured once.
+double gemm_peak() {
+  static const double peak = [] {
+    redes::Generator generator(7);
+    const Tensor a = redes::rand({1024, 1024}, {}, &generator), b = redes::rand({1024, 1024}, {}, &generator);
+    double best = 0;
+    for (int i = 0; i < 6; ++i) {
+      const auto start = std::chrono::steady_clock::now();
+      benchmark::DoNotOptimize(redes::matmul(a, b));
+      const std::chrono::duration<double> took = std::chrono::steady_clock::now() - start;
+      if (i > 0) best = std::max(best, 2.0 * 1024 * 1024 * 1024 / took.count() * 1e-9);  // the first warms up
+    }
+    return best;
+  }();
+  return peak;
+}
+
+// GFLOP/s of one forward + backward step (and, on the CPU, its fraction of
+// the GEMM peak), and the shape as the label.
 void set_flops_and_label(benchmark::State& state, const ConvShape& s, const Tensor& output) {
   const double flops =
       3.0 * 2.0 * static_cast<double>(s.n * s.k * output.size(2) * output.size(3) * s.c * s.kernel * s.kernel);
   state.counters["GFLOP/s"] = benchmark::Counter(flops * 1e-9, benchmark::Counter::kIsIterationInvariantRate);
+  if (output.device().is_cpu()) {
+    state.counters["of_gemm_peak"] =
+        benchmark::Counter(flops * 1e-9 / gemm_peak(), benchmark::Counter::kIsIterationInvariantRate);
+  }
   state.SetLabel("N" + std::to_string(s.n) + " " + std::to_string(s.c) + "->" + std::to_string(s.k) + " " +
                  std::to_string(s.kernel) + "x" + std::to_string(s.kernel) + " on " + std::to_string(s.h) + "x" +
                  std::to_string(s.w));
@@ -71,6 +100,24 @@ void forward_backward_in(benchmark::State& state, redes::DType dtype) {
 }
 
 void conv2d_forward_backward(benchmark::State& state) { forward_backward_in(state, redes::kFloat32); }
+
+// The float32 step with one CPU implementation forced for its three ops.
+void forward_backward_forced(benchmark::State& state, const char* implementation) {
+  const char* ops[] = {"conv2d_forward", "conv2d_backward_input", "conv2d_backward_weight"};
+  const auto& candidates = redes::KernelRegistry::instance().candidates(ops[0], redes::DeviceType::CPU,
+                                                                        redes::kFloat32);
+  if (std::none_of(candidates.begin(), candidates.end(),
+                   [&](const redes::KernelEntry* entry) { return entry->name == implementation; })) {
+    state.SkipWithError((std::string(implementation) + " is not in this build").c_str());
+    return;
+  }
+  for (const char* op : ops) redes::KernelRegistry::instance().force(op, implementation);
+  forward_backward_in(state, redes::kFloat32);
+  for (const char* op : ops) redes::KernelRegistry::instance().force(op, "");
+}
+
+void conv2d_forward_backward_hand(benchmark::State& state) { forward_backward_forced(state, "cpu.blas"); }
+void conv2d_forward_backward_onednn(benchmark::State& state) { forward_backward_forced(state, "onednn"); }
 void conv2d_forward_backward_bf16(benchmark::State& state) { forward_backward_in(state, redes::kBFloat16); }
 
 // The values of a tensor on any device, as float64 on the host.
@@ -145,6 +192,18 @@ void conv2d_forward_backward_cuda(benchmark::State& state) {
 }  // namespace
 
 BENCHMARK(conv2d_forward_backward)
+    ->DenseRange(0, 3)
+    ->Unit(benchmark::kMillisecond)
+    ->Repetitions(5)
+    ->ReportAggregatesOnly(true)
+    ->UseRealTime();
+BENCHMARK(conv2d_forward_backward_hand)
+    ->DenseRange(0, 3)
+    ->Unit(benchmark::kMillisecond)
+    ->Repetitions(5)
+    ->ReportAggregatesOnly(true)
+    ->UseRealTime();
+BENCHMARK(conv2d_forward_backward_onednn)
     ->DenseRange(0, 3)
     ->Unit(benchmark::kMillisecond)
     ->Repetitions(5)
