@@ -68,14 +68,6 @@ REDES_HD void sgd_update(T& param, T grad, T& buffer, const SgdNumbers<compute_t
   param = static_cast<T>(param + n.minus_lr * g);
 }
 
-// One element with the form decided per call of it (the GPU's threads all
-// take the same branches).
-template <class T>
-REDES_HD void sgd_element(T& param, T grad, T& buffer, const SgdStepParams& p) {
-  const SgdNumbers<compute_type_t<T>> numbers = sgd_numbers<compute_type_t<T>>(p);
-  visit_sgd_form(sgd_form(p), [&](auto form) { sgd_update<decltype(form)::value>(param, grad, buffer, numbers); });
-}
-
 // The numbers of one Adam step in S, each rounded from the double the
 // composite computes: computed once per call, not per element (a square root
 // of a double per element cost more than the rest of the update).

@@ -41,17 +41,23 @@ __device__ int group_of(const TensorTable<T, Arity>& table, std::int64_t i) {
   return lo;
 }
 
-// Groups of (param, grad, buffer); buffer is null when momentum is 0.
+// Groups of (param, grad, buffer); buffer is null when momentum is 0, and
+// then never read (sgd_update touches it only with kSgdMomentum).
 template <class T>
 __global__ void sgd_step_kernel(SgdStepParams p, TensorTable<T, 3> table) {
   const std::int64_t total = table.end[table.count - 1];
-  for (std::int64_t i = cuda::first_index(); i < total; i += cuda::grid_stride()) {
-    const int g = group_of(table, i);
-    const std::int64_t k = i - (g == 0 ? 0 : table.end[g - 1]);
-    T unused{};
-    T* buffer = table.data[g][2];
-    optim_math::sgd_element(table.data[g][0][k], table.data[g][1][k], buffer != nullptr ? buffer[k] : unused, p);
-  }
+  const auto numbers = optim_math::sgd_numbers<compute_type_t<T>>(p);
+  // The same form, so the same branch, in every thread of the launch.
+  optim_math::visit_sgd_form(optim_math::sgd_form(p), [&](auto form) {
+    for (std::int64_t i = cuda::first_index(); i < total; i += cuda::grid_stride()) {
+      const int g = group_of(table, i);
+      const std::int64_t k = i - (g == 0 ? 0 : table.end[g - 1]);
+      T unused{};
+      T* buffer = table.data[g][2];
+      optim_math::sgd_update<decltype(form)::value>(table.data[g][0][k], table.data[g][1][k],
+                                                    buffer != nullptr ? buffer[k] : unused, numbers);
+    }
+  });
 }
 
 // Groups of (param, grad, m, v).
