@@ -307,7 +307,7 @@ TEST(Conv2dCpuHand, OutputPassAddsTheBiasAndAppliesTheRelu) {
         reference_conv2d(host_values(x), c.input, host_values(w), c.weight, host_values(b), c.options);
     std::vector<double> relu_expected = expected;
     for (double& v : relu_expected) v = std::max(v, 0.0);
-    const Tensor grad_out = testing::random_tensor(Shape(conv2d(x, w, b, c.options).shape()), seed++, {kFloat64});
+    const Tensor grad_out = testing::random_tensor(conv2d(x, w, b, c.options).shape(), seed++, {kFloat64});
     for (int threads : {1, 2}) {
       SCOPED_TRACE(shape_str(c.input) + ", " + std::to_string(threads) + " threads");
       set_num_threads(threads);

@@ -5,6 +5,7 @@
 
 #include <initializer_list>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include <redes.h>
@@ -16,17 +17,26 @@ namespace redes::testing {
 
 class ForcedImpl {
  public:
-  ForcedImpl(std::initializer_list<const char*> ops, const std::string& name) : ops_(ops) {
-    for (const char* op : ops_) KernelRegistry::instance().force(op, name);
+  ForcedImpl(std::initializer_list<const char*> ops, const std::string& name) {
+    for (const char* op : ops) force(op, name);
+  }
+  // Each (op, name) pair: an op forced to its own name.
+  explicit ForcedImpl(const std::vector<std::pair<std::string, std::string>>& forced) {
+    for (const auto& [op, name] : forced) force(op, name);
   }
   ~ForcedImpl() {
-    for (const char* op : ops_) KernelRegistry::instance().force(op, "");
+    for (const std::string& op : ops_) KernelRegistry::instance().force(op, "");
   }
   ForcedImpl(const ForcedImpl&) = delete;
   ForcedImpl& operator=(const ForcedImpl&) = delete;
 
  private:
-  std::vector<const char*> ops_;
+  void force(const std::string& op, const std::string& name) {
+    KernelRegistry::instance().force(op, name);
+    ops_.push_back(op);
+  }
+
+  std::vector<std::string> ops_;
 };
 
 // Sets the kernel implementation setting and restores the previous one.

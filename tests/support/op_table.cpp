@@ -39,12 +39,13 @@ KernelImpl setting_for(const std::string& name) {
   return is_vendor_implementation(name) ? KernelImpl::Vendor : KernelImpl::Hand;
 }
 
-// The ops of `c` that have `name` for this device and dtype.
-std::vector<std::string> ops_with(const OpCase& c, const std::string& name, DeviceType device, DType dtype) {
-  std::vector<std::string> found;
+// (op, name) for each op of `c` that has `name` for this device and dtype.
+std::vector<std::pair<std::string, std::string>> ops_with(const OpCase& c, const std::string& name,
+                                                          DeviceType device, DType dtype) {
+  std::vector<std::pair<std::string, std::string>> found;
   for (const std::string& op : c.ops) {
     for (const KernelEntry* entry : KernelRegistry::instance().candidates(op, device, dtype)) {
-      if (entry->name == name) found.push_back(op);
+      if (entry->name == name) found.emplace_back(op, name);
     }
   }
   return found;
@@ -62,29 +63,15 @@ std::string foreign_name(const std::string& op, DeviceType device, DType dtype) 
   return "";
 }
 
-class Forced {
- public:
-  Forced(std::vector<std::string> ops, const std::string& name) : ops_(std::move(ops)) {
-    for (const std::string& op : ops_) KernelRegistry::instance().force(op, name);
+// (op, its foreign name) for each of `ops` that has one.
+std::vector<std::pair<std::string, std::string>> foreign_names(const std::vector<std::string>& ops, DeviceType device,
+                                                               DType dtype) {
+  std::vector<std::pair<std::string, std::string>> found;
+  for (const std::string& op : ops) {
+    if (std::string name = foreign_name(op, device, dtype); !name.empty()) found.emplace_back(op, std::move(name));
   }
-  // Each of `ops` forced to a name its (device, dtype) lacks, where there is one.
-  Forced(const std::vector<std::string>& ops, DeviceType device, DType dtype) {
-    for (const std::string& op : ops) {
-      const std::string name = foreign_name(op, device, dtype);
-      if (name.empty()) continue;
-      KernelRegistry::instance().force(op, name);
-      ops_.push_back(op);
-    }
-  }
-  ~Forced() {
-    for (const std::string& op : ops_) KernelRegistry::instance().force(op, "");
-  }
-  Forced(const Forced&) = delete;
-  Forced& operator=(const Forced&) = delete;
-
- private:
-  std::vector<std::string> ops_;
-};
+  return found;
+}
 
 }  // namespace
 
@@ -129,13 +116,13 @@ void check_op_table(const std::vector<OpCase>& table) {
           if (const std::string foreign = foreign_name(c.ops[0], device.type, dtype); !foreign.empty()) {
             // The row's first kernel op runs under this setting: forcing a
             // name this device and dtype do not have must fail.
-            const Forced elsewhere({c.ops[0]}, foreign);
-            const Forced no_fallback(c.fallback_ops, device.type, dtype);
+            const ForcedImpl elsewhere({{c.ops[0], foreign}});
+            const ForcedImpl no_fallback(foreign_names(c.fallback_ops, device.type, dtype));
             EXPECT_THROW(outputs_and_gradients(c, values, weights, dtype, device), Error)
                 << c.ops[0] << " did not run under " << kernel_impl_name(setting_for(name));
           }
-          const Forced forced(ops_with(c, name, device.type, dtype), name);
-          const Forced no_fallback(c.fallback_ops, device.type, dtype);
+          const ForcedImpl forced(ops_with(c, name, device.type, dtype));
+          const ForcedImpl no_fallback(foreign_names(c.fallback_ops, device.type, dtype));
           std::vector<Tensor> actual;
           try {
             actual = outputs_and_gradients(c, values, weights, dtype, device);
