@@ -189,32 +189,17 @@ void conv2d_forward_backward_cuda(benchmark::State& state) {
   set_flops_and_label(state, s, gpu_out);
 }
 
+// Every shape of kShapes, medians of 5 repetitions in milliseconds.
+void cpu_cases(benchmark::internal::Benchmark* bench) {
+  bench->DenseRange(0, 3)->Unit(benchmark::kMillisecond)->Repetitions(5)->ReportAggregatesOnly(true)->UseRealTime();
+}
+
 }  // namespace
 
-BENCHMARK(conv2d_forward_backward)
-    ->DenseRange(0, 3)
-    ->Unit(benchmark::kMillisecond)
-    ->Repetitions(5)
-    ->ReportAggregatesOnly(true)
-    ->UseRealTime();
-BENCHMARK(conv2d_forward_backward_hand)
-    ->DenseRange(0, 3)
-    ->Unit(benchmark::kMillisecond)
-    ->Repetitions(5)
-    ->ReportAggregatesOnly(true)
-    ->UseRealTime();
-BENCHMARK(conv2d_forward_backward_onednn)
-    ->DenseRange(0, 3)
-    ->Unit(benchmark::kMillisecond)
-    ->Repetitions(5)
-    ->ReportAggregatesOnly(true)
-    ->UseRealTime();
-BENCHMARK(conv2d_forward_backward_bf16)
-    ->DenseRange(0, 3)
-    ->Unit(benchmark::kMillisecond)
-    ->Repetitions(5)
-    ->ReportAggregatesOnly(true)
-    ->UseRealTime();
+BENCHMARK(conv2d_forward_backward)->Apply(cpu_cases);
+BENCHMARK(conv2d_forward_backward_hand)->Apply(cpu_cases);
+BENCHMARK(conv2d_forward_backward_onednn)->Apply(cpu_cases);
+BENCHMARK(conv2d_forward_backward_bf16)->Apply(cpu_cases);
 
 int main(int argc, char** argv) {
   return redes_bench::run_benchmarks(argc, argv, [] {
