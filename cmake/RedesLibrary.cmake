@@ -26,6 +26,15 @@ if(CMAKE_CXX_COMPILER_ID STREQUAL "GNU")
   target_compile_options(redes PRIVATE $<$<COMPILE_LANGUAGE:CXX>:-fvect-cost-model=dynamic>)
 endif()
 redes_set_warnings(redes)
+# Calls between libredes' own exported functions (Tensor::shape() from inside
+# an op) bind inside the library instead of going through the PLT: nothing
+# outside is meant to interpose them, and the per-op overhead is made of such
+# calls.
+target_link_options(redes PRIVATE LINKER:-Bsymbolic-functions)
+if(CMAKE_CXX_COMPILER_ID STREQUAL "GNU")
+  # The same promise to the compiler, so that it may also inline them.
+  target_compile_options(redes PRIVATE $<$<COMPILE_LANGUAGE:CXX>:-fno-semantic-interposition>)
+endif()
 # Every symbol libredes uses must come from a library it names: a stray direct
 # cuDNN call fails here instead of silently needing libcudnn at load time.
 # (Sanitized builds resolve the sanitizer runtime from the executable.)
