@@ -1,5 +1,6 @@
-// Per-element logic of the fused dropout kernel (DropoutParams), shared by
-// kernels/cpu/dropout.cpp and kernels/cuda/dropout.cu.
+// Per-element logic of the fused dropout kernel (DropoutParams): `apply` is
+// shared by kernels/cpu/dropout.cpp and kernels/cuda/dropout.cu, `block_at` is
+// the CUDA thread's unit (the CPU draws many blocks at once instead).
 //
 // Elements 4b .. 4b+3 take the four lanes of Philox block offset + b (the
 // contract of kernels/philox.h), so one call of the generator serves four

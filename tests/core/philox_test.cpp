@@ -5,6 +5,7 @@
 #include <cmath>
 #include <set>
 
+#include "kernels/cpu/philox_blocks.h"
 #include "kernels/philox.h"
 #include "support/test_support.h"
 
@@ -34,6 +35,30 @@ TEST(Philox, MatchesRandom123KnownAnswers) {
   for (const KnownAnswer& answer : kKnownAnswers) {
     const philox::Block out = philox::philox4x32_10(answer.counter, answer.key0, answer.key1);
     for (int lane = 0; lane < 4; ++lane) EXPECT_EQ(out.v[lane], answer.expected.v[lane]) << "lane " << lane;
+  }
+}
+
+// The CPU's many-blocks-at-once generator, in the SIMD width this machine
+// picks, against the one-block reference: counters whose low word wraps into
+// the high one, keys with both words set, and every batch length.
+REDES_VECTOR_CLONES void fill_blocks(std::uint64_t seed, std::uint64_t first, int count, std::uint32_t* bits) {
+  cpu::philox_blocks(seed, first, count, bits);
+}
+
+TEST(Philox, BlocksAtOnceEqualOneBlockAtATime) {
+  std::uint32_t bits[4 * cpu::kPhiloxBatch];
+  for (const std::uint64_t seed : {std::uint64_t{0}, std::uint64_t{0x0123456789ABCDEF}, ~std::uint64_t{0}}) {
+    for (const std::uint64_t first : {std::uint64_t{0}, std::uint64_t{0xFFFFFFF0}, std::uint64_t{1} << 40}) {
+      for (const int count : {1, 3, 17, cpu::kPhiloxBatch}) {
+        fill_blocks(seed, first, count, bits);
+        for (int j = 0; j < count; ++j) {
+          const philox::Block expected = philox::stream_block(seed, first + static_cast<std::uint64_t>(j));
+          for (int lane = 0; lane < 4; ++lane) {
+            ASSERT_EQ(bits[4 * j + lane], expected.v[lane]) << "seed " << seed << " block " << first + j;
+          }
+        }
+      }
+    }
   }
 }
 
