@@ -70,6 +70,8 @@ std::string workload_usage(const std::string& program) {
          "  --on-nan stop|skip              a NaN or infinite loss or gradient: stop the run, keeping the last\n"
          "                                  checkpoint (default), or skip that batch (checks every batch)\n"
          "  --max-batches N                 cut every epoch short after N batches\n"
+         "  --workers N                     threads building batches, 0 to 64 (default 0: the training\n"
+         "                                  thread builds them between steps)\n"
          "  --quiet                         no progress output\n"
          "  --impl hand|vendor|auto         kernels: hand-written, the vendor library (cuDNN on CUDA, oneDNN\n"
          "                                  on the CPU; cudnn is accepted for vendor), or auto: on CUDA the\n"
@@ -148,6 +150,12 @@ std::optional<WorkloadOptions> parse_workload_options(int argc, char** argv, int
       options.on_non_finite = text == "stop" ? train::OnNonFinite::Stop : train::OnNonFinite::SkipBatch;
     } else if (flag == "--max-batches") {
       options.max_batches = parse_positive(flag, value());
+    } else if (flag == "--workers") {
+      const std::string text = value();
+      options.workers = parse_number<std::int64_t>(flag, text);
+      if (options.workers < 0 || options.workers > 64) {
+        throw UsageError("--workers: expected a whole number from 0 to 64, got " + text);
+      }
     } else if (flag == "--quiet") {
       options.quiet = true;
     } else if (flag == "--impl") {
@@ -266,6 +274,7 @@ std::ostream* progress_stream(const WorkloadOptions& options) { return options.q
 
 train::FitOptions fit_options(const WorkloadOptions& options, const std::string& name) {
   return {.seed = options.seed,
+          .num_workers = options.workers,
           .checkpoint_path = output_path(options, name + ".safetensors"),
           .resume = options.resume,
           .resume_if_present = options.resume_if_present,

@@ -30,6 +30,7 @@ struct WorkloadOptions {
   bool overwrite = false;          // a fresh run may replace the checkpoint and metrics in `out`
   train::OnNonFinite on_non_finite = train::OnNonFinite::Stop;  // --on-nan stop|skip
   std::int64_t max_batches = 0;  // > 0: cut every epoch short (smoke tests)
+  std::int64_t workers = 0;      // threads building batches (0: the training thread)
   bool quiet = false;        // no progress output
   std::optional<KernelImpl> impl;  // kernel implementations (hand, cudnn, auto); see kernels/kernel_settings.h
   bool deterministic = false;      // only bitwise-reproducible algorithms

@@ -90,6 +90,18 @@ struct Epoch::State {
     }
   }
 
+  // num_workers == 0: batch `taken`, built now on the caller's thread. A
+  // batch that throws ends the epoch, as it does with workers.
+  std::optional<Batch> next_in_place() {
+    if (taken >= batches) return std::nullopt;
+    const std::int64_t b = taken;
+    taken = batches;
+    PreparedBatch prepared = make_batch(b);
+    taken = b + 1;
+    if (prepared.copied) cuda::Stream::current(prepared.copied->device()).wait(*prepared.copied);
+    return std::move(prepared.batch);
+  }
+
   bool may_claim() const {
     return claimed < taken + options.prefetch + options.num_workers;
   }
@@ -161,6 +173,7 @@ void Epoch::stop() {
 std::optional<Batch> Epoch::next() {
   if (!state_) return std::nullopt;
   State& state = *state_;
+  if (state.options.num_workers == 0) return state.next_in_place();
   std::unique_lock lock(state.mutex);
   const std::int64_t b = state.taken;
   if (b >= state.batches) return std::nullopt;
@@ -203,8 +216,9 @@ DataLoader::DataLoader(std::shared_ptr<const Dataset> dataset, const LoaderOptio
   REDES_CHECK(options_.batch_size >= 1, "DataLoader: batch_size must be at least 1, got ", options_.batch_size);
   REDES_CHECK(options_.prefetch >= 1 && options_.prefetch <= 16, "DataLoader: prefetch must be in [1, 16], got ",
               options_.prefetch);
-  REDES_CHECK(options_.num_workers >= 1 && options_.num_workers <= 64,
-              "DataLoader: num_workers must be in [1, 64] (1 = one background thread), got ", options_.num_workers);
+  REDES_CHECK(options_.num_workers >= 0 && options_.num_workers <= 64,
+              "DataLoader: num_workers must be in [0, 64] (0 = batches built by the caller, 1 = one background "
+              "thread), got ", options_.num_workers);
   REDES_CHECK(options_.shard_count >= 1 && options_.shard_rank >= 0 && options_.shard_rank < options_.shard_count,
               "DataLoader: expected shard_count >= 1 and shard_rank in [0, shard_count), got shard ",
               options_.shard_rank, " of ", options_.shard_count);

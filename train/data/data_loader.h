@@ -35,8 +35,11 @@ struct LoaderOptions {
   // Threads that build batches (Dataset::get, the device copy) concurrently,
   // batch b by whichever worker is free when b is next. Batches still arrive
   // in order, and a batch's content depends on its index alone, so any count
-  // gives the same batches as 1. In [1, 64]; more than 1 pays off when get()
-  // is slow (decoding, per-sample work) rather than a row copy.
+  // gives the same batches as 1. In [0, 64]; more than 1 pays off when get()
+  // is slow (decoding, per-sample work) rather than a row copy. 0: no thread;
+  // next() builds each batch itself (PyTorch's num_workers=0), which is
+  // fastest where a batch is a gather of a few rows in memory, cheaper than
+  // waking a thread to hand it over.
   std::int64_t num_workers = 1;
   // Data-parallel training (redes::dist): this process takes shard
   // shard_rank of shard_count of every epoch's order, the samples at
@@ -107,7 +110,7 @@ class REDES_API Epoch {
 
 class REDES_API DataLoader {
  public:
-  // Throws unless batch_size >= 1, 1 <= prefetch <= 16 and 1 <= num_workers <= 64.
+  // Throws unless batch_size >= 1, 1 <= prefetch <= 16 and 0 <= num_workers <= 64.
   explicit DataLoader(std::shared_ptr<const Dataset> dataset, const LoaderOptions& options = {});
 
   // Of this process's shard (the whole set unless sharded).
