@@ -31,18 +31,22 @@ namespace {
 
 thread_local bool grad_mode_enabled = true;
 
-// The node that adds a leaf's incoming gradient into leaf.grad().
+// The node that adds a leaf's incoming gradient into leaf.grad(). The leaf
+// keeps it for its lifetime, so that every graph reuses it; it links back
+// weakly, and a gradient for a leaf nobody holds any more goes nowhere.
 class AccumulateGrad final : public Node {
  public:
-  explicit AccumulateGrad(std::shared_ptr<TensorImpl> leaf) : leaf_(std::move(leaf)) {}
+  explicit AccumulateGrad(const std::shared_ptr<TensorImpl>& leaf) : leaf_(leaf) {}
   const char* name() const override { return "AccumulateGrad"; }
 
-  std::vector<Tensor> apply(std::vector<Tensor> grads) override {
+  std::vector<Tensor> apply(std::vector<Tensor>& grads) override {
+    const std::shared_ptr<TensorImpl> leaf = leaf_.lock();
+    if (!leaf) return {};
     Tensor incoming = std::move(grads[0]);
-    REDES_CHECK(incoming.shape() == leaf_->shape, "backward: gradient of shape ",
-                shape_str(incoming.shape()), " reached a leaf of shape ", shape_str(leaf_->shape));
-    incoming = apply_hooks(std::move(incoming));
-    AutogradMeta& meta = leaf_->autograd_meta();
+    REDES_CHECK(incoming.shape() == leaf->shape, "backward: gradient of shape ",
+                shape_str(incoming.shape()), " reached a leaf of shape ", shape_str(leaf->shape));
+    incoming = apply_hooks(*leaf, std::move(incoming));
+    AutogradMeta& meta = leaf->autograd_meta();
     if (incoming.requires_grad() || (meta.grad && Tensor(meta.grad).requires_grad())) {
       // A pass with create_graph: grad() keeps its history (and is never
       // written in place, which would corrupt that history).
@@ -52,65 +56,37 @@ class AccumulateGrad final : public Node {
       // so that later in-place accumulation never writes into a user's tensor.
       const bool private_buffer = incoming.impl_ptr().use_count() == 1 &&
                                   incoming.impl()->storage.use_count() == 1 &&
-                                  incoming.is_contiguous() && incoming.dtype() == leaf_->dtype;
-      meta.grad = private_buffer ? incoming.impl_ptr() : incoming.to(leaf_->dtype).clone().impl_ptr();
+                                  incoming.is_contiguous() && incoming.dtype() == leaf->dtype;
+      meta.grad = private_buffer ? incoming.impl_ptr() : incoming.to(leaf->dtype).clone().impl_ptr();
     } else {
       Tensor(meta.grad).add_(incoming);
     }
     if (!meta.post_accumulate_hooks.empty()) {
-      const Tensor leaf(leaf_);
+      const Tensor leaf_tensor(leaf);
       // A copy: a hook may remove itself.
       const auto hooks = meta.post_accumulate_hooks;
-      for (const auto& [handle, hook] : hooks) hook(leaf);
+      for (const auto& [handle, hook] : hooks) hook(leaf_tensor);
     }
     return {};
   }
 
-  // The leaf's hooks (Tensor::register_hook) applied to a gradient for it.
+  // The leaf's hooks (Tensor::register_hook) applied to a gradient for it
+  // (unchanged when the leaf is gone).
   Tensor apply_hooks(Tensor grad) const {
-    for (const GradHook& hook : leaf_->autograd_meta().hooks) {
+    const std::shared_ptr<TensorImpl> leaf = leaf_.lock();
+    return leaf ? apply_hooks(*leaf, std::move(grad)) : grad;
+  }
+
+ private:
+  static Tensor apply_hooks(TensorImpl& leaf, Tensor grad) {
+    for (const GradHook& hook : leaf.autograd_meta().hooks) {
       Tensor changed = hook(grad);
       if (changed.defined()) grad = std::move(changed);
     }
     return grad;
   }
 
- private:
-  std::shared_ptr<TensorImpl> leaf_;
-};
-
-// A recorded single-output op whose backward rule is a function.
-class FunctionNode final : public Node {
- public:
-  // `result`: the op's output, which `saved` may contain.
-  FunctionNode(const char* name, const Tensor& result, std::vector<Tensor> saved, BackwardFn backward)
-      : name_(name), backward_(std::move(backward)) {
-    saved_.reserve(saved.size());
-    for (const Tensor& tensor : saved) {
-      const bool is_output = tensor.defined() && tensor.impl() == result.impl();
-      saved_.emplace_back(tensor, is_output ? 0 : -1);
-    }
-  }
-  const char* name() const override { return name_; }
-
-  std::vector<Tensor> apply(std::vector<Tensor> grads) override {
-    std::vector<Tensor> unpacked;
-    unpacked.reserve(saved_.size());
-    for (const SavedTensor& saved : saved_) unpacked.push_back(saved.unpack(name_, this));
-    std::vector<Tensor> input_grads = backward_(grads[0], unpacked);
-    REDES_CHECK(input_grads.size() == next_edges.size(), name_, " backward returned ",
-                input_grads.size(), " gradients for ", next_edges.size(), " inputs");
-    return input_grads;
-  }
-
-  void release_saved() override {
-    for (SavedTensor& saved : saved_) saved.release();
-  }
-
- private:
-  const char* name_;
-  std::vector<SavedTensor> saved_;
-  BackwardFn backward_;
+  std::weak_ptr<TensorImpl> leaf_;
 };
 
 // A recorded op with several outputs and no saved tensors (e.g. unbind).
@@ -119,7 +95,7 @@ class MultiOutputNode final : public Node {
   MultiOutputNode(const char* name, MultiBackwardFn backward) : name_(name), backward_(std::move(backward)) {}
   const char* name() const override { return name_; }
 
-  std::vector<Tensor> apply(std::vector<Tensor> grads) override {
+  std::vector<Tensor> apply(std::vector<Tensor>& grads) override {
     std::vector<Tensor> input_grads = backward_(grads);
     REDES_CHECK(input_grads.size() == next_edges.size(), name_, " backward returned ", input_grads.size(),
                 " gradients for ", next_edges.size(), " inputs");
@@ -133,16 +109,49 @@ class MultiOutputNode final : public Node {
 
 }  // namespace
 
+namespace detail {
+
+FunctionNode::FunctionNode(const char* name, const Tensor& result, std::vector<Tensor> saved) : name_(name) {
+  saved_.reserve(saved.size());
+  for (const Tensor& tensor : saved) {
+    const bool is_output = tensor.defined() && tensor.impl() == result.impl();
+    saved_.emplace_back(tensor, is_output ? 0 : -1);
+  }
+}
+
+std::vector<Tensor> FunctionNode::apply(std::vector<Tensor>& grads) {
+  std::vector<Tensor> unpacked;
+  unpacked.reserve(saved_.size());
+  for (const SavedTensor& saved : saved_) unpacked.push_back(saved.unpack(name_, this));
+  std::vector<Tensor> input_grads = run_rule(grads[0], unpacked);
+  REDES_CHECK(input_grads.size() == next_edges.size(), name_, " backward returned ", input_grads.size(),
+              " gradients for ", next_edges.size(), " inputs");
+  return input_grads;
+}
+
+void FunctionNode::release_saved() {
+  for (SavedTensor& saved : saved_) saved.release();
+}
+
+void attach_node(Tensor& result, std::shared_ptr<Node> node, const Tensor* const* inputs, std::size_t count) {
+  node->next_edges.reserve(count);
+  for (std::size_t i = 0; i < count; ++i) {
+    const Tensor* input = inputs[i];
+    node->next_edges.push_back(input != nullptr && input->defined() ? gradient_edge(*input) : Edge{});
+  }
+  AutogradMeta& meta = result.impl()->autograd_meta();
+  meta.requires_grad = true;
+  meta.grad_fn = std::move(node);
+}
+
+}  // namespace detail
+
 Edge gradient_edge(const Tensor& tensor) {
   AutogradMeta* meta = tensor.impl()->autograd.get();
   if (meta == nullptr || !meta->requires_grad) return {};
   if (meta->grad_fn) return {meta->grad_fn, meta->output_nr};
-  std::shared_ptr<Node> accumulator = meta->grad_accumulator.lock();
-  if (!accumulator) {
-    accumulator = std::make_shared<AccumulateGrad>(tensor.impl_ptr());
-    meta->grad_accumulator = accumulator;
-  }
-  return {accumulator, 0};
+  if (!meta->grad_accumulator) meta->grad_accumulator = std::make_shared<AccumulateGrad>(tensor.impl_ptr());
+  return {meta->grad_accumulator, 0};
 }
 
 bool is_grad_enabled() { return grad_mode_enabled; }
@@ -190,35 +199,6 @@ bool needs_grad(std::initializer_list<const Tensor*> inputs) {
   return false;
 }
 
-namespace {
-
-// Both record_op forms; the inputs as a range, so that the braced list most
-// ops pass is not copied into a vector first.
-void record_function(const char* name, Tensor& result, const Tensor* const* inputs, std::size_t count,
-                     std::vector<Tensor> saved, BackwardFn backward) {
-  auto node = std::make_shared<FunctionNode>(name, result, std::move(saved), std::move(backward));
-  node->next_edges.reserve(count);
-  for (std::size_t i = 0; i < count; ++i) {
-    const Tensor* input = inputs[i];
-    node->next_edges.push_back(input != nullptr && input->defined() ? gradient_edge(*input) : Edge{});
-  }
-  AutogradMeta& meta = result.impl()->autograd_meta();
-  meta.requires_grad = true;
-  meta.grad_fn = std::move(node);
-}
-
-}  // namespace
-
-void record_op(const char* name, Tensor& result, std::initializer_list<const Tensor*> inputs,
-               std::vector<Tensor> saved, BackwardFn backward) {
-  record_function(name, result, inputs.begin(), inputs.size(), std::move(saved), std::move(backward));
-}
-
-void record_op(const char* name, Tensor& result, const std::vector<const Tensor*>& inputs,
-               std::vector<Tensor> saved, BackwardFn backward) {
-  record_function(name, result, inputs.data(), inputs.size(), std::move(saved), std::move(backward));
-}
-
 void record_multi_output_op(const char* name, std::vector<Tensor>& results, const std::vector<const Tensor*>& inputs,
                             MultiBackwardFn backward) {
   auto node = std::make_shared<MultiOutputNode>(name, std::move(backward));
@@ -251,7 +231,9 @@ struct NodeTask {
 
 // The nodes of one backward pass, found by address through an open-addressing
 // table: a pass runs for every training step, and a node-based hash map
-// allocates once per node where this allocates a few times per pass.
+// allocates once per node. The table and its tasks (with their gradient
+// vectors) are kept for the thread's next pass (PassScratch), so a step
+// whose graph has the same shape as the last allocates none of them.
 class GraphTasks {
  public:
   GraphTasks() : slots_(std::size_t{1} << kInitialBits, kEmpty) {}
@@ -262,12 +244,17 @@ class GraphTasks {
     std::size_t slot = find_slot(node);
     const bool is_new = slots_[slot] == kEmpty;
     if (is_new) {
-      if (2 * (tasks_.size() + 1) > slots_.size()) {
+      if (2 * (used_ + 1) > slots_.size()) {
         grow();
         slot = find_slot(node);
       }
-      slots_[slot] = tasks_.size();
-      tasks_.push_back({node, 0, {}, false, 0});
+      slots_[slot] = used_;
+      if (used_ == tasks_.size()) tasks_.emplace_back();
+      NodeTask& task = tasks_[used_++];
+      task.node = node;
+      task.pending = 0;
+      task.needed = false;
+      task.unordered_parents = 0;
     }
     if (created != nullptr) *created = is_new;
     return tasks_[slots_[slot]];
@@ -279,9 +266,27 @@ class GraphTasks {
     return slots_[slot] == kEmpty ? nullptr : &tasks_[slots_[slot]];
   }
 
+  // Ready for another pass: the gradients left over (a pass that threw) are
+  // released, the buffers kept unless a large graph grew them.
+  void clear() {
+    for (std::size_t i = 0; i < used_; ++i) tasks_[i].grads.clear();
+    used_ = 0;
+    if (bits_ > kKeptBits) {
+      bits_ = kInitialBits;
+      slots_.assign(std::size_t{1} << bits_, kEmpty);
+      slots_.shrink_to_fit();
+      tasks_.clear();
+      tasks_.shrink_to_fit();
+    } else {
+      std::fill(slots_.begin(), slots_.end(), kEmpty);
+    }
+  }
+
  private:
   static constexpr std::size_t kEmpty = ~std::size_t{0};
   static constexpr int kInitialBits = 6;
+  // Tables up to 2^12 slots (2048 nodes) are kept between passes.
+  static constexpr int kKeptBits = 12;
 
   // Fibonacci hashing: the product's top bits mix every bit of the address.
   std::size_t find_slot(Node* node) const {
@@ -295,12 +300,61 @@ class GraphTasks {
   void grow() {
     ++bits_;
     slots_.assign(std::size_t{1} << bits_, kEmpty);
-    for (std::size_t i = 0; i < tasks_.size(); ++i) slots_[find_slot(tasks_[i].node)] = i;
+    for (std::size_t i = 0; i < used_; ++i) slots_[find_slot(tasks_[i].node)] = i;
   }
 
   int bits_ = kInitialBits;          // slots_.size() == 1 << bits_
   std::vector<std::size_t> slots_;  // index into tasks_, or kEmpty
-  std::vector<NodeTask> tasks_;
+  std::vector<NodeTask> tasks_;     // the first used_ belong to this pass
+  std::size_t used_ = 0;
+};
+
+// What a pass works in besides its tasks, kept with them between passes.
+struct PassScratch {
+  GraphTasks tasks;
+  std::vector<Node*> reachable;
+  std::vector<std::shared_ptr<Node>> ready;
+  std::vector<Edge> roots;
+  std::vector<Tensor> seeds;
+
+  void clear() {
+    tasks.clear();
+    reachable.clear();
+    ready.clear();
+    roots.clear();
+    seeds.clear();
+  }
+};
+
+// A PassScratch of this thread's for as long as it lives: the one the last
+// pass returned, or a new one while another pass is running (a hook or a
+// custom backward that runs a pass of its own).
+class ScratchLease {
+ public:
+  ScratchLease() {
+    if (idle().empty()) {
+      scratch_ = std::make_unique<PassScratch>();
+    } else {
+      scratch_ = std::move(idle().back());
+      idle().pop_back();
+    }
+  }
+  ~ScratchLease() {
+    scratch_->clear();
+    idle().push_back(std::move(scratch_));
+  }
+  ScratchLease(const ScratchLease&) = delete;
+  ScratchLease& operator=(const ScratchLease&) = delete;
+
+  PassScratch& operator*() const { return *scratch_; }
+
+ private:
+  static std::vector<std::unique_ptr<PassScratch>>& idle() {
+    thread_local std::vector<std::unique_ptr<PassScratch>> scratches;
+    return scratches;
+  }
+
+  std::unique_ptr<PassScratch> scratch_;
 };
 
 }  // namespace
@@ -343,8 +397,9 @@ Tensor seed_gradient(const Tensor& root, const Tensor& given, const char* op) {
 // and accumulates into no leaf. Without captures every reachable node runs.
 class BackwardPass {
  public:
-  BackwardPass(bool retain_graph, const std::vector<Edge>* captures)
-      : retain_graph_(retain_graph), captures_(captures) {
+  BackwardPass(PassScratch& scratch, bool retain_graph, const std::vector<Edge>* captures)
+      : retain_graph_(retain_graph), captures_(captures), tasks_(scratch.tasks), reachable_(scratch.reachable),
+        ready_(scratch.ready) {
     if (captures_ != nullptr) captured_.resize(captures_->size());
   }
 
@@ -361,19 +416,18 @@ class BackwardPass {
     }
     if (captures_ != nullptr) mark_needed();
 
-    std::vector<std::shared_ptr<Node>> ready;
     for (const Edge& root : roots) {
       NodeTask& task = tasks_.get(root.node.get());
       // A root that another root leads to waits for its turn; each root is queued once.
       if (task.pending == 0 && wanted(task)) {
         task.pending = -1;
-        ready.push_back(root.node);
+        ready_.push_back(root.node);
       }
     }
-    while (!ready.empty()) {
-      std::shared_ptr<Node> node = std::move(ready.back());
-      ready.pop_back();
-      run_node(node, ready);
+    while (!ready_.empty()) {
+      std::shared_ptr<Node> node = std::move(ready_.back());
+      ready_.pop_back();
+      run_node(node);
     }
   }
 
@@ -451,9 +505,9 @@ class BackwardPass {
     }
   }
 
-  void run_node(const std::shared_ptr<Node>& node, std::vector<std::shared_ptr<Node>>& ready) {
-    NodeTask& task = tasks_.get(node.get());
-    std::vector<Tensor> grads = std::move(task.grads);
+  void run_node(const std::shared_ptr<Node>& node) {
+    // The table does not grow while gradients flow, so `grads` stays put.
+    std::vector<Tensor>& grads = tasks_.get(node.get()).grads;
     grads.resize(node->num_outputs);
     apply_hooks_and_retain(*node, grads, captures_ == nullptr);
     if (captures_ != nullptr) capture(*node, grads);
@@ -462,7 +516,8 @@ class BackwardPass {
     const bool runs = any_grad && (captures_ == nullptr || leads_to_needed(*node));
 
     std::vector<Tensor> input_grads;
-    if (runs) input_grads = node->apply(std::move(grads));
+    if (runs) input_grads = node->apply(grads);
+    grads.clear();  // freed now, not at the end of the pass
     if (!retain_graph_) node->release_saved();
 
     for (std::size_t i = 0; i < node->next_edges.size(); ++i) {
@@ -474,19 +529,20 @@ class BackwardPass {
         Tensor& slot = next.grads[edge.input_nr];
         slot = slot.defined() ? add(slot, input_grads[i]) : std::move(input_grads[i]);
       }
-      if (--next.pending == 0 && wanted(next)) ready.push_back(edge.node);
+      if (--next.pending == 0 && wanted(next)) ready_.push_back(edge.node);
     }
   }
 
   bool retain_graph_;
   const std::vector<Edge>* captures_;
   std::vector<Tensor> captured_;
-  GraphTasks tasks_;
-  std::vector<Node*> reachable_;
+  GraphTasks& tasks_;
+  std::vector<Node*>& reachable_;
+  std::vector<std::shared_ptr<Node>>& ready_;
 };
 
 // The roots' edges and seeds, checked.
-void prepare_roots(const std::vector<Tensor>& roots, const std::vector<Tensor>& grads, const char* op,
+void prepare_roots(std::span<const Tensor> roots, std::span<const Tensor> grads, const char* op,
                    std::vector<Edge>& edges, std::vector<Tensor>& seeds) {
   REDES_CHECK(!roots.empty(), op, ": no tensor to start from");
   REDES_CHECK(grads.empty() || grads.size() == roots.size(), op, ": got ", grads.size(), " gradients for ",
@@ -504,13 +560,13 @@ void prepare_roots(const std::vector<Tensor>& roots, const std::vector<Tensor>& 
 
 }  // namespace
 
-void run_backward(const std::vector<Tensor>& roots, const std::vector<Tensor>& grads, bool retain_graph,
+void run_backward(std::span<const Tensor> roots, std::span<const Tensor> grads, bool retain_graph,
                   bool create_graph) {
-  std::vector<Edge> edges;
-  std::vector<Tensor> seeds;
-  prepare_roots(roots, grads, "backward", edges, seeds);
+  const ScratchLease lease;
+  PassScratch& scratch = *lease;
+  prepare_roots(roots, grads, "backward", scratch.roots, scratch.seeds);
   GradModeGuard grad_mode(create_graph);
-  BackwardPass(retain_graph, nullptr).run(edges, seeds);
+  BackwardPass(scratch, retain_graph, nullptr).run(scratch.roots, scratch.seeds);
 }
 
 Tensor once_differentiable(const char* op, Tensor grad, std::initializer_list<const Tensor*> inputs) {
@@ -535,12 +591,12 @@ std::vector<Tensor> grad(const std::vector<Tensor>& outputs, const std::vector<T
                 inputs[i].defined() ? " does not require grad" : " is undefined");
     captures.push_back(gradient_edge(inputs[i]));
   }
-  std::vector<Edge> edges;
-  std::vector<Tensor> seeds;
-  prepare_roots(outputs, grad_outputs, op, edges, seeds);
+  const ScratchLease lease;
+  PassScratch& scratch = *lease;
+  prepare_roots(outputs, grad_outputs, op, scratch.roots, scratch.seeds);
   GradModeGuard grad_mode(options.create_graph);
-  BackwardPass pass(options.retain_graph.value_or(options.create_graph), &captures);
-  pass.run(edges, seeds);
+  BackwardPass pass(scratch, options.retain_graph.value_or(options.create_graph), &captures);
+  pass.run(scratch.roots, scratch.seeds);
   std::vector<Tensor> result = std::move(pass.captured());
   for (std::size_t i = 0; i < result.size(); ++i) {
     REDES_CHECK(result[i].defined() || options.allow_unused, op, ": input ", i,

@@ -6,6 +6,8 @@
 #include <functional>
 #include <memory>
 #include <optional>
+#include <span>
+#include <type_traits>
 #include <utility>
 #include <vector>
 
@@ -26,8 +28,10 @@ class REDES_API Node : public std::enable_shared_from_this<Node> {
   virtual ~Node();
   virtual const char* name() const = 0;
   // `grads` holds the gradient of each forward output (undefined where none
-  // flowed); returns one gradient per next edge (undefined where none).
-  virtual std::vector<Tensor> apply(std::vector<Tensor> grads) = 0;
+  // flowed); the node may move from them. Returns one gradient per next edge
+  // (undefined where none). By reference: the backward pass keeps the
+  // vector's buffer for the next pass.
+  virtual std::vector<Tensor> apply(std::vector<Tensor>& grads) = 0;
   // Frees what was saved for backward once a pass ran without retain_graph.
   virtual void release_saved() {}
 
@@ -75,13 +79,73 @@ REDES_API Edge gradient_edge(const Tensor& tensor);
 // True when grad mode is on and any of the tensors requires grad.
 REDES_API bool needs_grad(std::initializer_list<const Tensor*> inputs);
 
-// Makes `result` the output of a recorded op named `name` with these inputs.
-// Call only when needs_grad(inputs) is true.
-REDES_API void record_op(const char* name, Tensor& result, std::initializer_list<const Tensor*> inputs,
-                         std::vector<Tensor> saved, BackwardFn backward);
+namespace detail {
 
-REDES_API void record_op(const char* name, Tensor& result, const std::vector<const Tensor*>& inputs,
-                         std::vector<Tensor> saved, BackwardFn backward);
+// The node of a recorded single-output op: its saved tensors, and the
+// backward rule, which RuleNode holds inline (node and rule are one
+// allocation; a std::function would allocate a rule's captures again).
+class REDES_API FunctionNode : public Node {
+ public:
+  const char* name() const override { return name_; }
+  std::vector<Tensor> apply(std::vector<Tensor>& grads) final;
+  void release_saved() final;
+
+ protected:
+  // `result`: the op's output, which `saved` may contain.
+  FunctionNode(const char* name, const Tensor& result, std::vector<Tensor> saved);
+
+ private:
+  virtual std::vector<Tensor> run_rule(const Tensor& grad, const std::vector<Tensor>& saved) = 0;
+
+  const char* name_;
+  std::vector<SavedTensor> saved_;
+};
+
+template <class Rule>
+class RuleNode final : public FunctionNode {
+ public:
+  template <class R>
+  RuleNode(const char* name, const Tensor& result, std::vector<Tensor> saved, R&& rule)
+      : FunctionNode(name, result, std::move(saved)), rule_(std::forward<R>(rule)) {}
+
+ private:
+  std::vector<Tensor> run_rule(const Tensor& grad, const std::vector<Tensor>& saved) override {
+    return rule_(grad, saved);
+  }
+
+  Rule rule_;
+};
+
+// Makes `node` the grad_fn of `result`, with an edge to each of the `count`
+// inputs (null or undefined ones get an empty edge).
+REDES_API void attach_node(Tensor& result, std::shared_ptr<Node> node, const Tensor* const* inputs,
+                           std::size_t count);
+
+template <class Rule>
+concept BackwardRule = std::is_invocable_r_v<std::vector<Tensor>, Rule&, const Tensor&, const std::vector<Tensor>&>;
+
+}  // namespace detail
+
+// Makes `result` the output of a recorded op named `name` with these inputs.
+// Call only when needs_grad(inputs) is true. `backward` is any callable of
+// BackwardFn's signature; a lambda is stored in the node as it is.
+template <detail::BackwardRule Rule>
+void record_op(const char* name, Tensor& result, std::initializer_list<const Tensor*> inputs,
+               std::vector<Tensor> saved, Rule&& backward) {
+  detail::attach_node(result,
+                      std::make_shared<detail::RuleNode<std::decay_t<Rule>>>(name, result, std::move(saved),
+                                                                             std::forward<Rule>(backward)),
+                      inputs.begin(), inputs.size());
+}
+
+template <detail::BackwardRule Rule>
+void record_op(const char* name, Tensor& result, const std::vector<const Tensor*>& inputs,
+               std::vector<Tensor> saved, Rule&& backward) {
+  detail::attach_node(result,
+                      std::make_shared<detail::RuleNode<std::decay_t<Rule>>>(name, result, std::move(saved),
+                                                                             std::forward<Rule>(backward)),
+                      inputs.data(), inputs.size());
+}
 
 // Backward rule of an op with several outputs: gets one gradient per output
 // (undefined where none flowed), returns one gradient per input.
@@ -104,7 +168,7 @@ REDES_API Tensor once_differentiable(const char* op, Tensor grad, std::initializ
 // (same shape, device and dtype), accumulating into the leaves' grad().
 // `create_graph`: the pass itself is recorded (grad mode on), so the
 // gradients can be differentiated again.
-REDES_API void run_backward(const std::vector<Tensor>& roots, const std::vector<Tensor>& grads, bool retain_graph,
+REDES_API void run_backward(std::span<const Tensor> roots, std::span<const Tensor> grads, bool retain_graph,
                             bool create_graph = false);
 
 namespace autograd {

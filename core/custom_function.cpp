@@ -26,7 +26,7 @@ class CustomFunctionNode final : public Node {
         backward_(std::move(backward)) {}
   const char* name() const override { return ctx_->name_; }
 
-  std::vector<Tensor> apply(std::vector<Tensor> grads) override {
+  std::vector<Tensor> apply(std::vector<Tensor>& grads) override {
     // As torch's default: an output no gradient reached counts as zeros.
     for (std::size_t i = 0; i < grads.size(); ++i) {
       if (!grads[i].defined()) grads[i] = zeros(outputs_[i].shape, {outputs_[i].dtype, outputs_[i].device});

@@ -236,7 +236,7 @@ std::shared_ptr<Node> Tensor::grad_fn() const {
 }
 
 void Tensor::backward(const Tensor& gradient, bool retain_graph, bool create_graph) const {
-  run_backward({*this}, {gradient}, retain_graph || create_graph, create_graph);
+  run_backward({this, 1}, {&gradient, 1}, retain_graph || create_graph, create_graph);
 }
 
 Tensor Tensor::detach() const {

@@ -14,7 +14,9 @@ struct AutogradMeta {
   bool requires_grad = false;
   std::shared_ptr<Node> grad_fn;          // set on results of recorded ops
   std::uint32_t output_nr = 0;            // which output of grad_fn's op this tensor is
-  std::weak_ptr<Node> grad_accumulator;   // leaves: the node that adds into grad
+  // Leaves: the node that adds into grad, made once and kept (it links back
+  // to the leaf weakly, so the two form no cycle).
+  std::shared_ptr<Node> grad_accumulator;
   std::shared_ptr<TensorImpl> grad;       // leaves (and retain_grad): the accumulated gradient
   std::vector<GradHook> hooks;            // leaves: applied before accumulation
   // Leaves: called after accumulation, with the handle each was registered under.

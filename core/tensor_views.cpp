@@ -12,8 +12,10 @@ namespace redes {
 
 namespace {
 
-void record_view(const char* name, Tensor& view, const Tensor& base, BackwardFn backward) {
-  if (needs_grad({&base})) record_op(name, view, {&base}, {}, std::move(backward));
+// `backward`: a lambda, stored in the node only when the view is recorded.
+template <class Rule>
+void record_view(const char* name, Tensor& view, const Tensor& base, Rule&& backward) {
+  if (needs_grad({&base})) record_op(name, view, {&base}, {}, std::forward<Rule>(backward));
 }
 
 // Replaces one -1 in `shape` so the element count matches `numel`.
@@ -68,7 +70,7 @@ std::optional<Strides> view_strides(const Shape& old_shape, const Strides& old_s
   return strides;
 }
 
-BackwardFn reshape_back(Shape base_shape) {
+auto reshape_back(Shape base_shape) {
   return [base_shape](const Tensor& g, const std::vector<Tensor>&) {
     return std::vector<Tensor>{g.reshape(base_shape)};
   };
