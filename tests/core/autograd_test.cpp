@@ -172,6 +172,47 @@ TEST(Autograd, GradientOfIntermediateIsNotStored) {
   EXPECT_TRUE(x.grad().defined());
 }
 
+TEST(Autograd, ALeafKeepsOneGradientAccumulatorAcrossGraphs) {
+  Tensor x = ones({3}).requires_grad_();
+  const std::shared_ptr<Node> first = (x * 2.0).grad_fn()->next_edges[0].node;
+  const std::shared_ptr<Node> second = (x * 3.0).grad_fn()->next_edges[0].node;
+  ASSERT_NE(first, nullptr);
+  EXPECT_EQ(first, second);
+  EXPECT_STREQ(first->name(), "AccumulateGrad");
+  // The accumulator does not keep its leaf alive, so the two form no cycle.
+  std::weak_ptr<Node> accumulator = first;
+  Tensor y;
+  {
+    Tensor leaf = ones({3}).requires_grad_();
+    accumulator = (leaf * 2.0).grad_fn()->next_edges[0].node;
+    y = (leaf * 2.0).sum();
+  }
+  EXPECT_FALSE(accumulator.expired());  // the graph of y still holds it
+  y.backward();                         // the gradient of a leaf nobody holds goes nowhere
+  y = Tensor();
+  EXPECT_TRUE(accumulator.expired());
+}
+
+TEST(Autograd, APassInsideAHookRunsOnItsOwn) {
+  // A hook that runs a second backward pass while the first is under way:
+  // each pass keeps its own bookkeeping.
+  Tensor x = tensor({2.0}, {kFloat64}).requires_grad_();
+  Tensor w = tensor({5.0}, {kFloat64}).requires_grad_();
+  Tensor h = x * 3.0;
+  h.register_hook([&](const Tensor& g) {
+    const GradModeGuard recording(true);  // a pass runs with grad mode off
+    (w * w).sum().backward();             // dw = 2w = 10
+    return g * 2.0;
+  });
+  (h * h).sum().backward();  // dh = 2h = 12, doubled by the hook; dx = 3 * 24
+  EXPECT_TRUE(all_close(x.grad(), {72.0}, 0, 0));
+  EXPECT_TRUE(all_close(w.grad(), {10.0}, 0, 0));
+  // The thread's next passes start clean.
+  x.zero_grad();
+  (x * x).sum().backward();
+  EXPECT_TRUE(all_close(x.grad(), {4.0}, 0, 0));
+}
+
 TEST(Autograd, LongChainsDoNotOverflowTheStack) {
   Tensor x = tensor({1.0}, {kFloat64}).requires_grad_();
   Tensor y = x;
