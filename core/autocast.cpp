@@ -2,11 +2,12 @@
 #include "core/autocast.h"
 
 #include "core/error.h"
+#include "core/fast_tls.h"
 
 namespace redes {
 
 namespace {
-thread_local std::optional<DType> autocast_setting;
+REDES_FAST_TLS thread_local std::optional<DType> autocast_setting;
 }  // namespace
 
 autocast::autocast(DType dtype, bool enabled) : previous_(autocast_setting) {

@@ -3,6 +3,7 @@
 #include <cstdint>
 
 #include "core/autocast.h"
+#include "core/fast_tls.h"
 #include "core/ops.h"
 #include "core/tensor_impl.h"
 
@@ -12,8 +13,16 @@ namespace redes {
 // thousands of ops) would recurse once per node and can overflow the stack.
 // The outermost destructor instead drains a queue of released children.
 Node::~Node() {
+  // Most nodes let go of children that others still hold: nothing to queue.
+  // (A child may be held by several of this node's edges, as in x * x.)
+  const auto edges = static_cast<long>(next_edges.size());
+  bool releases_a_child = false;
+  for (const Edge& edge : next_edges) {
+    releases_a_child = releases_a_child || (edge.node && edge.node.use_count() <= edges);
+  }
+  if (!releases_a_child) return;
   thread_local std::vector<std::shared_ptr<Node>> releasing;
-  thread_local bool draining = false;
+  REDES_FAST_TLS thread_local bool draining = false;
   for (Edge& edge : next_edges) {
     if (edge.node) releasing.push_back(std::move(edge.node));
   }
@@ -29,7 +38,7 @@ Node::~Node() {
 
 namespace {
 
-thread_local bool grad_mode_enabled = true;
+REDES_FAST_TLS thread_local bool grad_mode_enabled = true;
 
 // The node that adds a leaf's incoming gradient into leaf.grad(). The leaf
 // keeps it for its lifetime, so that every graph reuses it; it links back

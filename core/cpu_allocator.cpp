@@ -69,6 +69,33 @@ std::size_t CpuAllocator::block_size(std::size_t bytes) {
   return (bytes + step - 1) / step * step;
 }
 
+// Classes up to 512 B are 64 B apart (indices 0-7); above, the four classes
+// of (2^(k-1), 2^k] are 5, 6, 7 and 8 steps of 2^(k-3), for k = 10 .. 23.
+namespace {
+
+constexpr std::size_t kNotIndexed = ~std::size_t{0};
+
+std::size_t indexed_class(std::size_t block) {
+  if (block <= 512) return block / 64 - 1;
+  const auto k = static_cast<std::size_t>(std::bit_width(block - 1));
+  if (k > 23) return kNotIndexed;
+  const std::size_t steps = block >> (k - 3);
+  return 8 + (k - 10) * 4 + (steps - 5);
+}
+
+}  // namespace
+
+std::size_t CpuAllocator::FreeLists::indexed_size(std::size_t index) {
+  if (index < 8) return 64 * (index + 1);
+  const std::size_t k = 10 + (index - 8) / 4, steps = 5 + (index - 8) % 4;
+  return steps << (k - 3);
+}
+
+std::vector<void*>& CpuAllocator::FreeLists::at(std::size_t block) {
+  const std::size_t index = indexed_class(block);
+  return index == kNotIndexed ? large_[block] : indexed_[index];
+}
+
 void* CpuAllocator::allocate(std::size_t bytes) {
   if (bytes == 0) return nullptr;
   REDES_CHECK(bytes <= kMaxRequest, "cpu allocator: cannot allocate ", bytes, " bytes");
@@ -78,10 +105,10 @@ void* CpuAllocator::allocate(std::size_t bytes) {
   if (caching_) {
     // A hit takes one lock: this path runs for every op's output.
     std::lock_guard lock(mutex_);
-    const auto found = free_blocks_.find(block);
-    if (found != free_blocks_.end() && !found->second.empty()) {
-      void* ptr = found->second.back();
-      found->second.pop_back();
+    std::vector<void*>& list = free_blocks_.at(block);
+    if (!list.empty()) {
+      void* ptr = list.back();
+      list.pop_back();
       stats_.cached_bytes -= block;
       ++stats_.cache_hits;
       count_allocation(bytes);
@@ -127,7 +154,7 @@ void CpuAllocator::deallocate(void* ptr, std::size_t bytes) {
       // Runs inside destructors: when the free list cannot grow, the block
       // goes back to the system instead of throwing.
       try {
-        free_blocks_[block].push_back(ptr);
+        free_blocks_.at(block).push_back(ptr);
         stats_.cached_bytes += block;
         ASAN_POISON_MEMORY_REGION(ptr, block);
         return;
@@ -151,17 +178,17 @@ void CpuAllocator::reset_peak() {
 }
 
 void CpuAllocator::empty_cache() {
-  std::unordered_map<std::size_t, std::vector<void*>> blocks;
+  FreeLists blocks;
   {
     std::lock_guard lock(mutex_);
-    blocks.swap(free_blocks_);
+    std::swap(blocks, free_blocks_);
     stats_.reserved_bytes -= stats_.cached_bytes;
     stats_.cached_bytes = 0;
-    for (const auto& [block, ptrs] : blocks) stats_.system_frees += ptrs.size();
+    blocks.for_each([&](std::size_t, const std::vector<void*>& ptrs) { stats_.system_frees += ptrs.size(); });
   }
-  for (const auto& [block, ptrs] : blocks) {
+  blocks.for_each([](std::size_t block, const std::vector<void*>& ptrs) {
     for (void* ptr : ptrs) system_free(ptr, block);
-  }
+  });
 }
 
 bool parse_cpu_cache(const char* value) {

@@ -4,6 +4,7 @@
 // allocator is called only until the loop's working set is cached.
 #pragma once
 
+#include <array>
 #include <cstddef>
 #include <mutex>
 #include <unordered_map>
@@ -36,13 +37,33 @@ class REDES_API CpuAllocator final : public Allocator {
   static std::size_t block_size(std::size_t bytes);
 
  private:
+  // Freed blocks by size class. The classes up to 8 MiB (64 of them, every
+  // tensor of a small model) are found by index, the larger ones by hashing.
+  class FreeLists {
+   public:
+    static constexpr std::size_t kIndexed = 64;
+    // The list of class `block` (a block_size result), made if missing.
+    std::vector<void*>& at(std::size_t block);
+    // Calls visit(block, list) for every class that has a list.
+    template <class Visit>
+    void for_each(Visit&& visit) {
+      for (std::size_t i = 0; i < kIndexed; ++i) visit(indexed_size(i), indexed_[i]);
+      for (auto& [block, list] : large_) visit(block, list);
+    }
+
+   private:
+    static std::size_t indexed_size(std::size_t index);
+    std::array<std::vector<void*>, kIndexed> indexed_;
+    std::unordered_map<std::size_t, std::vector<void*>> large_;
+  };
+
   void* system_allocate(std::size_t bytes);
   void count_allocation(std::size_t bytes);  // with mutex_ held
 
   const bool caching_;
   mutable std::mutex mutex_;  // guards everything below
   AllocatorStats stats_;
-  std::unordered_map<std::size_t, std::vector<void*>> free_blocks_;  // by block size
+  FreeLists free_blocks_;
 };
 
 // The REDES_CPU_CACHE switch (read once, when the process-wide allocator is

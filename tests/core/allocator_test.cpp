@@ -139,6 +139,26 @@ TEST(CpuAllocatorTest, SizeClassesAreAlignedBoundedAndMonotonic) {
   EXPECT_EQ(CpuAllocator::block_size(513), 640u);
 }
 
+TEST(CpuAllocatorTest, EveryClassKeepsItsOwnFreeList) {
+  // One block of every class up to 16 MiB (those found by index and the
+  // first hashed ones), freed, then asked for again: each class must hand
+  // back its own block, never another class's.
+  CpuAllocator allocator(true);
+  std::vector<std::pair<std::size_t, void*>> blocks;
+  for (std::size_t block = 64; block <= (std::size_t{16} << 20); block = CpuAllocator::block_size(block + 1)) {
+    blocks.emplace_back(block, allocator.allocate(block));
+  }
+  EXPECT_GT(blocks.size(), 64u);
+  for (const auto& [block, ptr] : blocks) allocator.deallocate(ptr, block);
+  for (const auto& [block, ptr] : blocks) {
+    void* again = allocator.allocate(block);
+    EXPECT_EQ(again, ptr) << block << " bytes";
+    std::memset(again, 0x5a, block);
+  }
+  EXPECT_EQ(allocator.stats().cache_hits, blocks.size());
+  for (const auto& [block, ptr] : blocks) allocator.deallocate(ptr, block);
+}
+
 TEST(CpuAllocatorTest, ManySizesAreAlignedUsableAndReused) {
   for (const bool caching : {true, false}) {
     CpuAllocator allocator(caching);

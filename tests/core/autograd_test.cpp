@@ -219,6 +219,10 @@ TEST(Autograd, LongChainsDoNotOverflowTheStack) {
   for (int i = 0; i < 20000; ++i) y = y + 0.0;
   y.sum().backward();
   EXPECT_TRUE(all_close(x.grad(), {1.0}, 0, 0));
+  // Each node holding the one before through two edges.
+  Tensor z = x;
+  for (int i = 0; i < 100000; ++i) z = z + z;
+  z = Tensor();  // dropping the chain must not recurse once per node
 }
 
 }  // namespace
