@@ -38,16 +38,25 @@ class CallWorkspace final : public Workspace {
 
 }  // namespace
 
+// Both read the tensor once, before the argument is made: every op builds its
+// arguments here, and the argument's fields are then written in one go
+// (rather than zeroed first and filled after calls the compiler cannot see
+// through).
 TensorArg kernel_arg(const Tensor& tensor, const char* op) {
-  REDES_CHECK(tensor.dim() <= kMaxDims, op, ": tensors of at most ", kMaxDims, " dims are supported, got ",
-              tensor.dim(), " dims (shape ", shape_str(tensor.shape()), ")");
+  const Shape& sizes = tensor.shape();
+  const Strides& strides = tensor.strides();
+  REDES_CHECK(sizes.size() <= kMaxDims, op, ": tensors of at most ", kMaxDims, " dims are supported, got ",
+              sizes.size(), " dims (shape ", shape_str(sizes), ")");
+  void* const data = tensor.data_ptr();
+  const DType dtype = tensor.dtype();
+  const auto ndim = static_cast<int>(sizes.size());
   TensorArg arg;
-  arg.data = tensor.data_ptr();
-  arg.dtype = tensor.dtype();
-  arg.ndim = static_cast<int>(tensor.dim());
-  for (int d = 0; d < arg.ndim; ++d) {
-    arg.sizes[d] = tensor.shape()[static_cast<std::size_t>(d)];
-    arg.strides[d] = tensor.strides()[static_cast<std::size_t>(d)];
+  arg.data = data;
+  arg.dtype = dtype;
+  arg.ndim = ndim;
+  for (int d = 0; d < kMaxDims; ++d) {
+    arg.sizes[d] = d < ndim ? sizes[static_cast<std::size_t>(d)] : 0;
+    arg.strides[d] = d < ndim ? strides[static_cast<std::size_t>(d)] : 0;
   }
   return arg;
 }
@@ -55,18 +64,20 @@ TensorArg kernel_arg(const Tensor& tensor, const char* op) {
 TensorArg broadcast_arg(const Tensor& tensor, const Shape& shape, const char* op) {
   REDES_CHECK(static_cast<int>(shape.size()) <= kMaxDims, op, ": tensors of at most ", kMaxDims,
               " dims are supported, got shape ", shape_str(shape));
+  const Shape& own = tensor.shape();
+  const Strides& strides = tensor.strides();
   TensorArg arg;
   arg.data = tensor.data_ptr();
   arg.dtype = tensor.dtype();
   arg.ndim = static_cast<int>(shape.size());
-  const std::size_t lead = shape.size() - static_cast<std::size_t>(tensor.dim());
+  const std::size_t lead = shape.size() - own.size();
   for (std::size_t d = 0; d < shape.size(); ++d) {
     arg.sizes[d] = shape[d];
     if (d < lead) continue;
-    const std::int64_t own_size = tensor.shape()[d - lead];
-    REDES_CHECK(own_size == shape[d] || own_size == 1, op, ": cannot broadcast shape ",
-                shape_str(tensor.shape()), " to ", shape_str(shape));
-    arg.strides[d] = own_size == shape[d] ? tensor.strides()[d - lead] : 0;
+    const std::int64_t own_size = own[d - lead];
+    REDES_CHECK(own_size == shape[d] || own_size == 1, op, ": cannot broadcast shape ", shape_str(own), " to ",
+                shape_str(shape));
+    arg.strides[d] = own_size == shape[d] ? strides[d - lead] : 0;
   }
   return arg;
 }
