@@ -156,7 +156,7 @@ void attach_node(Tensor& result, std::shared_ptr<Node> node, const Tensor* const
 }  // namespace detail
 
 Edge gradient_edge(const Tensor& tensor) {
-  AutogradMeta* meta = tensor.impl()->autograd.get();
+  AutogradMeta* meta = tensor.impl()->autograd_if_any();
   if (meta == nullptr || !meta->requires_grad) return {};
   if (meta->grad_fn) return {meta->grad_fn, meta->output_nr};
   if (!meta->grad_accumulator) meta->grad_accumulator = std::make_shared<AccumulateGrad>(tensor.impl_ptr());

@@ -156,12 +156,12 @@ template std::vector<Float16> Tensor::to_vector<Float16>() const;
 // ---- autograd ----
 
 bool Tensor::requires_grad() const {
-  const AutogradMeta* meta = checked(impl_).autograd.get();
+  const AutogradMeta* meta = checked(impl_).autograd_if_any();
   return meta != nullptr && meta->requires_grad;
 }
 
 bool Tensor::is_leaf() const {
-  const AutogradMeta* meta = checked(impl_).autograd.get();
+  const AutogradMeta* meta = checked(impl_).autograd_if_any();
   return meta == nullptr || !meta->grad_fn;
 }
 
@@ -175,7 +175,7 @@ Tensor& Tensor::requires_grad_(bool enabled) {
 }
 
 Tensor Tensor::grad() const {
-  const AutogradMeta* meta = checked(impl_).autograd.get();
+  const AutogradMeta* meta = checked(impl_).autograd_if_any();
   return meta != nullptr && meta->grad ? Tensor(meta->grad) : Tensor();
 }
 
@@ -231,7 +231,7 @@ void Tensor::retain_grad() const {
 }
 
 std::shared_ptr<Node> Tensor::grad_fn() const {
-  const AutogradMeta* meta = checked(impl_).autograd.get();
+  const AutogradMeta* meta = checked(impl_).autograd_if_any();
   return meta != nullptr ? meta->grad_fn : nullptr;
 }
 

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <memory>
+#include <optional>
 #include <vector>
 
 #include "core/storage.h"
@@ -35,12 +36,17 @@ class TensorImpl {
   Strides strides;
   std::int64_t offset = 0;  // elements from the storage start
   DType dtype;
-  std::unique_ptr<AutogradMeta> autograd;  // null for tensors that never met autograd
+  // Empty for tensors that never met autograd. Inline: every recorded op's
+  // result has one, and a separate allocation per op would cost more than
+  // the bytes it saves on the others.
+  std::optional<AutogradMeta> autograd;
 
   AutogradMeta& autograd_meta() {
-    if (!autograd) autograd = std::make_unique<AutogradMeta>();
+    if (!autograd) autograd.emplace();
     return *autograd;
   }
+  const AutogradMeta* autograd_if_any() const { return autograd ? &*autograd : nullptr; }
+  AutogradMeta* autograd_if_any() { return autograd ? &*autograd : nullptr; }
 };
 
 // A tensor over `base`'s storage with new geometry (no autograd history).

@@ -11,15 +11,40 @@ namespace redes {
 
 namespace {
 
-// Which dims of an ndim tensor are reduced (all when `dims` is empty).
-std::vector<bool> reduced_mask(const std::vector<std::int64_t>& dims, std::int64_t ndim, const char* op) {
-  std::vector<bool> mask(static_cast<std::size_t>(ndim), dims.empty());
-  for (std::int64_t d : dims) {
-    const auto axis = static_cast<std::size_t>(wrap_dim(d, ndim, op));
-    REDES_CHECK(!mask[axis], op, ": dim ", d, " appears more than once");
-    mask[axis] = true;
+// Which dims of an ndim tensor are reduced (all when `dims` is empty), one bit
+// per dim.
+class ReducedDims {
+ public:
+  ReducedDims(const std::vector<std::int64_t>& dims, std::int64_t ndim, const char* op) : ndim_(ndim) {
+    REDES_CHECK(ndim <= 64, op, ": tensors of at most 64 dims are supported, got ", ndim);
+    if (dims.empty()) bits_ = ndim == 64 ? ~std::uint64_t{0} : (std::uint64_t{1} << ndim) - 1;
+    for (std::int64_t d : dims) {
+      const auto axis = static_cast<std::size_t>(wrap_dim(d, ndim, op));
+      REDES_CHECK(!(*this)[axis], op, ": dim ", d, " appears more than once");
+      bits_ |= std::uint64_t{1} << axis;
+    }
   }
-  return mask;
+  bool operator[](std::size_t d) const { return (bits_ >> d) & 1; }
+  std::size_t size() const { return static_cast<std::size_t>(ndim_); }
+
+ private:
+  std::int64_t ndim_;
+  std::uint64_t bits_ = 0;
+};
+
+// The contiguous `out` as a kernel sees it with `shape`, which has out's
+// element count (the size-1 dims a reduction without keepdim drops).
+TensorArg arg_with_shape(const Tensor& out, const Shape& shape, const char* op) {
+  TensorArg arg = detail::kernel_arg(out, op);
+  REDES_CHECK(shape.size() <= kMaxDims, op, ": tensors of at most ", kMaxDims, " dims are supported, got shape ",
+              shape_str(shape));
+  const Strides strides = contiguous_strides(shape);
+  arg.ndim = static_cast<int>(shape.size());
+  for (std::size_t d = 0; d < shape.size(); ++d) {
+    arg.sizes[d] = shape[d];
+    arg.strides[d] = strides[d];
+  }
+  return arg;
 }
 
 }  // namespace
@@ -32,24 +57,27 @@ Tensor sum(const Tensor& x_in, const std::vector<std::int64_t>& dims, bool keepd
   const Tensor x = detail::autocast_to_float32(x_in);
   REDES_CHECK(x.dtype() != kBool && x.dtype() != kUInt8, "sum: expected a float or int32/int64 tensor, got ",
               dtype_name(x.dtype()), " (convert with .to(kInt64) first)");
-  const std::vector<bool> mask = reduced_mask(dims, x.dim(), "sum");
+  const ReducedDims mask(dims, x.dim(), "sum");
   Shape kept_shape = x.shape();  // keepdim layout: 1 on reduced dims
   Shape result_shape;
   for (std::size_t d = 0; d < mask.size(); ++d) {
     if (mask[d]) kept_shape[d] = 1;
     if (!mask[d] || keepdim) result_shape.push_back(kept_shape[d]);
   }
-  Tensor out = empty(kept_shape, {x.dtype(), x.device()});
+  // Made in its final shape; the kernel sees it in the keepdim layout.
+  Tensor result = empty(result_shape, {x.dtype(), x.device()});
   if (x.numel() == 0) {
-    out.zero_();
+    result.zero_();
   } else {
-    detail::launch(SumParams{}, x.device(), x.dtype(), {detail::kernel_arg(out, "sum"), detail::kernel_arg(x, "sum")});
+    detail::launch(SumParams{}, x.device(), x.dtype(),
+                   {arg_with_shape(result, kept_shape, "sum"), detail::kernel_arg(x, "sum")});
   }
-  Tensor result = out.view(result_shape);
   if (needs_grad({&x})) {
     record_op("sum", result, {&x}, {},
               [kept_shape, input_shape = x.shape()](const Tensor& g, const std::vector<Tensor>&) {
-                return std::vector<Tensor>{g.reshape(kept_shape).expand(input_shape)};
+                // A sum of everything (0-d) or with keepdim expands as it is.
+                const bool expands = g.dim() == 0 || g.shape() == kept_shape;
+                return std::vector<Tensor>{(expands ? g : g.reshape(kept_shape)).expand(input_shape)};
               });
   }
   return result;
@@ -60,7 +88,7 @@ Tensor sum(const Tensor& x) { return sum(x, {}, false); }
 Tensor mean(const Tensor& x, const std::vector<std::int64_t>& dims, bool keepdim) {
   detail::check_defined(x, "mean", "the input");
   REDES_CHECK(is_floating(x.dtype()), "mean: expected a floating-point tensor, got ", dtype_name(x.dtype()));
-  const std::vector<bool> mask = reduced_mask(dims, x.dim(), "mean");
+  const ReducedDims mask(dims, x.dim(), "mean");
   std::int64_t count = 1;
   for (std::size_t d = 0; d < mask.size(); ++d) {
     if (mask[d]) count *= x.shape()[d];
@@ -147,7 +175,7 @@ Tensor var(const Tensor& x_in, const std::vector<std::int64_t>& dims, std::int64
   const Tensor x = detail::autocast_to_float32(x_in);
   REDES_CHECK(is_floating(x.dtype()), "var: expected a floating-point tensor, got ", dtype_name(x.dtype()));
   REDES_CHECK(correction >= 0, "var: expected correction >= 0, got ", correction);
-  const std::vector<bool> mask = reduced_mask(dims, x.dim(), "var");
+  const ReducedDims mask(dims, x.dim(), "var");
   std::int64_t count = 1;
   for (std::size_t d = 0; d < mask.size(); ++d) {
     if (mask[d]) count *= x.shape()[d];
