@@ -130,12 +130,20 @@ Tensor Tensor::permute(const std::vector<std::int64_t>& dims) const {
   return out;
 }
 
+// A permute of two dims, without permute's vectors: every linear layer
+// transposes its weight, forward and backward.
 Tensor Tensor::transpose(std::int64_t dim0, std::int64_t dim1) const {
-  std::vector<std::int64_t> order(static_cast<std::size_t>(dim()));
-  std::iota(order.begin(), order.end(), 0);
-  std::swap(order[static_cast<std::size_t>(wrap_dim(dim0, dim(), "transpose"))],
-            order[static_cast<std::size_t>(wrap_dim(dim1, dim(), "transpose"))]);
-  return permute(order);
+  const auto d0 = static_cast<std::size_t>(wrap_dim(dim0, dim(), "transpose"));
+  const auto d1 = static_cast<std::size_t>(wrap_dim(dim1, dim(), "transpose"));
+  Shape shape_new = shape();
+  Strides strides_new = strides();
+  std::swap(shape_new[d0], shape_new[d1]);
+  std::swap(strides_new[d0], strides_new[d1]);
+  Tensor out = make_alias(*this, std::move(shape_new), std::move(strides_new), storage_offset());
+  record_view("transpose", out, *this, [d0, d1](const Tensor& g, const std::vector<Tensor>&) {
+    return std::vector<Tensor>{g.transpose(static_cast<std::int64_t>(d0), static_cast<std::int64_t>(d1))};
+  });
+  return out;
 }
 
 Tensor Tensor::t() const {

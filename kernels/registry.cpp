@@ -131,7 +131,9 @@ const KernelRegistry::DispatchSlot* KernelRegistry::resolve_slot(const char* op,
   slot->forced = forced != nullptr;
   if (const auto found = entries_.find(slot->op); found != entries_.end()) {
     for (const KernelEntry& entry : found->second) {
-      if (entry.device != device || entry.dtype != dtype || (forced != nullptr && entry.name != *forced)) continue;
+      if (entry.device != device || entry.dtype != dtype) continue;
+      slot->registered = true;
+      if (forced != nullptr && entry.name != *forced) continue;
       slot->candidates.push_back(&entry);
     }
   }
@@ -227,6 +229,11 @@ std::vector<const KernelEntry*> KernelRegistry::candidates(const std::string& op
     if (entry.device == device && entry.dtype == dtype) result.push_back(&entry);
   }
   return result;
+}
+
+bool KernelRegistry::has_candidates(const char* op, DeviceType device, DType dtype) const {
+  if (const DispatchSlot* slot = dispatch_slot(op, device, dtype)) return slot->registered;
+  return !candidates(op, device, dtype).empty();
 }
 
 std::vector<const KernelEntry*> KernelRegistry::all() const {

@@ -65,6 +65,10 @@ class REDES_API KernelRegistry {
   bool supports(const std::string& op, Device device, DType dtype, const void* params, const TensorArg* args,
                 int nargs) const;
   std::vector<const KernelEntry*> candidates(const std::string& op, DeviceType device, DType dtype) const;
+  // Whether any implementation of `op` is registered for (device, dtype),
+  // forced or not: candidates() is not empty. Lock-free, allocation-free
+  // after the first call for the key (an op's name literal).
+  bool has_candidates(const char* op, DeviceType device, DType dtype) const;
   std::vector<const KernelEntry*> all() const;
   // Forces the implementation called `name` for `op` ("" clears it).
   void force(const std::string& op, const std::string& name);
@@ -99,6 +103,7 @@ class REDES_API KernelRegistry {
     DType dtype;
     std::uint64_t generation;
     bool forced;  // candidates holds the forced implementation only
+    bool registered;  // some entry exists for the key, forced or not
     std::vector<const KernelEntry*> candidates;  // highest priority first
   };
   // The slot for this call's key, resolving it (under the lock) when it is

@@ -33,6 +33,42 @@ void check_operands(const Tensor& a, const Tensor& b, const char* op) {
   REDES_CHECK(is_floating(a.dtype()), op, ": expected floating-point operands, got ", dtype_name(a.dtype()));
 }
 
+// Whether the 2-D `b` is the transpose of a contiguous matrix, as a linear
+// layer's w.t() is.
+bool is_transposed_matrix(const Tensor& b) {
+  return b.dim() == 2 && b.size(0) > 1 && b.size(1) > 1 && b.stride(0) == 1 && b.stride(1) == b.size(0);
+}
+
+// The gradient of the 2-D `b` in a @ b, laid out as b is: for a transposed b,
+// (g^T a)^T, so that the matrix b is a view of receives its gradient
+// contiguous and the leaf keeps it without a copy (as PyTorch's
+// mm_mat2_backward does).
+Tensor right_operand_grad(const Tensor& a, const Tensor& g, bool b_transposed) {
+  return b_transposed ? matmul(g.t(), a).t() : matmul(a.t(), g);
+}
+
+// The 2-D x as the (1, rows, cols) operand a GEMM kernel takes, without a
+// view tensor (x.unsqueeze(0)'s geometry).
+TensorArg batch_of_one(const Tensor& x, const char* op) {
+  TensorArg arg = detail::kernel_arg(x, op);
+  arg.ndim = 3;
+  arg.sizes[2] = arg.sizes[1];
+  arg.sizes[1] = arg.sizes[0];
+  arg.sizes[0] = 1;
+  arg.strides[2] = arg.strides[1];
+  arg.strides[1] = arg.strides[0];
+  arg.strides[0] = arg.strides[1] * arg.sizes[1];
+  return arg;
+}
+
+// The GEMM kernel on 2-D operands: out (m, n) contiguous, a (m, k), b (k, n);
+// `accumulate`: out already holds the addend.
+void run_gemm_2d(Tensor& out, const Tensor& a, const Tensor& b, bool accumulate, const char* op) {
+  const MatmulParams params{1, a.size(0), b.size(1), a.size(1), accumulate};
+  detail::launch(params, out.device(), out.dtype(),
+                 {batch_of_one(out, op), batch_of_one(gemm_ready(a), op), batch_of_one(gemm_ready(b), op)});
+}
+
 // Runs the GEMM kernel on (batch, m, k) @ (batch, k, n) views; `out` is
 // (batch, m, n) contiguous and, when `accumulate`, already holds the addend.
 void run_gemm(Tensor& out, const Tensor& a, const Tensor& b, bool accumulate, const char* op) {
@@ -56,16 +92,25 @@ Tensor batched_matmul(const Tensor& a, const Tensor& b) {
   Tensor out = empty(out_shape, {a.dtype(), a.device()});
   {
     NoGradGuard no_grad;  // the views below are the kernel's, not the graph's
-    Tensor out3 = out.view({count, m, n});
-    if (count > 0) run_gemm(out3, a.expand(a_full).reshape({count, m, k}), b.expand(b_full).reshape({count, k, n}), false, "matmul");
+    if (a.dim() == 2 && b.dim() == 2) {
+      run_gemm_2d(out, a, b, false, "matmul");
+    } else if (count > 0) {
+      Tensor out3 = out.view({count, m, n});
+      run_gemm(out3, a.expand(a_full).reshape({count, m, k}), b.expand(b_full).reshape({count, k, n}), false,
+               "matmul");
+    }
   }
   if (needs_grad({&a, &b})) {
     const bool grad_a = a.requires_grad(), grad_b = b.requires_grad();
+    const bool matrices = a.dim() == 2, b_transposed = matrices && is_transposed_matrix(b);
     record_op("matmul", out, {&a, &b}, {grad_b ? a : Tensor(), grad_a ? b : Tensor()},
-              [grad_a, grad_b, sa = a.shape(), sb = b.shape()](const Tensor& g, const std::vector<Tensor>& saved) {
-                return std::vector<Tensor>{
-                    grad_a ? sum_to(matmul(g, saved[1].transpose(-2, -1)), sa) : Tensor(),
-                    grad_b ? sum_to(matmul(saved[0].transpose(-2, -1), g), sb) : Tensor()};
+              [grad_a, grad_b, matrices, b_transposed, sa = a.shape(), sb = b.shape()](
+                  const Tensor& g, const std::vector<Tensor>& saved) {
+                Tensor da = grad_a ? sum_to(matmul(g, saved[1].transpose(-2, -1)), sa) : Tensor();
+                if (!grad_b) return std::vector<Tensor>{da, Tensor()};
+                Tensor db = matrices && sb.size() == 2 ? right_operand_grad(saved[0], g, b_transposed)
+                                                       : sum_to(matmul(saved[0].transpose(-2, -1), g), sb);
+                return std::vector<Tensor>{da, db};
               });
   }
   return out;
@@ -103,15 +148,14 @@ Tensor addmm(const Tensor& bias_in, const Tensor& a_in, const Tensor& b_in) {
   {
     NoGradGuard no_grad;
     out.copy_(bias.expand(out_shape));  // the GEMM adds a @ b onto the bias (beta = 1)
-    Tensor out3 = out.unsqueeze(0);
-    run_gemm(out3, a.unsqueeze(0), b.unsqueeze(0), true, "addmm");
+    run_gemm_2d(out, a, b, true, "addmm");
   }
   if (needs_grad({&bias, &a, &b})) {
-    const bool grad_a = a.requires_grad(), grad_b = b.requires_grad();
+    const bool grad_a = a.requires_grad(), grad_b = b.requires_grad(), b_transposed = is_transposed_matrix(b);
     record_op("addmm", out, {&bias, &a, &b}, {grad_b ? a : Tensor(), grad_a ? b : Tensor()},
-              [grad_a, grad_b, sbias = bias.shape()](const Tensor& g, const std::vector<Tensor>& saved) {
+              [grad_a, grad_b, b_transposed, sbias = bias.shape()](const Tensor& g, const std::vector<Tensor>& saved) {
                 return std::vector<Tensor>{sum_to(g, sbias), grad_a ? matmul(g, saved[1].t()) : Tensor(),
-                                           grad_b ? matmul(saved[0].t(), g) : Tensor()};
+                                           grad_b ? right_operand_grad(saved[0], g, b_transposed) : Tensor()};
               });
   }
   return out;
@@ -161,24 +205,28 @@ Tensor fused_linear(const Tensor& x, const Tensor& w, const Tensor& b, Activatio
   Tensor out = empty({m, n}, {x.dtype(), x.device()});
   {
     NoGradGuard no_grad;  // the views below are the kernel's, not the graph's
-    const Tensor a3 = gemm_ready(x).unsqueeze(0), b3 = gemm_ready(w.t()).unsqueeze(0);
+    const Tensor x_ready = gemm_ready(x), wt_ready = gemm_ready(w.t());  // alive while the kernel runs
+    const TensorArg a3 = batch_of_one(x_ready, op), b3 = batch_of_one(wt_ready, op);
     const Tensor bias = b.defined() ? b.contiguous() : Tensor();
     const LinearParams params{m, n, k, activation, b.defined()};
     if (b.defined()) {
-      launch(params, x.device(), x.dtype(), {kernel_arg(out, op), kernel_arg(a3, op), kernel_arg(b3, op), kernel_arg(bias, op)});
+      launch(params, x.device(), x.dtype(), {kernel_arg(out, op), a3, b3, kernel_arg(bias, op)});
     } else {
-      launch(params, x.device(), x.dtype(), {kernel_arg(out, op), kernel_arg(a3, op), kernel_arg(b3, op)});
+      launch(params, x.device(), x.dtype(), {kernel_arg(out, op), a3, b3});
     }
   }
   std::vector<const Tensor*> inputs{&x, &w};
   if (b.defined()) inputs.push_back(&b);
   if (needs_grad({&x, &w}) || (b.defined() && needs_grad({&b}))) {
     const bool grad_x = x.requires_grad(), grad_w = w.requires_grad(), with_bias = b.defined();
+    const bool wt_transposed = is_transposed_matrix(w.t());
     record_op(op, out, inputs, {x, w, out},
-              [activation, grad_x, grad_w, with_bias, n](const Tensor& g, const std::vector<Tensor>& saved) {
+              [activation, grad_x, grad_w, with_bias, wt_transposed, n](const Tensor& g,
+                                                                       const std::vector<Tensor>& saved) {
                 const Tensor pre = activation_backward(g, saved[2], activation);
+                // w's gradient as the composite makes it (the gradient of w.t(), transposed back).
                 std::vector<Tensor> grads{grad_x ? matmul(pre, saved[1]) : Tensor(),
-                                          grad_w ? matmul(saved[0].t(), pre).t() : Tensor()};
+                                          grad_w ? right_operand_grad(saved[0], pre, wt_transposed).t() : Tensor()};
                 if (with_bias) grads.push_back(sum_to(pre, {n}));
                 return grads;
               });
@@ -204,7 +252,7 @@ Tensor linear_activation(const Tensor& x_in, const Tensor& w_in, const Tensor& b
                 dtype_name(b.dtype()));
     common_device(op, {&x, &b});
   }
-  if (KernelRegistry::instance().candidates(op, x.device().type, x.dtype()).empty()) {
+  if (!KernelRegistry::instance().has_candidates(op, x.device().type, x.dtype())) {
     return composite_linear(x, w, b, activation);
   }
   if (x.device().is_cpu()) return fused_linear(x, w, b, activation);

@@ -4,10 +4,10 @@
 // allocated temporaries.
 #include "core/ops/optim_step.h"
 
+#include <algorithm>
 #include <initializer_list>
-#include <map>
-#include <set>
 #include <tuple>
+#include <utility>
 
 #include "core/ops.h"
 #include "core/ops/dispatch.h"
@@ -32,16 +32,39 @@ void bump(const Tensor& tensor) { tensor.impl()->storage->bump_version(); }
 // The kernel calls of one step: a parameter listed twice (the same storage)
 // goes to a later call than its first listing, so that its updates run one
 // after the other, as separate steps would, and never side by side.
+//
+// Built for every step, so it allocates little: the usual step (no parameter
+// listed twice, one device and dtype) is one round with one call, whose
+// argument list is sized once.
 class StepCalls {
  public:
-  std::vector<TensorArg>& args_for(const CallKey& key, const void* param_data) {
-    for (Round& round : rounds_) {
-      if (round.params.insert(param_data).second) return round.calls[key];
-    }
-    rounds_.emplace_back();
-    rounds_.back().params.insert(param_data);
-    return rounds_.back().calls[key];
+  // `params`: the data of every slot's parameter; `args_per_slot`: the
+  // kernel arguments each slot adds.
+  StepCalls(std::vector<const void*> params, std::size_t args_per_slot)
+      : args_per_call_(params.size() * args_per_slot) {
+    std::sort(params.begin(), params.end());
+    repeats_ = std::adjacent_find(params.begin(), params.end()) != params.end();
   }
+
+  std::vector<TensorArg>& args_for(const CallKey& key, const void* param_data) {
+    std::size_t r = 0;
+    if (repeats_) {
+      while (r < rounds_.size() && std::find(rounds_[r].params.begin(), rounds_[r].params.end(), param_data) !=
+                                       rounds_[r].params.end()) {
+        ++r;
+      }
+    }
+    if (r == rounds_.size()) rounds_.emplace_back();
+    Round& round = rounds_[r];
+    if (repeats_) round.params.push_back(param_data);
+    for (auto& [call_key, args] : round.calls) {
+      if (call_key == key) return args;
+    }
+    round.calls.emplace_back(key, std::vector<TensorArg>{});
+    round.calls.back().second.reserve(args_per_call_);
+    return round.calls.back().second;
+  }
+
   template <class Params>
   void run(Params& params, bool set_first_step) {
     for (const Round& round : rounds_) {
@@ -56,11 +79,21 @@ class StepCalls {
 
  private:
   struct Round {
-    std::set<const void*> params;
-    std::map<CallKey, std::vector<TensorArg>> calls;
+    std::vector<const void*> params;  // kept only when some parameter repeats
+    std::vector<std::pair<CallKey, std::vector<TensorArg>>> calls;
   };
+  std::size_t args_per_call_;
+  bool repeats_ = false;
   std::vector<Round> rounds_;
 };
+
+template <class Slot>
+std::vector<const void*> parameter_data(const std::vector<Slot>& slots) {
+  std::vector<const void*> data;
+  data.reserve(slots.size());
+  for (const Slot& slot : slots) data.push_back(slot.param->data_ptr());
+  return data;
+}
 
 }  // namespace
 
@@ -80,7 +113,7 @@ bool fused_step_applies(const Tensor& param, const Tensor& grad, std::initialize
 void sgd_step(const std::vector<SgdSlot>& slots, SgdStepParams params) {
   const char* op = SgdStepParams::op;
   const bool momentum = params.momentum != 0;
-  StepCalls calls;
+  StepCalls calls(parameter_data(slots), 3);
   for (const SgdSlot& slot : slots) {
     const bool first_step = momentum && !slot.momentum_buffer->defined();
     if (first_step) *slot.momentum_buffer = empty(slot.param->shape(), {slot.param->dtype(), slot.param->device()});
@@ -99,7 +132,7 @@ void sgd_step(const std::vector<SgdSlot>& slots, SgdStepParams params) {
 
 void adam_step(const std::vector<AdamSlot>& slots, const AdamStepParams& params) {
   const char* op = AdamStepParams::op;
-  StepCalls calls;
+  StepCalls calls(parameter_data(slots), 4);
   for (const AdamSlot& slot : slots) {
     if (!slot.exp_avg->defined()) {
       *slot.exp_avg = zeros(slot.param->shape(), {slot.param->dtype(), slot.param->device()});

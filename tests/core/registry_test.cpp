@@ -135,6 +135,16 @@ TEST(RegistryDispatch, ResolvedCandidatesFollowForcingAndLaterRegistrations) {
   const std::string copy = op;
   EXPECT_EQ(registry.select(copy, Device::cpu(), kFloat32, &positive, &arg, 1).name, "highest");
   EXPECT_THROW(registry.select(op, Device::cpu(), kFloat64, &positive, &arg, 1), Error);  // no float64 entry
+  // has_candidates: whether any entry exists, whatever is forced, without allocating once resolved.
+  EXPECT_TRUE(registry.has_candidates(op, DeviceType::CPU, kFloat32));
+  EXPECT_FALSE(registry.has_candidates(op, DeviceType::CPU, kFloat64));
+  EXPECT_FALSE(registry.has_candidates(op, DeviceType::CUDA, kFloat32));
+  registry.force(op, "low");
+  EXPECT_TRUE(registry.has_candidates(op, DeviceType::CPU, kFloat32));
+  const long before = testing::heap_allocations.load();
+  for (int i = 0; i < 100; ++i) EXPECT_TRUE(registry.has_candidates(op, DeviceType::CPU, kFloat32));
+  EXPECT_EQ(testing::heap_allocations.load() - before, 0);
+  registry.force(op, "");
 }
 
 TEST(RegistryDispatch, ThreadsSelectConcurrentlyWithoutTheLock) {
