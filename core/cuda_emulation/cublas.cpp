@@ -80,7 +80,7 @@ cublasStatus_t gemm(cublasHandle_t handle, cublasOperation_t transa, cublasOpera
   if (stream == nullptr) return CUBLAS_STATUS_EXECUTION_FAILED;
   // Host pointer mode: alpha and beta are read at the call.
   const Acc alpha = *alpha_ptr, beta = *beta_ptr;
-  enqueue(*stream, [=] {
+  const cudaError_t queued = enqueue(*stream, [=] {
     // op(A) copied to a contiguous column-major (m x k) block, so the inner
     // loop runs down columns; each element still sums over l in order.
     std::vector<Acc> a_columns(static_cast<std::size_t>(m) * static_cast<std::size_t>(k));
@@ -110,7 +110,9 @@ cublasStatus_t gemm(cublasHandle_t handle, cublasOperation_t transa, cublasOpera
       }
     }
   });
-  return CUBLAS_STATUS_SUCCESS;
+  // Refused by a capture (invalidated, or the legacy stream's while a
+  // blocking stream captures): the product's kernel did not launch.
+  return queued == cudaSuccess ? CUBLAS_STATUS_SUCCESS : CUBLAS_STATUS_EXECUTION_FAILED;
 }
 
 constexpr StatusName<cublasStatus_t> kStatuses[] = {

@@ -16,6 +16,51 @@
 #include <thread>
 #include <vector>
 
+namespace redes::cuda_emulation {
+
+// The work of a graph, in the order it was queued: each item runs as one
+// item of a stream's queue did.
+using GraphNodes = std::vector<std::function<void()>>;
+
+// A stream's capture sequence, from cudaStreamBeginCapture to
+// cudaStreamEndCapture: the work queued on the stream meanwhile is recorded
+// here instead of run. A call the capture cannot hold invalidates it: later
+// work is dropped, and ending it gives no graph.
+class StreamCapture {
+ public:
+  // False when a capture is open already.
+  bool begin(cudaStreamCaptureMode mode);
+
+  struct Ended {
+    cudaError_t status;  // cudaSuccess, or why no graph came of it
+    GraphNodes nodes;
+  };
+  // Closes the capture, except when none is open (cudaErrorInvalidValue) or
+  // a Global or ThreadLocal capture is ended by another thread than the one
+  // that began it (cudaErrorStreamCaptureWrongThread): those leave it open.
+  Ended end();
+
+  cudaStreamCaptureStatus status() const;
+  // While a capture is open, takes `work` as its next node (Active) or drops
+  // it (Invalidated); without one, leaves `work` alone (None).
+  cudaStreamCaptureStatus record(std::function<void()>& work);
+  // Invalidates the open capture; returns its status before.
+  cudaStreamCaptureStatus invalidate();
+  // Invalidates the open capture when it forbids the calling thread the calls
+  // that are unsafe in capture; returns whether it did.
+  bool invalidate_if_forbidding_unsafe_calls();
+
+ private:
+  mutable std::mutex mutex_;
+  bool open_ = false;
+  bool invalidated_ = false;
+  cudaStreamCaptureMode mode_ = cudaStreamCaptureModeGlobal;
+  std::thread::id owner_;  // the thread that began it
+  GraphNodes nodes_;
+};
+
+}  // namespace redes::cuda_emulation
+
 // A stream: an ordered queue of work that one host thread works off, so work
 // on two streams runs concurrently, as on a device.
 struct CUstream_st {
@@ -35,6 +80,7 @@ struct CUstream_st {
   const int device;
   const unsigned flags;
   const bool legacy;  // the device's legacy default stream (the null stream)
+  redes::cuda_emulation::StreamCapture capture;
 
  private:
   void work_off();
@@ -88,10 +134,37 @@ std::uint64_t next_launch_seed();
 CUstream_st* resolve_stream(cudaStream_t handle);
 // Queues work with the legacy stream's implicit synchronisation: work on the
 // legacy stream waits for earlier work on the device's blocking streams, and
-// theirs for earlier work on the legacy stream.
-std::uint64_t enqueue(CUstream_st& stream, std::function<void()> work);
+// theirs for earlier work on the legacy stream. Every kernel, copy, memset,
+// event operation, cuBLAS product and graph launch reaches a stream through
+// here, so this is where a capture takes the work instead: then nothing is
+// queued and *position (the work's place in the queue, to wait for) is 0.
+// Fails, queuing nothing, with cudaErrorStreamCaptureInvalidated on an
+// invalidated capture, and with cudaErrorStreamCaptureImplicit for work on
+// the legacy stream while a blocking stream of its device captures (it would
+// wait for work that is never queued), which invalidates those captures.
+cudaError_t enqueue(CUstream_st& stream, std::function<void()> work, std::uint64_t* position = nullptr);
 // Waits for all work queued so far on every stream of `device`.
 void synchronize_device(int device);
+
+// The checks of the calls that stream capture restricts. Each returns
+// cudaSuccess when the call may go ahead, or the error it fails with, having
+// invalidated the captures it conflicts with, as the runtime does.
+//
+// A call that waits for `stream` or that a capture on it cannot record
+// (cudaStreamSynchronize, cudaStreamQuery, cudaEventRecord,
+// cudaStreamWaitEvent, cudaGraphLaunch): refused while the stream captures,
+// or, for the legacy stream, while a blocking stream of its device does.
+cudaError_t refuse_while_capturing(CUstream_st& stream);
+// cudaDeviceSynchronize: refused while any stream of `device` captures.
+cudaError_t refuse_device_wait(int device);
+// A call that is unsafe in capture (cudaMalloc, cudaFree, a synchronous copy
+// or memset): refused while the calling thread has a capture of its own open
+// in Global or ThreadLocal mode, or any thread has one open in Global mode.
+// (The calling thread's own mode is Global, the runtime's default.)
+cudaError_t refuse_unsafe_call();
+
+// A new graph of `device` holding `nodes` (cudaStreamEndCapture's result).
+cudaGraph_t make_graph(int device, GraphNodes nodes);
 
 enum class MemoryKind { Device, Pinned };
 struct Allocation {

@@ -64,11 +64,12 @@ cudaError_t launch_grid(const cudaLaunchConfig_t& config, const void* kernel, st
   auto launch = std::make_shared<GridLaunch>(
       GridLaunch{config.gridDim, config.blockDim, config.dynamicSmemBytes, next_launch_seed(), std::move(thread_body)});
   const int device = stream->device;
-  enqueue(*stream, [launch, device] {
+  // A captured launch keeps its seed: each replay runs the threads in the
+  // same order, as it runs the same arguments.
+  return record_error(enqueue(*stream, [launch, device] {
     const std::string failure = run_grid(*launch);
     if (!failure.empty()) fail_device(device, cudaErrorLaunchFailure, "a kernel failed: " + failure);
-  });
-  return cudaSuccess;
+  }));
 }
 
 }  // namespace redes::cuda_emulation

@@ -126,21 +126,29 @@ bool direction_matches(cudaMemcpyKind kind, Space dst, Space src) {
   return false;
 }
 
-// Queues `work` on the stream `handle` names and, when `wait`, waits for it.
-cudaError_t run_on_stream(cudaStream_t handle, std::function<void()> work, bool wait) {
-  CUstream_st* stream = resolve_stream(handle);
-  if (stream == nullptr) return cudaErrorInvalidResourceHandle;
-  if (const cudaError_t sticky = sticky_error(stream->device); sticky != cudaSuccess) return sticky;
-  const std::uint64_t position = enqueue(*stream, std::move(work));
+// Queues `work` on `stream` and, when `wait`, waits for it (a capture
+// records the work instead, and there is nothing to wait for).
+cudaError_t run_on_stream(CUstream_st& stream, std::function<void()> work, bool wait) {
+  std::uint64_t position = 0;
+  if (const cudaError_t status = enqueue(stream, std::move(work), &position); status != cudaSuccess) return status;
   if (!wait) return cudaSuccess;
-  stream->wait_for(position);
-  return sticky_error(stream->device);
+  stream.wait_for(position);
+  return sticky_error(stream.device);
+}
+
+// The stream `handle` names, in *stream, unless it names none or its device has failed.
+cudaError_t usable_stream(cudaStream_t handle, CUstream_st** stream) {
+  *stream = resolve_stream(handle);
+  if (*stream == nullptr) return cudaErrorInvalidResourceHandle;
+  return sticky_error((*stream)->device);
 }
 
 // Copies as the runtime documents for each kind of memory: from pageable
 // host memory, the source is staged at the call, so the caller may reuse it
 // at once; into pageable host memory, the call returns once the copy is
 // done; between pinned and device memory, the copy is fully asynchronous.
+// A captured copy is a graph's memcpy node: each replay copies from its
+// source as it is then, so nothing is staged or copied at the call.
 cudaError_t copy(void* dst, const void* src, std::size_t bytes, cudaMemcpyKind kind, cudaStream_t handle,
                  bool synchronous) {
   if (bytes == 0) return cudaSuccess;
@@ -148,26 +156,28 @@ cudaError_t copy(void* dst, const void* src, std::size_t bytes, cudaMemcpyKind k
   const Space dst_space = space_of(dst, bytes);
   const Space src_space = space_of(src, bytes);
   if (!direction_matches(kind, dst_space, src_space)) return cudaErrorInvalidValue;
-  if (dst_space != Space::Device && src_space != Space::Device) {
-    const CUstream_st* stream = resolve_stream(handle);
-    if (stream == nullptr) return cudaErrorInvalidResourceHandle;
-    if (const cudaError_t sticky = sticky_error(stream->device); sticky != cudaSuccess) return sticky;
+  CUstream_st* stream = nullptr;
+  if (const cudaError_t status = usable_stream(handle, &stream); status != cudaSuccess) return status;
+  const bool captured = stream->capture.status() != cudaStreamCaptureStatusNone;
+  if (dst_space != Space::Device && src_space != Space::Device && !captured) {
     std::memcpy(dst, src, bytes);
     return cudaSuccess;
   }
   const bool wait = synchronous || dst_space == Space::Pageable;
-  if (src_space == Space::Pageable) {
+  if (src_space == Space::Pageable && !captured) {
     auto staged = std::make_shared<std::vector<unsigned char>>(static_cast<const unsigned char*>(src),
                                                                static_cast<const unsigned char*>(src) + bytes);
-    return run_on_stream(handle, [dst, staged] { std::memcpy(dst, staged->data(), staged->size()); }, wait);
+    return run_on_stream(*stream, [dst, staged] { std::memcpy(dst, staged->data(), staged->size()); }, wait);
   }
-  return run_on_stream(handle, [dst, src, bytes] { std::memcpy(dst, src, bytes); }, wait);
+  return run_on_stream(*stream, [dst, src, bytes] { std::memcpy(dst, src, bytes); }, wait);
 }
 
 cudaError_t set(void* ptr, int value, std::size_t bytes, cudaStream_t handle, bool synchronous) {
   if (bytes == 0) return cudaSuccess;
   if (ptr == nullptr || space_of(ptr, bytes) != Space::Device) return cudaErrorInvalidValue;
-  return run_on_stream(handle, [ptr, value, bytes] { std::memset(ptr, value, bytes); }, synchronous);
+  CUstream_st* stream = nullptr;
+  if (const cudaError_t status = usable_stream(handle, &stream); status != cudaSuccess) return status;
+  return run_on_stream(*stream, [ptr, value, bytes] { std::memset(ptr, value, bytes); }, synchronous);
 }
 
 }  // namespace
@@ -186,9 +196,18 @@ using namespace redes::cuda_emulation;
 
 extern "C" {
 
-cudaError_t cudaMalloc(void** ptr, std::size_t bytes) { return record_error(allocate(ptr, bytes, MemoryKind::Device)); }
+// Allocating and freeing are not stream work, so a capture cannot record
+// them: they are unsafe in capture (refuse_unsafe_call). cudaFree waits for
+// the device, which does not include the work a capture holds.
+cudaError_t cudaMalloc(void** ptr, std::size_t bytes) {
+  if (const cudaError_t refused = refuse_unsafe_call(); refused != cudaSuccess) return record_error(refused);
+  return record_error(allocate(ptr, bytes, MemoryKind::Device));
+}
 
-cudaError_t cudaFree(void* ptr) { return record_error(release(ptr, MemoryKind::Device)); }
+cudaError_t cudaFree(void* ptr) {
+  if (const cudaError_t refused = refuse_unsafe_call(); refused != cudaSuccess) return record_error(refused);
+  return record_error(release(ptr, MemoryKind::Device));
+}
 
 cudaError_t cudaHostAlloc(void** ptr, std::size_t bytes, unsigned int flags) {
   constexpr unsigned kKnown = cudaHostAllocPortable | cudaHostAllocMapped | cudaHostAllocWriteCombined;
@@ -210,7 +229,11 @@ cudaError_t cudaMemGetInfo(std::size_t* free_bytes, std::size_t* total_bytes) {
   return cudaSuccess;
 }
 
+// The synchronous copy and memset wait for the device, which is unsafe in
+// capture; on the legacy stream, they also cannot run while a blocking
+// stream captures (enqueue refuses that).
 cudaError_t cudaMemcpy(void* dst, const void* src, std::size_t bytes, cudaMemcpyKind kind) {
+  if (const cudaError_t refused = refuse_unsafe_call(); refused != cudaSuccess) return record_error(refused);
   return record_error(copy(dst, src, bytes, kind, nullptr, true));
 }
 
@@ -232,6 +255,7 @@ cudaError_t cudaMemcpyPeerAsync(void* dst, int dst_device, const void* src, int 
 }
 
 cudaError_t cudaMemset(void* ptr, int value, std::size_t bytes) {
+  if (const cudaError_t refused = refuse_unsafe_call(); refused != cudaSuccess) return record_error(refused);
   return record_error(set(ptr, value, bytes, nullptr, true));
 }
 

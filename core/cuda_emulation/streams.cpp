@@ -1,11 +1,14 @@
 // Streams and events of the emulated runtime. Each stream is a queue worked
 // off by its own host thread; an event record is an item in that queue that
-// stamps the time and wakes those who wait for it.
+// stamps the time and wakes those who wait for it. A capturing stream
+// records the work offered to it instead of queuing it (graphs.cpp makes
+// the graph that replays it).
 #include <algorithm>
 #include <chrono>
 #include <cstdlib>
 #include <memory>
 #include <unordered_map>
+#include <utility>
 
 #include "core/cuda_emulation/emulated_runtime.h"
 
@@ -75,6 +78,64 @@ void CUstream_st::work_off() {
 }
 
 namespace redes::cuda_emulation {
+
+bool StreamCapture::begin(cudaStreamCaptureMode mode) {
+  std::lock_guard lock(mutex_);
+  if (open_) return false;
+  open_ = true;
+  invalidated_ = false;
+  mode_ = mode;
+  owner_ = std::this_thread::get_id();
+  nodes_.clear();
+  return true;
+}
+
+StreamCapture::Ended StreamCapture::end() {
+  std::lock_guard lock(mutex_);
+  if (!open_) return {cudaErrorInvalidValue, {}};
+  if (mode_ != cudaStreamCaptureModeRelaxed && owner_ != std::this_thread::get_id()) {
+    return {cudaErrorStreamCaptureWrongThread, {}};
+  }
+  open_ = false;
+  if (invalidated_) return {cudaErrorStreamCaptureInvalidated, {}};
+  return {cudaSuccess, std::exchange(nodes_, {})};
+}
+
+cudaStreamCaptureStatus StreamCapture::status() const {
+  std::lock_guard lock(mutex_);
+  if (!open_) return cudaStreamCaptureStatusNone;
+  return invalidated_ ? cudaStreamCaptureStatusInvalidated : cudaStreamCaptureStatusActive;
+}
+
+cudaStreamCaptureStatus StreamCapture::record(std::function<void()>& work) {
+  std::lock_guard lock(mutex_);
+  if (!open_) return cudaStreamCaptureStatusNone;
+  if (invalidated_) return cudaStreamCaptureStatusInvalidated;
+  nodes_.push_back(std::move(work));
+  return cudaStreamCaptureStatusActive;
+}
+
+cudaStreamCaptureStatus StreamCapture::invalidate() {
+  std::lock_guard lock(mutex_);
+  if (!open_) return cudaStreamCaptureStatusNone;
+  const cudaStreamCaptureStatus before =
+      invalidated_ ? cudaStreamCaptureStatusInvalidated : cudaStreamCaptureStatusActive;
+  invalidated_ = true;
+  nodes_.clear();  // they will never run
+  return before;
+}
+
+bool StreamCapture::invalidate_if_forbidding_unsafe_calls() {
+  std::lock_guard lock(mutex_);
+  const bool forbids = open_ && (mode_ == cudaStreamCaptureModeGlobal ||
+                                 (mode_ == cudaStreamCaptureModeThreadLocal && owner_ == std::this_thread::get_id()));
+  if (forbids) {
+    invalidated_ = true;
+    nodes_.clear();
+  }
+  return forbids;
+}
+
 namespace {
 
 using StreamPtr = std::shared_ptr<CUstream_st>;
@@ -133,6 +194,37 @@ std::vector<StreamPtr> device_streams(int device) {
   return result;
 }
 
+// The streams of every device (the legacy streams never capture).
+std::vector<StreamPtr> created_streams() {
+  Handles& state = handles();
+  std::lock_guard lock(state.mutex);
+  std::vector<StreamPtr> result;
+  result.reserve(state.streams.size());
+  for (const auto& [handle, stream] : state.streams) result.push_back(stream);
+  return result;
+}
+
+// The blocking streams of `device` that capture: the legacy stream and they
+// wait for each other's work, so the legacy stream cannot be used meanwhile.
+std::vector<StreamPtr> capturing_blocking_streams(int device) {
+  std::vector<StreamPtr> result;
+  for (StreamPtr& stream : device_streams(device)) {
+    if (!stream->legacy && (stream->flags & cudaStreamNonBlocking) == 0 &&
+        stream->capture.status() != cudaStreamCaptureStatusNone) {
+      result.push_back(std::move(stream));
+    }
+  }
+  return result;
+}
+
+// cudaErrorStreamCaptureImplicit, invalidating the captures, when blocking
+// streams of `device` capture; cudaSuccess otherwise.
+cudaError_t refuse_legacy_stream_use(int device) {
+  const std::vector<StreamPtr> capturing = capturing_blocking_streams(device);
+  for (const StreamPtr& stream : capturing) stream->capture.invalidate();
+  return capturing.empty() ? cudaSuccess : cudaErrorStreamCaptureImplicit;
+}
+
 const StreamPtr& legacy_stream(int device) {
   Handles& state = handles();
   std::lock_guard lock(state.mutex);
@@ -154,20 +246,9 @@ cudaError_t create_stream(cudaStream_t* stream, unsigned flags) {
   return cudaSuccess;
 }
 
-void finish_all_work() {
-  for (int device = 0; device < device_count(); ++device) synchronize_device(device);
-}
-
-}  // namespace
-
-CUstream_st* resolve_stream(cudaStream_t handle) {
-  if (handle == nullptr || handle == cudaStreamLegacy) return legacy_stream(current_device()).get();
-  Handles& state = handles();
-  std::lock_guard lock(state.mutex);
-  return state.streams.count(handle) != 0 ? handle : nullptr;
-}
-
-std::uint64_t enqueue(CUstream_st& stream, std::function<void()> work) {
+// Queues `work` on `stream` behind the earlier work the legacy stream's
+// implicit synchronisation orders it after; returns its position.
+std::uint64_t submit_after_implicit_dependencies(CUstream_st& stream, std::function<void()> work) {
   std::vector<std::pair<StreamPtr, std::uint64_t>> before;
   if (stream.legacy) {
     for (StreamPtr& other : device_streams(stream.device)) {
@@ -187,8 +268,60 @@ std::uint64_t enqueue(CUstream_st& stream, std::function<void()> work) {
   });
 }
 
+void finish_all_work() {
+  for (int device = 0; device < device_count(); ++device) synchronize_device(device);
+}
+
+}  // namespace
+
+CUstream_st* resolve_stream(cudaStream_t handle) {
+  if (handle == nullptr || handle == cudaStreamLegacy) return legacy_stream(current_device()).get();
+  Handles& state = handles();
+  std::lock_guard lock(state.mutex);
+  return state.streams.count(handle) != 0 ? handle : nullptr;
+}
+
+cudaError_t enqueue(CUstream_st& stream, std::function<void()> work, std::uint64_t* position) {
+  if (position != nullptr) *position = 0;
+  switch (stream.capture.record(work)) {
+    case cudaStreamCaptureStatusActive: return cudaSuccess;
+    case cudaStreamCaptureStatusInvalidated: return cudaErrorStreamCaptureInvalidated;
+    case cudaStreamCaptureStatusNone: break;
+  }
+  if (stream.legacy) {
+    if (const cudaError_t refused = refuse_legacy_stream_use(stream.device); refused != cudaSuccess) return refused;
+  }
+  const std::uint64_t queued = submit_after_implicit_dependencies(stream, std::move(work));
+  if (position != nullptr) *position = queued;
+  return cudaSuccess;
+}
+
 void synchronize_device(int device) {
   for (const StreamPtr& stream : device_streams(device)) stream->synchronize();
+}
+
+cudaError_t refuse_while_capturing(CUstream_st& stream) {
+  if (stream.legacy) return refuse_legacy_stream_use(stream.device);
+  switch (stream.capture.invalidate()) {
+    case cudaStreamCaptureStatusNone: return cudaSuccess;
+    case cudaStreamCaptureStatusActive: return cudaErrorStreamCaptureUnsupported;
+    case cudaStreamCaptureStatusInvalidated: return cudaErrorStreamCaptureInvalidated;
+  }
+  return cudaErrorStreamCaptureUnsupported;
+}
+
+cudaError_t refuse_device_wait(int device) {
+  bool capturing = false;
+  for (const StreamPtr& stream : device_streams(device)) {
+    capturing |= stream->capture.invalidate() != cudaStreamCaptureStatusNone;
+  }
+  return capturing ? cudaErrorStreamCaptureUnsupported : cudaSuccess;
+}
+
+cudaError_t refuse_unsafe_call() {
+  bool forbidden = false;
+  for (const StreamPtr& stream : created_streams()) forbidden |= stream->capture.invalidate_if_forbidding_unsafe_calls();
+  return forbidden ? cudaErrorStreamCaptureUnsupported : cudaSuccess;
 }
 
 }  // namespace redes::cuda_emulation
@@ -223,6 +356,7 @@ cudaError_t cudaStreamDestroy(cudaStream_t stream) {
 cudaError_t cudaStreamSynchronize(cudaStream_t handle) {
   CUstream_st* stream = resolve_stream(handle);
   if (stream == nullptr) return record_error(cudaErrorInvalidResourceHandle);
+  if (const cudaError_t refused = refuse_while_capturing(*stream); refused != cudaSuccess) return record_error(refused);
   stream->synchronize();
   return record_error(sticky_error(stream->device));
 }
@@ -230,6 +364,7 @@ cudaError_t cudaStreamSynchronize(cudaStream_t handle) {
 cudaError_t cudaStreamQuery(cudaStream_t handle) {
   CUstream_st* stream = resolve_stream(handle);
   if (stream == nullptr) return record_error(cudaErrorInvalidResourceHandle);
+  if (const cudaError_t refused = refuse_while_capturing(*stream); refused != cudaSuccess) return record_error(refused);
   if (const cudaError_t sticky = sticky_error(stream->device); sticky != cudaSuccess) return record_error(sticky);
   return stream->reached(stream->submitted()) ? cudaSuccess : record_error(cudaErrorNotReady);
 }
@@ -239,13 +374,54 @@ cudaError_t cudaStreamWaitEvent(cudaStream_t handle, cudaEvent_t event_handle, u
   std::shared_ptr<CUevent_st> event = resolve_event(event_handle);
   if (stream == nullptr || event == nullptr) return record_error(cudaErrorInvalidResourceHandle);
   if (flags != 0) return record_error(cudaErrorInvalidValue);
+  // A capture would hold the wait as a dependency between graph nodes, which
+  // the emulated graphs (one ordered list of nodes) do not have.
+  if (const cudaError_t refused = refuse_while_capturing(*stream); refused != cudaSuccess) return record_error(refused);
   std::uint64_t generation = 0;
   {
     std::lock_guard lock(event->mutex);
     generation = event->recorded;
   }
   if (generation == 0) return cudaSuccess;  // never recorded: nothing to wait for
-  enqueue(*stream, [event, generation] { wait_reached(*event, generation); });
+  return record_error(enqueue(*stream, [event, generation] { wait_reached(*event, generation); }));
+}
+
+cudaError_t cudaStreamBeginCapture(cudaStream_t handle, cudaStreamCaptureMode mode) {
+  CUstream_st* stream = resolve_stream(handle);
+  if (stream == nullptr) return record_error(cudaErrorInvalidResourceHandle);
+  // Every blocking stream's work is ordered against the legacy stream's, so
+  // capturing it would tie all of them to the capture.
+  if (stream->legacy) return record_error(cudaErrorStreamCaptureImplicit);
+  if (mode != cudaStreamCaptureModeGlobal && mode != cudaStreamCaptureModeThreadLocal &&
+      mode != cudaStreamCaptureModeRelaxed) {
+    return record_error(cudaErrorInvalidValue);
+  }
+  if (const cudaError_t sticky = sticky_error(stream->device); sticky != cudaSuccess) return record_error(sticky);
+  if (!stream->capture.begin(mode)) return record_error(cudaErrorInvalidValue);  // capturing already
+  return cudaSuccess;
+}
+
+cudaError_t cudaStreamEndCapture(cudaStream_t handle, cudaGraph_t* graph) {
+  if (graph == nullptr) return record_error(cudaErrorInvalidValue);
+  *graph = nullptr;
+  CUstream_st* stream = resolve_stream(handle);
+  if (stream == nullptr) return record_error(cudaErrorInvalidResourceHandle);
+  StreamCapture::Ended ended = stream->capture.end();
+  if (ended.status != cudaSuccess) return record_error(ended.status);
+  *graph = make_graph(stream->device, std::move(ended.nodes));
+  return cudaSuccess;
+}
+
+cudaError_t cudaStreamIsCapturing(cudaStream_t handle, cudaStreamCaptureStatus* status) {
+  if (status == nullptr) return record_error(cudaErrorInvalidValue);
+  CUstream_st* stream = resolve_stream(handle);
+  if (stream == nullptr) return record_error(cudaErrorInvalidResourceHandle);
+  // The legacy stream never captures, but cannot be used while blocking
+  // streams do; asking says so without invalidating their captures.
+  if (stream->legacy && !capturing_blocking_streams(stream->device).empty()) {
+    return record_error(cudaErrorStreamCaptureImplicit);
+  }
+  *status = stream->capture.status();
   return cudaSuccess;
 }
 
@@ -276,20 +452,24 @@ cudaError_t cudaEventRecord(cudaEvent_t event_handle, cudaStream_t handle) {
   CUstream_st* stream = resolve_stream(handle);
   if (event == nullptr || stream == nullptr) return record_error(cudaErrorInvalidResourceHandle);
   if (event->device != stream->device) return record_error(cudaErrorInvalidResourceHandle);
+  // Refused before the generation is counted, so the event is never left
+  // waiting for a record that no stream will reach. (In a capture, a record
+  // would mark a point for other streams to join the capture at, which the
+  // emulated graphs do not model.)
+  if (const cudaError_t refused = refuse_while_capturing(*stream); refused != cudaSuccess) return record_error(refused);
   std::uint64_t generation = 0;
   {
     std::lock_guard lock(event->mutex);
     generation = ++event->recorded;
   }
-  enqueue(*stream, [event, generation] {
+  return record_error(enqueue(*stream, [event, generation] {
     {
       std::lock_guard lock(event->mutex);
       event->when = std::chrono::steady_clock::now();
       event->reached = std::max(event->reached, generation);
     }
     event->reached_cv.notify_all();
-  });
-  return cudaSuccess;
+  }));
 }
 
 cudaError_t cudaEventQuery(cudaEvent_t event_handle) {

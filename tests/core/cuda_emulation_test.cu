@@ -3,11 +3,17 @@
 // gives a different result, or a different error, without that feature.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <atomic>
+#include <chrono>
 #include <cmath>
 #include <cstdint>
 #include <cstdlib>
+#include <functional>
 #include <numeric>
+#include <semaphore>
+#include <string>
+#include <thread>
 #include <vector>
 
 #include <redes.h>
@@ -352,6 +358,370 @@ TEST(CudaEmulation, TheDeviceIsAnEmulatedH100) {
   EXPECT_EQ(prop.sharedMemPerBlockOptin, std::size_t{227} << 10);
   EXPECT_NE(cuda::properties(0).name.find("emulated"), std::string::npos) << cuda::properties(0).name;
   EXPECT_TRUE(build_info().cuda_emulated);
+}
+
+// Stream capture and graphs.
+
+// A stream of a test's own, destroyed at scope exit.
+class TestStream {
+ public:
+  explicit TestStream(unsigned flags) { REDES_CUDA_CHECK(cudaStreamCreateWithFlags(&stream_, flags), "test"); }
+  ~TestStream() { cudaStreamDestroy(stream_); }
+  TestStream(const TestStream&) = delete;
+  TestStream& operator=(const TestStream&) = delete;
+
+  operator cudaStream_t() const { return stream_; }
+
+ private:
+  cudaStream_t stream_ = nullptr;
+};
+
+// x = 2 x + 1 for each of n values: replays that run k times turn 1 into 2^(k+1) - 1.
+__global__ void double_plus_one_kernel(int* x, int n) {
+  const int i = static_cast<int>(blockIdx.x * blockDim.x + threadIdx.x);
+  if (i < n) x[i] = 2 * x[i] + 1;
+}
+
+cudaError_t double_plus_one(int* x, int n, cudaStream_t stream) {
+  return cuda::launch(double_plus_one_kernel, dim3(static_cast<unsigned>((n + kBlock - 1) / kBlock)), dim3(kBlock), 0,
+                      stream, x, n);
+}
+
+cudaStreamCaptureStatus capture_status(cudaStream_t stream) {
+  cudaStreamCaptureStatus status = cudaStreamCaptureStatusInvalidated;
+  EXPECT_EQ(cudaStreamIsCapturing(stream, &status), cudaSuccess);
+  return status;
+}
+
+// The executable graph of what `queue_work` queues on `stream` in a Relaxed
+// capture; the graph itself is destroyed at once (its instance outlives it).
+cudaGraphExec_t capture_and_instantiate(cudaStream_t stream, const std::function<void()>& queue_work) {
+  REDES_CUDA_CHECK(cudaStreamBeginCapture(stream, cudaStreamCaptureModeRelaxed), "test");
+  queue_work();
+  cudaGraph_t graph = nullptr;
+  REDES_CUDA_CHECK(cudaStreamEndCapture(stream, &graph), "test");
+  cudaGraphExec_t exec = nullptr;
+  REDES_CUDA_CHECK(cudaGraphInstantiate(&exec, graph, 0), "test");
+  REDES_CUDA_CHECK(cudaGraphDestroy(graph), "test");
+  return exec;
+}
+
+TEST(CudaEmulation, CapturedWorkRunsOnlyAtEachGraphLaunchInCaptureOrder) {
+  constexpr int n = 300;  // two blocks
+  // Non-blocking, so the legacy stream's cudaMemcpy may read the buffers while it captures.
+  const TestStream stream(cudaStreamNonBlocking);
+  DeviceBuffer<int> x(std::vector<int>(n, 5)), snapshot(std::vector<int>(n, 7));
+  int* host = nullptr;
+  ASSERT_EQ(cudaHostAlloc(&host, n * sizeof(int), cudaHostAllocDefault), cudaSuccess);
+  std::fill(host, host + n, 9);
+  EXPECT_EQ(capture_status(stream), cudaStreamCaptureStatusNone);
+
+  ASSERT_EQ(cudaStreamBeginCapture(stream, cudaStreamCaptureModeRelaxed), cudaSuccess);
+  EXPECT_EQ(capture_status(stream), cudaStreamCaptureStatusActive);
+  ASSERT_EQ(cudaMemsetAsync(x.get(), 0, n * sizeof(int), stream), cudaSuccess);  // x = 0
+  ASSERT_EQ(double_plus_one(x.get(), n, stream), cudaSuccess);                   // x = 1
+  ASSERT_EQ(cudaMemcpyAsync(snapshot.get(), x.get(), n * sizeof(int), cudaMemcpyDeviceToDevice, stream), cudaSuccess);
+  ASSERT_EQ(double_plus_one(x.get(), n, stream), cudaSuccess);  // x = 3
+  ASSERT_EQ(cudaMemcpyAsync(host, x.get(), n * sizeof(int), cudaMemcpyDeviceToHost, stream), cudaSuccess);
+  EXPECT_EQ(capture_status(stream), cudaStreamCaptureStatusActive);
+  EXPECT_EQ(x.read(), std::vector<int>(n, 5)) << "captured work ran during the capture";
+  EXPECT_EQ(snapshot.read(), std::vector<int>(n, 7));
+  EXPECT_EQ(std::vector<int>(host, host + n), std::vector<int>(n, 9));
+
+  cudaGraph_t graph = nullptr;
+  ASSERT_EQ(cudaStreamEndCapture(stream, &graph), cudaSuccess);
+  ASSERT_NE(graph, nullptr);
+  EXPECT_EQ(capture_status(stream), cudaStreamCaptureStatusNone);
+  ASSERT_EQ(cudaStreamSynchronize(stream), cudaSuccess);
+  EXPECT_EQ(x.read(), std::vector<int>(n, 5)) << "ending the capture ran its work";
+
+  cudaGraphExec_t exec = nullptr;
+  ASSERT_EQ(cudaGraphInstantiate(&exec, graph, 0), cudaSuccess);
+  // Each launch runs the whole sequence once, in the order it was captured
+  // (in reverse, the snapshot would hold 11 and x would end as 0).
+  for (int launch = 0; launch < 2; ++launch) {
+    SCOPED_TRACE("launch " + std::to_string(launch));
+    ASSERT_EQ(cudaMemcpy(x.get(), std::vector<int>(n, 5).data(), n * sizeof(int), cudaMemcpyHostToDevice), cudaSuccess);
+    std::fill(host, host + n, 9);
+    ASSERT_EQ(cudaGraphLaunch(exec, stream), cudaSuccess);
+    ASSERT_EQ(cudaStreamSynchronize(stream), cudaSuccess);
+    EXPECT_EQ(x.read(), std::vector<int>(n, 3));
+    EXPECT_EQ(snapshot.read(), std::vector<int>(n, 1));
+    EXPECT_EQ(std::vector<int>(host, host + n), std::vector<int>(n, 3));
+  }
+  EXPECT_EQ(cudaGraphExecDestroy(exec), cudaSuccess);
+  EXPECT_EQ(cudaGraphDestroy(graph), cudaSuccess);
+  cudaFreeHost(host);
+}
+
+TEST(CudaEmulation, EachGraphLaunchRunsTheCapturedKernelOnceOnAnyStream) {
+  constexpr int n = 100;
+  const TestStream captured_on(cudaStreamNonBlocking), other(cudaStreamDefault);
+  DeviceBuffer<int> x(std::vector<int>(n, 1));
+  const cudaGraphExec_t exec =
+      capture_and_instantiate(captured_on, [&] { ASSERT_EQ(double_plus_one(x.get(), n, captured_on), cudaSuccess); });
+  for (int launch = 0; launch < 3; ++launch) ASSERT_EQ(cudaGraphLaunch(exec, captured_on), cudaSuccess);
+  ASSERT_EQ(cudaStreamSynchronize(captured_on), cudaSuccess);
+  EXPECT_EQ(x.read(), std::vector<int>(n, 15));  // 1 -> 3 -> 7 -> 15
+  ASSERT_EQ(cudaGraphLaunch(exec, other), cudaSuccess);
+  ASSERT_EQ(cudaStreamSynchronize(other), cudaSuccess);
+  EXPECT_EQ(x.read(), std::vector<int>(n, 31));
+  ASSERT_EQ(cudaGraphLaunch(exec, nullptr), cudaSuccess);  // the legacy stream
+  EXPECT_EQ(x.read(), std::vector<int>(n, 63));
+  EXPECT_EQ(cudaGraphExecDestroy(exec), cudaSuccess);
+}
+
+TEST(CudaEmulation, LaunchesOfOneGraphOnTwoStreamsRunOneAfterTheOther) {
+  constexpr int n = 100;
+  const TestStream captured_on(cudaStreamNonBlocking), first(cudaStreamNonBlocking), second(cudaStreamNonBlocking);
+  DeviceBuffer<int> x(std::vector<int>(n, 1));
+  int* release = nullptr;
+  ASSERT_EQ(cudaHostAlloc(&release, sizeof(int), cudaHostAllocDefault), cudaSuccess);
+  std::atomic_ref<int>(*release).store(0);
+  const cudaGraphExec_t exec =
+      capture_and_instantiate(captured_on, [&] { ASSERT_EQ(double_plus_one(x.get(), n, captured_on), cudaSuccess); });
+  ASSERT_EQ(cuda::launch(wait_for_release_kernel, dim3(1), dim3(1), 0, first, release), cudaSuccess);
+  ASSERT_EQ(cudaGraphLaunch(exec, first), cudaSuccess);   // held behind the kernel
+  ASSERT_EQ(cudaGraphLaunch(exec, second), cudaSuccess);  // held behind the launch on `first`
+  std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  EXPECT_EQ(cudaStreamQuery(second), cudaErrorNotReady) << "the second launch ran before the first";
+  EXPECT_EQ(x.read(), std::vector<int>(n, 1));
+  std::atomic_ref<int>(*release).store(1);
+  ASSERT_EQ(cudaStreamSynchronize(second), cudaSuccess);
+  ASSERT_EQ(cudaStreamSynchronize(first), cudaSuccess);
+  EXPECT_EQ(x.read(), std::vector<int>(n, 7));
+  EXPECT_EQ(cudaGraphExecDestroy(exec), cudaSuccess);
+  cudaFreeHost(release);
+  cudaGetLastError();
+}
+
+TEST(CudaEmulation, ACapturedCopyFromPageableMemoryReadsItAtEachLaunch) {
+  constexpr int n = 64;
+  const TestStream stream(cudaStreamNonBlocking);
+  DeviceBuffer<int> x(n);
+  std::vector<int> source(n, 1);
+  const cudaGraphExec_t exec = capture_and_instantiate(stream, [&] {
+    ASSERT_EQ(cudaMemcpyAsync(x.get(), source.data(), n * sizeof(int), cudaMemcpyHostToDevice, stream), cudaSuccess);
+  });
+  for (const int value : {2, 3}) {
+    std::fill(source.begin(), source.end(), value);
+    ASSERT_EQ(cudaGraphLaunch(exec, stream), cudaSuccess);
+    ASSERT_EQ(cudaStreamSynchronize(stream), cudaSuccess);
+    EXPECT_EQ(x.read(), std::vector<int>(n, value)) << "the replay copied the source as it was at the capture";
+  }
+  EXPECT_EQ(cudaGraphExecDestroy(exec), cudaSuccess);
+}
+
+// Each call waits for the capturing stream, or is one the emulated capture
+// cannot record: it fails, invalidates the capture, and the stream's later
+// work is dropped until the capture ends, which gives no graph.
+TEST(CudaEmulation, ACallACaptureCannotHoldInvalidatesIt) {
+  constexpr int n = 100;
+  const TestStream stream(cudaStreamNonBlocking);
+  DeviceBuffer<int> x(n);
+  cudaEvent_t event = nullptr;
+  ASSERT_EQ(cudaEventCreate(&event), cudaSuccess);
+  ASSERT_EQ(cudaEventRecord(event, nullptr), cudaSuccess);
+  const TestStream graph_stream(cudaStreamNonBlocking);
+  const cudaGraphExec_t other_graph = capture_and_instantiate(graph_stream, [] {});
+  const struct {
+    const char* call;
+    std::function<cudaError_t(cudaStream_t)> make;
+  } calls[] = {
+      {"cudaStreamSynchronize", [](cudaStream_t s) { return cudaStreamSynchronize(s); }},
+      {"cudaStreamQuery", [](cudaStream_t s) { return cudaStreamQuery(s); }},
+      {"cudaDeviceSynchronize", [](cudaStream_t) { return cudaDeviceSynchronize(); }},
+      {"cudaEventRecord", [&](cudaStream_t s) { return cudaEventRecord(event, s); }},
+      {"cudaStreamWaitEvent", [&](cudaStream_t s) { return cudaStreamWaitEvent(s, event, 0); }},
+      {"cudaGraphLaunch", [&](cudaStream_t s) { return cudaGraphLaunch(other_graph, s); }},
+  };
+  for (const auto& [call, make] : calls) {
+    SCOPED_TRACE(call);
+    ASSERT_EQ(cudaMemcpy(x.get(), std::vector<int>(n, 1).data(), n * sizeof(int), cudaMemcpyHostToDevice), cudaSuccess);
+    ASSERT_EQ(cudaStreamBeginCapture(stream, cudaStreamCaptureModeRelaxed), cudaSuccess);
+    ASSERT_EQ(double_plus_one(x.get(), n, stream), cudaSuccess);
+    EXPECT_EQ(make(stream), cudaErrorStreamCaptureUnsupported);
+    EXPECT_EQ(cudaGetLastError(), cudaErrorStreamCaptureUnsupported);
+    EXPECT_EQ(capture_status(stream), cudaStreamCaptureStatusInvalidated);
+    EXPECT_EQ(double_plus_one(x.get(), n, stream), cudaErrorStreamCaptureInvalidated);
+    EXPECT_EQ(cudaMemsetAsync(x.get(), 0, n * sizeof(int), stream), cudaErrorStreamCaptureInvalidated);
+    auto graph = reinterpret_cast<cudaGraph_t>(std::uintptr_t{0x100});  // not null: the call must write it
+    EXPECT_EQ(cudaStreamEndCapture(stream, &graph), cudaErrorStreamCaptureInvalidated);
+    EXPECT_EQ(graph, nullptr);
+    EXPECT_EQ(capture_status(stream), cudaStreamCaptureStatusNone);
+    cudaGetLastError();
+    EXPECT_EQ(x.read(), std::vector<int>(n, 1)) << "work of the invalidated capture ran";
+    // The stream works as before, and a refused record left the event as it was.
+    ASSERT_EQ(double_plus_one(x.get(), n, stream), cudaSuccess);
+    ASSERT_EQ(cudaStreamSynchronize(stream), cudaSuccess);
+    EXPECT_EQ(x.read(), std::vector<int>(n, 3));
+    EXPECT_EQ(cudaEventQuery(event), cudaSuccess);
+  }
+  EXPECT_EQ(cudaGraphExecDestroy(other_graph), cudaSuccess);
+  cudaEventDestroy(event);
+}
+
+// Begins a capture in a thread of its own, which ends it when told: the
+// calls made meanwhile concern a capture their thread did not begin.
+class CaptureInAnotherThread {
+ public:
+  CaptureInAnotherThread(cudaStream_t stream, cudaStreamCaptureMode mode)
+      : thread_([this, stream, mode] {
+          began_ = cudaStreamBeginCapture(stream, mode);
+          began_signal_.release();
+          end_signal_.acquire();
+          cudaGraph_t graph = nullptr;
+          ended_ = cudaStreamEndCapture(stream, &graph);
+          if (graph != nullptr) cudaGraphDestroy(graph);
+        }) {
+    began_signal_.acquire();
+  }
+  ~CaptureInAnotherThread() {
+    if (thread_.joinable()) end();
+  }
+  CaptureInAnotherThread(const CaptureInAnotherThread&) = delete;
+  CaptureInAnotherThread& operator=(const CaptureInAnotherThread&) = delete;
+
+  cudaError_t began() const { return began_; }
+  // What cudaStreamEndCapture returned in the capturing thread.
+  cudaError_t end() {
+    end_signal_.release();
+    thread_.join();
+    return ended_;
+  }
+
+ private:
+  std::binary_semaphore began_signal_{0}, end_signal_{0};
+  cudaError_t began_ = cudaSuccess, ended_ = cudaSuccess;
+  std::thread thread_;  // last: starts once the members it uses exist
+};
+
+TEST(CudaEmulation, CaptureModesDecideWhoMayAllocateOrCopySynchronously) {
+  const TestStream stream(cudaStreamNonBlocking);
+  DeviceBuffer<int> x(std::vector<int>{1, 2, 3, 4});
+  const std::vector<int> zeros(4, 0);
+  const std::vector<std::pair<const char*, std::function<cudaError_t()>>> unsafe_calls = {
+      {"cudaMalloc", [] {
+         void* ptr = nullptr;
+         const cudaError_t status = cudaMalloc(&ptr, 64);
+         if (status == cudaSuccess) cudaFree(ptr);
+         return status;
+       }},
+      {"cudaMemcpy", [&] { return cudaMemcpy(x.get(), zeros.data(), 4 * sizeof(int), cudaMemcpyHostToDevice); }},
+      {"cudaMemset", [&] { return cudaMemset(x.get(), 0, 4 * sizeof(int)); }},
+  };
+  for (const auto& [call, make] : unsafe_calls) {
+    SCOPED_TRACE(call);
+    // Global and ThreadLocal captures forbid the thread that began them.
+    for (const cudaStreamCaptureMode mode : {cudaStreamCaptureModeGlobal, cudaStreamCaptureModeThreadLocal}) {
+      ASSERT_EQ(cudaStreamBeginCapture(stream, mode), cudaSuccess);
+      EXPECT_EQ(make(), cudaErrorStreamCaptureUnsupported) << "mode " << mode;
+      EXPECT_EQ(capture_status(stream), cudaStreamCaptureStatusInvalidated) << "mode " << mode;
+      cudaGraph_t graph = nullptr;
+      EXPECT_EQ(cudaStreamEndCapture(stream, &graph), cudaErrorStreamCaptureInvalidated) << "mode " << mode;
+    }
+    // A Global capture forbids every thread.
+    {
+      CaptureInAnotherThread capture(stream, cudaStreamCaptureModeGlobal);
+      ASSERT_EQ(capture.began(), cudaSuccess);
+      EXPECT_EQ(make(), cudaErrorStreamCaptureUnsupported);
+      EXPECT_EQ(capture.end(), cudaErrorStreamCaptureInvalidated);
+    }
+    // Another thread's ThreadLocal capture, and a Relaxed one, forbid nothing.
+    {
+      CaptureInAnotherThread capture(stream, cudaStreamCaptureModeThreadLocal);
+      ASSERT_EQ(capture.began(), cudaSuccess);
+      EXPECT_EQ(make(), cudaSuccess);
+      EXPECT_EQ(capture_status(stream), cudaStreamCaptureStatusActive);
+      EXPECT_EQ(capture.end(), cudaSuccess);
+    }
+    ASSERT_EQ(cudaStreamBeginCapture(stream, cudaStreamCaptureModeRelaxed), cudaSuccess);
+    EXPECT_EQ(make(), cudaSuccess);
+    EXPECT_EQ(capture_status(stream), cudaStreamCaptureStatusActive);
+    cudaGraph_t graph = nullptr;
+    EXPECT_EQ(cudaStreamEndCapture(stream, &graph), cudaSuccess);
+    EXPECT_EQ(cudaGraphDestroy(graph), cudaSuccess);
+  }
+  cudaGetLastError();
+}
+
+TEST(CudaEmulation, OnlyTheThreadThatBeganAThreadLocalCaptureEndsIt) {
+  const TestStream stream(cudaStreamNonBlocking);
+  CaptureInAnotherThread capture(stream, cudaStreamCaptureModeThreadLocal);
+  ASSERT_EQ(capture.began(), cudaSuccess);
+  cudaGraph_t graph = nullptr;
+  EXPECT_EQ(cudaStreamEndCapture(stream, &graph), cudaErrorStreamCaptureWrongThread);
+  EXPECT_EQ(graph, nullptr);
+  EXPECT_EQ(capture_status(stream), cudaStreamCaptureStatusActive);
+  EXPECT_EQ(capture.end(), cudaSuccess);
+  cudaGetLastError();
+}
+
+TEST(CudaEmulation, TheLegacyStreamCannotCaptureNorRunBesideABlockingCapture) {
+  constexpr int n = 100;
+  EXPECT_EQ(cudaStreamBeginCapture(nullptr, cudaStreamCaptureModeRelaxed), cudaErrorStreamCaptureImplicit);
+  EXPECT_EQ(cudaStreamBeginCapture(cudaStreamLegacy, cudaStreamCaptureModeRelaxed), cudaErrorStreamCaptureImplicit);
+  EXPECT_EQ(cudaGetLastError(), cudaErrorStreamCaptureImplicit);
+  EXPECT_EQ(capture_status(nullptr), cudaStreamCaptureStatusNone);
+
+  const TestStream blocking(cudaStreamDefault);
+  DeviceBuffer<int> x(std::vector<int>(n, 1));
+  ASSERT_EQ(cudaStreamBeginCapture(blocking, cudaStreamCaptureModeRelaxed), cudaSuccess);
+  // Asking is refused, but leaves the capture as it was.
+  cudaStreamCaptureStatus status = cudaStreamCaptureStatusNone;
+  EXPECT_EQ(cudaStreamIsCapturing(nullptr, &status), cudaErrorStreamCaptureImplicit);
+  EXPECT_EQ(capture_status(blocking), cudaStreamCaptureStatusActive);
+  // Work on the legacy stream would wait for the capturing stream's: refused,
+  // and the capture is invalidated.
+  EXPECT_EQ(double_plus_one(x.get(), n, nullptr), cudaErrorStreamCaptureImplicit);
+  EXPECT_EQ(capture_status(blocking), cudaStreamCaptureStatusInvalidated);
+  cudaGraph_t graph = nullptr;
+  EXPECT_EQ(cudaStreamEndCapture(blocking, &graph), cudaErrorStreamCaptureInvalidated);
+  EXPECT_EQ(graph, nullptr);
+  EXPECT_EQ(x.read(), std::vector<int>(n, 1)) << "the refused launch ran";
+  ASSERT_EQ(double_plus_one(x.get(), n, nullptr), cudaSuccess);
+  EXPECT_EQ(x.read(), std::vector<int>(n, 3));
+  cudaGetLastError();
+}
+
+TEST(CudaEmulation, CaptureAndGraphCallsRefuseWhatTheRuntimeRefuses) {
+  const TestStream stream(cudaStreamNonBlocking);
+  cudaGraph_t graph = nullptr;
+  EXPECT_EQ(cudaStreamEndCapture(stream, &graph), cudaErrorInvalidValue);  // not capturing
+  EXPECT_EQ(cudaStreamBeginCapture(stream, static_cast<cudaStreamCaptureMode>(3)), cudaErrorInvalidValue);
+  ASSERT_EQ(cudaStreamBeginCapture(stream, cudaStreamCaptureModeRelaxed), cudaSuccess);
+  EXPECT_EQ(cudaStreamBeginCapture(stream, cudaStreamCaptureModeRelaxed), cudaErrorInvalidValue);  // capturing already
+  EXPECT_EQ(capture_status(stream), cudaStreamCaptureStatusActive);
+  EXPECT_EQ(cudaStreamEndCapture(stream, nullptr), cudaErrorInvalidValue);
+  ASSERT_EQ(cudaStreamEndCapture(stream, &graph), cudaSuccess);
+  ASSERT_NE(graph, nullptr);
+
+  cudaGraphExec_t exec = nullptr;
+  EXPECT_EQ(cudaGraphInstantiate(&exec, graph, 1), cudaErrorInvalidValue);
+  EXPECT_EQ(cudaGraphInstantiate(nullptr, graph, 0), cudaErrorInvalidValue);
+  ASSERT_EQ(cudaGraphInstantiate(&exec, graph, 0), cudaSuccess);
+  EXPECT_EQ(cudaGraphDestroy(graph), cudaSuccess);
+  EXPECT_EQ(cudaGraphDestroy(graph), cudaErrorInvalidValue);
+  cudaGraphExec_t second = nullptr;
+  EXPECT_EQ(cudaGraphInstantiate(&second, graph, 0), cudaErrorInvalidValue);
+  EXPECT_EQ(cudaGraphLaunch(exec, stream), cudaSuccess);  // an instance outlives its graph
+  EXPECT_EQ(cudaGraphExecDestroy(exec), cudaSuccess);
+  EXPECT_EQ(cudaGraphExecDestroy(exec), cudaErrorInvalidValue);
+  EXPECT_EQ(cudaGraphLaunch(exec, stream), cudaErrorInvalidValue);
+  EXPECT_EQ(cudaGetLastError(), cudaErrorInvalidValue);
+  EXPECT_EQ(cudaStreamSynchronize(stream), cudaSuccess);
+
+  const std::pair<cudaError_t, const char*> names[] = {
+      {cudaErrorStreamCaptureUnsupported, "cudaErrorStreamCaptureUnsupported"},
+      {cudaErrorStreamCaptureInvalidated, "cudaErrorStreamCaptureInvalidated"},
+      {cudaErrorStreamCaptureUnmatched, "cudaErrorStreamCaptureUnmatched"},
+      {cudaErrorStreamCaptureImplicit, "cudaErrorStreamCaptureImplicit"},
+      {cudaErrorStreamCaptureWrongThread, "cudaErrorStreamCaptureWrongThread"},
+  };
+  for (const auto& [error, name] : names) {
+    EXPECT_STREQ(cudaGetErrorName(error), name);
+    EXPECT_STRNE(cudaGetErrorString(error), "unrecognized error code") << name;
+  }
 }
 
 }  // namespace

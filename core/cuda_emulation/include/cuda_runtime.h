@@ -42,6 +42,11 @@ enum cudaError {
   cudaErrorIllegalAddress = 700,
   cudaErrorLaunchFailure = 719,
   cudaErrorNotSupported = 801,
+  cudaErrorStreamCaptureUnsupported = 900,
+  cudaErrorStreamCaptureInvalidated = 901,
+  cudaErrorStreamCaptureUnmatched = 903,
+  cudaErrorStreamCaptureImplicit = 906,
+  cudaErrorStreamCaptureWrongThread = 908,
 };
 typedef enum cudaError cudaError_t;
 
@@ -58,6 +63,8 @@ struct dim3 {
 
 typedef struct CUstream_st* cudaStream_t;
 typedef struct CUevent_st* cudaEvent_t;
+typedef struct CUgraph_st* cudaGraph_t;
+typedef struct CUgraphExec_st* cudaGraphExec_t;
 
 // The legacy default stream by its explicit name (the null stream means the same).
 #define cudaStreamLegacy (reinterpret_cast<cudaStream_t>(0x1))
@@ -74,6 +81,22 @@ typedef struct CUevent_st* cudaEvent_t;
 #define cudaHostAllocPortable 0x01
 #define cudaHostAllocMapped 0x02
 #define cudaHostAllocWriteCombined 0x04
+
+// Which calls an open stream capture forbids: Global, any thread's capture
+// forbids the calls that are unsafe in capture (cudaMalloc, a synchronous
+// copy) to every thread; ThreadLocal, to the thread that began it; Relaxed,
+// to none.
+enum cudaStreamCaptureMode {
+  cudaStreamCaptureModeGlobal = 0,
+  cudaStreamCaptureModeThreadLocal = 1,
+  cudaStreamCaptureModeRelaxed = 2,
+};
+
+enum cudaStreamCaptureStatus {
+  cudaStreamCaptureStatusNone = 0,
+  cudaStreamCaptureStatusActive = 1,
+  cudaStreamCaptureStatusInvalidated = 2,  // a call the capture cannot hold was made; it ends with an error
+};
 
 enum cudaMemcpyKind {
   cudaMemcpyHostToHost = 0,
@@ -162,6 +185,18 @@ REDES_CUDA_EMULATION_API cudaError_t cudaStreamDestroy(cudaStream_t stream);
 REDES_CUDA_EMULATION_API cudaError_t cudaStreamSynchronize(cudaStream_t stream);
 REDES_CUDA_EMULATION_API cudaError_t cudaStreamQuery(cudaStream_t stream);
 REDES_CUDA_EMULATION_API cudaError_t cudaStreamWaitEvent(cudaStream_t stream, cudaEvent_t event, unsigned int flags);
+
+// Stream capture and graphs: the work queued on a capturing stream is
+// recorded in order instead of run, and each launch of the instantiated
+// graph queues it again (the same kernels with the same arguments).
+REDES_CUDA_EMULATION_API cudaError_t cudaStreamBeginCapture(cudaStream_t stream, cudaStreamCaptureMode mode);
+REDES_CUDA_EMULATION_API cudaError_t cudaStreamEndCapture(cudaStream_t stream, cudaGraph_t* graph);
+REDES_CUDA_EMULATION_API cudaError_t cudaStreamIsCapturing(cudaStream_t stream, cudaStreamCaptureStatus* status);
+REDES_CUDA_EMULATION_API cudaError_t cudaGraphInstantiate(cudaGraphExec_t* exec, cudaGraph_t graph,
+                                                          unsigned long long flags = 0);
+REDES_CUDA_EMULATION_API cudaError_t cudaGraphLaunch(cudaGraphExec_t exec, cudaStream_t stream);
+REDES_CUDA_EMULATION_API cudaError_t cudaGraphExecDestroy(cudaGraphExec_t exec);
+REDES_CUDA_EMULATION_API cudaError_t cudaGraphDestroy(cudaGraph_t graph);
 
 REDES_CUDA_EMULATION_API cudaError_t cudaEventCreate(cudaEvent_t* event);
 REDES_CUDA_EMULATION_API cudaError_t cudaEventCreateWithFlags(cudaEvent_t* event, unsigned int flags);
