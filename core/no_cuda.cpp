@@ -5,6 +5,7 @@
 #include <cstring>
 
 #include "core/cuda.h"
+#include "core/cuda_graph.h"
 #include "core/cuda_stream.h"
 #include "core/error.h"
 #include "core/runtime.h"
@@ -25,6 +26,12 @@ namespace {
   detail::fail(op, ": cannot use cuda:", device, ": ", unavailable_reason());
 }
 }  // namespace
+
+Graph::Graph(std::shared_ptr<State> state) : state_(std::move(state)) {}
+Graph Graph::capture(int device, const std::function<void()>&) { unusable("Graph::capture", device); }
+void Graph::replay() const { unusable("Graph::replay", 0); }
+int Graph::device() const { unusable("Graph::device", 0); }
+bool capture_in_progress() { return false; }
 
 Stream::Stream(std::shared_ptr<State> state) : state_(std::move(state)) {}
 Stream Stream::create(int device) { unusable("Stream::create", device); }

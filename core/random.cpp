@@ -1,5 +1,7 @@
 #include "core/random.h"
 
+#include "core/cuda_graph.h"
+
 #include "core/ops/dispatch.h"
 #include "kernels/params.h"
 #include "kernels/philox.h"
@@ -23,6 +25,10 @@ void Generator::set_state(std::uint64_t seed, std::uint64_t offset) {
 }
 
 std::uint64_t Generator::reserve(std::uint64_t blocks) {
+  // A draw's place in the stream is a kernel argument: a graph would replay
+  // the same numbers every time.
+  REDES_CHECK(!cuda::capture_in_progress(), "random numbers cannot be drawn inside a CUDA graph capture: every "
+              "replay would repeat the same draw (dropout, rand, randn, bernoulli, randperm, augmentation)");
   std::lock_guard lock(mutex_);
   const std::uint64_t first = offset_;
   offset_ += blocks;

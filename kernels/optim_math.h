@@ -78,10 +78,15 @@ struct AdamNumbers {
 
 template <class S>
 REDES_HD AdamNumbers<S> adam_numbers(const AdamStepParams& p) {
+  using std::pow;
   using std::sqrt;
+  // The host's corrections, or those of the count in device memory (the
+  // host computes 1 - pow(beta, t) the same way).
+  const double correction1 = p.step_count == nullptr ? p.correction1 : 1.0 - pow(p.beta1, *p.step_count);
+  const double correction2 = p.step_count == nullptr ? p.correction2 : 1.0 - pow(p.beta2, *p.step_count);
   return {static_cast<S>(1.0 - p.lr * p.weight_decay), static_cast<S>(p.weight_decay), static_cast<S>(p.beta1),
           static_cast<S>(1.0 - p.beta1),              static_cast<S>(p.beta2),        static_cast<S>(1.0 - p.beta2),
-          static_cast<S>(sqrt(p.correction2)),        static_cast<S>(p.eps),          static_cast<S>(-p.lr / p.correction1)};
+          static_cast<S>(sqrt(correction2)),          static_cast<S>(p.eps),          static_cast<S>(-p.lr / correction1)};
 }
 
 // Which weight decay a step applies. A template argument of adam_element, so

@@ -407,6 +407,10 @@ struct AdamStepParams {
   bool decoupled_weight_decay = false;
   double correction1 = 1.0;
   double correction2 = 1.0;
+  // When set: the step count, in the memory of the parameters' device, from
+  // which the kernel computes both corrections (1 - beta^t) itself, so that a
+  // captured step (cuda::Graph) corrects by the count of each replay.
+  const double* step_count = nullptr;
 };
 
 }  // namespace redes

@@ -72,6 +72,8 @@ std::string workload_usage(const std::string& program) {
          "  --max-batches N                 cut every epoch short after N batches\n"
          "  --workers N                     threads building batches, 0 to 64 (default 0: the training\n"
          "                                  thread builds them between steps)\n"
+         "  --cuda-graph                    CUDA: capture the training step once as a CUDA graph and replay\n"
+         "                                  it (falls back with a message where the step cannot be captured)\n"
          "  --quiet                         no progress output\n"
          "  --impl hand|vendor|auto         kernels: hand-written, the vendor library (cuDNN on CUDA, oneDNN\n"
          "                                  on the CPU; cudnn is accepted for vendor), or auto: on CUDA the\n"
@@ -156,6 +158,8 @@ std::optional<WorkloadOptions> parse_workload_options(int argc, char** argv, int
       if (options.workers < 0 || options.workers > 64) {
         throw UsageError("--workers: expected a whole number from 0 to 64, got " + text);
       }
+    } else if (flag == "--cuda-graph") {
+      options.cuda_graph = true;
     } else if (flag == "--quiet") {
       options.quiet = true;
     } else if (flag == "--impl") {
@@ -286,6 +290,7 @@ train::FitOptions fit_options(const WorkloadOptions& options, const std::string&
           .metrics_path = output_path(options, name + ".jsonl"),
           .curves_path = output_path(options, name + ".svg"),
           .data_parallel = dist::launched_as_job(),
+          .cuda_graph = options.cuda_graph,
           .precision = options.precision};
 }
 

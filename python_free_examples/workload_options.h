@@ -32,6 +32,7 @@ struct WorkloadOptions {
   std::int64_t max_batches = 0;  // > 0: cut every epoch short (smoke tests)
   std::int64_t workers = 0;      // threads building batches (0: the training thread)
   bool quiet = false;        // no progress output
+  bool cuda_graph = false;   // --cuda-graph: FitOptions::cuda_graph
   std::optional<KernelImpl> impl;  // kernel implementations (hand, cudnn, auto); see kernels/kernel_settings.h
   bool deterministic = false;      // only bitwise-reproducible algorithms
   bool allow_tf32 = false;         // float32 GEMMs and convolutions may use TF32

@@ -14,6 +14,7 @@
 #include "train/checkpoint.h"
 #include "train/dist/dist.h"
 #include "train/finite_check.h"
+#include "train/graphed_step.h"
 #include "train/io/safetensors.h"
 #include "train/optim/clip.h"
 #include "train/progress.h"
@@ -74,6 +75,24 @@ Trainer::Trainer(nn::Module& model, optim::Optimizer& optimizer, LossFn loss, Ta
   const std::vector<Tensor> parameters = model.parameters();
   REDES_CHECK(!parameters.empty(), "Trainer: the model has no parameters");
   device_ = parameters.front().device();
+}
+
+std::string Trainer::why_no_graph(const FitOptions& options, bool parallel) const {
+  if (!device_.is_cuda()) return "the model is on " + device_.str() + ", not a CUDA device";
+  if (options.precision == kFloat16) return "float16 training scales the loss by a factor read back every step";
+  if (options.on_non_finite == OnNonFinite::SkipBatch) return "skipping non-finite batches reads every step back";
+  if (parallel) return "data-parallel steps are not captured";
+  return "";
+}
+
+Trainer::StepResult Trainer::graphed_step(GraphedStep& graphed, const Tensor& inputs, const Tensor& targets,
+                                          double clip_grad_norm) {
+  const auto [output, loss] = graphed.run(inputs, targets, [&](const Tensor& x, const Tensor& y) {
+    const StepResult result = step(x, y, clip_grad_norm);
+    return std::pair{result.output, result.loss};
+  });
+  graph_replays_ = graphed.replays();
+  return {output, loss, true};
 }
 
 Tensor Trainer::train_step(const Tensor& inputs, const Tensor& targets, double clip_grad_norm) {
@@ -306,6 +325,9 @@ std::vector<EpochRecord> Trainer::fit(std::shared_ptr<const data::Dataset> train
   // different initial draws), and averages gradients from here on.
   if (parallel) replicas_ = std::make_unique<dist::DataParallel>(model_, dist::DataParallelOptions{options.bucket_bytes});
   const ResetOnExit<std::unique_ptr<dist::DataParallel>> end_replicas{replicas_};
+  std::optional<GraphedStep> graphed;
+  if (options.cuda_graph) graphed.emplace(optimizer_, device_, why_no_graph(options, parallel), run.log);
+  graph_replays_ = 0;
 
   // Samples of the epoch's order one step takes, all ranks together.
   const std::int64_t samples_per_step = options.batch_size * world;
@@ -327,7 +349,9 @@ std::vector<EpochRecord> Trainer::fit(std::shared_ptr<const data::Dataset> train
     for (data::Batch& batch : loader.epoch(static_cast<std::uint64_t>(epoch), first_sample)) {
       if (batch_number >= batches) break;
       const Tensor inputs = options.augment ? options.augment(batch[0], batch) : batch[0];
-      const StepResult result = step(inputs, batch[1], options.clip_grad_norm, skip_non_finite);
+      const StepResult result =
+          graphed ? graphed_step(*graphed, inputs, batch[1], options.clip_grad_norm)
+                  : step(inputs, batch[1], options.clip_grad_norm, skip_non_finite);
       ++batch_number;
       if (result.applied) {
         accumulator.add(result.loss, result.output, batch[1]);

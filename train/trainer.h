@@ -26,6 +26,8 @@
 
 namespace redes::train {
 
+class GraphedStep;
+
 // What fit does with a batch whose loss or gradients hold NaN or infinity.
 enum class OnNonFinite {
   // Stop the run with an error naming the epoch and batches, before the
@@ -84,6 +86,16 @@ struct FitOptions {
   // In a process that is not part of a job this trains as usual.
   bool data_parallel = false;
   std::int64_t bucket_bytes = std::int64_t{25} << 20;
+  // CUDA devices: the training step is captured once as a CUDA graph
+  // (core/cuda_graph.h) and replayed for every batch of the same shapes,
+  // one launch instead of one per kernel. The first step runs as usual (it
+  // makes the optimizer's state), a batch of other shapes (a short last
+  // batch) runs without the graph, and a changed learning rate is captured
+  // again. Where a step cannot be captured (on the CPU, float16 loss
+  // scaling, skipping non-finite batches, data-parallel runs, or a model
+  // that draws random numbers such as dropout) the run says why once on
+  // `log` and trains without a graph.
+  bool cuda_graph = false;
   // Mixed precision: the forward pass and the loss of training and evaluation
   // run in an autocast scope of this dtype (kBFloat16 or kFloat16;
   // core/autocast.h); parameters and optimizer state stay float32. float16
@@ -121,6 +133,8 @@ class REDES_API Trainer {
   // One training step on one batch (train mode); returns the loss.
   Tensor train_step(const Tensor& inputs, const Tensor& targets, double clip_grad_norm = 0.0);
   Device device() const { return device_; }
+  // Steps of the last fit that ran as a replay of its captured graph.
+  std::int64_t graph_replays() const { return graph_replays_; }
 
  private:
   struct StepResult {
@@ -144,6 +158,10 @@ class REDES_API Trainer {
 
   // Runs the model and the loss (in the fit's autocast scope, if any).
   StepResult forward(const Tensor& inputs, const Tensor& targets);
+  // FitOptions::cuda_graph: why this fit cannot capture its step ("" when it may try).
+  std::string why_no_graph(const FitOptions& options, bool parallel) const;
+  StepResult graphed_step(GraphedStep& graphed, const Tensor& inputs, const Tensor& targets,
+                          double clip_grad_norm);
 
   nn::Module& model_;
   optim::Optimizer& optimizer_;
@@ -155,6 +173,7 @@ class REDES_API Trainer {
   std::unique_ptr<dist::DataParallel> replicas_;
   std::optional<DType> precision_;            // the fit's FitOptions::precision
   std::optional<optim::GradScaler> scaler_;   // float16 fits: the loss scaling
+  std::int64_t graph_replays_ = 0;
 };
 
 }  // namespace redes::train

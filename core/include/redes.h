@@ -6,6 +6,7 @@
 #include "core/autograd.h"
 #include "core/build_info.h"
 #include "core/cuda.h"
+#include "core/cuda_graph.h"
 #include "core/cuda_stream.h"
 #include "core/custom_function.h"
 #include "core/device.h"

@@ -179,6 +179,37 @@ TEST_P(FusedOptimDevices, DeviceMatchesTheCpu) {
   EXPECT_TRUE(all_close(on_device, on_cpu, 1e-6, 1e-6));
 }
 
+// The step count kept on the device (for CUDA graphs, Optimizer::
+// keep_step_on_device) gives the steps the host's count gives: the kernel
+// computes the same bias corrections from it. Switched on mid-run, and
+// carried through state() and load_state().
+TEST_P(FusedOptimDevices, AdamWithItsStepCountOnTheDeviceMatchesTheHostCount) {
+  REDES_REQUIRE_DEVICE(GetParam());
+  for (const bool decoupled : {false, true}) {
+    SCOPED_TRACE(decoupled ? "AdamW" : "Adam");
+    const optim::AdamOptions options{.lr = 0.01, .weight_decay = 0.02, .decoupled_weight_decay = decoupled};
+    Tensor host_count = testing::random_tensor({7, 13}, 4, {kFloat32, GetParam()}).requires_grad_();
+    Tensor device_count = host_count.detach().clone().requires_grad_();
+    optim::Adam host_opt({host_count}, options), device_opt({device_count}, options);
+    for (int step = 1; step <= 6; ++step) {
+      if (step == 3) device_opt.keep_step_on_device();
+      const Tensor g = gradient({7, 13}, kFloat32, GetParam(), step);
+      host_count.set_grad(g);
+      device_count.set_grad(g.clone());
+      host_opt.step();
+      device_opt.step();
+    }
+    // Tolerance for the device's pow against the host's; the CPU is exact.
+    const double tolerance = GetParam().is_cpu() ? 0.0 : 1e-6;
+    EXPECT_TRUE(all_close(device_count, host_count, tolerance, tolerance));
+    EXPECT_EQ(device_opt.steps_taken(), 6);
+    optim::Adam restored({device_count.detach().clone().requires_grad_()}, options);
+    restored.keep_step_on_device();
+    restored.load_state(device_opt.state());
+    EXPECT_EQ(restored.steps_taken(), 6);
+  }
+}
+
 // Fifty parameters (more than one CUDA launch takes), of odd and empty
 // sizes and both float dtypes, one of them strided and one listed twice: one
 // step call updates each as its own composite step would.

@@ -7,6 +7,8 @@
 #include <cmath>
 #include <filesystem>
 #include <fstream>
+#include <functional>
+#include <sstream>
 
 #include "support/test_support.h"
 
@@ -63,6 +65,91 @@ TEST_F(TrainerTest, LoaderWorkersDoNotChangeTheRun) {
     weights.push_back(values);
   }
   EXPECT_EQ(weights[0], weights[1]);
+}
+
+// FitOptions::cuda_graph: every step after the first replays the captured
+// step, with the parameters a run without a graph reaches (SGD with
+// momentum, and Adam with its step count on the device), also across a
+// learning-rate change (captured again) and a short last batch (run
+// without the graph).
+std::vector<double> trained_weights(const std::function<std::unique_ptr<optim::Optimizer>(std::vector<Tensor>)>& make,
+                                    bool graph, Device device, std::int64_t* replays = nullptr,
+                                    std::string* said = nullptr) {
+  manual_seed(5);
+  nn::Sequential model(nn::Linear(4, 16), nn::ReLU(), nn::Linear(16, 1));
+  model.to(device);
+  const std::unique_ptr<optim::Optimizer> optimizer = make(model.parameters());
+  optim::StepLR schedule(*optimizer, 2, 0.5);
+  train::Trainer trainer(model, *optimizer, bce(), train::Task::BinaryClassification);
+  std::ostringstream log;
+  trainer.fit(blobs(200, 3), {.epochs = 4, .batch_size = 32, .seed = 9, .schedule = &schedule, .log = &log,
+                              .cuda_graph = graph});
+  if (replays != nullptr) *replays = trainer.graph_replays();
+  if (said != nullptr) *said = log.str();
+  std::vector<double> values;
+  for (const Tensor& p : model.parameters()) {
+    const std::vector<double> v = testing::host_values(p);
+    values.insert(values.end(), v.begin(), v.end());
+  }
+  return values;
+}
+
+TEST_F(TrainerTest, CudaGraphStepsTrainAsStepsWithoutAGraph) {
+  const Device cuda0 = Device::cuda(0);
+  REDES_REQUIRE_DEVICE(cuda0);
+  const std::vector<std::function<std::unique_ptr<optim::Optimizer>(std::vector<Tensor>)>> optimizers{
+      [](std::vector<Tensor> p) { return std::make_unique<optim::SGD>(std::move(p), optim::SGDOptions{.lr = 0.1, .momentum = 0.9}); },
+      [](std::vector<Tensor> p) { return std::make_unique<optim::Adam>(std::move(p), optim::AdamOptions{.lr = 0.01}); }};
+  for (std::size_t o = 0; o < optimizers.size(); ++o) {
+    SCOPED_TRACE(o == 0 ? "SGD" : "Adam");
+    std::int64_t replays = 0;
+    std::string said;
+    const std::vector<double> eager = trained_weights(optimizers[o], false, cuda0);
+    const std::vector<double> graphed = trained_weights(optimizers[o], true, cuda0, &replays, &said);
+    // 7 batches per epoch (the last one short), 4 epochs: the first step and
+    // the short batches run without the graph.
+    EXPECT_EQ(replays, 4 * 6 - 1);
+    EXPECT_EQ(said.find("cuda graph"), std::string::npos) << said;
+    ASSERT_EQ(graphed.size(), eager.size());
+    for (std::size_t i = 0; i < eager.size(); ++i) EXPECT_NEAR(graphed[i], eager[i], 1e-5) << i;
+  }
+}
+
+// Where a step cannot be captured the fit says why once and trains as
+// without a graph: dropout draws random numbers (the failed capture draws
+// none, so the run is the same as one without a graph, bit for bit), and
+// the CPU has no graphs.
+TEST_F(TrainerTest, CudaGraphFallsBackWithAMessage) {
+  const auto run = [&](Device device, bool graph, std::string* said, std::int64_t* replays) {
+    manual_seed(6);
+    nn::Sequential model = classifier();  // with dropout
+    model.to(device);
+    optim::Adam adam(model.parameters(), {.lr = 0.01});
+    train::Trainer trainer(model, adam, bce(), train::Task::BinaryClassification);
+    std::ostringstream log;
+    trainer.fit(blobs(128, 3), {.epochs = 2, .batch_size = 32, .seed = 9, .log = &log, .cuda_graph = graph});
+    *said = log.str();
+    *replays = trainer.graph_replays();
+    std::vector<double> values;
+    for (const Tensor& p : model.parameters()) {
+      const std::vector<double> v = testing::host_values(p);
+      values.insert(values.end(), v.begin(), v.end());
+    }
+    return values;
+  };
+  std::string said;
+  std::int64_t replays = -1;
+  run(Device::cpu(), true, &said, &replays);
+  EXPECT_NE(said.find("cuda graph: the model is on cpu, not a CUDA device; the steps run without a graph"),
+            std::string::npos) << said;
+  EXPECT_EQ(replays, 0);
+  const Device cuda0 = Device::cuda(0);
+  REDES_REQUIRE_DEVICE(cuda0);
+  const std::vector<double> eager = run(cuda0, false, &said, &replays);
+  const std::vector<double> graphed = run(cuda0, true, &said, &replays);
+  EXPECT_NE(said.find("random numbers cannot be drawn inside a CUDA graph capture"), std::string::npos) << said;
+  EXPECT_EQ(replays, 0);
+  EXPECT_EQ(graphed, eager);
 }
 
 TEST_F(TrainerTest, LearnsEvaluatesAndWritesMetricsAndCurves) {

@@ -2,6 +2,7 @@
 
 #include <cmath>
 
+#include "core/cuda_graph.h"
 #include "core/ops.h"
 #include "core/ops/optim_step.h"
 #include "train/optim/state_io.h"
@@ -20,6 +21,7 @@ Adam::Adam(std::vector<Tensor> parameters, AdamOptions options)
 void Adam::step() {
   NoGradGuard no_grad;
   ++step_;
+  if (device_step_.defined()) device_step_.add_(device_one_);
   const double correction1 = 1.0 - std::pow(options_.beta1, static_cast<double>(step_));
   const double correction2 = 1.0 - std::pow(options_.beta2, static_cast<double>(step_));
   // Contiguous parameters go to one fused kernel call together.
@@ -36,6 +38,9 @@ void Adam::step() {
       continue;
     }
     // Strided parameters (views into a larger tensor) take the composite update.
+    REDES_CHECK(!cuda::capture_in_progress(), "Adam: parameter ", i, " is not contiguous (or its gradient or "
+                "state is not), so it takes the composite update, whose bias correction a CUDA graph would freeze "
+                "at the captured step");
     if (options_.weight_decay != 0) {
       if (options_.decoupled_weight_decay) {
         p.mul_(1.0 - options_.lr * options_.weight_decay);
@@ -55,14 +60,29 @@ void Adam::step() {
     p.add_(m / denominator, -options_.lr / correction1);
   }
   if (!fused.empty()) {
-    redes::detail::adam_step(fused, {options_.lr, options_.beta1, options_.beta2, options_.eps, options_.weight_decay,
-                                     options_.decoupled_weight_decay, correction1, correction2});
+    AdamStepParams params{options_.lr,           options_.beta1,
+                          options_.beta2,        options_.eps,
+                          options_.weight_decay, options_.decoupled_weight_decay,
+                          correction1,           correction2};
+    if (device_step_.defined()) params.step_count = static_cast<const double*>(device_step_.data_ptr());
+    redes::detail::adam_step(fused, params);
   }
+}
+
+std::int64_t Adam::steps_taken() const {
+  return device_step_.defined() ? static_cast<std::int64_t>(device_step_.item()) : step_;
+}
+
+void Adam::keep_step_on_device() {
+  if (device_step_.defined() || parameters_.empty()) return;
+  const TensorOptions where{kFloat64, parameters_.front().device()};
+  device_step_ = scalar_tensor(static_cast<double>(step_), where);
+  device_one_ = scalar_tensor(1.0, where);
 }
 
 OptimizerState Adam::state() const {
   OptimizerState out;
-  out.emplace_back("step", scalar_tensor(static_cast<double>(step_), {kInt64}));
+  out.emplace_back("step", scalar_tensor(static_cast<double>(steps_taken()), {kInt64}));
   for (std::size_t i = 0; i < parameters_.size(); ++i) {
     if (!first_moments_[i].defined()) continue;
     out.emplace_back(std::to_string(i) + ".exp_avg", first_moments_[i]);
@@ -80,6 +100,7 @@ void Adam::load_state(const OptimizerState& state) {
   std::vector<Tensor> first(parameters_.size()), second(parameters_.size());
   detail::read_per_parameter_state(state, "Adam", parameters_, {"exp_avg", "exp_avg_sq"}, {&first, &second});
   step_ = step;
+  if (device_step_.defined()) device_step_.fill_(static_cast<double>(step));
   first_moments_ = std::move(first);
   second_moments_ = std::move(second);
 }

@@ -26,13 +26,19 @@ class REDES_API Adam : public Optimizer {
   double learning_rate() const override { return options_.lr; }
   void set_learning_rate(double lr) override { options_.lr = lr; }
   const AdamOptions& options() const { return options_; }
-  std::int64_t steps_taken() const { return step_; }
+  // The steps taken (read from the device, a synchronisation, once the count
+  // lives there).
+  std::int64_t steps_taken() const;
   OptimizerState state() const override;
   void load_state(const OptimizerState& state) override;
+  void keep_step_on_device() override;
 
  private:
   AdamOptions options_;
-  std::int64_t step_ = 0;
+  std::int64_t step_ = 0;  // the count until keep_step_on_device()
+  // After keep_step_on_device(): the count as float64 on the parameters'
+  // device, raised by one (device_one_) in each step's own kernel queue.
+  Tensor device_step_, device_one_;
   std::vector<Tensor> first_moments_;   // undefined until a parameter's first step
   std::vector<Tensor> second_moments_;
 };

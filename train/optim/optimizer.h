@@ -35,6 +35,12 @@ class REDES_API Optimizer {
   virtual void set_learning_rate(double lr) = 0;
 
   virtual OptimizerState state() const = 0;
+  // Keeps in device memory what a step reads that changes from step to step
+  // (Adam's step count), so that a step captured in a cuda::Graph replays
+  // correctly; from then on every step uses it. The Trainer calls it before
+  // it captures a step. Optimizers whose steps read no such value need
+  // nothing.
+  virtual void keep_step_on_device() {}
   // Restores what state() exported; throws naming every missing or mismatched entry.
   virtual void load_state(const OptimizerState& state) = 0;
 
