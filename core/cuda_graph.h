@@ -18,6 +18,9 @@
 // body allocates comes from a pool of the graph's own (its capture stream's
 // blocks), which no other work reuses while the graph lives, so tensors made
 // in the body and kept (the loss above) hold the values of the last replay.
+// After the graph is destroyed its blocks stay cached under its capture
+// stream until allocator_for(device).empty_cache() hands them back (the
+// Trainer does so whenever it drops a graph).
 //
 // Capture fails with a redes::Error saying why when the body does something a
 // graph cannot hold: waiting for the device (item(), to_vector(), a copy to

@@ -2,6 +2,7 @@
 
 #include <iostream>
 
+#include "core/allocator.h"
 #include "core/error.h"
 
 namespace redes::train {
@@ -19,7 +20,7 @@ std::pair<Tensor, Tensor> GraphedStep::run(const Tensor& inputs, const Tensor& t
   }
   // A schedule changed the learning rate, which the graph holds as a kernel
   // argument: the step is captured again.
-  if (captured_ && captured_->learning_rate != optimizer_.learning_rate()) captured_.reset();
+  if (captured_ && captured_->learning_rate != optimizer_.learning_rate()) release_graph();
   if (captured_ && !fits(inputs, targets)) return step(inputs, targets);
   if (!captured_) {
     if (!capture(inputs, targets, step)) return step(inputs, targets);
@@ -31,6 +32,23 @@ std::pair<Tensor, Tensor> GraphedStep::run(const Tensor& inputs, const Tensor& t
   captured_->graph.replay();
   ++replays_;
   return {captured_->output, captured_->loss};
+}
+
+GraphedStep::~GraphedStep() {
+  try {
+    release_graph();
+  } catch (const Error& error) {
+    say(std::string("releasing the graph's memory failed: ") + error.what());
+  }
+}
+
+void GraphedStep::release_graph() {
+  if (!captured_) return;
+  captured_.reset();
+  // Its blocks stay cached under its capture stream, which no work uses any
+  // more: handed back, so that each capture does not keep the memory of the
+  // ones before it for the rest of the process.
+  allocator_for(device_).empty_cache();
 }
 
 bool GraphedStep::fits(const Tensor& inputs, const Tensor& targets) const {

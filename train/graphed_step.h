@@ -27,6 +27,9 @@ class GraphedStep {
   // said once on `log` (std::cerr when null), and every step then runs
   // without a graph.
   GraphedStep(optim::Optimizer& optimizer, Device device, const std::string& unusable, std::ostream* log);
+  ~GraphedStep();
+  GraphedStep(const GraphedStep&) = delete;
+  GraphedStep& operator=(const GraphedStep&) = delete;
 
   // One step on this batch. Without a graph: the first step (it makes the
   // optimizer's state and settles kernel choices, which a graph must find
@@ -46,6 +49,8 @@ class GraphedStep {
   };
 
   bool fits(const Tensor& inputs, const Tensor& targets) const;
+  // Drops the graph and hands the device memory it held back to the system.
+  void release_graph();
   // Captures `step` on copies of the batch; false (said on the log) when
   // the step cannot be captured.
   bool capture(const Tensor& inputs, const Tensor& targets, const Step& step);

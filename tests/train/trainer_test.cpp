@@ -115,6 +115,28 @@ TEST_F(TrainerTest, CudaGraphStepsTrainAsStepsWithoutAGraph) {
   }
 }
 
+// A learning rate that changes every epoch is captured again every epoch;
+// the memory of the graphs dropped goes back, so what the device holds does
+// not grow with the epochs.
+TEST_F(TrainerTest, CudaGraphRecapturesDoNotAccumulateMemory) {
+  const Device cuda0 = Device::cuda(0);
+  REDES_REQUIRE_DEVICE(cuda0);
+  const auto reserved_after = [&](std::int64_t epochs) {
+    manual_seed(5);
+    nn::Sequential model(nn::Linear(4, 256), nn::ReLU(), nn::Linear(256, 1));
+    model.to(cuda0);
+    optim::SGD sgd(model.parameters(), {.lr = 0.1});
+    optim::StepLR schedule(sgd, 1, 0.9);
+    train::Trainer trainer(model, sgd, bce(), train::Task::BinaryClassification);
+    trainer.fit(blobs(256, 3), {.epochs = epochs, .batch_size = 64, .seed = 9, .schedule = &schedule,
+                                .cuda_graph = true});
+    EXPECT_EQ(trainer.graph_replays(), 4 * epochs - 1);
+    return allocator_for(cuda0).stats().reserved_bytes;
+  };
+  const std::size_t two = reserved_after(2), eight = reserved_after(8);
+  EXPECT_LE(eight, two) << "reserved after 2 epochs: " << two << " bytes, after 8: " << eight;
+}
+
 // Where a step cannot be captured the fit says why once and trains as
 // without a graph: dropout draws random numbers (the failed capture draws
 // none, so the run is the same as one without a graph, bit for bit), and
