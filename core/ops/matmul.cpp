@@ -39,12 +39,18 @@ bool is_transposed_matrix(const Tensor& b) {
   return b.dim() == 2 && b.size(0) > 1 && b.size(1) > 1 && b.stride(0) == 1 && b.stride(1) == b.size(0);
 }
 
-// The gradient of the 2-D `b` in a @ b, laid out as b is: for a transposed b,
-// (g^T a)^T, so that the matrix b is a view of receives its gradient
-// contiguous and the leaf keeps it without a copy (as PyTorch's
-// mm_mat2_backward does).
+// The gradient of w in a @ w.t() (a linear layer's product): g^T a, made
+// directly in w's layout when w is contiguous (`w_contiguous`, what
+// is_transposed_matrix says of w.t()), so the leaf keeps it without a copy
+// (as PyTorch's mm_mat2_backward does); else (a^T g)^T.
+Tensor transposed_operand_grad(const Tensor& a, const Tensor& g, bool w_contiguous) {
+  return w_contiguous ? matmul(g.t(), a) : matmul(a.t(), g).t();
+}
+
+// The gradient of the 2-D `b` in a @ b, laid out as b is: for a transposed b
+// (b = w.t()), the transpose of w's gradient.
 Tensor right_operand_grad(const Tensor& a, const Tensor& g, bool b_transposed) {
-  return b_transposed ? matmul(g.t(), a).t() : matmul(a.t(), g);
+  return b_transposed ? transposed_operand_grad(a, g, true).t() : matmul(a.t(), g);
 }
 
 // The 2-D x as the (1, rows, cols) operand a GEMM kernel takes, without a
@@ -224,9 +230,9 @@ Tensor fused_linear(const Tensor& x, const Tensor& w, const Tensor& b, Activatio
               [activation, grad_x, grad_w, with_bias, wt_transposed, n](const Tensor& g,
                                                                        const std::vector<Tensor>& saved) {
                 const Tensor pre = activation_backward(g, saved[2], activation);
-                // w's gradient as the composite makes it (the gradient of w.t(), transposed back).
+                // w's gradient with the GEMM the composite's right_operand_grad uses for w.t().
                 std::vector<Tensor> grads{grad_x ? matmul(pre, saved[1]) : Tensor(),
-                                          grad_w ? right_operand_grad(saved[0], pre, wt_transposed).t() : Tensor()};
+                                          grad_w ? transposed_operand_grad(saved[0], pre, wt_transposed) : Tensor()};
                 if (with_bias) grads.push_back(sum_to(pre, {n}));
                 return grads;
               });
